@@ -1,0 +1,203 @@
+"""The ``sradit`` command (DESIGN.md, "Command line"). Errors go to stderr without a traceback."""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from db.models import ROLES
+from pipeline.errors import SraditError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _friendly(fn: F) -> F:
+    """Turn user errors into a message and exit code 1; SRADIT_DEBUG=1 shows tracebacks."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except SraditError as e:
+            click.echo(f"error: {e}", err=True)
+            sys.exit(1)
+        except Exception as e:  # an unexpected failure still gets one line, not a traceback
+            if os.environ.get("SRADIT_DEBUG"):
+                raise
+            click.echo(f"error: {type(e).__name__}: {e} (set SRADIT_DEBUG=1 for the traceback)", err=True)
+            sys.exit(1)
+
+    return wrapper  # type: ignore[return-value]
+
+
+class Ctx:
+    """Settings and the engine, created lazily so that `--help` touches no database."""
+
+    def __init__(self) -> None:
+        from pipeline.settings import Settings
+
+        self.settings = Settings.from_env()
+        self._engine: Any = None
+
+    @property
+    def engine(self) -> Any:
+        if self._engine is None:
+            from pipeline.database import engine_for
+
+            self._engine = engine_for(self.settings)
+        return self._engine
+
+    def ready_engine(self) -> Any:
+        """The engine of a database whose schema is current (else a clear error)."""
+        from pipeline.database import require_schema
+
+        require_schema(self.engine)
+        return self.engine
+
+
+pass_ctx = click.make_pass_decorator(Ctx)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="sradit-studio")
+@click.pass_context
+def main(ctx: click.Context) -> None:
+    """SRADIT Studio: badcases, expert-reviewed rewrites and retraining for ICD coding of Chinese EMRs."""
+    ctx.obj = Ctx()
+
+
+# --- db ---------------------------------------------------------------------------------------
+
+
+@main.group()
+def db() -> None:
+    """The database."""
+
+
+@db.command("init")
+@pass_ctx
+@_friendly
+def db_init(c: Ctx) -> None:
+    """Create the database or migrate it to the newest schema (SRADIT_DB_URL)."""
+    from pipeline.database import init_database
+
+    revision = init_database(c.engine)
+    click.echo(f"database {c.settings.db_url} is at revision {revision}")
+
+
+# --- codes ------------------------------------------------------------------------------------
+
+
+@main.group()
+def codes() -> None:
+    """The ICD-10 dictionary and the task's label space."""
+
+
+@codes.command("import")
+@click.argument("file", type=click.Path(path_type=Path))
+@pass_ctx
+@_friendly
+def codes_import(c: Ctx, file: Path) -> None:
+    """Load a dictionary from TSV/CSV (header `code name`) or xlsx (columns 疾病编码, 疾病名称)."""
+    from pipeline.audit import cli_actor
+    from pipeline.dictionary import import_dictionary
+
+    s = import_dictionary(c.ready_engine(), file, c.settings.max_import_bytes, cli_actor())
+    click.echo(f"{s.total} codes: {s.inserted} new, {s.updated} renamed, {s.unchanged} unchanged")
+
+
+@codes.command("show")
+@click.argument("code")
+@pass_ctx
+@_friendly
+def codes_show(c: Ctx, code: str) -> None:
+    """Print a code's name (and its role in the label space)."""
+    from pipeline.dictionary import lookup
+
+    info = lookup(c.ready_engine(), code)
+    if info.name is None:
+        hint = "".join(f"\n  {k}\t{n}" for k, n in info.neighbours)
+        raise SraditError(f"code {info.code!r} is not in the dictionary" + (f"; codes nearby:{hint}" if hint else ""))
+    roles = f"\t[label space: {', '.join(info.roles)}]" if info.roles else ""
+    click.echo(f"{info.code}\t{info.name}{roles}")
+
+
+# --- records ----------------------------------------------------------------------------------
+
+
+@main.command("import")
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--dataset", required=True, help="Dataset to import into (created if new), e.g. train or testA.")
+@pass_ctx
+@_friendly
+def import_cmd(c: Ctx, file: Path, dataset: str) -> None:
+    """Import EMRs from competition JSON, JSONL, CSV or xlsx; all or nothing."""
+    from pipeline.audit import cli_actor
+    from pipeline.importer import import_file
+
+    summary = import_file(c.ready_engine(), file, dataset, cli_actor(), c.settings.max_import_bytes)
+    click.echo(summary.line())
+
+
+@main.command("score")
+@click.option("--gold", required=True, type=click.Path(path_type=Path), help="Gold labels, competition format.")
+@click.option("--pred", required=True, type=click.Path(path_type=Path), help="Predictions, submission format.")
+@pass_ctx
+@_friendly
+def score_cmd(c: Ctx, gold: Path, pred: Path) -> None:
+    """Print the competition score (×100), principal accuracy and mean other-F1."""
+    from pipeline.metric import score
+    from pipeline.submission import read_gold, read_predictions
+
+    g = read_gold(gold, c.settings.max_import_bytes)
+    p = read_predictions(pred, c.settings.max_import_bytes)
+    for line in score(g, p.labels).lines():
+        click.echo(line)
+    if p.unparseable:
+        click.echo(f"unparseable      {len(p.unparseable)} predictions (scored 0): {', '.join(p.unparseable[:5])}")
+
+
+# --- demo and users ---------------------------------------------------------------------------
+
+
+@main.command("demo")
+@click.option("--force", is_flag=True, help="Drop an existing database and build the demo anew.")
+@pass_ctx
+@_friendly
+def demo_cmd(c: Ctx, force: bool) -> None:
+    """Build the demo database from the project's own synthetic records, and print its accounts."""
+    from pipeline.demo import build_demo
+
+    summary = build_demo(c.engine, force=force)
+    click.echo(f"demo database {c.settings.db_url}")
+    for s in summary.imports:
+        click.echo("  " + s.line())
+    click.echo("accounts (demo only — change them before real use):")
+    for role, (name, password) in summary.accounts.items():
+        click.echo(f"  {role:<9} {name} / {password}")
+
+
+@main.group()
+def user() -> None:
+    """Accounts."""
+
+
+@user.command("add")
+@click.argument("name")
+@click.option("--role", required=True, type=click.Choice(ROLES))
+@click.option("--password", help="At least 8 characters; without it a password is generated and printed.")
+@pass_ctx
+@_friendly
+def user_add(c: Ctx, name: str, role: str, password: str | None) -> None:
+    """Add an account."""
+    from pipeline.audit import cli_actor
+    from pipeline.users import add_user
+
+    generated = add_user(c.ready_engine(), name, role, password, cli_actor())
+    click.echo(f"added {role} {name}" + (f" with password {generated}" if generated else ""))

@@ -1,0 +1,1 @@
+"""Persistence: SQLAlchemy models, the engine factory, sessions and Alembic migrations."""

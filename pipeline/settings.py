@@ -1,0 +1,47 @@
+"""The one typed settings object. Every field can be set with an environment variable ``SRADIT_<NAME>``."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from pipeline.errors import SraditError
+
+
+@dataclass(frozen=True)
+class Settings:
+    db_url: str = field(
+        default="sqlite:///var/sradit.db",
+        metadata={"help": "SQLAlchemy URL of the database (SQLite file by default; PostgreSQL works too)."},
+    )
+    models: Path = field(
+        default=Path("models.toml"), metadata={"help": "TOML file of named models (DESIGN.md, 'Command line')."}
+    )
+    data_dir: Path = field(
+        default=Path("var"), metadata={"help": "Where job logs, metrics, trained models and exports go."}
+    )
+    busy_timeout_ms: int = field(
+        default=30_000, metadata={"help": "How long a SQLite writer waits for the lock before failing."}
+    )
+    max_import_bytes: int = field(
+        default=2 * 1024**3,
+        metadata={"help": "Largest file `sradit import` reads; larger ones are refused with a message."},
+    )
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None, **overrides: Any) -> Settings:
+        env = dict(os.environ if env is None else env)
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            raw = env.get(f"SRADIT_{f.name.upper()}")
+            if raw is None:
+                continue
+            kind = type(f.default)
+            try:
+                values[f.name] = Path(raw) if kind is Path or isinstance(f.default, Path) else kind(raw)
+            except ValueError:
+                raise SraditError(f"SRADIT_{f.name.upper()}={raw!r} is not a valid {kind.__name__}") from None
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)

@@ -1,0 +1,70 @@
+"""Accounts: salted scrypt password hashes (never the password), adding and checking users."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import secrets
+
+from sqlalchemy import Engine, select
+
+from db.engine import read_session, write_session
+from db.models import ROLES, User
+from pipeline.audit import audit
+from pipeline.errors import InputError
+
+# scrypt at n=2**14, r=8 costs ~50 ms and 16 MiB per check: slow for guessing, fine for sign-in.
+_N, _R, _P = 2**14, 8, 1
+
+
+def hash_password(password: str) -> str:
+    salt = secrets.token_bytes(16)
+    digest = hashlib.scrypt(password.encode(), salt=salt, n=_N, r=_R, p=_P, dklen=32)
+    b64 = base64.b64encode
+    return f"scrypt${_N}${_R}${_P}${b64(salt).decode()}${b64(digest).decode()}"
+
+
+def verify_password(password: str, stored: str) -> bool:
+    try:
+        scheme, n, r, p, salt, digest = stored.split("$")
+    except ValueError:
+        return False
+    if scheme != "scrypt":
+        return False
+    expected = base64.b64decode(digest)
+    got = hashlib.scrypt(
+        password.encode(), salt=base64.b64decode(salt), n=int(n), r=int(r), p=int(p), dklen=len(expected)
+    )
+    return hmac.compare_digest(got, expected)
+
+
+def generate_password() -> str:
+    return secrets.token_urlsafe(12)
+
+
+def add_user(engine: Engine, name: str, role: str, password: str | None, actor: str) -> str | None:
+    """Store a user; returns the generated password when none was given."""
+    name = name.strip()
+    if not name:
+        raise InputError("a user name cannot be empty")
+    if role not in ROLES:
+        raise InputError(f"role {role!r} is not one of {', '.join(ROLES)}")
+    if password is not None and len(password) < 8:
+        raise InputError(f"the password for {name!r} is too short: at least 8 characters")
+    generated = generate_password() if password is None else None
+    with write_session(engine) as s:
+        if s.scalar(select(User.id).where(User.name == name)) is not None:
+            raise InputError(f"a user named {name!r} already exists")
+        s.add(User(name=name, role=role, password_hash=hash_password(password or generated or "")))
+        audit(s, actor, "user.add", name, role=role)
+    return generated
+
+
+def authenticate(engine: Engine, name: str, password: str) -> tuple[int, str] | None:
+    """(user id, role) when the name and password match an active user, else None."""
+    with read_session(engine) as s:
+        user = s.scalar(select(User).where(User.name == name.strip(), User.active.is_(True)))
+        if user is None or not verify_password(password, user.password_hash):
+            return None
+        return user.id, user.role

@@ -168,12 +168,16 @@ def score_cmd(c: Ctx, gold: Path, pred: Path) -> None:
 
 @main.command("demo")
 @click.option("--force", is_flag=True, help="Drop an existing database and build the demo anew.")
+@click.option("--if-missing", is_flag=True, help="Do nothing when the database already exists (used by `make run`).")
 @pass_ctx
 @_friendly
-def demo_cmd(c: Ctx, force: bool) -> None:
+def demo_cmd(c: Ctx, force: bool, if_missing: bool) -> None:
     """Build the demo database from the project's own synthetic records, and print its accounts."""
-    from pipeline.demo import build_demo
+    from pipeline.demo import build_demo, has_data
 
+    if if_missing and has_data(c.engine):
+        click.echo(f"database {c.settings.db_url} exists; keeping it (`sradit demo --force` rebuilds it)")
+        return
     summary = build_demo(c.engine, force=force)
     click.echo(f"demo database {c.settings.db_url}")
     for s in summary.imports:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,7 +15,7 @@ from db.models import Code, LabelCode
 from pipeline.audit import audit
 from pipeline.codes import is_code, normalise_code
 from pipeline.errors import InputError
-from pipeline.readers import check_readable, read_text
+from pipeline.readers import check_readable, read_text, xlsx_table
 from pipeline.validation import CodeBook
 
 DICTIONARY_SUFFIXES = (".tsv", ".csv", ".txt", ".xlsx")
@@ -36,7 +38,7 @@ class DictionarySummary:
 def read_dictionary(path: Path, max_bytes: int) -> dict[str, str]:
     """code → name from a dictionary file; every bad row is reported with its 1-based row number."""
     suffix = check_readable(path, max_bytes, DICTIONARY_SUFFIXES)
-    rows = _xlsx_table(path) if suffix == ".xlsx" else _text_table(path, "," if suffix == ".csv" else "\t")
+    rows = list(xlsx_table(path)) if suffix == ".xlsx" else _text_table(path, "," if suffix == ".csv" else "\t")
     if not rows:
         raise InputError(f"{path}: the file is empty")
     header = [str(h or "").strip().lower() for h in rows[0]]
@@ -72,31 +74,14 @@ def read_dictionary(path: Path, max_bytes: int) -> dict[str, str]:
 
 
 def _text_table(path: Path, delimiter: str) -> list[list[str]]:
-    import csv
-    import io
-
     return [row for row in csv.reader(io.StringIO(read_text(path), newline=""), delimiter=delimiter)]
-
-
-def _xlsx_table(path: Path) -> list[tuple[object, ...]]:
-    from openpyxl import load_workbook
-    from openpyxl.utils.exceptions import InvalidFileException
-
-    try:
-        wb = load_workbook(path, read_only=True, data_only=True)
-    except (InvalidFileException, OSError, KeyError, ValueError) as e:
-        raise InputError(f"{path}: not a readable xlsx workbook ({e})") from None
-    try:
-        return [tuple(r) for r in wb.worksheets[0].iter_rows(values_only=True)]
-    finally:
-        wb.close()
 
 
 def import_dictionary(engine: Engine, path: Path, max_bytes: int, actor: str) -> DictionarySummary:
     """Insert new codes and rename changed ones, all in one transaction; codes are never deleted."""
     codes = read_dictionary(path, max_bytes)
     with write_session(engine) as s:
-        existing = dict(s.execute(select(Code.code, Code.name)).tuples().all())
+        existing = dict(s.execute(select(Code.code, Code.name)).all())
         new = [{"code": c, "name": n} for c, n in codes.items() if c not in existing]
         changed = [{"code": c, "name": n} for c, n in codes.items() if c in existing and existing[c] != n]
         if new:
@@ -119,8 +104,8 @@ def code_book(session: Session) -> CodeBook:
 
 def code_names(session: Session) -> dict[str, str]:
     """code → name: the dictionary, with the label space's official names taking precedence."""
-    names = dict(session.execute(select(Code.code, Code.name)).tuples().all())
-    names.update(session.execute(select(LabelCode.code, LabelCode.name)).tuples().all())
+    names = dict(session.execute(select(Code.code, Code.name)).all())
+    names.update(session.execute(select(LabelCode.code, LabelCode.name)).all())
     return names
 
 
@@ -143,7 +128,9 @@ def lookup(engine: Engine, raw: str) -> CodeInfo:
         if name is None:
             prefix = code.split(".")[0]
             neighbours = tuple(
-                s.execute(select(Code.code, Code.name).where(Code.code.startswith(prefix)).order_by(Code.code).limit(8)).tuples()
+                s.execute(
+                    select(Code.code, Code.name).where(Code.code.startswith(prefix)).order_by(Code.code).limit(8)
+                ).all()
             )
         return CodeInfo(code, name, tuple(r for r, _ in labels), neighbours)
 

@@ -9,9 +9,9 @@ from typing import Any
 
 from sqlalchemy import Engine, insert, select, update
 
+from db.base import utcnow
 from db.engine import read_session, write_session
 from db.models import Dataset, Job, Record
-from db.base import utcnow
 from pipeline.audit import audit
 from pipeline.dictionary import code_book
 from pipeline.errors import InputError
@@ -102,7 +102,9 @@ def _write(s: Any, clean: list[CleanRecord], dataset: str) -> ImportSummary:
             "updated_at": now,
         }
         if r.case_id not in existing:
-            new_rows.append({"dataset_id": ds.id, "case_id": r.case_id, "origin": "original", "created_at": now, **values})
+            new_rows.append(
+                {"dataset_id": ds.id, "case_id": r.case_id, "origin": "original", "created_at": now, **values}
+            )
         elif existing[r.case_id][1] != r.content_hash:
             changed_rows.append({"id": existing[r.case_id][0], **values})
     if new_rows:
@@ -111,5 +113,10 @@ def _write(s: Any, clean: list[CleanRecord], dataset: str) -> ImportSummary:
         s.execute(update(Record), changed_rows)
     labelled = sum(r.labelled for r in clean)
     return ImportSummary(
-        dataset, len(new_rows), len(changed_rows), len(clean) - len(new_rows) - len(changed_rows), labelled, len(clean) - labelled
+        dataset,
+        len(new_rows),
+        len(changed_rows),
+        len(clean) - len(new_rows) - len(changed_rows),
+        labelled,
+        len(clean) - labelled,
     )

@@ -49,8 +49,10 @@ def overview(engine: Engine, recent: int = 10) -> Overview:
         return Overview(
             datasets=[DatasetCount(n, r, lab, v) for n, r, lab, v in rows],
             dictionary_codes=s.scalar(select(func.count()).select_from(Code)) or 0,
-            label_codes=dict(s.execute(select(LabelCode.role, func.count()).group_by(LabelCode.role)).tuples().all()),
-            users=dict(s.execute(select(User.role, func.count()).group_by(User.role)).tuples().all()),
-            jobs=dict(s.execute(select(Job.status, func.count()).group_by(Job.status)).tuples().all()),
-            recent=[(at.strftime("%Y-%m-%d %H:%M"), actor, action, target or "") for at, actor, action, target in audit_rows],
+            label_codes=dict(s.execute(select(LabelCode.role, func.count()).group_by(LabelCode.role)).all()),
+            users=dict(s.execute(select(User.role, func.count()).group_by(User.role)).all()),
+            jobs=dict(s.execute(select(Job.status, func.count()).group_by(Job.status)).all()),
+            recent=[
+                (at.strftime("%Y-%m-%d %H:%M"), actor, action, target or "") for at, actor, action, target in audit_rows
+            ],
         )

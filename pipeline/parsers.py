@@ -20,7 +20,8 @@ _BRACKETED_RE = re.compile(r"\[([^\[\]]*)\]")
 _ANSWER_RE = re.compile(r"<answer>(.*?)(?:</answer>|$)", re.S | re.I)
 _WELL_FORMED_RE = re.compile(r"^\s*<think>.*?</think>\s*<answer>(.*?)</answer>\s*$", re.S)
 _ITEM_SPLIT_RE = re.compile(r"[;；,，、\n|]+")
-_ENUM_RE = re.compile(r"^\s*(?:\d+\s*[.、)）]|[-*•])\s*")
+# List numbering ("1." "2、" "3)") or bullets at the start of the answer or right after a separator.
+_ENUM_RE = re.compile(r"(^|[;；,，、\n|])\s*(?:\d{1,2}\s*[.、)）]|[-*•])\s*")
 
 
 @dataclass(frozen=True)
@@ -66,8 +67,8 @@ def answer_items(text: str) -> list[str]:
     if body is None:
         body = text
     items = []
-    for raw in _ITEM_SPLIT_RE.split(body):
-        item = _ENUM_RE.sub("", raw).strip().strip("。.\"'“”「」")
+    for raw in _ITEM_SPLIT_RE.split(_ENUM_RE.sub(r"\1", body)):
+        item = raw.strip().strip("。.\"'“”「」")
         if item and item not in items:
             items.append(item)
     return items

@@ -72,7 +72,11 @@ def _json_rows(path: Path, text: str) -> list[dict[str, Any]]:
         data = [data]
     if not isinstance(data, list):
         raise InputError(f"{path}: expected a JSON list of records, found {type(data).__name__}")
-    bad = [f"row {i}: expected an object, found {type(r).__name__}" for i, r in enumerate(data, 1) if not isinstance(r, dict)]
+    bad = [
+        f"row {i}: expected an object, found {type(r).__name__}"
+        for i, r in enumerate(data, 1)
+        if not isinstance(r, dict)
+    ]
     if bad:
         raise InputError(f"{path}: {len(bad)} rows are not JSON objects", bad)
     return data
@@ -110,23 +114,30 @@ def _csv_rows(path: Path, text: str, delimiter: str) -> list[dict[str, Any]]:
     return rows
 
 
-def _xlsx_rows(path: Path) -> Iterator[dict[str, Any]]:
+def xlsx_table(path: Path) -> Iterator[tuple[Any, ...]]:
+    """The first sheet's rows as tuples of cell values, streamed (read-only mode)."""
+    from zipfile import BadZipFile
+
     from openpyxl import load_workbook
     from openpyxl.utils.exceptions import InvalidFileException
 
     try:
         wb = load_workbook(path, read_only=True, data_only=True)
-    except (InvalidFileException, OSError, KeyError, ValueError) as e:
+    except (InvalidFileException, BadZipFile, OSError, KeyError, ValueError) as e:
         raise InputError(f"{path}: not a readable xlsx workbook ({e})") from None
     try:
-        rows = wb.worksheets[0].iter_rows(values_only=True)
-        header = next(rows, None)
-        if not header:
-            raise InputError(f"{path}: the first sheet is empty (no header row)")
-        names = ["" if h is None else str(h).strip() for h in header]
-        for values in rows:
-            if values is None or all(v is None for v in values):
-                continue
-            yield {n: ("" if v is None else v) for n, v in zip(names, values, strict=False) if n}
+        yield from wb.worksheets[0].iter_rows(values_only=True)
     finally:
         wb.close()
+
+
+def _xlsx_rows(path: Path) -> Iterator[dict[str, Any]]:
+    rows = xlsx_table(path)
+    header = next(rows, None)
+    if not header:
+        raise InputError(f"{path}: the first sheet is empty (no header row)")
+    names = ["" if h is None else str(h).strip() for h in header]
+    for values in rows:
+        if all(v is None for v in values):
+            continue
+        yield {n: ("" if v is None else v) for n, v in zip(names, values, strict=False) if n}

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipeline.codes import split_code_list, normalise_code
+from pipeline.codes import normalise_code, split_code_list
 from pipeline.errors import InputError
 from pipeline.metric import Labels
 from pipeline.parsers import parse_submission

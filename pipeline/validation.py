@@ -8,7 +8,7 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from pipeline.codes import normalise_code, split_code_list, is_code
+from pipeline.codes import is_code, normalise_code, split_code_list
 from pipeline.records import ID_KEY, MAIN_KEY, OTHER_KEY, TEXT_SECTIONS
 
 
@@ -114,8 +114,7 @@ def _validate_labels(row: Mapping[str, Any], book: CodeBook, errs: list[str]) ->
         errs.append(f"field {MAIN_KEY}: {raw_main.strip()!r} is not an ICD-10 code")
     elif principal not in book.principal:
         errs.append(
-            f"field {MAIN_KEY}: {principal!r} is not one of the task's principal codes "
-            f"({', '.join(book.principal)})"
+            f"field {MAIN_KEY}: {principal!r} is not one of the task's principal codes ({', '.join(book.principal)})"
         )
     others, malformed = split_code_list(raw_other)
     for item in malformed:

@@ -1,0 +1,1 @@
+"""Everything that runs a model: the CPU baseline coder, generation engines, predictors, SFT/GRPO, jobs."""

@@ -173,15 +173,18 @@ def score_cmd(c: Ctx, gold: Path, pred: Path) -> None:
 @_friendly
 def demo_cmd(c: Ctx, force: bool, if_missing: bool) -> None:
     """Build the demo database from the project's own synthetic records, and print its accounts."""
-    from pipeline.demo import build_demo, has_data
+    from app.services.demo import build_demo
+    from pipeline.demo import has_data
 
     if if_missing and has_data(c.engine):
         click.echo(f"database {c.settings.db_url} exists; keeping it (`sradit demo --force` rebuilds it)")
         return
-    summary = build_demo(c.engine, force=force)
+    summary, mined = build_demo(c.engine, force=force)
     click.echo(f"demo database {c.settings.db_url}")
     for s in summary.imports:
         click.echo("  " + s.line())
+    click.echo(f"  round {mined.round_no} mined with the baseline coder: score {mined.report.score:.2f}, "
+               f"{mined.n_badcases} badcases")
     click.echo("accounts (demo only — change them before real use):")
     for role, (name, password) in summary.accounts.items():
         click.echo(f"  {role:<9} {name} / {password}")
@@ -205,3 +208,159 @@ def user_add(c: Ctx, name: str, role: str, password: str | None) -> None:
 
     generated = add_user(c.ready_engine(), name, role, password, cli_actor())
     click.echo(f"added {role} {name}" + (f" with password {generated}" if generated else ""))
+
+
+# --- models, mining and prediction ------------------------------------------------------------
+
+
+@main.group()
+def model() -> None:
+    """Models."""
+
+
+@model.command("tiny")
+@click.option("--out", required=True, type=click.Path(path_type=Path), help="Folder to write the model into.")
+@click.option("--seed", default=0, show_default=True)
+@_friendly
+def model_tiny(out: Path, seed: int) -> None:
+    """Build the tiny offline Qwen2 (random weights) that stands in for an LLM in tests."""
+    from training.tiny_model import build_tiny_model
+
+    click.echo(f"tiny Qwen2 written to {build_tiny_model(out, seed=seed)}")
+
+
+@model.command("list")
+@pass_ctx
+@_friendly
+def model_list(c: Ctx) -> None:
+    """The models of the models file (SRADIT_MODELS), and the built-in baseline."""
+    from training.registry import load_models
+
+    for spec in load_models(c.settings.models).values():
+        where = spec.path or spec.url or "built in"
+        click.echo(f"{spec.name}\t{spec.kind}\t{spec.engine or '-'}\t{spec.inference}\t{where}")
+
+
+def _bar(label: str) -> Any:
+    """A click progress bar driven by progress(done, total) callbacks."""
+    bar = click.progressbar(length=1000, label=label, file=sys.stderr)
+    state = {"done": 0}
+
+    def update(done: int, total: int) -> None:
+        target = int(1000 * done / total) if total else 1000
+        bar.update(max(0, target - state["done"]))
+        state["done"] = max(state["done"], target)
+
+    return bar, update
+
+
+@main.command("kfold")
+@click.option("--model", "model_name", default="baseline", show_default=True, help="A model of the models file.")
+@click.option("--dataset", default="train", show_default=True)
+@click.option("--folds", default=5, show_default=True)
+@click.option("--seed", default=0, show_default=True)
+@click.option("--round", "round_no", type=int, help="Round to mine into (default: a new round).")
+@click.option("--threshold", default=0.5, show_default=True, help="Other-code F1 below which a record is a badcase.")
+@click.option("--out", type=click.Path(path_type=Path), help="Also write the out-of-fold predictions as a submission.")
+@pass_ctx
+@_friendly
+def kfold_cmd(
+    c: Ctx, model_name: str, dataset: str, folds: int, seed: int, round_no: int | None, threshold: float, out: Path | None
+) -> None:
+    """Out-of-fold predictions for every labelled record, and the badcases among them."""
+    from app.services.mining import KFOLD_HANDLER, kfold_params
+    from pipeline.audit import cli_actor
+    from pipeline.mining import MiningConfig
+    from training.jobs import run_foreground
+
+    cfg = MiningConfig(dataset, folds, seed, round_no, threshold, model_name)
+    bar, update = _bar(f"{folds}-fold {model_name}")
+    with bar:
+        result = run_foreground(
+            c.ready_engine(), c.settings, "kfold", KFOLD_HANDLER, kfold_params(cfg, cli_actor()), cli_actor(), update
+        )
+    for line in result["lines"]:
+        click.echo(line)
+    if out is not None:
+        from app.services.mining import write_run_submission
+
+        n = write_run_submission(c.engine, result["run_id"], out)
+        click.echo(f"{n} out-of-fold predictions written to {out}")
+
+
+@main.group()
+def badcases() -> None:
+    """The badcase library."""
+
+
+@badcases.command("list")
+@click.option("--round", "round_no", type=int, help="Only this round.")
+@click.option("--error", "error_type", type=click.Choice(["principal_miss", "missing_other", "extra_other"]))
+@click.option("--code", help="Only badcases involving this code (gold or predicted).")
+@pass_ctx
+@_friendly
+def badcases_list(c: Ctx, round_no: int | None, error_type: str | None, code: str | None) -> None:
+    """One line per badcase: round, 病案标识, error types, gold → predicted principal, missing / extra codes."""
+    from pipeline.badcases import list_badcases
+
+    rows = list_badcases(c.ready_engine(), round_no, error_type, code)
+    click.echo("round\t病案标识\terrors\tprincipal (gold→pred)\tother F1\tmissing\textra")
+    for r in rows:
+        click.echo(
+            f"{r.round_no}\t{r.case_id}\t{','.join(r.error_types)}\t{r.gold_principal}→{r.predicted_principal or '-'}"
+            f"\t{r.other_f1:.2f}\t{';'.join(r.missing) or '-'}\t{';'.join(r.extra) or '-'}"
+        )
+    click.echo(f"{len(rows)} badcases", err=True)
+
+
+@main.command("predict")
+@click.option("--model", "model_name", default="baseline", show_default=True)
+@click.option("--dataset", required=True, help="Dataset whose records are predicted, e.g. testA.")
+@click.option("--out", required=True, type=click.Path(path_type=Path), help="Submission file to write.")
+@click.option("--inference", type=click.Choice(["greedy", "tcecp"]), help="Override the model's inference.")
+@click.option("--train-dataset", default="train", show_default=True, help="What the baseline trains on.")
+@pass_ctx
+@_friendly
+def predict_cmd(
+    c: Ctx, model_name: str, dataset: str, out: Path, inference: str | None, train_dataset: str
+) -> None:
+    """Write a competition submission for every record of a dataset."""
+    from app.services.mining import predict_dataset
+    from pipeline.audit import cli_actor
+
+    bar, update = _bar(f"predict {dataset}")
+    with bar:
+        run_id, n, report = predict_dataset(
+            c.ready_engine(), c.settings, model_name, dataset, out, cli_actor(), inference, train_dataset, update
+        )
+    click.echo(f"{n} predictions written to {out} (run {run_id})")
+    for line in report.lines() if report else []:
+        click.echo(line)
+
+
+@main.group()
+def jobs() -> None:
+    """Background jobs."""
+
+
+@jobs.command("list")
+@pass_ctx
+@_friendly
+def jobs_list(c: Ctx) -> None:
+    """Jobs, newest first."""
+    from training.jobs import list_jobs
+
+    for j in list_jobs(c.ready_engine()):
+        click.echo(f"{j.id}\t{j.kind}\t{j.status}\t{j.progress:.0%}\t{j.created_by or ''}\t{j.message or ''}")
+
+
+@jobs.command("cancel")
+@click.argument("job_id", type=int)
+@pass_ctx
+@_friendly
+def jobs_cancel(c: Ctx, job_id: int) -> None:
+    """Cancel a queued or running job."""
+    from pipeline.audit import cli_actor
+    from training.jobs import cancel
+
+    click.echo(f"job {job_id}: {cancel(c.ready_engine(), job_id, cli_actor())}")

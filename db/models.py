@@ -119,3 +119,82 @@ class AuditEntry(Base):
     action: Mapped[str] = mapped_column(String(100))
     target: Mapped[str | None] = mapped_column(Text)
     detail: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+ROUND_STATUSES = ("mined", "generated", "filtered", "reviewing", "exported", "trained", "done")
+
+
+class Round(Base):
+    """One turn of the SRADIT loop: mine → rewrite → filter → review → export → retrain."""
+
+    __tablename__ = "rounds"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[int] = mapped_column(Integer, unique=True)
+    status: Mapped[str] = mapped_column(String(16), default="mined")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ModelRun(Base):
+    """A model's predictions over a dataset: K-fold mining (out-of-fold) or a plain prediction run."""
+
+    __tablename__ = "model_runs"
+    __table_args__ = (CheckConstraint("kind IN ('kfold', 'predict')", name="kind"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    model_name: Mapped[str] = mapped_column(String(200))
+    dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id", ondelete="CASCADE"), index=True)
+    round_id: Mapped[int | None] = mapped_column(ForeignKey("rounds.id", ondelete="SET NULL"), index=True)
+    job_id: Mapped[int | None] = mapped_column(ForeignKey("jobs.id", ondelete="SET NULL"))
+    config: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    n_records: Mapped[int] = mapped_column(Integer, default=0)
+    score: Mapped[float | None] = mapped_column()  #: competition score ×100, when the records are labelled
+    principal_accuracy: Mapped[float | None] = mapped_column()
+    other_f1: Mapped[float | None] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Prediction(Base):
+    __tablename__ = "predictions"
+    __table_args__ = (UniqueConstraint("run_id", "record_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("model_runs.id", ondelete="CASCADE"), index=True)
+    record_id: Mapped[int] = mapped_column(ForeignKey("records.id", ondelete="CASCADE"), index=True)
+    fold: Mapped[int | None] = mapped_column(Integer)
+    principal_code: Mapped[str | None] = mapped_column(String(64))
+    other_codes: Mapped[list[str]] = mapped_column(JSON, default=list)
+    raw_output: Mapped[str | None] = mapped_column(Text)  #: what the model wrote (LLMs), for inspection
+    parsed: Mapped[bool] = mapped_column(default=True)  #: False when the output could not be read
+    votes: Mapped[dict[str, Any] | None] = mapped_column(JSON)  #: TCECP samples and their votes
+    score: Mapped[float | None] = mapped_column()  #: per-record competition score in [0, 1]
+
+
+BADCASE_ERRORS = ("principal_miss", "missing_other", "extra_other")
+
+
+class Badcase(Base):
+    """A training record the model got wrong in a round's out-of-fold predictions."""
+
+    __tablename__ = "badcases"
+    __table_args__ = (
+        UniqueConstraint("round_id", "record_id"),
+        CheckConstraint("status IN ('open', 'in_review', 'decided', 'settle')", name="status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id", ondelete="CASCADE"), index=True)
+    record_id: Mapped[int] = mapped_column(ForeignKey("records.id", ondelete="CASCADE"), index=True)
+    prediction_id: Mapped[int] = mapped_column(ForeignKey("predictions.id", ondelete="CASCADE"))
+    error_types: Mapped[list[str]] = mapped_column(JSON)  #: subset of BADCASE_ERRORS
+    gold_principal: Mapped[str] = mapped_column(String(64))
+    predicted_principal: Mapped[str | None] = mapped_column(String(64))
+    missing_codes: Mapped[list[str]] = mapped_column(JSON, default=list)  #: gold other codes not predicted
+    extra_codes: Mapped[list[str]] = mapped_column(JSON, default=list)  #: predicted other codes not in gold
+    other_f1: Mapped[float] = mapped_column()
+    score: Mapped[float] = mapped_column()
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    record: Mapped[Record] = relationship()

@@ -1,0 +1,110 @@
+"""Badcases: mine a round (as a background job), browse the library, open one badcase."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from app.services.jobs import get_job, recent_jobs, submit
+from app.services.mining import KFOLD_HANDLER, kfold_params
+from app.state import ready_engine, settings
+from pipeline.badcases import badcase_detail, list_badcases
+from pipeline.mining import MiningConfig
+from pipeline.records import TEXT_SECTIONS
+from training.registry import load_models
+
+st.title("Badcases")
+engine = ready_engine()
+if engine is None:
+    st.stop()
+
+with st.expander("Mine a new round (K-fold, runs in the background)", expanded=False):
+    with st.form("mine"):
+        c1, c2, c3, c4 = st.columns(4)
+        model = c1.selectbox("Model", list(load_models(settings().models)))
+        dataset = c2.text_input("Dataset", "train")
+        folds = c3.number_input("Folds", 2, 10, 5)
+        seed = c4.number_input("Seed", 0, 10_000, 0)
+        threshold = st.slider("Other-code F1 below which a record is a badcase", 0.0, 1.0, 0.5, 0.05)
+        if st.form_submit_button("Start mining"):
+            cfg = MiningConfig(dataset, int(folds), int(seed), None, float(threshold), model)
+            actor = st.session_state.get("user_name", "app")
+            st.session_state["mining_job"] = submit(engine, settings(), "kfold", KFOLD_HANDLER, kfold_params(cfg, actor), actor)
+
+
+@st.fragment(run_every=2)
+def _mining_progress() -> None:
+    job_id = st.session_state.get("mining_job")
+    if job_id is None:
+        running = [j for j in recent_jobs(engine, "kfold", 5) if j.status in ("queued", "running")]
+        if not running:
+            return
+        job_id = running[0].id
+    job = get_job(engine, job_id)
+    st.progress(job.progress, text=f"mining job {job.id}: {job.status}")
+    if job.status == "failed":
+        st.error(job.message or "failed")
+    elif job.status == "succeeded" and job.result:
+        st.success(f"round {job.result['round']}: score {job.result['score']:.2f}, {job.result['badcases']} badcases")
+
+
+_mining_progress()
+
+rows = list_badcases(engine)
+if not rows:
+    st.info("No badcases yet: mine a round above, or run `sradit kfold`.")
+    st.stop()
+
+rounds = sorted({r.round_no for r in rows}, reverse=True)
+f1, f2, f3 = st.columns(3)
+round_no = f1.selectbox("Round", rounds)
+error = f2.selectbox("Error type", ["any", "principal_miss", "missing_other", "extra_other"])
+code = f3.text_input("Code involved", placeholder="e.g. I25.103")
+shown = list_badcases(engine, round_no, None if error == "any" else error, code.strip() or None)
+
+table = pd.DataFrame(
+    [
+        {
+            "id": r.id,
+            "病案标识": r.case_id,
+            "errors": ", ".join(r.error_types),
+            "gold principal": r.gold_principal,
+            "predicted": r.predicted_principal or "—",
+            "other F1": round(r.other_f1, 2),
+            "missing": "; ".join(r.missing),
+            "extra": "; ".join(r.extra),
+            "status": r.status,
+        }
+        for r in shown
+    ]
+)
+st.caption(f"{len(shown)} of {sum(r.round_no == round_no for r in rows)} badcases of round {round_no}")
+picked = st.dataframe(table, hide_index=True, on_select="rerun", selection_mode="single-row", key="badcase_table")
+selected = picked.selection.rows if picked else []
+if selected:
+    st.session_state["badcase_id"] = int(table.iloc[selected[0]]["id"])
+
+badcase_id = st.session_state.get("badcase_id")
+if badcase_id is not None and any(r.id == badcase_id for r in shown):
+    d = badcase_detail(engine, badcase_id)
+    st.subheader(f"{d.row.case_id} — {', '.join(d.row.error_types)}")
+    g, p = st.columns(2)
+    with g:
+        st.markdown("**Gold**")
+        st.text(f"principal  {d.row.gold_principal}  {d.names.get(d.row.gold_principal, '')}")
+        for c in d.gold_others:
+            mark = "✗ missed" if c in d.row.missing else "✓"
+            st.text(f"other      {c}  {d.names.get(c, '')}  {mark}")
+    with p:
+        st.markdown("**Predicted (out of fold)**")
+        pp = d.row.predicted_principal
+        st.text(f"principal  {pp or '—'}  {d.names.get(pp or '', '')}")
+        for c in d.predicted_others:
+            mark = "✗ extra" if c in d.row.extra else "✓"
+            st.text(f"other      {c}  {d.names.get(c, '')}  {mark}")
+    for name in TEXT_SECTIONS:
+        with st.expander(name, expanded=name in ("主诉", "入院诊断")):
+            st.text(d.sections.get(name, ""))  # st.text: record text is shown, never rendered as markup
+    if d.raw_output:
+        with st.expander("Model output"):
+            st.text(d.raw_output)

@@ -1,0 +1,42 @@
+"""Jobs: what runs in the background, its progress and log; cancel."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from app.services.jobs import cancel, get_job, log_tail, recent_jobs
+from app.state import ready_engine
+
+st.title("Jobs")
+engine = ready_engine()
+if engine is None:
+    st.stop()
+
+
+@st.fragment(run_every=2)
+def _jobs() -> None:
+    views = recent_jobs(engine)
+    if not views:
+        st.info("No jobs yet.")
+        return
+    st.dataframe(
+        pd.DataFrame(
+            [
+                {"id": j.id, "kind": j.kind, "status": j.status, "progress": j.progress, "by": j.created_by,
+                 "created (UTC)": j.created_at, "message": j.message or ""}
+                for j in views
+            ]
+        ),
+        hide_index=True,
+        column_config={"progress": st.column_config.ProgressColumn(min_value=0.0, max_value=1.0)},
+    )
+    job_id = st.selectbox("Job", [j.id for j in views], key="job_pick")
+    job = get_job(engine, int(job_id))
+    if job.status in ("queued", "running") and st.button("Cancel job", key=f"cancel_{job.id}"):
+        cancel(engine, job.id, st.session_state.get("user_name", "app"))
+        st.rerun(scope="fragment")
+    st.code(log_tail(job) or "(no log yet)", language=None)
+
+
+_jobs()

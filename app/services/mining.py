@@ -1,0 +1,130 @@
+"""Badcase mining and prediction, wiring the configured models (training) into the pipeline."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, select
+
+from db.engine import read_session, write_session
+from db.models import Dataset, ModelRun, Prediction, Record
+from pipeline.audit import audit
+from pipeline.errors import InputError
+from pipeline.metric import ScoreReport, record_score, score
+from pipeline.mining import MiningConfig, labelled_records, mine, record_dict
+from pipeline.protocols import Progress
+from pipeline.settings import Settings
+from pipeline.submission import write_submission
+from training.jobs import JobContext
+from training.predictors import BaselineLearner, learner_for, llm_predictor
+from training.registry import get_model
+
+KFOLD_HANDLER = "app.services.mining:kfold_job"
+
+
+def kfold_job(params: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
+    """Job handler: K-fold mining with the named model (params are MiningConfig's fields + actor)."""
+    params = dict(params)
+    actor = params.pop("actor", "job")
+    cfg = MiningConfig(**params)
+    spec = get_model(ctx.settings.models, cfg.model)
+    learner = learner_for(spec)  # loaded once: K-fold asks for it once per fold
+    report = mine(ctx.engine, lambda: learner, cfg, actor, job_id=ctx.job_id, progress=ctx.progress)
+    ctx.metric(score=report.report.score, badcases=report.n_badcases)
+    return {
+        "round": report.round_no,
+        "run_id": report.run_id,
+        "score": report.report.score,
+        "principal_accuracy": report.report.principal_accuracy,
+        "other_f1": report.report.other_f1,
+        "badcases": report.n_badcases,
+        "by_error": report.by_error,
+        "lines": report.lines(),
+    }
+
+
+def kfold_params(cfg: MiningConfig, actor: str) -> dict[str, Any]:
+    return {**asdict(cfg), "actor": actor}
+
+
+def predict_dataset(
+    engine: Engine,
+    settings: Settings,
+    model: str,
+    dataset: str,
+    out: Path,
+    actor: str,
+    inference: str | None = None,
+    train_dataset: str = "train",
+    progress: Progress | None = None,
+) -> tuple[int, int, ScoreReport | None]:
+    """Predict every record of a dataset, write a submission, store the run; (run id, records, score)."""
+    spec = get_model(settings.models, model)
+    with read_session(engine) as s:
+        ds = s.scalar(select(Dataset).where(Dataset.name == dataset))
+        if ds is None:
+            raise InputError(f"there is no dataset {dataset!r}")
+        recs = list(
+            s.scalars(select(Record).where(Record.dataset_id == ds.id, Record.origin == "original").order_by(Record.id))
+        )
+        if not recs:
+            raise InputError(f"dataset {dataset!r} has no records")
+        train = [record_dict(r) for r in labelled_records(s, train_dataset)] if spec.kind == "baseline" else []
+    rows = [record_dict(r) for r in recs]
+    if spec.kind == "baseline":
+        predictor: Any = BaselineLearner().fit(train)
+    else:
+        if inference is not None:
+            spec = type(spec)(**{**spec.__dict__, "inference": inference})
+        predictor = llm_predictor(spec)
+    preds = predictor.predict(rows, progress=progress)
+    write_submission(out, {r.case_id: (p.principal, list(p.others)) for r, p in zip(recs, preds, strict=True)})
+
+    labelled = {r.case_id: (r.principal_code, r.other_codes or []) for r in recs if r.principal_code}
+    report = score(labelled, {r.case_id: (p.principal, list(p.others)) for r, p in zip(recs, preds, strict=True)}) if labelled else None
+    with write_session(engine) as s:
+        run = ModelRun(
+            kind="predict",
+            model_name=model,
+            dataset_id=ds.id,
+            config={"inference": spec.inference, "train_dataset": train_dataset if spec.kind == "baseline" else None, "out": str(out)},
+            n_records=len(recs),
+            score=report.score if report else None,
+            principal_accuracy=report.principal_accuracy if report else None,
+            other_f1=report.other_f1 if report else None,
+        )
+        s.add(run)
+        s.flush()
+        s.add_all(
+            Prediction(
+                run_id=run.id,
+                record_id=r.id,
+                principal_code=p.principal,
+                other_codes=list(p.others),
+                raw_output=p.raw,
+                parsed=p.parsed,
+                votes=p.votes,
+                score=record_score(labelled[r.case_id], (p.principal, p.others)) if r.case_id in labelled else None,
+            )
+            for r, p in zip(recs, preds, strict=True)
+        )
+        audit(s, actor, "predict", dataset, run_id=run.id, model=model, out=str(out))
+        run_id = run.id
+    return run_id, len(recs), report
+
+
+def write_run_submission(engine: Engine, run_id: int, out: Path) -> int:
+    """A stored run's predictions as a submission file (e.g. out-of-fold predictions, for `sradit score`)."""
+    with read_session(engine) as s:
+        rows = s.execute(
+            select(Record.case_id, Prediction.principal_code, Prediction.other_codes)
+            .join(Record, Record.id == Prediction.record_id)
+            .where(Prediction.run_id == run_id)
+            .order_by(Record.id)
+        ).all()
+    if not rows:
+        raise InputError(f"run {run_id} has no predictions")
+    write_submission(out, {cid: (main, list(others)) for cid, main, others in rows})
+    return len(rows)

@@ -1,0 +1,65 @@
+"""The paper's two sub-task prompts, in the project's own words (DESIGN.md, "Sample design").
+
+Models read and answer disease *names*; parsers map names back to codes. Both prompts ask for the
+reasoning inside <think>…</think> and the answer inside <answer>…</answer>.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from pipeline import label_space
+from pipeline.protocols import Messages
+from pipeline.records import TEXT_SECTIONS, record_text
+
+PROMPT_VERSION = "v1"
+
+#: Short clinical definitions of the five principal diagnoses, given to the model in the principal prompt.
+PRINCIPAL_DEFINITIONS: dict[str, str] = {
+    "I10.x00x032": "收缩压≥180mmHg和/或舒张压≥110mmHg，并伴多项心血管危险因素、靶器官损害或临床并发症。",
+    "I20.000": "急性冠脉综合征的一种：静息或轻微活动时出现缺血性胸痛，较稳定型心绞痛更重、更久或更频繁。",
+    "I20.800x007": "又称心脏X综合征：有典型心绞痛表现，但冠状动脉造影未见有意义的狭窄。",
+    "I21.401": "冠脉部分闭塞所致的急性冠脉综合征：心肌损伤标志物升高，心电图无ST段抬高，可有ST段压低或T波倒置。",
+    "I50.900x018": "在慢性心力衰竭基础上症状和体征迅速加重，需要紧急处理。",
+}
+
+_FORMAT = "请先在<think></think>中写出推理过程，再在<answer></answer>中给出答案。"
+
+PRINCIPAL_SYSTEM = "你是一名中文疾病分类（ICD-10编码）专家，负责根据出院病历确定主要诊断。"
+OTHER_SYSTEM = "你是一名中文疾病分类（ICD-10编码）专家，负责根据出院病历确定全部其他诊断。"
+
+
+def principal_messages(record: Mapping[str, str], candidates: Mapping[str, str] | None = None) -> Messages:
+    """The principal sub-task: exactly one of the five candidate diseases."""
+    candidates = candidates or label_space.PRINCIPAL
+    lines = "\n".join(
+        f"{i}. {name}：{PRINCIPAL_DEFINITIONS.get(code, '')}".rstrip("：")
+        for i, (code, name) in enumerate(candidates.items(), 1)
+    )
+    user = (
+        f"患者病历如下：\n{record_text(record, TEXT_SECTIONS)}\n\n"
+        f"候选主要诊断（含定义）：\n{lines}\n\n"
+        f"请从候选中选出唯一一个主要诊断，答案只写疾病名称。{_FORMAT}"
+    )
+    return [{"role": "system", "content": PRINCIPAL_SYSTEM}, {"role": "user", "content": user}]
+
+
+def other_messages(record: Mapping[str, str], candidates: Mapping[str, str] | None = None) -> Messages:
+    """The other sub-task: every candidate disease that applies, separated by ；."""
+    candidates = candidates or label_space.OTHER
+    names = "；".join(candidates.values())
+    user = (
+        f"患者病历如下：\n{record_text(record, TEXT_SECTIONS)}\n\n"
+        f"候选其他诊断：{names}\n\n"
+        f"请选出该患者所有符合的其他诊断（可多个，用“；”分隔），答案只写疾病名称。{_FORMAT}"
+    )
+    return [{"role": "system", "content": OTHER_SYSTEM}, {"role": "user", "content": user}]
+
+
+def answer(names: list[str]) -> str:
+    """The answer part of a target completion (SFT exports): names joined with ；."""
+    return f"<answer>{'；'.join(names)}</answer>"
+
+
+def name_to_code(candidates: Mapping[str, str]) -> dict[str, str]:
+    return {name: code for code, name in candidates.items()}

@@ -94,14 +94,11 @@ class LLMPredictor:
 
         out = []
         for i in range(len(records)):
-            third_code = self._principal(third[i]) if i in third else None
-            principal = vote_principal(first[i], second[i], third_code) if i in third else first[i]
+            answers = [first[i], second[i], *([self._principal(third[i])] if i in third else [])]
+            principal = vote_principal(answers)
             sets = [self._others(o_greedy[i]), *(self._others(t) for t in o_samples[i])]
             others = [c for c in vote_others(sets) if c != principal]
-            votes = {
-                "principal": [first[i], second[i], *([third_code] if i in third else [])],
-                "other": sets,
-            }
+            votes = {"principal": answers, "other": sets}
             parsed = answer_text(p_greedy[i]) is not None and first[i] is not None
             out.append(CodePrediction(principal, tuple(others), _raw(p_greedy[i], o_greedy[i]), parsed, votes))
         return out

@@ -13,11 +13,14 @@ from collections.abc import Sequence
 T_GREEDY, T_SAMPLE = 0.0, 0.7
 
 
-def vote_principal(greedy: str | None, sample: str | None, third: str | None = None) -> str | None:
+def vote_principal(answers: Sequence[str | None]) -> str | None:
+    """``answers`` = [greedy, sample] when they agree, else [greedy, sample, third]; None is an unreadable answer."""
+    greedy, sample, *rest = answers
     if greedy == sample:
         return greedy
-    if third is None:
-        raise ValueError("the first two answers differ: a third sample is needed")
+    if len(rest) != 1:
+        raise ValueError("the first two answers differ: exactly one third sample is needed")
+    third = rest[0]
     if third in (greedy, sample):
         return third
     return greedy  # all three differ

@@ -17,6 +17,7 @@ st.set_page_config(page_title="SRADIT Studio", page_icon="🩺", layout="wide")
 pages = [
     st.Page("pages/home.py", title="Home", icon="🏠", default=True),
     st.Page("pages/badcases.py", title="Badcases", icon="🔎"),
+    st.Page("pages/generate.py", title="Generate", icon="✍️"),
     st.Page("pages/jobs.py", title="Jobs", icon="⚙️"),
 ]
 st.navigation(pages).run()

@@ -198,3 +198,44 @@ class Badcase(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     record: Mapped[Record] = relationship()
+
+
+class Variant(Base):
+    """A rewrite of a badcase's record that should keep its labels; never deleted, only judged."""
+
+    __tablename__ = "variants"
+    __table_args__ = (
+        UniqueConstraint("badcase_id", "seq"),
+        CheckConstraint("status IN ('generated', 'failed')", name="status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    badcase_id: Mapped[int] = mapped_column(ForeignKey("badcases.id", ondelete="CASCADE"), index=True)
+    seq: Mapped[int] = mapped_column(Integer)  #: 0-based position among the badcase's variants
+    sections: Mapped[dict[str, str] | None] = mapped_column(JSON)  #: None when generation failed
+    generator: Mapped[str] = mapped_column(String(32))  #: rules | llm
+    model: Mapped[str | None] = mapped_column(String(200))
+    prompt_version: Mapped[str | None] = mapped_column(String(32))
+    temperature: Mapped[float | None] = mapped_column()
+    seed: Mapped[int | None] = mapped_column(Integer)
+    edits: Mapped[list[str]] = mapped_column(JSON, default=list)  #: what the rule generator changed
+    status: Mapped[str] = mapped_column(String(16), default="generated")
+    error: Mapped[str | None] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(Integer, default=1)
+    passed: Mapped[bool | None] = mapped_column()  #: every filter passed; None until filtered
+    rank: Mapped[int | None] = mapped_column(Integer)  #: review order among the passed variants (1 first)
+    similarity: Mapped[float | None] = mapped_column()  #: rapidfuzz ratio to the original record, 0–100
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class VariantVerdict(Base):
+    """One filter's judgement of one variant, with its reason (``detail`` holds predicted codes, votes, facts)."""
+
+    __tablename__ = "variant_verdicts"
+
+    variant_id: Mapped[int] = mapped_column(ForeignKey("variants.id", ondelete="CASCADE"), primary_key=True)
+    filter: Mapped[str] = mapped_column(String(32), primary_key=True)
+    passed: Mapped[bool] = mapped_column()
+    reason: Mapped[str] = mapped_column(Text)
+    detail: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

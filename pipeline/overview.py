@@ -56,3 +56,11 @@ def overview(engine: Engine, recent: int = 10) -> Overview:
                 (at.strftime("%Y-%m-%d %H:%M"), actor, action, target or "") for at, actor, action, target in audit_rows
             ],
         )
+
+
+def round_numbers(engine: Engine) -> list[int]:
+    """Rounds, newest first."""
+    from db.models import Round
+
+    with read_session(engine) as s:
+        return list(s.scalars(select(Round.number).order_by(Round.number.desc())))

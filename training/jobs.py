@@ -31,7 +31,7 @@ from db.base import utcnow
 from db.engine import read_session, write_session
 from db.models import Job
 from pipeline.audit import audit
-from pipeline.errors import SraditError
+from pipeline.errors import InputError, SraditError
 from pipeline.settings import Settings
 
 Handler = Callable[[dict[str, Any], "JobContext"], dict[str, Any]]
@@ -253,7 +253,8 @@ def run_foreground(
 ) -> dict[str, Any]:
     """Run a job in this process (the CLI), visible to the UI while it runs.
 
-    A command that fails writes nothing (DESIGN.md): its job row is removed and the error raised.
+    A command refused for bad input writes nothing (DESIGN.md): its job row is removed. A job that
+    fails part-way is recorded as failed, since whatever it committed before (variants, say) stays.
     """
     fn = resolve(handler)
     with write_session(engine) as s:
@@ -270,11 +271,17 @@ def run_foreground(
         job_id = job.id
     try:
         result = fn(params, JobContext(engine, settings, job_id, on_progress=on_progress))
-    except BaseException:
+    except InputError:
         with write_session(engine) as s:
             row = s.get(Job, job_id)
             if row is not None:
                 s.delete(row)
+        raise
+    except KeyboardInterrupt:
+        _finish(engine, job_id, "cancelled", "interrupted", None)
+        raise
+    except Exception as e:
+        _finish(engine, job_id, "failed", f"{type(e).__name__}: {e}", None)
         raise
     _finish(engine, job_id, "succeeded", None, result)
     return result

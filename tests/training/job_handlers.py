@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from pipeline.errors import InputError
 from training.jobs import JobContext
 
 
@@ -26,3 +27,7 @@ def sleep_job(params: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
 
 def fail_job(params: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
     raise RuntimeError("this job fails on purpose")
+
+
+def refused_job(params: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
+    raise InputError("bad input, refused before any work")

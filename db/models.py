@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from db.base import Base, utcnow
@@ -206,11 +206,12 @@ class Variant(Base):
     __tablename__ = "variants"
     __table_args__ = (
         UniqueConstraint("badcase_id", "seq"),
+        Index("ix_variants_badcase_passed_rank", "badcase_id", "passed", "rank"),
         CheckConstraint("status IN ('generated', 'failed')", name="status"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    badcase_id: Mapped[int] = mapped_column(ForeignKey("badcases.id", ondelete="CASCADE"), index=True)
+    badcase_id: Mapped[int] = mapped_column(ForeignKey("badcases.id", ondelete="CASCADE"))
     seq: Mapped[int] = mapped_column(Integer)  #: 0-based position among the badcase's variants
     sections: Mapped[dict[str, str] | None] = mapped_column(JSON)  #: None when generation failed
     generator: Mapped[str] = mapped_column(String(32))  #: rules | llm
@@ -239,3 +240,44 @@ class VariantVerdict(Base):
     reason: Mapped[str] = mapped_column(Text)
     detail: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+REVIEW_DECISIONS = ("approve", "reject", "skip")
+
+
+class Review(Base):
+    """One expert decision on one variant. Undo marks it undone; nothing is deleted."""
+
+    __tablename__ = "reviews"
+    __table_args__ = (
+        CheckConstraint("decision IN ('approve', 'reject', 'skip')", name="decision"),
+        CheckConstraint("score IS NULL OR (score BETWEEN 1 AND 5)", name="score"),
+        Index("ix_reviews_variant_reviewer", "variant_id", "reviewer_id"),
+        Index("ix_reviews_reviewer_created", "reviewer_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    variant_id: Mapped[int] = mapped_column(ForeignKey("variants.id", ondelete="CASCADE"))
+    badcase_id: Mapped[int] = mapped_column(ForeignKey("badcases.id", ondelete="CASCADE"), index=True)
+    reviewer_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    decision: Mapped[str] = mapped_column(String(16))
+    score: Mapped[int | None] = mapped_column(Integer)
+    best: Mapped[bool] = mapped_column(default=False)  #: the reviewer's best variant of the badcase
+    reason: Mapped[str | None] = mapped_column(Text)
+    comment: Mapped[str | None] = mapped_column(Text)
+    seconds: Mapped[float | None] = mapped_column()  #: time from the item shown to the decision
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    undone_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class Selection(Base):
+    """The best variant of a badcase: the experts' majority, or an engineer's settlement of a tie."""
+
+    __tablename__ = "selections"
+    __table_args__ = (CheckConstraint("method IN ('majority', 'engineer')", name="method"),)
+
+    badcase_id: Mapped[int] = mapped_column(ForeignKey("badcases.id", ondelete="CASCADE"), primary_key=True)
+    variant_id: Mapped[int] = mapped_column(ForeignKey("variants.id", ondelete="CASCADE"))
+    method: Mapped[str] = mapped_column(String(16))
+    decided_by: Mapped[str] = mapped_column(String(100))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)

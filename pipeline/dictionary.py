@@ -138,3 +138,12 @@ def lookup(engine: Engine, raw: str) -> CodeInfo:
 def dictionary_size(engine: Engine) -> int:
     with read_session(engine) as s:
         return s.scalar(select(func.count()).select_from(Code)) or 0
+
+
+def names_for(engine: Engine, codes: set[str]) -> dict[str, str]:
+    """Names of just these codes (label space first, then the dictionary)."""
+    codes = {c for c in codes if c}
+    with read_session(engine) as s:
+        names = dict(s.execute(select(Code.code, Code.name).where(Code.code.in_(codes))).all())
+        names.update(s.execute(select(LabelCode.code, LabelCode.name).where(LabelCode.code.in_(codes))).all())
+    return names

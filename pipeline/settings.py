@@ -25,6 +25,9 @@ class Settings:
     busy_timeout_ms: int = field(
         default=30_000, metadata={"help": "How long a SQLite writer waits for the lock before failing."}
     )
+    reviews_required: int = field(
+        default=1, metadata={"help": "Experts who must review a badcase before its majority decides it."}
+    )
     max_import_bytes: int = field(
         default=2 * 1024**3,
         metadata={"help": "Largest file `sradit import` reads; larger ones are refused with a message."},

@@ -68,3 +68,11 @@ def authenticate(engine: Engine, name: str, password: str) -> tuple[int, str] | 
         if user is None or not verify_password(password, user.password_hash):
             return None
         return user.id, user.role
+
+
+def list_users(engine: Engine) -> list[tuple[str, str, bool, str]]:
+    with read_session(engine) as s:
+        return [
+            (u.name, u.role, u.active, u.created_at.strftime("%Y-%m-%d %H:%M"))
+            for u in s.scalars(select(User).order_by(User.name))
+        ]

@@ -47,6 +47,7 @@ import scipy.sparse as sp
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
+from sklearn.multiclass import OneVsRestClassifier
 from threadpoolctl import threadpool_limits
 
 from pipeline.codes import split_code_list
@@ -112,11 +113,21 @@ class BaselineConfig:
         default=0.5,
         metadata={"help": "Weight of the rule-feature block (synonym table, grades, numbers; 0 turns it off)."},
     )
+    principal_model: str = field(
+        default="ovr",
+        metadata={"help": "Principal-code model: 'ovr' (one-vs-rest liblinear logistic regressions, "
+        "probabilities normalised) or 'multinomial' (one softmax logistic regression, lbfgs; slower)."},
+    )
     principal_C: float = field(
         default=10.0, metadata={"help": "Inverse regularisation of the principal-code logistic regression."}
     )
     other_C: float = field(
         default=10.0, metadata={"help": "Inverse regularisation of each other-code logistic regression."}
+    )
+    own_rule_weight: float = field(
+        default=2.0,
+        metadata={"help": "Weight of each other code's own rule features (its synonyms, grades), appended "
+        "to that code's model only (0 turns them off)."},
     )
     principal_feature_weight: float = field(
         default=1.0,
@@ -164,13 +175,15 @@ class BaselineConfig:
             problems.append("need 1 <= ngram_min <= ngram_max")
         if self.diagnosis_ngram_max < 1:
             problems.append("diagnosis_ngram_max must be at least 1")
+        if self.principal_model not in ("ovr", "multinomial"):
+            problems.append(f"unknown principal_model {self.principal_model!r}")
         if self.threshold_strategy not in ("expected_f1", "global", "fixed"):
             problems.append(f"unknown threshold_strategy {self.threshold_strategy!r}")
         if self.inner_folds < 2:
             problems.append("inner_folds must be at least 2")
         if not 0 <= self.min_other <= self.max_other:
             problems.append("need 0 <= min_other <= max_other")
-        for name in ("diagnosis_weight", "rule_weight", "principal_feature_weight"):
+        for name in ("diagnosis_weight", "rule_weight", "own_rule_weight", "principal_feature_weight"):
             if getattr(self, name) < 0:
                 problems.append(f"{name} must not be negative")
         for name in ("principal_C", "other_C"):
@@ -237,8 +250,10 @@ _SYNONYMS: tuple[tuple[str, str], ...] = (
     ("stent_status", r"支架(?:植入|置入)?(?:术)?后|PCI术后|PTCA术后|支架术后|冠脉支架"),
     ("stent_now", r"(?:植入|置入)[^。;]{0,20}支架|支架[^。;]{0,6}(?:植入|置入)|行[^。;]{0,12}(?:PCI|PTCA)|球囊扩张"),
     ("angiography", r"冠[状脉]{1,2}(?:动脉)?(?:造影|CTA)|冠脉CT"),
+    ("stenosis_mild", r"(?:轻度|轻微|轻-中度|不同程度)[^。;,:]{0,4}狭窄"),
+    ("stenosis_severe", r"(?:中度|中-重度|重度|严重|次全)[^。;,:]{0,4}(?:狭窄|闭塞)|完全闭塞"),
     ("no_stenosis", r"未见(?:明显|显著)?狭窄|无(?:明显|显著)?狭窄|狭窄不明显"),
-    ("troponin_up", r"(?:肌钙蛋白|cTn|TnI|TnT|hs-?TnI)" + _NEAR + r"(?:↑|升高|增高|阳性|异常|>)"),
+    ("troponin_up", r"(?:肌钙蛋白|cTn|TnI|TnT|hs-?TnI|心肌酶|心梗三项|心梗三联)" + _NEAR + r"(?:↑|升高|增高|阳性|异常|>)"),
     ("troponin", r"肌钙蛋白|cTn|TnI|TnT"),
     ("ck_mb_up", r"(?:CK-?MB|肌酸激酶同工酶)" + _NEAR + r"(?:↑|升高|增高)"),
     ("st_change", r"ST[^。;]{0,6}(?:压低|下移|改变)|T波(?:倒置|低平|改变)"),
@@ -337,6 +352,10 @@ _STENOSIS_RES = (
 _CORONARY_WORD_RE = re.compile(r"冠|前降支|回旋支|对角支|钝缘支|左主干|LAD|LCX|RCA|后降支|左室后支")
 _OCCLUSION_RE = re.compile(r"闭塞")
 _BNP_RE = re.compile(r"(?:BNP|脑钠肽|钠尿肽)[^。;\d]{0,30}?(\d+(?:\.\d+)?)\s*(?:pg/ml|ng/l)", re.I)
+_TROPONIN_RE = re.compile(
+    r"(?:肌钙蛋白|cTn[IT]?|TnI|TnT)[^。;]{0,30}?(\d+(?:\.\d+)?)\s*↑?\s*(ng/ml|pg/ml|ng/l|ug/l|μg/l)", re.I
+)
+_TROPONIN_SCALE = {"ng/ml": 1.0, "ug/l": 1.0, "μg/l": 1.0, "pg/ml": 1e-3, "ng/l": 1e-3}  # to ng/mL
 _LVEF_RE = re.compile(r"(?:LVEF|EF)\s*(?:值)?\s*[:为约]?\s*(?:约|为)?\s*(\d{2})(?:\.\d)?\s*%", re.I)
 _BP_RE = re.compile(r"(\d{2,3})\s*/\s*(\d{2,3})\s*mm\s*Hg", re.I)
 _MAX_BP_RE = re.compile(r"(?:最高|最高血压|最高达|最高可达)[^。;]{0,8}?(\d{2,3})\s*/\s*(\d{2,3})")
@@ -403,6 +422,7 @@ _NUMERIC_NAMES = (
     "stenosis_max", "stenosis_ge50", "stenosis_ge70", "stenosis_ge90", "stenosis_n70",
     "occlusion", "bnp_log", "bnp_high", "lvef", "lvef_lt50", "lvef_lt40",
     "sbp_max", "dbp_max", "bp_grade3", "bp_grade2", "text_length",
+    "troponin_log", "troponin_ge005", "troponin_ge01", "troponin_ge1",
 )  # fmt: skip
 
 
@@ -420,6 +440,9 @@ def _numeric_features(sec: Mapping[str, str]) -> list[float]:
     smax = max(sten, default=0)
     everything = " ".join(sec.values())
     bnp = max((float(v) for v in _BNP_RE.findall(everything)), default=0.0)
+    trop = max(
+        (float(v) * _TROPONIN_SCALE[u.lower()] for v, u in _TROPONIN_RE.findall(everything)), default=0.0
+    )
     lvefs = [int(v) for v in _LVEF_RE.findall(everything) if 10 <= int(v) <= 90]
     lvef = min(lvefs, default=60)
     hist = " ".join(sec[k] for k in ("主诉", "现病史", "既往史", "入院情况"))
@@ -444,12 +467,29 @@ def _numeric_features(sec: Mapping[str, str]) -> list[float]:
         float(sbp >= 180 or dbp >= 110),
         float(160 <= sbp < 180 or 100 <= dbp < 110),
         math.log1p(len(everything)) / 10,
+        math.log1p(100 * trop) / 8,
+        float(trop >= 0.05),
+        float(trop >= 0.1),
+        float(trop >= 1.0),
     ]
 
 
+# The admission diagnosis is a numbered list ("1.… 2.… 3.…"); its first item is usually the reason
+# for this admission, which is what the principal code names.
+_ENUM_SPLIT_RE = re.compile(r"(?:^|(?<=[^\d.]))\d{1,2}\s*[.、,]\s*(?!\d)")
+
+
+def first_diagnosis(text: str) -> str:
+    """The first item of a numbered admission-diagnosis list (the whole text when not numbered)."""
+    t = normalise_text(text)
+    parts = [p for p in _ENUM_SPLIT_RE.split(t) if p.strip()]
+    return parts[0] if parts else t
+
+
+_RULE_LOCATIONS = ("dx1", *LOCATIONS)  # dx1: the first admission diagnosis
 RULE_FEATURE_NAMES: tuple[str, ...] = (
-    *(f"{loc}:{name}" for loc in LOCATIONS for name, _ in _SYNONYMS),
-    *(f"{loc}:htn_{s}" for loc in ("dx", "rest") for s in _HTN_SLOT_NAMES),
+    *(f"{loc}:{name}" for loc in _RULE_LOCATIONS for name, _ in _SYNONYMS),
+    *(f"{loc}:htn_{s}" for loc in ("dx1", "dx", "rest") for s in _HTN_SLOT_NAMES),
     *(f"{loc}:{s}" for loc in ("dx", "rest") for s in _HEART_SLOT_NAMES),
     *(f"num:{n}" for n in _NUMERIC_NAMES),
 )
@@ -459,15 +499,16 @@ def rule_features(record: Mapping[str, str]) -> np.ndarray:
     """The rule-feature vector of one record (names in ``RULE_FEATURE_NAMES``), values in [0, 1]."""
     sec = _sections(record)
     texts = {loc: "\n".join(sec[k] for k in keys) for loc, keys in LOCATIONS.items()}
+    texts["dx1"] = first_diagnosis(sec["入院诊断"])
     row: list[float] = []
-    for loc in LOCATIONS:
+    for loc in _RULE_LOCATIONS:
         t = texts[loc]
         starts = _clause_starts(t)
         for _name, rx in _SYNONYM_RES:
             n = _positive_mentions(t, rx, starts) if t else 0
             row.append(min(n, 2) / 2)  # 0, ½ (once), 1 (twice or more)
     rest = "\n".join(texts[loc] for loc in ("hist", "course", "disc"))
-    for t in (texts["dx"], rest):
+    for t in (texts["dx1"], texts["dx"], rest):
         slots = set(_htn_slots(t))
         row += [float(s in slots) for s in _HTN_SLOT_NAMES]
     for t in (texts["dx"], rest):
@@ -475,6 +516,69 @@ def rule_features(record: Mapping[str, str]) -> np.ndarray:
         row += [float(s in slots) for s in _HEART_SLOT_NAMES]
     row += _numeric_features(sec)
     return np.asarray(row, dtype=np.float64)
+
+
+#: Which rule features speak for which other code (by the part of the feature name after "loc:").
+#: Each code's model gets these columns, with their own weight, beside the shared ones.
+CODE_RULES: dict[str, tuple[str, ...]] = {
+    "E04.101": ("thyroid_nodule",),
+    "E04.102": ("thyroid_cyst",),
+    "E11.900": ("diabetes_t2", "diabetes"),
+    "E14.900x001": ("diabetes", "diabetes_t2"),
+    "E72.101": ("hyperhomocysteinemia",),
+    "E78.500": ("hyperlipidemia", "lipid_lab_up"),
+    "E87.600": ("hypokalemia",),
+    "I10.x00x023": ("htn_g1_h", "htn_g1", "htn_rh"),
+    "I10.x00x024": ("htn_g1_vh", "htn_g1", "htn_rvh"),
+    "I10.x00x027": ("htn_g2_h", "htn_g2", "htn_rh"),
+    "I10.x00x028": ("htn_g2_vh", "htn_g2", "htn_rvh"),
+    "I10.x00x031": ("htn_g3_h", "htn_g3", "htn_rh"),
+    "I10.x00x032": ("htn_g3_vh", "htn_g3", "htn_rvh", "htn_g3_m", "htn_g3_none"),
+    "I20.000": ("unstable_angina", "angina_any"),
+    "I25.102": ("coronary_atherosclerosis",),
+    "I25.103": ("coronary_heart_disease", "unstable_angina", "angiography"),
+    "I25.200": ("old_mi",),
+    "I31.800x004": ("pericardial_effusion",),
+    "I38.x01": ("valve_disease",),
+    "I48.x01": ("af", "persistent_af", "paroxysmal_af"),
+    "I48.x02": ("paroxysmal_af", "af"),
+    "I49.100x001": ("pac", "pac_frequent", "premature_occasional"),
+    "I49.100x002": ("pac_frequent", "pac"),
+    "I49.300x001": ("pvc_frequent", "pvc"),
+    "I49.300x002": ("pvc", "pvc_frequent", "premature_occasional"),
+    "I49.400x002": ("premature_occasional", "pac", "pvc"),
+    "I49.400x003": ("premature_frequent",),
+    "I49.900": ("arrhythmia", "premature_any", "af", "tachy_block", "atrial_flutter"),
+    "I50.900x007": ("nyha2",),
+    "I50.900x008": ("nyha3",),
+    "I50.900x010": ("nyha4",),
+    "I50.900x014": ("killip2",),
+    "I50.900x015": ("killip3",),
+    "I50.900x016": ("killip4",),
+    "I50.900x018": ("hf_exacerbation", "chronic_hf"),
+    "I50.907": ("acute_hf", "hf_exacerbation", "hf_any"),
+    "I63.900": ("cerebral_infarct", "cerebral_ischemia"),
+    "I67.200x011": ("cerebral_artery",),
+    "I69.300x002": ("old_cerebral_infarct", "cerebral_infarct"),
+    "I70.203": ("lower_limb_artery", "lower_limb_imt"),
+    "I70.806": ("carotid", "carotid_imt"),
+    "J18.900": ("pneumonia", "lung_infection"),
+    "J98.414": ("lung_infection", "pneumonia"),
+    "K76.000": ("fatty_liver",),
+    "K76.807": ("liver_cyst",),
+    "N19.x00x002": ("renal_insufficiency",),
+    "N28.101": ("kidney_cyst",),
+    "Q24.501": ("myocardial_bridge",),
+    "R42.x00x004": ("dizziness",),
+    "R91.x00x003": ("lung_nodule",),
+    "Z95.501": ("stent_status", "stent_now"),
+    "Z98.800x612": ("breast_surgery",),
+}
+
+
+def _own_rule_index(code: str) -> np.ndarray:
+    keys = set(CODE_RULES.get(code, ()))
+    return np.asarray([i for i, n in enumerate(RULE_FEATURE_NAMES) if n.split(":", 1)[1] in keys], dtype=np.int64)
 
 
 def _full_text(record: Mapping[str, str]) -> str:
@@ -592,10 +696,14 @@ class BaselineCoder:
         self._text_vec: TfidfVectorizer | None = None
         self._dx_vec: TfidfVectorizer | None = None
         self._principal_model: LogisticRegression | None = None
-        self._other_models: list[LogisticRegression] = []
+        self._other_models: list[LogisticRegression | None] = []
+        self._own_index: list[np.ndarray] = []
 
     # -- features -----------------------------------------------------------------------------------
-    def _features(self, records: Sequence[Mapping[str, str]], fit: bool = False) -> sp.csr_matrix:
+    def _features(
+        self, records: Sequence[Mapping[str, str]], fit: bool = False
+    ) -> tuple[sp.csr_matrix, np.ndarray]:
+        """The shared design matrix and the raw rule-feature matrix."""
         cfg = self.config
         blocks = []
         texts = [_full_text(r) for r in records]
@@ -626,10 +734,10 @@ class BaselineCoder:
                 blocks.append(cfg.diagnosis_weight * self._dx_vec.fit_transform(dx))
             else:
                 blocks.append(cfg.diagnosis_weight * self._dx_vec.transform(dx))
+        R = np.vstack([rule_features(r) for r in records])
         if cfg.rule_weight > 0:
-            rules = np.vstack([rule_features(r) for r in records])
-            blocks.append(sp.csr_matrix(cfg.rule_weight * rules))
-        return sp.hstack(blocks, format="csr")
+            blocks.append(sp.csr_matrix(cfg.rule_weight * R))
+        return sp.hstack(blocks, format="csr"), R
 
     def _with_principal(self, X: sp.csr_matrix, principal_probs: np.ndarray) -> sp.csr_matrix:
         w = self.config.principal_feature_weight
@@ -637,8 +745,13 @@ class BaselineCoder:
             return X
         return sp.hstack([X, sp.csr_matrix(w * principal_probs)], format="csr")
 
-    def _new_principal_model(self) -> LogisticRegression:
-        return LogisticRegression(C=self.config.principal_C, max_iter=5000, random_state=self.config.seed)
+    def _new_principal_model(self) -> LogisticRegression | OneVsRestClassifier:
+        cfg = self.config
+        if cfg.principal_model == "multinomial":
+            return LogisticRegression(C=cfg.principal_C, max_iter=5000, random_state=cfg.seed)
+        return OneVsRestClassifier(
+            LogisticRegression(C=cfg.principal_C, solver="liblinear", dual=True, max_iter=5000, random_state=cfg.seed)
+        )
 
     def _new_other_model(self) -> LogisticRegression:
         # The dual liblinear problem is as large as the number of records, far smaller than the
@@ -656,21 +769,31 @@ class BaselineCoder:
             out[:, col[c]] = proba[:, j]
         return out
 
-    def _other_proba(self, models: Sequence[LogisticRegression | None], X: sp.csr_matrix) -> np.ndarray:
-        out = np.zeros((X.shape[0], len(models)))
+    def _code_matrix(self, Xo: sp.csr_matrix, R: np.ndarray, j: int) -> sp.csr_matrix:
+        """The design matrix of other code ``j``: the shared one plus the code's own rule features."""
+        own = self._own_index[j]
+        w = self.config.own_rule_weight
+        if w <= 0 or not len(own):
+            return Xo
+        return sp.hstack([Xo, sp.csr_matrix(w * R[:, own])], format="csr")
+
+    def _other_proba(self, models: Sequence[LogisticRegression | None], Xo: sp.csr_matrix, R: np.ndarray) -> np.ndarray:
+        out = np.zeros((Xo.shape[0], len(models)))
         for j, m in enumerate(models):
             if m is not None:
-                out[:, j] = m.predict_proba(X)[:, 1]
+                out[:, j] = m.predict_proba(self._code_matrix(Xo, R, j))[:, 1]
         return out
 
-    def _fit_others(self, X: sp.csr_matrix, Y: np.ndarray, tick: Callable[[], None] | None = None) -> list:
-        models = []
+    def _fit_others(
+        self, Xo: sp.csr_matrix, R: np.ndarray, Y: np.ndarray, tick: Callable[[], None] | None = None
+    ) -> list[LogisticRegression | None]:
+        models: list[LogisticRegression | None] = []
         for j in range(Y.shape[1]):
             y = Y[:, j]
             if y.min() == y.max():  # this code never (or always) occurs in this part: no model
                 models.append(None)
             else:
-                models.append(self._new_other_model().fit(X, y))
+                models.append(self._new_other_model().fit(self._code_matrix(Xo, R, j), y))
             if tick:
                 tick()
         return models
@@ -729,7 +852,8 @@ class BaselineCoder:
             if progress:
                 progress(done, total)
 
-        X = self._features(records, fit=True)
+        X, R = self._features(records, fit=True)
+        self._own_index = [_own_rule_index(c) for c in self.other_codes]
         tick()
         # Out-of-fold principal probabilities: the other-code models see what they will see at
         # prediction time (a model's guess, not the gold code).
@@ -750,14 +874,14 @@ class BaselineCoder:
                 tick()
         tick()
         Xo = self._with_principal(X, P_oof)
-        self._other_models = self._fit_others(Xo, Y, tick)
+        self._other_models = self._fit_others(Xo, R, Y, tick)
 
         self.threshold = cfg.threshold
         if tune and n_codes:
             oof = np.zeros_like(Y, dtype=np.float64)
             for tr, va in folds:
-                models = self._fit_others(Xo[tr], Y[tr], tick)
-                oof[va] = self._other_proba(models, Xo[va])
+                models = self._fit_others(Xo[tr], R[tr], Y[tr], tick)
+                oof[va] = self._other_proba(models, Xo[va], R[va])
             principal_oof = [self.principal_codes[i] for i in P_oof.argmax(axis=1)]
             self.threshold = self._tune_threshold(oof, principal_oof, others)
         self._fitted = True
@@ -805,12 +929,12 @@ class BaselineCoder:
         records = list(records)
         if not records:
             return np.zeros((0, len(self.principal_codes))), np.zeros((0, len(self.other_codes)))
-        X = self._features(records)
+        X, R = self._features(records)
         if self._principal_model is None:
             P = np.ones((len(records), 1))
         else:
             P = self._principal_proba(self._principal_model, X)
-        O = self._other_proba(self._other_models, self._with_principal(X, P))
+        O = self._other_proba(self._other_models, self._with_principal(X, P), R)
         return P, O
 
     def predict(self, records: Sequence[Mapping[str, str]]) -> list[tuple[str, list[str]]]:
@@ -848,6 +972,7 @@ class BaselineCoder:
                 "dx_vec": self._dx_vec,
                 "principal_model": self._principal_model,
                 "other_models": self._other_models,
+                "own_index": self._own_index,
             }
             joblib.dump(state, tmp / _MODEL_FILE, compress=3)
             meta = {
@@ -895,5 +1020,6 @@ class BaselineCoder:
         coder._dx_vec = state["dx_vec"]
         coder._principal_model = state["principal_model"]
         coder._other_models = list(state["other_models"])
+        coder._own_index = list(state["own_index"])
         coder._fitted = True
         return coder

@@ -7,12 +7,14 @@ import streamlit as st
 
 from app.services.jobs import get_job, recent_jobs, submit
 from app.services.mining import KFOLD_HANDLER, kfold_params
+from app.auth import require, user_name
 from app.state import ready_engine, settings
 from pipeline.badcases import badcase_detail, list_badcases
 from pipeline.mining import MiningConfig
 from pipeline.records import TEXT_SECTIONS
 from training.registry import load_models
 
+require("engineer")
 st.title("Badcases")
 engine = ready_engine()
 if engine is None:
@@ -28,7 +30,7 @@ with st.expander("Mine a new round (K-fold, runs in the background)", expanded=F
         threshold = st.slider("Other-code F1 below which a record is a badcase", 0.0, 1.0, 0.5, 0.05)
         if st.form_submit_button("Start mining"):
             cfg = MiningConfig(dataset, int(folds), int(seed), None, float(threshold), model)
-            actor = st.session_state.get("user_name", "app")
+            actor = user_name()
             st.session_state["mining_job"] = submit(engine, settings(), "kfold", KFOLD_HANDLER, kfold_params(cfg, actor), actor)
 
 

@@ -7,6 +7,7 @@ import streamlit as st
 
 from app.services.jobs import get_job, recent_jobs, submit
 from app.services.rewrite import FILTER_HANDLER, REWRITE_HANDLER, rewrite_params
+from app.auth import require, user_name
 from app.state import ready_engine, settings
 from pipeline.filtering import funnel, per_code_counts
 from pipeline.label_space import PRINCIPAL
@@ -14,6 +15,7 @@ from pipeline.overview import round_numbers
 from pipeline.rewriting import RewriteConfig
 from training.registry import load_models
 
+require("engineer")
 st.title("Generate")
 engine = ready_engine()
 if engine is None:
@@ -23,7 +25,7 @@ if not rounds:
     st.info("No round yet: mine one on the Badcases page.")
     st.stop()
 
-actor = st.session_state.get("user_name", "app")
+actor = user_name()
 llms = [name for name, spec in load_models(settings().models).items() if spec.kind == "llm"]
 with st.form("generate"):
     c1, c2, c3 = st.columns(3)

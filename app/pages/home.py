@@ -5,9 +5,11 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from app.auth import require
 from app.state import ready_engine
 from pipeline.overview import overview
 
+require("review")
 st.title("SRADIT Studio")
 st.caption("Badcases → expert-reviewed rewrites → retraining, for ICD coding of Chinese discharge records.")
 

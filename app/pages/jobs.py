@@ -6,8 +6,10 @@ import pandas as pd
 import streamlit as st
 
 from app.services.jobs import cancel, get_job, log_tail, recent_jobs
+from app.auth import require, user_name
 from app.state import ready_engine
 
+require("engineer")
 st.title("Jobs")
 engine = ready_engine()
 if engine is None:
@@ -34,7 +36,7 @@ def _jobs() -> None:
     job_id = st.selectbox("Job", [j.id for j in views], key="job_pick")
     job = get_job(engine, int(job_id))
     if job.status in ("queued", "running") and st.button("Cancel job", key=f"cancel_{job.id}"):
-        cancel(engine, job.id, st.session_state.get("user_name", "app"))
+        cancel(engine, job.id, user_name())
         st.rerun(scope="fragment")
     st.code(log_tail(job) or "(no log yet)", language=None)
 

@@ -1,4 +1,4 @@
-"""The home page, rendered by Streamlit's AppTest against a real demo database."""
+"""Sign-in, role-based pages and the home page, rendered by Streamlit's AppTest on a real demo database."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
+from app.services.demo import build_demo
 from db.engine import make_engine
-from pipeline.demo import build_demo
 from tests.conftest import ROOT
 
 MAIN = str(ROOT / "app" / "main.py")
@@ -23,15 +23,51 @@ def _fresh_resources() -> Iterator[None]:
     st.cache_resource.clear()
 
 
-def test_home_shows_what_is_in_the_demo_database(db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    build_demo(make_engine(db_url), force=False)
-    monkeypatch.setenv("SRADIT_DB_URL", db_url)
-    at = AppTest.from_file(MAIN, default_timeout=30).run()
-    assert not at.exception
+@pytest.fixture(scope="module")
+def demo_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    url = f"sqlite:///{tmp_path_factory.mktemp('demo') / 'demo.db'}"
+    build_demo(make_engine(url), force=False)
+    return url
+
+
+def signed_in_app(demo_url: str, monkeypatch: pytest.MonkeyPatch, name: str, password: str) -> AppTest:
+    monkeypatch.setenv("SRADIT_DB_URL", demo_url)
+    at = AppTest.from_file(MAIN, default_timeout=60).run()
+    at.text_input(key="signin_name").input(name)
+    at.text_input(key="signin_password").input(password)
+    at.button[0].click().run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_wrong_password_is_refused(demo_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SRADIT_DB_URL", demo_url)
+    at = AppTest.from_file(MAIN, default_timeout=60).run()
+    at.text_input(key="signin_name").input("expert")
+    at.text_input(key="signin_password").input("nope")
+    at.button[0].click().run()
+    assert "wrong password" in at.error[0].value
+    assert "user_id" not in at.session_state
+
+
+def test_home_shows_what_is_in_the_demo_database(demo_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    at = signed_in_app(demo_url, monkeypatch, "engineer", "engineer-demo")
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Records"] == "65" and metrics["Labelled"] == "60" and metrics["Users"] == "3"
-    datasets = at.dataframe[0].value
-    assert list(datasets["dataset"]) == ["test", "train"]
+    assert list(at.dataframe[0].value["dataset"]) == ["test", "train"]
+
+
+def test_an_expert_sees_no_engineer_page_and_is_refused_one(demo_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    at = signed_in_app(demo_url, monkeypatch, "expert", "expert-demo")
+    with pytest.raises(ValueError, match="Could not find a navigation page"):
+        at.switch_page("pages/generate.py")  # not in an expert's navigation at all
+    # Reached anyway (each page checks the role itself):
+    for page in ("generate.py", "users.py", "badcases.py", "jobs.py", "agreement.py"):
+        direct = AppTest.from_file(str(ROOT / "app" / "pages" / page), default_timeout=60)
+        for key, value in {"user_id": 1, "user_name": "expert", "user_role": "expert"}.items():
+            direct.session_state[key] = value
+        direct.run()
+        assert any("may not open this page" in e.value for e in direct.error), page
 
 
 def test_home_explains_a_missing_database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -1,0 +1,26 @@
+"""The sign-in form (accounts come from `sradit user add` or the Users page)."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from app.auth import sign_in
+from app.state import ready_engine
+from pipeline.users import authenticate
+
+
+def sign_in_form() -> None:
+    st.title("SRADIT Studio")
+    engine = ready_engine()
+    if engine is None:
+        return
+    with st.form("signin"):
+        name = st.text_input("Name", key="signin_name")
+        password = st.text_input("Password", type="password", key="signin_password")
+        if st.form_submit_button("Sign in", type="primary"):
+            found = authenticate(engine, name, password)
+            if found is None:
+                st.error("Unknown name or wrong password.")
+            else:
+                sign_in(found[0], name.strip(), found[1])
+                st.rerun()

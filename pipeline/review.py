@@ -1,0 +1,348 @@
+"""The expert review queue: next item, decisions, undo, outcomes by majority, settlement, agreement.
+
+Every decision is a row in ``reviews`` (undo marks it undone, never deletes it) written with its audit
+entry and the badcase's new outcome in one BEGIN IMMEDIATE transaction, so concurrent experts queue
+for the lock instead of overwriting each other.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+
+from sqlalchemy import Engine, and_, exists, func, select
+from sqlalchemy.orm import Session, aliased
+
+from db.base import utcnow
+from db.engine import read_session, write_session
+from db.models import Badcase, Record, Review, Round, Selection, User, Variant, VariantVerdict
+from pipeline.audit import audit
+from pipeline.errors import InputError
+
+DECISIONS = ("approve", "reject", "skip")
+
+
+@dataclass(frozen=True)
+class ReviewItem:
+    variant_id: int
+    badcase_id: int
+    round_no: int
+    case_id: str
+    seq: int
+    rank: int | None
+    passed: bool | None
+    original: dict[str, str]
+    variant: dict[str, str]
+    gold_principal: str
+    gold_others: tuple[str, ...]
+    predicted_principal: str | None
+    missing: tuple[str, ...]
+    extra: tuple[str, ...]
+    error_types: tuple[str, ...]
+    verdicts: dict[str, tuple[bool, str, dict | None]]
+    edits: tuple[str, ...]
+    similarity: float | None
+    position: int  #: this variant's place among the badcase's variants in the queue (1-based)
+    of: int
+
+
+def _round_id(s: Session, round_no: int) -> int:
+    rid = s.scalar(select(Round.id).where(Round.number == round_no))
+    if rid is None:
+        raise InputError(f"there is no round {round_no}")
+    return rid
+
+
+def _active(reviewer_id: int):  # type: ignore[no-untyped-def]
+    return and_(Review.reviewer_id == reviewer_id, Review.undone_at.is_(None))
+
+
+def next_item(engine: Engine, reviewer_id: int, round_no: int, include_filtered: bool = False) -> ReviewItem | None:
+    """The next variant for this reviewer: badcase by badcase, ranked survivors first; skipped ones last."""
+    with read_session(engine) as s:
+        rid = _round_id(s, round_no)
+        mine = aliased(Review)
+        decided_by_me = exists().where(
+            mine.variant_id == Variant.id, mine.reviewer_id == reviewer_id, mine.undone_at.is_(None),
+            mine.decision != "skip",
+        )
+        skipped_by_me = exists().where(
+            mine.variant_id == Variant.id, mine.reviewer_id == reviewer_id, mine.undone_at.is_(None),
+            mine.decision == "skip",
+        )
+        finished_by_me = exists().where(
+            mine.badcase_id == Badcase.id, mine.reviewer_id == reviewer_id, mine.undone_at.is_(None), mine.best.is_(True)
+        )
+        q = (
+            select(Variant.id)
+            .join(Badcase, Badcase.id == Variant.badcase_id)
+            .where(
+                Badcase.round_id == rid,
+                Badcase.status.in_(("open", "in_review")),
+                Variant.status == "generated",
+                ~decided_by_me,
+                ~finished_by_me,
+            )
+            .order_by(skipped_by_me, Badcase.id, Variant.passed.is_(True).desc(), Variant.rank, Variant.seq)
+            .limit(1)
+        )
+        if not include_filtered:
+            q = q.where(Variant.passed.is_(True))
+        variant_id = s.scalar(q)
+        return None if variant_id is None else _item(s, variant_id, include_filtered)
+
+
+def item(engine: Engine, variant_id: int, include_filtered: bool = True) -> ReviewItem:
+    with read_session(engine) as s:
+        return _item(s, variant_id, include_filtered)
+
+
+def _item(s: Session, variant_id: int, include_filtered: bool) -> ReviewItem:
+    v = s.get(Variant, variant_id)
+    if v is None:
+        raise InputError(f"there is no variant {variant_id}")
+    b = s.get(Badcase, v.badcase_id)
+    assert b is not None
+    rec = s.get(Record, b.record_id)
+    round_no = s.scalar(select(Round.number).where(Round.id == b.round_id)) or 0
+    verdicts = {
+        vv.filter: (vv.passed, vv.reason, vv.detail)
+        for vv in s.scalars(select(VariantVerdict).where(VariantVerdict.variant_id == v.id))
+    }
+    siblings = select(Variant.id).where(Variant.badcase_id == b.id, Variant.status == "generated")
+    if not include_filtered:
+        siblings = siblings.where(Variant.passed.is_(True))
+    order = list(s.scalars(siblings.order_by(Variant.passed.is_(True).desc(), Variant.rank, Variant.seq)))
+    return ReviewItem(
+        variant_id=v.id,
+        badcase_id=b.id,
+        round_no=round_no,
+        case_id=rec.case_id if rec else "?",
+        seq=v.seq,
+        rank=v.rank,
+        passed=v.passed,
+        original=dict(rec.sections) if rec else {},
+        variant=dict(v.sections or {}),
+        gold_principal=b.gold_principal,
+        gold_others=tuple(rec.other_codes or ()) if rec else (),
+        predicted_principal=b.predicted_principal,
+        missing=tuple(b.missing_codes),
+        extra=tuple(b.extra_codes),
+        error_types=tuple(b.error_types),
+        verdicts=verdicts,
+        edits=tuple(v.edits),
+        similarity=v.similarity,
+        position=order.index(v.id) + 1 if v.id in order else 0,
+        of=len(order),
+    )
+
+
+def decide(
+    engine: Engine,
+    reviewer_id: int,
+    variant_id: int,
+    decision: str,
+    *,
+    score: int | None = None,
+    best: bool = False,
+    reason: str | None = None,
+    comment: str | None = None,
+    seconds: float | None = None,
+    required: int = 1,
+) -> int:
+    """Store one decision (best implies approve) and the badcase's new outcome; returns the review id."""
+    if decision not in DECISIONS:
+        raise InputError(f"decision {decision!r} is not one of {', '.join(DECISIONS)}")
+    if score is not None and not 1 <= score <= 5:
+        raise InputError(f"score {score} is not between 1 and 5")
+    if best:
+        decision = "approve"
+    with write_session(engine) as s:
+        user = s.get(User, reviewer_id)
+        variant = s.get(Variant, variant_id)
+        if user is None or variant is None:
+            raise InputError(f"unknown {'user' if user is None else 'variant'} ({reviewer_id}, {variant_id})")
+        if best:
+            # One best per reviewer and badcase: a new pick replaces the old one.
+            for old in s.scalars(
+                select(Review).where(Review.badcase_id == variant.badcase_id, _active(reviewer_id), Review.best.is_(True))
+            ):
+                old.best = False
+        review = Review(
+            variant_id=variant_id, badcase_id=variant.badcase_id, reviewer_id=reviewer_id, decision=decision,
+            score=score, best=best, reason=reason or None, comment=comment or None, seconds=seconds,
+        )
+        s.add(review)
+        s.flush()
+        audit(s, user.name, f"review.{'best' if best else decision}", f"variant {variant_id}",
+              badcase=variant.badcase_id, score=score, seconds=seconds)
+        _update_outcome(s, variant.badcase_id, required)
+        return review.id
+
+
+def undo_last(engine: Engine, reviewer_id: int, required: int = 1) -> int | None:
+    """Undo this reviewer's latest active decision; returns the variant it was about (to show it again)."""
+    with write_session(engine) as s:
+        last = s.scalar(select(Review).where(_active(reviewer_id)).order_by(Review.id.desc()).limit(1))
+        if last is None:
+            return None
+        last.undone_at = utcnow()
+        user = s.get(User, reviewer_id)
+        audit(s, user.name if user else str(reviewer_id), "review.undo", f"variant {last.variant_id}", review=last.id)
+        _update_outcome(s, last.badcase_id, required)
+        return last.variant_id
+
+
+def _update_outcome(s: Session, badcase_id: int, required: int) -> None:
+    """The badcase's status and selection after a change: the majority of the finished reviewers' best
+    picks; a tie waits for an engineer (an engineer's settlement stands)."""
+    badcase = s.get(Badcase, badcase_id)
+    assert badcase is not None
+    reviews = s.scalars(select(Review).where(Review.badcase_id == badcase_id, Review.undone_at.is_(None))).all()
+    passed = set(s.scalars(select(Variant.id).where(Variant.badcase_id == badcase_id, Variant.passed.is_(True))))
+    picks = _finished_picks(reviews, passed)
+    settled = s.get(Selection, badcase_id)
+    if settled is not None and settled.method == "engineer":
+        badcase.status = "decided"
+        return
+    if len(picks) < required:
+        badcase.status = "in_review" if reviews else "open"
+        if settled is not None:
+            s.delete(settled)
+        return
+    votes = Counter(picks.values()).most_common()
+    if len(votes) > 1 and votes[0][1] == votes[1][1]:
+        badcase.status = "settle"
+        if settled is not None:
+            s.delete(settled)
+        return
+    badcase.status = "decided"
+    winner = votes[0][0]
+    if winner is None:  # the majority found no variant good enough
+        if settled is not None:
+            s.delete(settled)
+        return
+    if settled is None:
+        s.add(Selection(badcase_id=badcase_id, variant_id=winner, method="majority", decided_by="majority"))
+    else:
+        settled.variant_id, settled.method, settled.decided_by = winner, "majority", "majority"
+
+
+def _finished_picks(reviews: list[Review] | tuple[Review, ...], passed: set[int]) -> dict[int, int | None]:
+    """reviewer → best variant (None: decided every surviving variant without a best) for reviewers done."""
+    by_reviewer: dict[int, list[Review]] = defaultdict(list)
+    for r in reviews:
+        by_reviewer[r.reviewer_id].append(r)
+    picks: dict[int, int | None] = {}
+    for reviewer, rs in by_reviewer.items():
+        best = [r.variant_id for r in rs if r.best]
+        if best:
+            picks[reviewer] = best[-1]
+        elif passed and passed <= {r.variant_id for r in rs if r.decision != "skip"}:
+            picks[reviewer] = None
+    return picks
+
+
+def settle(engine: Engine, engineer: str, badcase_id: int, variant_id: int) -> None:
+    with write_session(engine) as s:
+        variant = s.get(Variant, variant_id)
+        if variant is None or variant.badcase_id != badcase_id:
+            raise InputError(f"variant {variant_id} is not a variant of badcase {badcase_id}")
+        selection = s.get(Selection, badcase_id)
+        if selection is None:
+            s.add(Selection(badcase_id=badcase_id, variant_id=variant_id, method="engineer", decided_by=engineer))
+        else:
+            selection.variant_id, selection.method, selection.decided_by = variant_id, "engineer", engineer
+        badcase = s.get(Badcase, badcase_id)
+        assert badcase is not None
+        badcase.status = "decided"
+        audit(s, engineer, "review.settle", f"badcase {badcase_id}", variant=variant_id)
+
+
+@dataclass(frozen=True)
+class Progress:
+    variants: int  #: variants in the queue (passed the filters)
+    decided: int  #: … with at least one approve/reject
+    mine: int  #: … decided by this reviewer
+    badcases: int
+    badcases_decided: int
+
+
+def progress(engine: Engine, reviewer_id: int, round_no: int) -> Progress:
+    with read_session(engine) as s:
+        rid = _round_id(s, round_no)
+        in_round = select(Variant.id).join(Badcase, Badcase.id == Variant.badcase_id).where(
+            Badcase.round_id == rid, Variant.passed.is_(True)
+        )
+        total = s.scalar(select(func.count()).select_from(in_round.subquery())) or 0
+        decided_q = select(func.count(func.distinct(Review.variant_id))).where(
+            Review.variant_id.in_(in_round), Review.undone_at.is_(None), Review.decision != "skip"
+        )
+        decided = s.scalar(decided_q) or 0
+        mine = s.scalar(decided_q.where(Review.reviewer_id == reviewer_id)) or 0
+        statuses = Counter(s.scalars(select(Badcase.status).where(Badcase.round_id == rid)))
+    return Progress(total, decided, mine, sum(statuses.values()), statuses["decided"])
+
+
+@dataclass(frozen=True)
+class Agreement:
+    overall: float | None  #: share of reviewer pairs picking the same best variant, over all such pairs
+    per_badcase: list[tuple[str, int, float]]  #: (病案标识, reviewers who picked a best, agreement)
+    to_settle: list[tuple[int, str]]  #: (badcase id, 病案标识) of ties waiting for an engineer
+
+
+def agreement(engine: Engine, round_no: int) -> Agreement:
+    with read_session(engine) as s:
+        rid = _round_id(s, round_no)
+        rows = s.execute(
+            select(Review, Record.case_id)
+            .join(Badcase, Badcase.id == Review.badcase_id)
+            .join(Record, Record.id == Badcase.record_id)
+            .where(Badcase.round_id == rid, Review.undone_at.is_(None), Review.decision != "skip")
+        ).all()
+        ties = s.execute(
+            select(Badcase.id, Record.case_id).join(Record, Record.id == Badcase.record_id)
+            .where(Badcase.round_id == rid, Badcase.status == "settle").order_by(Badcase.id)
+        ).all()
+    picks: dict[str, dict[int, int]] = defaultdict(dict)
+    for review, case_id in rows:
+        if review.best:
+            picks[case_id][review.reviewer_id] = review.variant_id
+    per: list[tuple[str, int, float]] = []
+    agree_total = pairs_total = 0
+    for case_id, chosen in sorted(picks.items()):
+        # Agreement on the best variant: the share of reviewer pairs who picked the same one.
+        pairs = list(itertools.combinations(chosen.values(), 2))
+        if not pairs:
+            continue
+        agree = sum(a == b for a, b in pairs)
+        per.append((case_id, len(chosen), agree / len(pairs)))
+        agree_total, pairs_total = agree_total + agree, pairs_total + len(pairs)
+    return Agreement(agree_total / pairs_total if pairs_total else None, per, [(i, c) for i, c in ties])
+
+
+def approved_variant_ids(s: Session, round_id: int) -> set[int]:
+    """Variants whose active reviews approve them by majority (ties are not approved)."""
+    counts: dict[int, Counter[str]] = defaultdict(Counter)
+    for variant_id, decision in s.execute(
+        select(Review.variant_id, Review.decision)
+        .join(Badcase, Badcase.id == Review.badcase_id)
+        .where(Badcase.round_id == round_id, Review.undone_at.is_(None), Review.decision != "skip")
+    ):
+        counts[variant_id][decision] += 1
+    return {v for v, c in counts.items() if c["approve"] > c["reject"]}
+
+
+def item_choices(engine: Engine, badcase_id: int) -> dict[int, str]:
+    """variant id → a label with the experts' votes, for settling a tie."""
+    with read_session(engine) as s:
+        votes = Counter(
+            s.scalars(select(Review.variant_id).where(Review.badcase_id == badcase_id, Review.best.is_(True),
+                                                      Review.undone_at.is_(None)))
+        )
+        variants = s.execute(
+            select(Variant.id, Variant.seq).where(Variant.badcase_id == badcase_id, Variant.passed.is_(True))
+            .order_by(Variant.rank)
+        ).all()
+    return {vid: f"variant {seq} — {votes.get(vid, 0)} best votes" for vid, seq in variants}

@@ -448,3 +448,30 @@ def rewrites_show(c: Ctx, case_id: str, round_no: int | None, show_text: bool) -
             if show_text and v.sections:
                 for key in ("入院诊断", "现病史"):
                     click.echo(f"        {key}：{v.sections.get(key, '')}")
+
+
+# --- export -------------------------------------------------------------------------------------
+
+
+@main.command("export")
+@click.option("--round", "round_no", type=int, required=True)
+@click.option("--format", "fmt", type=click.Choice(["trl-sft", "trl-grpo", "llamafactory", "verl", "competition"]),
+              required=True)
+@click.option("--out", required=True, type=click.Path(path_type=Path), help="Folder for the versioned dataset.")
+@click.option("--selection", type=click.Choice(["best", "approved"]), default="best", show_default=True,
+              help="best: each badcase's selected variant; approved: every variant approved by majority.")
+@click.option("--min-score", type=int, help="Only variants whose mean expert score is at least this.")
+@click.option("--task", type=click.Choice(["both", "principal", "other", "multi"]), default="both", show_default=True)
+@click.option("--fold", type=int, help="Write a K-fold split whose evaluation set is this fold.")
+@pass_ctx
+@_friendly
+def export_cmd(
+    c: Ctx, round_no: int, fmt: str, out: Path, selection: str, min_score: int | None, task: str, fold: int | None
+) -> None:
+    """Write the training set (originals + approved variants) in a trainer's format."""
+    from pipeline.audit import cli_actor
+    from pipeline.export import ExportConfig, export
+
+    r = export(c.ready_engine(), ExportConfig(round_no, fmt, out, selection, min_score, task, fold), cli_actor())
+    counts = ", ".join(f"{k} {v}" for k, v in r.row_counts.items())
+    click.echo(f"export {r.export_id} (v{r.version}) written to {r.path}\n  {counts}\n  sha256 {r.checksum}")

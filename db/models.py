@@ -281,3 +281,21 @@ class Selection(Base):
     method: Mapped[str] = mapped_column(String(16))
     decided_by: Mapped[str] = mapped_column(String(100))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+
+
+class DatasetExport(Base):
+    """A written dataset version: what went in, where, how many rows, and a checksum of its files."""
+
+    __tablename__ = "dataset_exports"
+    __table_args__ = (UniqueConstraint("round_no", "format", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_no: Mapped[int] = mapped_column(Integer)
+    format: Mapped[str] = mapped_column(String(32))
+    version: Mapped[int] = mapped_column(Integer)
+    path: Mapped[str] = mapped_column(Text)
+    options: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    row_counts: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)
+    checksum: Mapped[str] = mapped_column(String(64))
+    created_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -56,10 +56,45 @@ def other_messages(record: Mapping[str, str], candidates: Mapping[str, str] | No
     return [{"role": "system", "content": OTHER_SYSTEM}, {"role": "user", "content": user}]
 
 
-def answer(names: list[str]) -> str:
-    """The answer part of a target completion (SFT exports): names joined with ；."""
-    return f"<answer>{'；'.join(names)}</answer>"
-
-
 def name_to_code(candidates: Mapping[str, str]) -> dict[str, str]:
     return {name: code for code, name in candidates.items()}
+
+
+MULTI_SYSTEM = "你是一名中文疾病分类（ICD-10编码）专家，负责根据出院病历同时确定主要诊断和其他诊断。"
+
+
+def multi_messages(record: Mapping[str, str]) -> Messages:
+    """The multi-task form: both answers at once (主要诊断 line, then 其他诊断 line)."""
+    lines = "\n".join(
+        f"{i}. {name}：{PRINCIPAL_DEFINITIONS.get(code, '')}" for i, (code, name) in enumerate(label_space.PRINCIPAL.items(), 1)
+    )
+    user = (
+        f"患者病历如下：\n{record_text(record, TEXT_SECTIONS)}\n\n"
+        f"候选主要诊断（含定义）：\n{lines}\n\n候选其他诊断：{'；'.join(label_space.OTHER.values())}\n\n"
+        f"请在答案中先写“主要诊断：”加唯一一个疾病名称，换行后写“其他诊断：”加所有符合的疾病名称（用“；”分隔）。{_FORMAT}"
+    )
+    return [{"role": "system", "content": MULTI_SYSTEM}, {"role": "user", "content": user}]
+
+
+_THINK = "<think>\n依据病历的入院诊断、现病史、既往史与检查结果，对照候选诊断逐一判断。\n</think>\n"
+
+
+def target_completion(task: str, principal: str, others: list[str]) -> str:
+    """The assistant turn of an SFT sample, in the think/answer form, answering names."""
+    p_name = label_space.PRINCIPAL.get(principal, principal)
+    o_names = [label_space.OTHER.get(c, c) for c in others]
+    if task == "principal":
+        body = p_name
+    elif task == "other":
+        body = "；".join(o_names)
+    else:
+        body = f"主要诊断：{p_name}\n其他诊断：{'；'.join(o_names)}"
+    return f"{_THINK}<answer>{body}</answer>"
+
+
+def task_messages(task: str, record: Mapping[str, str]) -> Messages:
+    if task == "principal":
+        return principal_messages(record)
+    if task == "other":
+        return other_messages(record)
+    return multi_messages(record)

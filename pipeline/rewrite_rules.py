@@ -1,0 +1,456 @@
+"""Rule-based rewrites: label-preserving variants of a record, made without a model.
+
+Four kinds of edit, each one of which leaves what the record says unchanged:
+
+* ``synonym`` — a surface form replaced by another form of its group in :mod:`pipeline.synonyms`
+  (冠心病 ↔ 冠状动脉粥样硬化性心脏病, 房颤 ↔ 心房颤动, 心电图 ↔ ECG, 患者 ↔ 病人 …); diagnoses are only ever
+  swapped for exact synonyms, never for a broader or narrower term;
+* ``reorder`` — the items of a list put in another order: negated items ("无胸痛、胸闷、气短" →
+  "无气短、胸痛、胸闷"), runs of negated clauses ("无头痛，无腹痛，无恶心" in another order), and the
+  items of a treatment or symptom list ("给予抗血小板、调脂、降压等治疗");
+* ``sentence-order`` — independent sentences moved among themselves: runs of negation sentences
+  ("否认输血史。否认外伤史。"), relatives in 家族史, and the separate examination or laboratory results
+  of 诊疗经过 ("甘油三酯：2.16mmol/L；糖化血红蛋白：6.9%"); numbered lists (入院诊断, 出院医嘱) never move;
+* ``number-format`` — a number written another way that :mod:`pipeline.facts` reads as the same value
+  ("200mmHg" ↔ "200 mmHg", "3天" ↔ "3日", "每日1次" ↔ "每日一次", "2023-06-30" ↔ "2023年6月30日",
+  "次/分" ↔ "次/min", "umol/L" ↔ "μmol/L", "3-4周" ↔ "3至4周"). Numbers in 入院诊断 are left alone.
+
+Every edit is checked: a section whose facts (:func:`pipeline.facts.section_facts`) would change is
+put back, edit kind by edit kind, so ``compare_facts(original, variant) == ([], [])`` holds for every
+variant returned. Generation is deterministic for a given record, ``n`` and ``seed``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from pipeline.facts import (
+    NUMBER_PATTERN,
+    chinese_number,
+    normalise_width,
+    section_facts,
+    strip_history,
+)
+from pipeline.records import TEXT_SECTIONS
+from pipeline.synonyms import alternatives, canonicalise, find_forms, fits
+
+DIAGNOSIS_SECTION = "入院诊断"
+#: Sections with numbered lists whose sentences never move.
+_NUMBERED = frozenset({"入院诊断", "出院医嘱"})
+#: Sections whose examination / laboratory results may be put in another order.
+_RESULT_SECTIONS = frozenset({"诊疗经过"})
+
+
+@dataclass(frozen=True)
+class RuleVariant:
+    sections: dict[str, str]  # all 11 text sections
+    edits: tuple[str, ...]  # which edits made it, e.g. "synonym:冠心病→冠状动脉粥样硬化性心脏病"
+
+
+# ---------------------------------------------------------------------------------------------------
+# Reordering lists, clauses and sentences
+# ---------------------------------------------------------------------------------------------------
+
+_NEG_CUE = r"(?<!有)(?:否认|未闻及|未触及|未见|未诉|不伴有|不伴|无(?![法创菌锡力尿名效误关论须需从数疑]))"
+_NEG_LIST = re.compile(rf"(?P<cue>{_NEG_CUE})(?P<q>[“\"]?)(?P<mod>明显)?(?P<items>[\u4e00-\u9fff]+(?:、[\u4e00-\u9fff]+)+)")
+_GEN_LIST = re.compile(
+    r"(?P<cue>给予|予以|(?<!不)伴有|(?<![不有])伴|出现)(?P<q>[“\"]?)(?P<mod>)(?P<items>[\u4e00-\u9fff]+(?:、[\u4e00-\u9fff]+)+)"
+)
+_ITEM_BAD_CHARS = set("于后时伴经给予行为是但并且再又仍曾可有无未否示在")
+_ITEM_BAD_WORDS = ("出现", "发生", "诱因")
+_LAST_ITEM_CUT = re.compile(r"等|及|和|并")
+
+
+def _list_items(items_text: str, negated: bool) -> tuple[list[str], str] | None:
+    """The items of a 、-list and the text after the last item that stays in place, or None when the
+    list is not a plain list of short terms."""
+    items = items_text.split("、")
+    suffix = ""
+    cut = _LAST_ITEM_CUT.search(items[-1])
+    if cut:
+        items[-1], suffix = items[-1][: cut.start()], items[-1][cut.start():]
+    elif negated:
+        items[-1], suffix = strip_history(items[-1])
+    for item in items:
+        if not 2 <= len(item) <= 8 or any(c in _ITEM_BAD_CHARS for c in item):
+            return None
+        if any(w in item for w in _ITEM_BAD_WORDS):
+            return None
+    return items, suffix
+
+
+def _shuffled(items: list, rng: random.Random) -> list | None:
+    """A different order of ``items`` (None when every order reads the same)."""
+    if len(set(items)) < 2:
+        return None
+    for _ in range(8):
+        out = items[:]
+        rng.shuffle(out)
+        if out != items:
+            return out
+    return None
+
+
+def _permute_lists(text: str, rng: random.Random, p: float, pattern: re.Pattern[str], negated: bool) -> str:
+    def repl(m: re.Match[str]) -> str:
+        if rng.random() >= p:
+            return m.group(0)
+        parsed = _list_items(m.group("items"), negated)
+        if parsed is None:
+            return m.group(0)
+        items, suffix = parsed
+        order = _shuffled(items, rng)
+        if order is None:
+            return m.group(0)
+        return m.group("cue") + m.group("q") + (m.group("mod") or "") + "、".join(order) + suffix
+
+    return pattern.sub(repl, text)
+
+
+_CLAUSE_CUE = re.compile(r"^(?:否认|无(?![法创菌锡力尿名效误关论须需从数疑])|未见|未闻及|未触及|未诉|不伴)")
+_NARRATIVE = re.compile(r"出现|发生|诱因|于|后|时|再次|仍|经|给予|予以|入院|出院")
+_UNIT_END = re.compile(r"(?<=[。；;])")
+_CLAUSE_SEP = re.compile(r"([，,])")
+
+
+def _balanced(text: str) -> bool:
+    return (
+        text.count("“") == text.count("”")
+        and text.count("（") == text.count("）")
+        and text.count("(") == text.count(")")
+        and text.count('"') % 2 == 0
+    )
+
+
+def _permute_runs(parts: list[str], movable: list[bool], rng: random.Random, p: float) -> bool:
+    """Shuffle, in place, each maximal run (two or more) of consecutive movable parts, each with
+    probability ``p``. Whether anything moved."""
+    changed, i = False, 0
+    while i < len(parts):
+        if not movable[i]:
+            i += 1
+            continue
+        j = i
+        while j < len(parts) and movable[j]:
+            j += 1
+        if j - i >= 2 and rng.random() < p:
+            order = _shuffled(parts[i:j], rng)
+            if order is not None:
+                parts[i:j] = order
+                changed = True
+        i = j
+    return changed
+
+
+def _split_units(text: str) -> tuple[list[str], list[str]]:
+    """Sentences (bodies) and their terminators (。 ； or nothing at the very end)."""
+    bodies, ends = [], []
+    for unit in _UNIT_END.split(text):
+        if not unit:
+            continue
+        if unit[-1] in "。；;":
+            bodies.append(unit[:-1])
+            ends.append(unit[-1])
+        else:
+            bodies.append(unit)
+            ends.append("")
+    return bodies, ends
+
+
+def _join_units(bodies: list[str], ends: list[str]) -> str:
+    return "".join(b + e for b, e in zip(bodies, ends, strict=True))
+
+
+def _permute_clauses(text: str, rng: random.Random, p: float) -> str:
+    """Runs of negated clauses inside a sentence ("无头痛、头胀，无腹痛，无恶心、呕吐") in another order."""
+    bodies, ends = _split_units(text)
+    changed = False
+    for k, body in enumerate(bodies):
+        pieces = _CLAUSE_SEP.split(body)
+        clauses, seps = pieces[0::2], pieces[1::2]
+        if len(clauses) < 2:
+            continue
+        movable = [
+            bool(_CLAUSE_CUE.match(c)) and not _NARRATIVE.search(c) and _balanced(c) and len(c) <= 30
+            for c in clauses
+        ]
+        if _permute_runs(clauses, movable, rng, p):
+            changed = True
+            bodies[k] = "".join(c + s for c, s in zip(clauses, [*seps, ""], strict=True))
+    return _join_units(bodies, ends) if changed else text
+
+
+_RELATIVE = re.compile(r"^(?:父|母|兄|哥|姐|弟|妹|儿|子|女|配偶|爱人|祖|外祖|叔|伯|姑|舅|姨)")
+_RESULT_HEAD = re.compile(r"^[\u4e00-\u9fffA-Za-z0-9\-+/（）()]{2,24}?(?:：|:|示|提示)")
+_RESULT_NARRATIVE = re.compile(r"患者|入院|出院|给予|予以|治疗|完善|术后|术前|行|于|后")
+_LIST_MARK = re.compile(r"^\s*(?:\d+\s*[.、．]|[（(]\d+[）)])")
+_NOT_A_RESULT_HEAD = re.compile(r"^(?:查体|既往|体格检查|专科检查|辅助检查|主诉|现病史|结果)")
+
+
+def _permute_sentences(text: str, section: str, rng: random.Random, p: float) -> str:
+    """Independent sentences in another order, inside runs of consecutive independent sentences."""
+    bodies, ends = _split_units(text)
+    if len(bodies) < 2:
+        return text
+    movable = []
+    for k, body in enumerate(bodies):
+        ok = _balanced(body) and not _LIST_MARK.match(body)
+        nxt = bodies[k + 1] if k + 1 < len(bodies) else ""
+        if ok and _LIST_MARK.match(nxt):
+            ok = False  # the next sentence continues a numbered list begun here
+        kind = (
+            (bool(_CLAUSE_CUE.match(body)) and not _NARRATIVE.search(body))
+            or (section == "家族史" and bool(_RELATIVE.match(body)))
+            or (
+                section in _RESULT_SECTIONS
+                and bool(_RESULT_HEAD.match(body))
+                and not _NOT_A_RESULT_HEAD.match(body)
+                and not _RESULT_NARRATIVE.search(body)
+            )
+        )
+        movable.append(ok and kind)
+    if not _permute_runs(bodies, movable, rng, p):
+        return text
+    return _join_units(bodies, ends)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Synonyms
+# ---------------------------------------------------------------------------------------------------
+
+
+def _swap_synonyms(text: str, rng: random.Random, p: float) -> tuple[str, list[str]]:
+    out: list[str] = []
+    pos = 0
+    swaps: list[str] = []
+    for m in find_forms(text):
+        form = m.group(0)
+        alts = alternatives(form)
+        if not alts or rng.random() >= p:
+            continue
+        before = text[max(0, m.start() - 8):m.start()]
+        after = text[m.end():m.end() + 1]
+        alts = tuple(a for a in alts if fits(a, before, after))
+        if not alts:
+            continue
+        new = rng.choice(alts)
+        out.append(text[pos:m.start()])
+        out.append(new)
+        pos = m.end()
+        swaps.append(f"synonym:{form}→{new}")
+    if not swaps:
+        return text, []
+    out.append(text[pos:])
+    new_text = "".join(out)
+    if canonicalise(normalise_width(new_text)) != canonicalise(normalise_width(text)):
+        return text, []  # a swap merged with its neighbours into another term: keep the section as it was
+    return new_text, swaps
+
+
+# ---------------------------------------------------------------------------------------------------
+# Number formats
+# ---------------------------------------------------------------------------------------------------
+
+_UNIT_SWAPS: dict[str, tuple[str, ...]] = {
+    "天": ("日",),
+    "日": ("天",),
+    "次/分": ("次/min", "次/分钟"),
+    "次/min": ("次/分", "次/分钟"),
+    "次/分钟": ("次/分", "次/min"),
+    "小时": ("h",),
+    "h": ("小时",),
+    "H": ("小时",),
+    "分钟": ("min",),
+    "min": ("分钟",),
+    "umol/L": ("μmol/L",),
+    "μmol/L": ("umol/L",),
+    "uIU/mL": ("μIU/mL",),
+    "μIU/mL": ("uIU/mL",),
+    "ml": ("mL",),
+    "mL": ("ml",),
+    "ug": ("μg",),
+    "μg": ("ug",),
+    "℃": ("°C",),
+    "°C": ("℃",),
+    "毫米汞柱": ("mmHg",),
+}
+_CN_WRITABLE_UNITS = frozenset({"次", "片", "粒", "支", "个", "天", "日", "周", "年", "小时", "个月", "倍"})
+_CN_NUMERALS = "一二三四五六七八九十"
+_RANGE_SEPS = ("-", "~", "至")
+
+Patch = tuple[int, int, str]
+
+
+def _number_patches(raw: str, m: re.Match[str]) -> list[Patch]:
+    """Alternative writings of one number match, each as a (start, end, new text) patch of ``raw``."""
+    nxt = raw[m.end():m.end() + 1]
+    prev = raw[m.start() - 1:m.start()] if m.start() else ""
+    patches: list[Patch] = []
+    if m.group("date") or (m.group("cdate") and m.group("cd")):
+        if m.group("date"):
+            y, mo, d = m.group("dy"), int(m.group("dm")), int(m.group("dd"))
+        else:
+            y, mo, d = m.group("cy"), int(m.group("cm")), int(m.group("cd"))
+        forms = [f"{y}年{mo}月{d}日"]
+        if not nxt.isdigit() and nxt != ".":
+            forms += [f"{y}-{mo:02d}-{d:02d}", f"{y}/{mo}/{d}"]
+        current = normalise_width(m.group(0))
+        patches += [(m.start(), m.end(), f) for f in forms if f != current]
+    elif m.group("cdate") or m.group("ym"):
+        y = m.group("cy") or m.group("yy")
+        mo = int(m.group("cm") or m.group("ymm"))
+        forms = [f"{y}年{mo}月"]
+        if not nxt.isdigit() and nxt not in ".-/":
+            forms.append(f"{y}-{mo:02d}")
+        current = normalise_width(m.group(0))
+        patches += [(m.start(), m.end(), f) for f in forms if f != current]
+    elif m.group("time"):
+        colon = m.start("tm") - 1
+        patches.append((colon, colon + 1, "：" if raw[colon] == ":" else ":"))
+    elif m.group("bp"):
+        gap_start, unit_start = m.end("dia"), m.start("bpu")
+        patches.append((gap_start, unit_start, "" if unit_start > gap_start else " "))
+    elif m.group("num"):
+        unit = m.group("unit")
+        ustart, uend = m.start("unit"), m.end("unit")
+        after_unit = raw[uend:uend + 1]
+        for alt in _UNIT_SWAPS.get(unit, ()):
+            if unit in "天日" and (prev == "月" or after_unit == "期"):
+                continue
+            if alt[-1].isascii() and alt[-1].isalpha() and after_unit.isascii() and after_unit.isalpha():
+                continue
+            patches.append((ustart, uend, alt))
+        if unit[0].isascii() and unit[0].isalpha():
+            gap_start = max(m.end(g) for g in ("a", "b", "yu") if m.group(g) is not None)
+            patches.append((gap_start, ustart, "" if ustart > gap_start else " "))
+        if m.group("sep"):
+            patches += [(m.start("sep"), m.end("sep"), s) for s in _RANGE_SEPS if s != m.group("sep")]
+        if m.group("yu"):
+            patches.append((m.start("yu"), m.end("yu"), "多" if m.group("yu") == "余" else "余"))
+        a = normalise_width(m.group("a"))
+        if (
+            not m.group("cmp")
+            and not m.group("b")
+            and a.isdigit()
+            and 1 <= int(a) <= 10
+            and unit in _CN_WRITABLE_UNITS
+            and prev not in _CN_NUMERALS + "两零百"
+            and m.start("unit") == m.end("a") + (len(m.group("yu")) if m.group("yu") else 0)
+        ):
+            numeral = _CN_NUMERALS[int(a) - 1]
+            patches.append((m.start("a"), m.end("a"), numeral))
+            if a == "2":
+                patches.append((m.start("a"), m.end("a"), "两"))
+    elif m.group("cn"):
+        value = chinese_number(m.group("c"))
+        if value and value.isdigit() and not prev.isdigit() and prev != ".":
+            patches.append((m.start("c"), m.end("c"), value))
+    return patches
+
+
+def _reformat_numbers(text: str, rng: random.Random, p: float) -> str:
+    norm = normalise_width(text)
+    chosen: list[Patch] = []
+    for m in NUMBER_PATTERN.finditer(norm):
+        if rng.random() >= p:
+            continue
+        patches = _number_patches(text, m)
+        if patches:
+            chosen.append(rng.choice(patches))
+    if not chosen:
+        return text
+    out, pos = [], 0
+    for start, end, new in sorted(chosen):
+        if start < pos:
+            continue
+        out += [text[pos:start], new]
+        pos = end
+    out.append(text[pos:])
+    return "".join(out)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Variants
+# ---------------------------------------------------------------------------------------------------
+
+_KINDS = ("structure", "synonym", "number")
+
+
+Edit = Callable[[str], tuple[str, list[str]]]
+
+
+def _labelled(edit: Callable[[str], str], label: str) -> Edit:
+    return lambda text: (edit(text), [label])
+
+
+def _stage(section: str, text: str, facts: tuple, edit: Edit, edits: list[str]) -> str:
+    """Apply one kind of edit to a section; keep it only when the section's facts are unchanged."""
+    new, labels = edit(text)
+    if new == text or section_facts(section, new) != facts:
+        return text
+    edits.extend(labels)
+    return new
+
+
+def _variant(original: Mapping[str, str], rng: random.Random) -> tuple[dict[str, str], list[str]]:
+    p = rng.choice((0.15, 0.3, 0.5, 0.7, 0.9))
+    kinds = {k for k in _KINDS if rng.random() < 0.75} or {rng.choice(_KINDS)}
+    sections: dict[str, str] = {}
+    edits: list[str] = []
+    for name in TEXT_SECTIONS:
+        text = original[name]
+        if not text:
+            sections[name] = text
+            continue
+        facts = section_facts(name, text)
+        stages: list[Edit] = []
+        if "structure" in kinds and name != DIAGNOSIS_SECTION:
+            stages += [
+                _labelled(lambda t: _permute_lists(t, rng, p, _NEG_LIST, True), f"reorder:{name} negations"),
+                _labelled(lambda t: _permute_clauses(t, rng, p), f"reorder:{name} negations"),
+                _labelled(lambda t: _permute_lists(t, rng, p, _GEN_LIST, False), f"reorder:{name} list"),
+            ]
+            if name not in _NUMBERED:
+                stages.append(_labelled(lambda t: _permute_sentences(t, name, rng, p), f"sentence-order:{name}"))
+        if "synonym" in kinds:
+            stages.append(lambda t: _swap_synonyms(t, rng, p))
+        if "number" in kinds and name != DIAGNOSIS_SECTION:
+            stages.append(_labelled(lambda t: _reformat_numbers(t, rng, p), f"number-format:{name}"))
+        for stage in stages:
+            text = _stage(name, text, facts, stage, edits)
+        sections[name] = text
+    return sections, edits
+
+
+def _record_key(sections: Mapping[str, str]) -> str:
+    h = hashlib.sha256()
+    for name in TEXT_SECTIONS:
+        h.update(sections[name].encode("utf-8"))
+        h.update(b"\x00")
+    return h.hexdigest()
+
+
+def rule_variants(sections: Mapping[str, str], n: int, seed: int = 0) -> list[RuleVariant]:
+    """Up to ``n`` distinct label-preserving variants of a record (all 11 text sections), each differing
+    from the original, each keeping every fact of :mod:`pipeline.facts`. Deterministic for
+    (``sections``, ``n``, ``seed``)."""
+    original = {name: sections.get(name) or "" for name in TEXT_SECTIONS}
+    if n <= 0:
+        return []
+    rng = random.Random(f"{seed}:{_record_key(original)}")
+    seen = {tuple(original.values())}
+    out: list[RuleVariant] = []
+    for _ in range(10 * n + 20):
+        if len(out) >= n:
+            break
+        variant, edits = _variant(original, rng)
+        key = tuple(variant[name] for name in TEXT_SECTIONS)
+        if key in seen:
+            continue
+        seen.add(key)
+        out.append(RuleVariant(sections=variant, edits=tuple(dict.fromkeys(edits))))
+    return out

@@ -179,14 +179,12 @@ def demo_cmd(c: Ctx, force: bool, if_missing: bool) -> None:
     if if_missing and has_data(c.engine):
         click.echo(f"database {c.settings.db_url} exists; keeping it (`sradit demo --force` rebuilds it)")
         return
-    summary, mined = build_demo(c.engine, force=force)
+    demo = build_demo(c.engine, c.settings, force=force)
     click.echo(f"demo database {c.settings.db_url}")
-    for s in summary.imports:
-        click.echo("  " + s.line())
-    click.echo(f"  round {mined.round_no} mined with the baseline coder: score {mined.report.score:.2f}, "
-               f"{mined.n_badcases} badcases")
+    for line in demo.lines():
+        click.echo("  " + line)
     click.echo("accounts (demo only — change them before real use):")
-    for role, (name, password) in summary.accounts.items():
+    for role, (name, password) in demo.base.accounts.items():
         click.echo(f"  {role:<9} {name} / {password}")
 
 

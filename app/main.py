@@ -33,6 +33,7 @@ if may("engineer"):
         st.Page("pages/badcases.py", title="Badcases", icon="🔎"),
         st.Page("pages/generate.py", title="Generate", icon="✍️"),
         st.Page("pages/agreement.py", title="Agreement", icon="🤝"),
+        st.Page("pages/export.py", title="Export", icon="📦"),
         st.Page("pages/jobs.py", title="Jobs", icon="⚙️"),
     ]
 if may("admin"):

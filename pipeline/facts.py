@@ -47,10 +47,13 @@ _WIDTH_TO = "".join(chr(c - 0xFEE0) for c in range(0xFF01, 0xFF5F) if chr(c) not
 _WIDTH = str.maketrans(_WIDTH_FROM, _WIDTH_TO)
 
 
+_NEEDS_WIDTH = re.compile("[" + re.escape(_WIDTH_FROM) + "]")
+
+
 def normalise_width(text: str) -> str:
     """Full-width digits, Latin letters and symbols to their ASCII forms (Chinese punctuation is kept:
     （），：；！？ stay as they are). One character maps to one character."""
-    return text.translate(_WIDTH)
+    return text.translate(_WIDTH) if _NEEDS_WIDTH.search(text) else text
 
 
 def normalise_text(text: str) -> str:
@@ -196,6 +199,8 @@ _RANGE_SEP = r"(?:-|~|～|—|至|到)"
 _SCI_UNIT = r"[×xX*]\s*10\s*\^?\s*(?:9|12|⁹|¹²)\s*/\s*L"
 
 NUMBER_PATTERN: re.Pattern[str] = re.compile(
+    # (the leading look-ahead lets the engine skip positions that cannot start a number quickly)
+    rf"(?=[\d{_CN_DIGITS}半<>≤≥])(?:"
     # dates and times first: at one position the first alternative that matches wins
     rf"(?P<date>(?<!\d)(?P<dy>(?:19|20)\d{{2}})(?P<ds>[-/.])(?P<dm>{_MONTH})(?P=ds)(?P<dd>{_DAY}))"
     rf"|(?P<cdate>(?<!\d)(?P<cy>(?:19|20)\d{{2}})年(?P<cm>{_MONTH})月(?:(?P<cd>{_DAY})[日号])?)"
@@ -207,7 +212,7 @@ NUMBER_PATTERN: re.Pattern[str] = re.compile(
     rf"|(?P<num>(?<![\d.])(?:(?P<cmp>[<>≤≥])\s*)?(?P<a>{_NUM})(?:\s*(?P<sep>{_RANGE_SEP})\s*(?P<b>{_NUM}))?"
     rf"(?P<yu>[余多])?\s*(?P<unit>{_unit_alternatives()})(?P<yu2>余)?)"
     rf"|(?P<cn>(?<![{_CN_DIGITS}\d])(?P<c>[{_CN_DIGITS}]+|半)(?P<cyu>[余多])?"
-    rf"(?P<cunit>{'|'.join(sorted(_CN_NUMERAL_UNITS, key=len, reverse=True))})(?P<cyu2>余)?)"
+    rf"(?P<cunit>{'|'.join(sorted(_CN_NUMERAL_UNITS, key=len, reverse=True))})(?P<cyu2>余)?))"
 )
 
 _CN_VALUE = {"零": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
@@ -237,6 +242,7 @@ def chinese_number(text: str) -> str | None:
     return str(total) if total or text == "零" else None
 
 
+@lru_cache(maxsize=16384)
 def _num(text: str) -> str:
     """A decimal number written one way: no leading zeros, no trailing decimal zeros."""
     if "." in text:
@@ -310,7 +316,7 @@ NEGATION_CUES = ("否认", "未闻及", "未触及", "未探及", "未引出", "
                  "不伴有", "不伴", "无")
 _NOT_A_NEGATION = "法创菌锡力尿名效误关论须需从数疑"  # 无法, 无创, … 无力 and 无尿 are symptoms, not negations
 NEGATION_PATTERN: re.Pattern[str] = re.compile(
-    r"(?<!有)(?P<cue>否认|未闻及|未触及|未探及|未引出|未发现|未出现|未见|未及(?!时)|未诉|未再|不伴有|不伴"
+    r"(?=[否未不无])(?<!有)(?P<cue>否认|未闻及|未触及|未探及|未引出|未发现|未出现|未见|未及(?!时)|未诉|未再|不伴有|不伴"
     rf"|无(?![{_NOT_A_NEGATION}]))"
     r"(?P<body>[^，,。；;：:！!？?\n()（）\[\]【】<>《》\s]*)"
 )
@@ -368,7 +374,7 @@ BODY_PARTS: tuple[str, ...] = (
     "大脑", "半球", "丘脑", "甲状腺", "附件", "卵巢", "腹股沟", "肋", "上腹", "下腹", "腰", "颈部", "面部",
 )
 LATERALITY_PATTERN: re.Pattern[str] = re.compile(
-    r"(?<!左)(?P<side>左|右|双|两)(?P<ce>侧)?(?P<part>"
+    r"(?=[左右双两])(?<!左)(?P<side>左|右|双|两)(?P<ce>侧)?(?P<part>"
     + "|".join(re.escape(p) for p in sorted(BODY_PARTS, key=len, reverse=True))
     + ")?"
 )
@@ -440,14 +446,32 @@ def _diagnoses(raw_section: str) -> Iterable[Fact]:
 # ---------------------------------------------------------------------------------------------------
 
 
+_SENTENCE_END = re.compile(r"(?<=。)")
+
+
+def _fact_key(fact: Fact) -> tuple[str, str]:
+    return fact.kind, fact.value
+
+
+@lru_cache(maxsize=65536)
+def _sentence_facts(sentence: str) -> tuple[Fact, ...]:
+    norm = normalise_text(sentence)
+    return (*_numbers(norm), *_negations(norm), *_lateralities(norm))
+
+
 @lru_cache(maxsize=8192)
 def section_facts(name: str, text: str) -> tuple[Fact, ...]:
-    """The facts of one section (sorted); diagnoses only come from 入院诊断."""
-    norm = normalise_text(text)
-    facts: list[Fact] = [*_numbers(norm), *_negations(norm), *_lateralities(norm)]
+    """The facts of one section (sorted); diagnoses only come from 入院诊断.
+
+    Numbers, negations and lateralities never reach across a "。", so they are read sentence by
+    sentence (and cached that way: a rewrite that touches one sentence costs one sentence)."""
+    facts: list[Fact] = []
+    for sentence in _SENTENCE_END.split(text):
+        if sentence:
+            facts.extend(_sentence_facts(sentence))
     if name == DIAGNOSIS_SECTION:
         facts.extend(_diagnoses(text))
-    return tuple(sorted(facts))
+    return tuple(sorted(facts, key=_fact_key))
 
 
 def extract_facts(sections: Mapping[str, str]) -> Counter[Fact]:
@@ -464,4 +488,4 @@ def compare_facts(original: Mapping[str, str], variant: Mapping[str, str]) -> tu
     """(dropped, invented): the facts of ``original`` missing from ``variant`` and the facts of ``variant``
     that ``original`` does not have, with multiplicity, each sorted."""
     a, b = extract_facts(original), extract_facts(variant)
-    return sorted((a - b).elements()), sorted((b - a).elements())
+    return sorted((a - b).elements(), key=_fact_key), sorted((b - a).elements(), key=_fact_key)

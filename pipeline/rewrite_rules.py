@@ -56,9 +56,9 @@ class RuleVariant:
 # ---------------------------------------------------------------------------------------------------
 
 _NEG_CUE = r"(?<!有)(?:否认|未闻及|未触及|未见|未诉|不伴有|不伴|无(?![法创菌锡力尿名效误关论须需从数疑]))"
-_NEG_LIST = re.compile(rf"(?P<cue>{_NEG_CUE})(?P<q>[“\"]?)(?P<mod>明显)?(?P<items>[\u4e00-\u9fff]+(?:、[\u4e00-\u9fff]+)+)")
+_NEG_LIST = re.compile(rf"(?=[否未不无])(?P<cue>{_NEG_CUE})(?P<q>[“\"]?)(?P<mod>明显)?(?P<items>[\u4e00-\u9fff]+(?:、[\u4e00-\u9fff]+)+)")
 _GEN_LIST = re.compile(
-    r"(?P<cue>给予|予以|(?<!不)伴有|(?<![不有])伴|出现)(?P<q>[“\"]?)(?P<mod>)(?P<items>[\u4e00-\u9fff]+(?:、[\u4e00-\u9fff]+)+)"
+    r"(?=[给予伴出])(?P<cue>给予|予以|(?<!不)伴有|(?<![不有])伴|出现)(?P<q>[“\"]?)(?P<mod>)(?P<items>[\u4e00-\u9fff]+(?:、[\u4e00-\u9fff]+)+)"
 )
 _ITEM_BAD_CHARS = set("于后时伴经给予行为是但并且再又仍曾可有无未否示在")
 _ITEM_BAD_WORDS = ("出现", "发生", "诱因")
@@ -73,7 +73,9 @@ def _list_items(items_text: str, negated: bool) -> tuple[list[str], str] | None:
     cut = _LAST_ITEM_CUT.search(items[-1])
     if cut:
         items[-1], suffix = items[-1][: cut.start()], items[-1][cut.start():]
-    elif negated:
+    elif negated and not any(strip_history(i)[1] for i in items[:-1]):
+        # "否认高血压、糖尿病病史": 病史 belongs to the whole list and stays at its end; in
+        # "否认吸烟史、饮酒史" every item carries its own 史 and moves with it
         items[-1], suffix = strip_history(items[-1])
     for item in items:
         if not 2 <= len(item) <= 8 or any(c in _ITEM_BAD_CHARS for c in item):

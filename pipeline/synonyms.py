@@ -211,8 +211,12 @@ def _alternative(form: str) -> str:
 
 
 #: One regex over every known form, longest first (Python tries alternatives in order).
+#: (The leading look-ahead on the possible first characters lets the regex engine skip other positions
+#: quickly; the look-behinds of Latin forms would otherwise stop it from doing so.)
 SURFACE_PATTERN: re.Pattern[str] = re.compile(
-    "|".join(_alternative(f) for f in sorted(_CANON, key=lambda f: (-len(f), f)))
+    "(?=[" + re.escape("".join(sorted({f[0] for f in _CANON}))) + "])(?:"
+    + "|".join(_alternative(f) for f in sorted(_CANON, key=lambda f: (-len(f), f)))
+    + ")"
 )
 
 

@@ -11,6 +11,7 @@ from streamlit.testing.v1 import AppTest
 
 from app.services.demo import build_demo
 from db.engine import make_engine
+from pipeline.settings import Settings
 from tests.conftest import ROOT
 
 MAIN = str(ROOT / "app" / "main.py")
@@ -25,8 +26,9 @@ def _fresh_resources() -> Iterator[None]:
 
 @pytest.fixture(scope="module")
 def demo_url(tmp_path_factory: pytest.TempPathFactory) -> str:
-    url = f"sqlite:///{tmp_path_factory.mktemp('demo') / 'demo.db'}"
-    build_demo(make_engine(url), force=False)
+    folder = tmp_path_factory.mktemp("demo")
+    url = f"sqlite:///{folder / 'demo.db'}"
+    build_demo(make_engine(url), Settings(db_url=url, data_dir=folder / "var"), force=False)
     return url
 
 

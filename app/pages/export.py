@@ -1,0 +1,53 @@
+"""Export: write the augmented training set in a trainer's format; every version is listed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from app.auth import require, user_name
+from app.state import ready_engine, settings
+from pipeline.errors import SraditError
+from pipeline.export import FORMATS, ExportConfig, export, list_exports
+from pipeline.overview import round_numbers
+
+require("engineer")
+st.title("Export")
+engine = ready_engine()
+if engine is None:
+    st.stop()
+rounds = round_numbers(engine)
+if not rounds:
+    st.info("No round yet.")
+    st.stop()
+
+with st.form("export"):
+    c1, c2, c3 = st.columns(3)
+    round_no = c1.selectbox("Round (variants of this and earlier rounds)", rounds)
+    fmt = c2.selectbox("Format", FORMATS)
+    task = c3.selectbox("Task", ["both", "principal", "other", "multi"], help="both: one row per sub-task")
+    c4, c5, c6 = st.columns(3)
+    selection = c4.selectbox("Variants", ["best", "approved"], help="best: the selected variant of each badcase")
+    min_score = c5.number_input("Minimum expert score (0: any)", 0, 5, 0)
+    fold = c6.number_input("K-fold split: evaluation fold (-1: none)", -1, 9, -1)
+    out = st.text_input("Folder", str(settings().data_dir / "exports"))
+    if st.form_submit_button("Export", type="primary"):
+        cfg = ExportConfig(int(round_no), fmt, Path(out), selection, int(min_score) or None, task,
+                           None if fold < 0 else int(fold))
+        try:
+            r = export(engine, cfg, user_name())
+        except SraditError as e:
+            st.error(str(e))
+        else:
+            st.success(f"v{r.version} written to {r.path}: " + ", ".join(f"{k} {v}" for k, v in r.row_counts.items()))
+
+rows = [
+    {"id": e.id, "round": e.round_no, "format": e.format, "version": e.version, "rows": e.row_counts.get("train"),
+     "variants": e.row_counts.get("train_variant_records"), "path": e.path, "sha256": e.checksum[:12],
+     "by": e.created_by, "created (UTC)": e.created_at.strftime("%Y-%m-%d %H:%M")}
+    for e in list_exports(engine)
+]
+st.subheader("Versions")
+st.dataframe(pd.DataFrame(rows), hide_index=True) if rows else st.caption("None yet.")

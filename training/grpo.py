@@ -1,0 +1,666 @@
+"""GRPO with TRL's GRPOTrainer (paper table 2; DESIGN.md "The paper's method").
+
+Reads the project's trl-grpo export (``prompt`` = system + user turns, ``task``, gold ``principal`` and
+``others``, ``case_id``…) and rewards completions with :mod:`training.rewards`: the task reward
+(principal: 0.1 format + 0.9 exact; other: 0.1 format + 0.9 F1) plus the overlong shaping of eq. 3
+(both summed with weight 1), plus an optional ``extra_reward`` ("module:function").
+
+Mapping of the paper's verl settings (table 2) onto TRL 1.16
+-------------------------------------------------------------
+- train batch 64 (prompts per rollout) × group size 6 → TRL's generation batch of 384 completions:
+  ``steps_per_generation = 64·6 / (micro-batch · processes)``.
+- PPO mini-batch 16 (prompts per optimizer step) → ``gradient_accumulation_steps = 16·6 / (micro ·
+  processes)``, so one rollout batch gives 4 optimizer steps (TRL then keeps the old log-probs for the
+  importance ratio, as verl does).
+- micro-batch 2 per GPU → ``per_device_train_batch_size = 2``; 1 PPO epoch → ``num_iterations = 1``.
+- token-level loss (eq. 4) → ``loss_type="dapo"`` (TRL 1.16's default): the clipped surrogate summed over
+  every completion token of the accumulated batch and divided by that batch's number of active tokens
+  (``num_items_in_batch``).
+- max prompt 6350 tokens: TRL 1.16 has no ``max_prompt_length`` any more, so longer prompts are dropped
+  from the data set before training (verl's ``filter_overlong_prompts``), and counted.
+- max response 1500 → ``max_completion_length``. Settings the table does not give follow verl's actor
+  defaults: constant learning rate without warm-up, weight decay 0.01, no KL term (``beta = 0``).
+
+Dynamic difficulty calibration
+------------------------------
+:class:`CalibratedGRPOTrainer` overrides ``_generate_and_score_completions`` — TRL's hook that turns a
+generation batch into the tensors the loss reads (``completion_mask``, ``advantages``,
+``num_items_in_batch``…) — and ``_calculate_rewards`` (to keep the gathered rewards). Each generation
+step it feeds the batch's mean reward to :class:`training.calibration.RewardStability`; once stable,
+every group whose rewards are all equal (zero spread) is discarded:
+
+1. **refill** (when possible): ``refill_max_rounds`` times at most, as many fresh prompts as groups were
+   discarded are drawn at random from the training set, generated and scored (one more call of TRL's
+   own ``_generate_and_score_completions``), and their informative groups take the discarded groups'
+   rows (tensors re-padded to the wider batch). Refilling needs every group on one process
+   (the local generation batch a multiple of ``num_generations``), an indexable data set and a text-only
+   batch; otherwise it is skipped and the reason is logged once.
+2. **mask**: the discarded groups left over get ``completion_mask`` = 0 — the mechanism TRL's own
+   ``mask_truncated_completions`` uses — so their tokens leave the loss, and ``num_items_in_batch`` is
+   recomputed from the new mask, so they leave the token-level normaliser too.
+
+Per generation step it logs ``calibration/stable``, ``calibration/zero_spread_groups`` (groups of the
+batch with zero spread), ``calibration/dropped_groups`` (discarded), ``calibration/refilled_groups``
+and ``calibration/masked_groups`` (discarded and not replaced); they reach the metrics JSONL through
+:class:`training.trainer_metrics.MetricsCallback`. The trainer's own metrics (``reward``…) describe
+the original batch: the refill generation's entries are taken back out.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import logging
+import random
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pipeline.errors import InputError
+from training.calibration import RewardStability, zero_spread_groups
+from training.rewards import OverlongPenalty, task_reward
+from training.sft import (
+    INFERENCE,
+    MetricSink,
+    ProgressSink,
+    check_common,
+    cuda_available,
+    evaluate_model,
+    lora_config,
+    read_jsonl,
+    resolve_attn,
+    resolve_bf16,
+    resolve_use_cpu,
+    save_final_model,
+    world_size,
+)
+
+log = logging.getLogger(__name__)
+
+GRPO_COLUMNS = ("prompt", "task", "principal", "others", "case_id")
+
+
+def _help(text: str) -> dict[str, str]:
+    return {"help": text}
+
+
+@dataclass
+class GRPORunConfig:
+    """One GRPO run. Defaults are the paper's table 2 (verl, FSDP, vLLM rollouts); see the module doc."""
+
+    model_path: str = field(default="", metadata=_help("Folder of the policy to start from (the SFT model)."))
+    train_file: str = field(default="", metadata=_help("trl-grpo JSONL export (prompt, task, principal, others)."))
+    output_dir: str = field(default="var/models/grpo", metadata=_help("Where the trained model is saved."))
+    tasks: list[str] | None = field(
+        default=None, metadata=_help("Keep only rows of these tasks (principal / other); None keeps both.")
+    )
+    # --- paper, table 2
+    train_batch_size: int = field(
+        default=64, metadata=_help("Prompts per rollout batch (paper: 64); each gets num_generations completions.")
+    )
+    ppo_mini_batch_size: int = field(
+        default=16, metadata=_help("Prompts per optimizer step (paper: 16): gradient accumulation is derived.")
+    )
+    micro_batch_size: int = field(
+        default=2, metadata=_help("Completions per forward/backward pass per device (paper: 2 per GPU).")
+    )
+    num_iterations: int = field(default=1, metadata=_help("PPO epochs over each rollout batch (paper: 1)."))
+    learning_rate: float = field(default=5e-7, metadata=_help("Actor learning rate (paper: 5e-7)."))
+    num_generations: int = field(default=6, metadata=_help("Group size: completions per prompt (paper: 6)."))
+    max_prompt_length: int = field(
+        default=6350, metadata=_help("Longest prompt in tokens (paper: 6350); longer rows are dropped.")
+    )
+    max_completion_length: int = field(
+        default=1500, metadata=_help("Longest completion in tokens (paper: 1500).")
+    )
+    loss_type: str = field(
+        default="dapo",
+        metadata=_help(
+            "TRL loss aggregation. 'dapo' is the token-level loss of eq. 4: summed over all completion tokens "
+            "of the accumulated batch, divided by their number."
+        ),
+    )
+    l_max: int = field(default=7000, metadata=_help("Overlong shaping (eq. 3): penalty −1 from L_max tokens on."))
+    l_cache: int = field(
+        default=6500, metadata=_help("Overlong shaping (eq. 3): the penalty ramps over the last L_cache tokens.")
+    )
+    calibration: bool = field(default=True, metadata=_help("Dynamic difficulty calibration on or off."))
+    calibration_window: int = field(
+        default=5, metadata=_help("Generation steps over which the batch reward must be stable (paper: 5).")
+    )
+    calibration_tolerance: float = field(
+        default=0.02, metadata=_help("Relative movement of the batch reward counted as stable (paper: 2 %).")
+    )
+    refill: bool = field(
+        default=True, metadata=_help("Replace discarded zero-spread groups with informative groups from new prompts.")
+    )
+    refill_max_rounds: int = field(default=1, metadata=_help("Extra generation rounds per step spent on refilling."))
+    temperature: float = field(default=1.0, metadata=_help("Sampling temperature of the rollouts (verl's 1.0)."))
+    beta: float = field(default=0.0, metadata=_help("KL coefficient against the reference model (0: none)."))
+    weight_decay: float = field(default=0.01, metadata=_help("AdamW weight decay (verl actor default 0.01)."))
+    lr_scheduler_type: str = field(default="constant", metadata=_help("Learning-rate schedule (verl: constant)."))
+    warmup_ratio: float = field(default=0.0, metadata=_help("Share of steps spent warming up (verl: 0)."))
+    num_train_epochs: float = field(default=1.0, metadata=_help("Passes over the prompts."))
+    reward_weights: list[float] | None = field(
+        default=None, metadata=_help("Weights of [task, overlong, extra…] rewards; None: all 1 (a plain sum).")
+    )
+    # --- engines and precision
+    use_vllm: bool | None = field(
+        default=None,
+        metadata=_help(
+            "vLLM rollouts (paper: yes). None: on where a GPU and vllm are present. TRL's weight sync does "
+            "not work with CPU vLLM, so True without a GPU is refused."
+        ),
+    )
+    vllm_mode: str = field(default="colocate", metadata=_help("TRL vLLM mode: colocate or server."))
+    vllm_gpu_memory_utilization: float = field(default=0.3, metadata=_help("vLLM share of GPU memory (colocate)."))
+    vllm_tensor_parallel_size: int = field(default=1, metadata=_help("vLLM tensor parallel size (colocate)."))
+    bf16: bool | None = field(default=None, metadata=_help("bf16; None: where the GPU supports it, off on CPU."))
+    attn_implementation: str | None = field(
+        default=None, metadata=_help("Attention kernel; None: flash_attention_2 on GPU with flash-attn, else sdpa.")
+    )
+    gradient_checkpointing: bool = field(default=False, metadata=_help("Recompute activations in backward."))
+    # --- LoRA (the paper trains every weight)
+    lora: bool = field(default=False, metadata=_help("Train a LoRA adapter (peft) instead of every weight."))
+    lora_r: int = field(default=16, metadata=_help("LoRA rank."))
+    lora_alpha: int = field(default=32, metadata=_help("LoRA alpha."))
+    lora_dropout: float = field(default=0.05, metadata=_help("LoRA dropout."))
+    lora_target_modules: str | list[str] = field(
+        default="all-linear", metadata=_help("Modules that get adapters: 'all-linear' or a comma-separated list.")
+    )
+    # --- run
+    max_steps: int = field(default=-1, metadata=_help("Stop after this many optimizer steps (tests); -1: epochs."))
+    seed: int = field(default=0, metadata=_help("Random seed."))
+    logging_steps: int = field(default=1, metadata=_help("Log (and write a metrics line) every N optimizer steps."))
+    save_steps: int = field(default=0, metadata=_help("Checkpoint every N steps; 0: only the final model."))
+    metrics_file: str | None = field(default=None, metadata=_help("JSONL file for the training metrics."))
+    use_cpu: bool | None = field(default=None, metadata=_help("Train on CPU; None: when no GPU is present."))
+    log_completions: bool = field(default=False, metadata=_help("Print sample completions at each log."))
+    extra_reward: str | None = field(
+        default=None, metadata=_help("An additional reward, 'module:function' (a callable or a class to build).")
+    )
+    # --- evaluation after training
+    eval_file: str | None = field(
+        default=None, metadata=_help("Labelled records (competition format) scored after training.")
+    )
+    inference: str = field(default="greedy", metadata=_help("Evaluation decoding: greedy or tcecp."))
+    eval_max_tokens: int = field(default=1500, metadata=_help("Tokens generated per answer in the evaluation."))
+    eval_batch_size: int = field(default=4, metadata=_help("Prompts per generation batch in the evaluation."))
+
+    def batch_plan(self, processes: int | None = None) -> dict[str, int]:
+        """TRL batch arguments for this many processes (see the module docstring)."""
+        n = processes or world_size()
+        g, micro = self.num_generations, self.micro_batch_size
+        problems = []
+        if self.train_batch_size % self.ppo_mini_batch_size:
+            problems.append(f"train_batch_size {self.train_batch_size} is not a multiple of ppo_mini_batch_size "
+                            f"{self.ppo_mini_batch_size}")
+        if (self.ppo_mini_batch_size * g) % (micro * n):
+            problems.append(f"ppo_mini_batch_size × num_generations ({self.ppo_mini_batch_size * g}) is not a "
+                            f"multiple of micro_batch_size × processes ({micro * n})")
+        if problems:
+            raise InputError("invalid GRPO batch sizes: " + "; ".join(problems), problems)
+        return {
+            "per_device_train_batch_size": micro,
+            "gradient_accumulation_steps": self.ppo_mini_batch_size * g // (micro * n),
+            "steps_per_generation": self.train_batch_size * g // (micro * n),
+        }
+
+    def validate(self) -> None:
+        check_common(self)
+        if self.num_generations < 2:
+            raise InputError("num_generations must be at least 2 (GRPO compares completions within a group)")
+        if self.inference not in INFERENCE:
+            raise InputError(f"inference {self.inference!r} is not one of {', '.join(INFERENCE)}")
+        self.batch_plan()
+
+
+# --------------------------------------------------------------------------------------------------
+# the calibration hook's tensor work (pure functions, tested on their own)
+
+#: Per-row tensors of TRL's batch dict, with the side and value they are padded with.
+_LEFT_PADDED = {"prompt_ids": "pad", "prompt_mask": 0}
+_RIGHT_PADDED = {
+    "completion_ids": "pad",
+    "completion_mask": 0,
+    "tool_mask": 1,
+    "old_per_token_logps": 0.0,
+    "ref_per_token_logps": 0.0,
+    "sampling_per_token_logps": 0.0,
+    "importance_sampling_ratio": 1.0,
+}
+_ROW_ONLY = {"advantages"}
+_SCALARS = {"num_items_in_batch"}
+REFILLABLE_KEYS = set(_LEFT_PADDED) | set(_RIGHT_PADDED) | _ROW_ONLY | _SCALARS
+
+
+def rows_of_groups(group_flags: Sequence[bool], group_size: int) -> list[bool]:
+    """Group flags → row flags (TRL lays a group's completions out contiguously)."""
+    return [flag for flag in group_flags for _ in range(group_size)]
+
+
+def loss_mask_of(batch: dict[str, Any]):  # -> torch.Tensor
+    mask = batch["completion_mask"]
+    return mask * batch["tool_mask"] if batch.get("tool_mask") is not None else mask
+
+
+def mask_rows(batch: dict[str, Any], drop_rows: Sequence[bool], gather: Callable[[Any], Any] = lambda t: t) -> dict:
+    """Take rows out of the loss and out of the token-level normaliser.
+
+    ``completion_mask`` of each dropped row becomes 0 (as TRL's ``mask_truncated_completions`` does), its
+    advantage 0, and ``num_items_in_batch`` — the dapo loss's denominator, summed over processes with
+    ``gather`` — is recomputed from the new mask.
+    """
+    import torch
+
+    out = dict(batch)
+    drop = torch.as_tensor(list(drop_rows), dtype=torch.bool, device=batch["completion_mask"].device)
+    if drop.numel() != batch["completion_mask"].shape[0]:
+        raise ValueError(f"{drop.numel()} row flags for a batch of {batch['completion_mask'].shape[0]} rows")
+    keep = (~drop).to(batch["completion_mask"].dtype).unsqueeze(1)
+    out["completion_mask"] = batch["completion_mask"] * keep
+    adv = batch["advantages"]
+    out["advantages"] = adv * (keep.squeeze(1) if adv.dim() == 1 else keep).to(adv.dtype)
+    out["num_items_in_batch"] = gather(loss_mask_of(out).sum()).sum()
+    return out
+
+
+def _pad_to(t, width: int, value: float, left: bool):  # -> torch.Tensor
+    import torch.nn.functional as F
+
+    extra = width - t.shape[1]
+    if extra <= 0:
+        return t
+    return F.pad(t, (extra, 0) if left else (0, extra), value=value)
+
+
+def replace_rows(
+    batch: dict[str, Any], extra: dict[str, Any], dst_rows: Sequence[int], src_rows: Sequence[int], pad_token_id: int
+) -> dict[str, Any]:
+    """``batch`` with rows ``dst_rows`` replaced by rows ``src_rows`` of ``extra`` (another TRL batch dict).
+
+    Prompts are left-padded and completions right-padded to the wider of the two batches first.
+    ``num_items_in_batch`` is left for the caller to recompute.
+    """
+    import torch
+
+    unknown = (set(batch) | set(extra)) - REFILLABLE_KEYS
+    if unknown:
+        raise ValueError(f"cannot merge batches holding {sorted(unknown)}")
+    out = dict(batch)
+    dst = torch.as_tensor(list(dst_rows), dtype=torch.long)
+    src = torch.as_tensor(list(src_rows), dtype=torch.long)
+    for key, a in batch.items():
+        if key in _SCALARS or a is None:
+            continue
+        b = extra.get(key)
+        if b is None:
+            raise ValueError(f"the refill batch lacks {key!r}")
+        if key in _LEFT_PADDED or key in _RIGHT_PADDED:
+            left = key in _LEFT_PADDED
+            value = (_LEFT_PADDED if left else _RIGHT_PADDED)[key]
+            value = pad_token_id if value == "pad" else value
+            if a.dim() == 2 and b.dim() == 2 and not (key == "importance_sampling_ratio" and a.shape[1] == 1):
+                width = max(a.shape[1], b.shape[1])
+                a, b = _pad_to(a, width, value, left), _pad_to(b, width, value, left)
+        a = a.clone()
+        a[dst.to(a.device)] = b[src.to(b.device)].to(a.dtype)
+        out[key] = a
+    return out
+
+
+# --------------------------------------------------------------------------------------------------
+# the trainer
+
+
+def _trl_grpo_trainer():
+    from trl import GRPOTrainer
+
+    return GRPOTrainer
+
+
+def make_calibrated_trainer_class():
+    """Build the GRPOTrainer subclass (TRL is imported only when a trainer is needed)."""
+    GRPOTrainer = _trl_grpo_trainer()
+
+    class CalibratedGRPOTrainer(GRPOTrainer):
+        """TRL's GRPOTrainer plus the paper's dynamic difficulty calibration (see the module docstring)."""
+
+        def __init__(
+            self,
+            *args: Any,
+            calibration: bool = True,
+            calibration_window: int = 5,
+            calibration_tolerance: float = 0.02,
+            refill: bool = True,
+            refill_max_rounds: int = 1,
+            **kwargs: Any,
+        ) -> None:
+            super().__init__(*args, **kwargs)
+            self.calibration_enabled = calibration
+            self.stability = RewardStability(calibration_window, calibration_tolerance)
+            self.refill_enabled = refill
+            self.refill_max_rounds = refill_max_rounds
+            self.calibration_history: list[dict[str, Any]] = []
+            self._last_rewards_per_func = None
+            self._refill_warned: set[str] = set()
+            self._generation_steps = 0
+
+        # TRL calls this once per generation batch, with every process's rewards gathered.
+        def _calculate_rewards(self, inputs, prompts, completions, completion_ids_list):  # noqa: ANN001
+            rewards_per_func = super()._calculate_rewards(inputs, prompts, completions, completion_ids_list)
+            self._last_rewards_per_func = rewards_per_func
+            return rewards_per_func
+
+        def _total_rewards(self):  # -> torch.Tensor (all processes' rows)
+            import torch
+
+            per_func = self._last_rewards_per_func
+            weights = self.reward_weights.to(per_func.device).unsqueeze(0)
+            total = (per_func * weights).nansum(dim=1)
+            total[torch.isnan(per_func).all(dim=1)] = torch.nan
+            return total
+
+        def _generate_and_score_completions(self, inputs):  # noqa: ANN001
+            output = super()._generate_and_score_completions(inputs)
+            if not self.model.training or not self.calibration_enabled:
+                return output
+            return self.calibrate(output, len(inputs))
+
+        # --- the calibration step
+
+        def calibrate(self, output: dict[str, Any], local_rows: int) -> dict[str, Any]:
+            import torch
+
+            g = self.num_generations
+            rewards = self._total_rewards()
+            mean = float(torch.nanmean(rewards).item()) if rewards.numel() else float("nan")
+            stable = self.stability.update(mean)
+            zero = zero_spread_groups(rewards, g)
+            rank = self.accelerator.process_index
+            row_lo = rank * local_rows
+            local_zero_rows = rows_of_groups(zero, g)[row_lo : row_lo + local_rows]
+            record = {
+                "generation_step": self._generation_steps,
+                "global_step": self.state.global_step,
+                "mean_reward": mean,
+                "stable": stable,
+                "zero_spread_groups": sum(zero),
+                "groups": len(zero),
+                "dropped_groups": 0,
+                "refilled_groups": 0,
+                "masked_groups": 0,
+            }
+            self._generation_steps += 1
+            if stable and any(zero):
+                record["dropped_groups"] = sum(zero)
+                drop_rows = list(local_zero_rows)
+                if self.refill_enabled and self.refill_max_rounds > 0:
+                    output, drop_rows, refilled = self._refill(output, drop_rows, local_rows)
+                    record["refilled_groups"] = refilled
+                output = mask_rows(output, drop_rows, self.accelerator.gather)
+                record["masked_groups"] = record["dropped_groups"] - record["refilled_groups"]
+            record["loss_tokens"] = int(output["num_items_in_batch"].item())
+            metrics = self._metrics["train"]
+            metrics["calibration/stable"].append(float(stable))
+            for key in ("zero_spread_groups", "dropped_groups", "refilled_groups", "masked_groups"):
+                metrics[f"calibration/{key}"].append(float(record[key]))
+            self.calibration_history.append(record)
+            return output
+
+        def _refill_blocker(self, output: dict[str, Any], local_rows: int) -> str | None:
+            if local_rows % self.num_generations:
+                return "groups span processes (local generation batch not a multiple of num_generations)"
+            if not hasattr(self.train_dataset, "__getitem__") or not hasattr(self.train_dataset, "__len__"):
+                return "the training set is not indexable"
+            unknown = set(output) - REFILLABLE_KEYS
+            if unknown:
+                return f"the batch holds {sorted(unknown)} (multimodal or tool rollouts)"
+            return None
+
+        def _refill(self, output: dict[str, Any], drop_rows: list[bool], local_rows: int):
+            """Replace dropped groups with informative groups from fresh prompts; returns (output, drop_rows, n)."""
+            import torch
+
+            blocker = self._refill_blocker(output, local_rows)
+            if blocker is not None:
+                if blocker not in self._refill_warned:
+                    self._refill_warned.add(blocker)
+                    log.warning("calibration: no refill: %s; zero-spread groups are only masked", blocker)
+                return output, drop_rows, 0
+            g = self.num_generations
+            refilled_total = 0
+            rank = self.accelerator.process_index
+            for round_no in range(self.refill_max_rounds):
+                dropped_groups = [j for j in range(local_rows // g) if drop_rows[j * g]]
+                need = torch.tensor([len(dropped_groups)], device=self.accelerator.device)
+                n_draw = int(self.accelerator.gather(need).max().item())  # the same on every process
+                if n_draw == 0:
+                    break
+                rng = random.Random(hash((self.args.seed, rank, self._generation_steps, round_no)))
+                indices = [rng.randrange(len(self.train_dataset)) for _ in range(n_draw)]
+                rows = [dict(self.train_dataset[i]) for i in indices for _ in range(g)]
+                saved = {k: len(v) for k, v in self._metrics["train"].items()}
+                extra = _trl_grpo_trainer()._generate_and_score_completions(self, rows)
+                # the trainer's metrics describe the original batch: drop what the refill generation added
+                for key in list(self._metrics["train"]):
+                    if key in saved:
+                        del self._metrics["train"][key][saved[key] :]
+                    else:
+                        del self._metrics["train"][key]
+                extra_zero = zero_spread_groups(self._total_rewards(), g)
+                mine = extra_zero[rank * n_draw : (rank + 1) * n_draw]
+                informative = [j for j, z in enumerate(mine) if not z]
+                pairs = list(zip(dropped_groups, informative, strict=False))
+                if not pairs:
+                    continue
+                dst = [d * g + k for d, _ in pairs for k in range(g)]
+                src = [s * g + k for _, s in pairs for k in range(g)]
+                output = replace_rows(output, extra, dst, src, self._tokenizer.pad_token_id)
+                for d, _ in pairs:
+                    for k in range(g):
+                        drop_rows[d * g + k] = False
+                refilled_total += len(pairs)
+            counted = torch.tensor([refilled_total], device=self.accelerator.device)
+            return output, drop_rows, int(self.accelerator.gather(counted).sum().item())
+
+    return CalibratedGRPOTrainer
+
+
+# --------------------------------------------------------------------------------------------------
+# data, rewards, run
+
+
+def grpo_rows(rows: Sequence[dict[str, Any]], tasks: Sequence[str] | None = None) -> list[dict[str, Any]]:
+    """trl-grpo rows → the columns the trainer and the rewards read (see GRPO_COLUMNS)."""
+    out = []
+    for i, row in enumerate(rows, 1):
+        task = row.get("task")
+        if tasks and task not in tasks:
+            continue
+        if task not in ("principal", "other"):
+            raise InputError(f"row {i}: task {task!r} is not principal or other")
+        prompt = row.get("prompt")
+        if not isinstance(prompt, list) or not prompt:
+            raise InputError(f"row {i}: `prompt` must be a non-empty list of chat turns")
+        others = row.get("others") or []
+        if isinstance(others, str):
+            others = [c for c in others.replace("；", ";").split(";") if c.strip()]
+        out.append(
+            {
+                "prompt": [{"role": str(m["role"]), "content": str(m.get("content") or "")} for m in prompt],
+                "task": task,
+                "principal": str(row.get("principal") or ""),
+                "others": [str(c).strip() for c in others],
+                "case_id": str(row.get("case_id") or f"row{i}"),
+            }
+        )
+    return out
+
+
+def drop_long_prompts(rows: list[dict[str, Any]], tokenizer: Any, max_prompt_length: int) -> tuple[list[dict], int]:
+    kept = []
+    for row in rows:
+        ids = tokenizer.apply_chat_template(row["prompt"], add_generation_prompt=True, tokenize=True, return_dict=True)
+        if len(ids["input_ids"]) <= max_prompt_length:
+            kept.append(row)
+    return kept, len(rows) - len(kept)
+
+
+def load_reward(spec: str) -> Callable[..., list[float]]:
+    """``"module:function"`` → the callable (a class is instantiated without arguments)."""
+    module, _, name = spec.partition(":")
+    if not module or not name:
+        raise InputError(f"extra_reward {spec!r} must be 'module:function'")
+    try:
+        obj = getattr(importlib.import_module(module), name)
+    except (ImportError, AttributeError) as e:
+        raise InputError(f"extra_reward {spec!r} cannot be loaded: {e}") from None
+    if isinstance(obj, type):
+        obj = obj()
+    if not callable(obj):
+        raise InputError(f"extra_reward {spec!r} is not callable")
+    return obj
+
+
+def reward_functions(cfg: GRPORunConfig) -> list[Callable[..., list[float]]]:
+    funcs: list[Callable[..., list[float]]] = [task_reward, OverlongPenalty(cfg.l_max, cfg.l_cache)]
+    if cfg.extra_reward:
+        funcs.append(load_reward(cfg.extra_reward))
+    return funcs
+
+
+def resolve_use_vllm(value: bool | None) -> bool:
+    if value is None:
+        return cuda_available() and importlib.util.find_spec("vllm") is not None
+    if value and not cuda_available():
+        raise InputError("use_vllm needs a GPU: TRL's weight sync does not work with CPU vLLM (docs/vllm-cpu.md)")
+    return bool(value)
+
+
+def build_trainer(cfg: GRPORunConfig, callbacks: Sequence[Any] = ()):  # -> CalibratedGRPOTrainer
+    """The calibrated trainer for ``cfg``, with its data set loaded (no training yet)."""
+    cfg.validate()
+    from datasets import Dataset
+    from transformers import AutoTokenizer
+    from trl import GRPOConfig
+
+    tokenizer = AutoTokenizer.from_pretrained(cfg.model_path, local_files_only=True, padding_side="left")
+    rows = grpo_rows(read_jsonl(cfg.train_file), cfg.tasks)
+    rows, dropped = drop_long_prompts(rows, tokenizer, cfg.max_prompt_length)
+    if not rows:
+        raise InputError(f"{cfg.train_file}: no usable rows (tasks={cfg.tasks}, {dropped} prompts too long)")
+    dataset = Dataset.from_list(rows)
+    plan = cfg.batch_plan()
+    bf16 = resolve_bf16(cfg.bf16)
+    use_vllm = resolve_use_vllm(cfg.use_vllm)
+    funcs = reward_functions(cfg)
+    args = GRPOConfig(
+        output_dir=cfg.output_dir,
+        **plan,
+        num_generations=cfg.num_generations,
+        num_iterations=cfg.num_iterations,
+        max_completion_length=cfg.max_completion_length,
+        learning_rate=cfg.learning_rate,
+        loss_type=cfg.loss_type,
+        temperature=cfg.temperature,
+        beta=cfg.beta,
+        weight_decay=cfg.weight_decay,
+        lr_scheduler_type=cfg.lr_scheduler_type,
+        warmup_steps=cfg.warmup_ratio,
+        num_train_epochs=cfg.num_train_epochs,
+        max_steps=cfg.max_steps,
+        reward_weights=cfg.reward_weights,
+        use_vllm=use_vllm,
+        vllm_mode=cfg.vllm_mode,
+        vllm_gpu_memory_utilization=cfg.vllm_gpu_memory_utilization,
+        vllm_tensor_parallel_size=cfg.vllm_tensor_parallel_size,
+        bf16=bf16,
+        gradient_checkpointing=cfg.gradient_checkpointing,
+        logging_steps=cfg.logging_steps,
+        save_strategy="steps" if cfg.save_steps > 0 else "no",
+        save_steps=cfg.save_steps if cfg.save_steps > 0 else 500,
+        seed=cfg.seed,
+        report_to=[],
+        use_cpu=resolve_use_cpu(cfg.use_cpu),
+        log_completions=cfg.log_completions,
+        model_init_kwargs={
+            "dtype": "bfloat16" if bf16 else "float32",
+            "attn_implementation": resolve_attn(cfg.attn_implementation),
+        },
+        disable_tqdm=True,
+    )
+    trainer_cls = make_calibrated_trainer_class()
+    trainer = trainer_cls(
+        model=cfg.model_path,
+        reward_funcs=funcs,
+        args=args,
+        train_dataset=dataset,
+        processing_class=tokenizer,
+        peft_config=lora_config(cfg),
+        callbacks=list(callbacks),
+        calibration=cfg.calibration,
+        calibration_window=cfg.calibration_window,
+        calibration_tolerance=cfg.calibration_tolerance,
+        refill=cfg.refill,
+        refill_max_rounds=cfg.refill_max_rounds,
+    )
+    trainer.sradit_info = {"train_rows": len(rows), "dropped_long_prompts": dropped, **plan, "use_vllm": use_vllm}
+    return trainer
+
+
+def run_grpo(
+    cfg: GRPORunConfig, on_metric: MetricSink | None = None, on_progress: ProgressSink | None = None
+) -> dict[str, Any]:
+    """Train with the calibrated GRPOTrainer, save to ``cfg.output_dir``, evaluate on ``cfg.eval_file`` if set."""
+    from training.trainer_metrics import MetricsCallback
+
+    callback = MetricsCallback(cfg.metrics_file, on_metric, on_progress, extra={"kind": "grpo"})
+    trainer = build_trainer(cfg, callbacks=[callback])
+    info = trainer.sradit_info
+    if info["dropped_long_prompts"]:
+        callback.emit({"step": 0, "dropped_long_prompts": info["dropped_long_prompts"], "rows": info["train_rows"]})
+    train_out = trainer.train()
+    out_dir = save_final_model(trainer, cfg)
+    history = trainer.calibration_history
+    result: dict[str, Any] = {
+        "kind": "grpo",
+        "output_dir": str(out_dir),
+        "global_step": trainer.state.global_step,
+        "train_loss": train_out.training_loss,
+        **info,
+        "calibration_stable": trainer.stability.stable,
+        "dropped_groups": sum(r["dropped_groups"] for r in history),
+        "refilled_groups": sum(r["refilled_groups"] for r in history),
+        "masked_groups": sum(r["masked_groups"] for r in history),
+    }
+    if cfg.eval_file and trainer.accelerator.is_main_process:
+        scores = evaluate_model(
+            out_dir,
+            cfg.eval_file,
+            inference=cfg.inference,
+            max_tokens=cfg.eval_max_tokens,
+            seed=cfg.seed,
+            batch_size=cfg.eval_batch_size,
+        )
+        result.update(scores)
+        callback.emit(
+            {"step": trainer.state.global_step,
+             **{f"eval/{k}": scores[k] for k in ("score", "principal_accuracy", "other_f1")}}
+        )
+    return result
+
+
+__all__ = [
+    "GRPORunConfig",
+    "run_grpo",
+    "build_trainer",
+    "make_calibrated_trainer_class",
+    "mask_rows",
+    "replace_rows",
+    "rows_of_groups",
+    "grpo_rows",
+    "reward_functions",
+]
+_unused = Path  # re-exported type used in signatures elsewhere

@@ -318,7 +318,7 @@ _NOT_A_NEGATION = "法创菌锡力尿名效误关论须需从数疑"  # 无法, 
 NEGATION_PATTERN: re.Pattern[str] = re.compile(
     r"(?=[否未不无])(?<!有)(?P<cue>否认|未闻及|未触及|未探及|未引出|未发现|未出现|未见|未及(?!时)|未诉|未再|不伴有|不伴"
     rf"|无(?![{_NOT_A_NEGATION}]))"
-    r"(?P<body>[^，,。；;：:！!？?\n()（）\[\]【】<>《》\s]*)"
+    r"(?P<body>[^，,。；;：:！!？?\n()（）\[\]【】<>《》\s\d]*)"
 )
 _BODY_CUT = re.compile(r"等|出现|发生|于")
 _ITEM_SPLIT = re.compile(r"、|/|及|或|(?<!饱)和|(?<!参)与")

@@ -27,6 +27,7 @@ import random
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 
 from pipeline.facts import (
     NUMBER_PATTERN,
@@ -97,25 +98,43 @@ def _shuffled(items: list, rng: random.Random) -> list | None:
     return None
 
 
-def _permute_lists(text: str, rng: random.Random, p: float, pattern: re.Pattern[str], negated: bool) -> str:
-    def repl(m: re.Match[str]) -> str:
-        if rng.random() >= p:
-            return m.group(0)
-        parsed = _list_items(m.group("items"), negated)
-        if parsed is None:
-            return m.group(0)
-        items, suffix = parsed
-        order = _shuffled(items, rng)
-        if order is None:
-            return m.group(0)
-        return m.group("cue") + m.group("q") + (m.group("mod") or "") + "、".join(order) + suffix
+ListSpan = tuple[int, int, str, tuple[str, ...], str]  # start, end, head (cue …), items, suffix
 
-    return pattern.sub(repl, text)
+
+@lru_cache(maxsize=8192)
+def _list_spans(text: str, negated: bool) -> tuple[ListSpan, ...]:
+    """The lists of ``text`` whose items may be put in another order."""
+    spans: list[ListSpan] = []
+    for m in (_NEG_LIST if negated else _GEN_LIST).finditer(text):
+        parsed = _list_items(m.group("items"), negated)
+        if parsed is None or len(set(parsed[0])) < 2:
+            continue
+        head = m.group("cue") + m.group("q") + (m.group("mod") or "")
+        spans.append((m.start(), m.end(), head, tuple(parsed[0]), parsed[1]))
+    return tuple(spans)
+
+
+def _permute_lists(text: str, rng: random.Random, p: float, negated: bool) -> str:
+    out: list[str] = []
+    pos = 0
+    for start, end, head, items, suffix in _list_spans(text, negated):
+        if rng.random() >= p:
+            continue
+        order = _shuffled(list(items), rng)
+        if order is None:
+            continue
+        out += [text[pos:start], head, "、".join(order), suffix]
+        pos = end
+    if not out:
+        return text
+    out.append(text[pos:])
+    return "".join(out)
 
 
 _CLAUSE_CUE = re.compile(r"^(?:否认|无(?![法创菌锡力尿名效误关论须需从数疑])|未见|未闻及|未触及|未诉|不伴)")
 _NARRATIVE = re.compile(r"出现|发生|诱因|于|后|时|再次|仍|经|给予|予以|入院|出院")
 _UNIT_END = re.compile(r"(?<=[。；;])")
+_SENTENCE_END = re.compile(r"(?<=。)")
 _CLAUSE_SEP = re.compile(r"([，,])")
 
 
@@ -128,23 +147,34 @@ def _balanced(text: str) -> bool:
     )
 
 
-def _permute_runs(parts: list[str], movable: list[bool], rng: random.Random, p: float) -> bool:
-    """Shuffle, in place, each maximal run (two or more) of consecutive movable parts, each with
-    probability ``p``. Whether anything moved."""
-    changed, i = False, 0
-    while i < len(parts):
+Run = tuple[int, int]  # parts[i:j] may be put in another order
+
+
+def _runs(movable: list[bool]) -> tuple[Run, ...]:
+    """The maximal runs (two or more) of consecutive movable parts."""
+    runs, i = [], 0
+    while i < len(movable):
         if not movable[i]:
             i += 1
             continue
         j = i
-        while j < len(parts) and movable[j]:
+        while j < len(movable) and movable[j]:
             j += 1
-        if j - i >= 2 and rng.random() < p:
+        if j - i >= 2:
+            runs.append((i, j))
+        i = j
+    return tuple(runs)
+
+
+def _permute_runs(parts: list[str], runs: tuple[Run, ...], rng: random.Random, p: float) -> bool:
+    """Shuffle, in place, each run with probability ``p``. Whether anything moved."""
+    changed = False
+    for i, j in runs:
+        if rng.random() < p:
             order = _shuffled(parts[i:j], rng)
             if order is not None:
                 parts[i:j] = order
                 changed = True
-        i = j
     return changed
 
 
@@ -167,10 +197,15 @@ def _join_units(bodies: list[str], ends: list[str]) -> str:
     return "".join(b + e for b, e in zip(bodies, ends, strict=True))
 
 
-def _permute_clauses(text: str, rng: random.Random, p: float) -> str:
-    """Runs of negated clauses inside a sentence ("无头痛、头胀，无腹痛，无恶心、呕吐") in another order."""
+ClauseLayout = tuple[tuple[str, ...], tuple[str, ...], tuple[tuple[int, tuple[str, ...], tuple[str, ...], tuple[Run, ...]], ...]]
+
+
+@lru_cache(maxsize=8192)
+def _clause_layout(text: str) -> ClauseLayout:
+    """Sentences, terminators, and for each sentence with runs of negated clauses: (index, clauses,
+    separators, runs)."""
     bodies, ends = _split_units(text)
-    changed = False
+    layout = []
     for k, body in enumerate(bodies):
         pieces = _CLAUSE_SEP.split(body)
         clauses, seps = pieces[0::2], pieces[1::2]
@@ -180,10 +215,25 @@ def _permute_clauses(text: str, rng: random.Random, p: float) -> str:
             bool(_CLAUSE_CUE.match(c)) and not _NARRATIVE.search(c) and _balanced(c) and len(c) <= 30
             for c in clauses
         ]
-        if _permute_runs(clauses, movable, rng, p):
+        runs = _runs(movable)
+        if runs:
+            layout.append((k, tuple(clauses), tuple(seps), runs))
+    return tuple(bodies), tuple(ends), tuple(layout)
+
+
+def _permute_clauses(text: str, rng: random.Random, p: float) -> str:
+    """Runs of negated clauses inside a sentence ("无头痛、头胀，无腹痛，无恶心、呕吐") in another order."""
+    bodies, ends, layout = _clause_layout(text)
+    if not layout:
+        return text
+    new_bodies = list(bodies)
+    changed = False
+    for k, clauses, seps, runs in layout:
+        parts = list(clauses)
+        if _permute_runs(parts, runs, rng, p):
             changed = True
-            bodies[k] = "".join(c + s for c, s in zip(clauses, [*seps, ""], strict=True))
-    return _join_units(bodies, ends) if changed else text
+            new_bodies[k] = "".join(c + s for c, s in zip(parts, [*seps, ""], strict=True))
+    return _join_units(new_bodies, list(ends)) if changed else text
 
 
 _RELATIVE = re.compile(r"^(?:父|母|兄|哥|姐|弟|妹|儿|子|女|配偶|爱人|祖|外祖|叔|伯|姑|舅|姨)")
@@ -193,11 +243,11 @@ _LIST_MARK = re.compile(r"^\s*(?:\d+\s*[.、．]|[（(]\d+[）)])")
 _NOT_A_RESULT_HEAD = re.compile(r"^(?:查体|既往|体格检查|专科检查|辅助检查|主诉|现病史|结果)")
 
 
-def _permute_sentences(text: str, section: str, rng: random.Random, p: float) -> str:
-    """Independent sentences in another order, inside runs of consecutive independent sentences."""
+@lru_cache(maxsize=8192)
+def _sentence_layout(text: str, section: str) -> tuple[tuple[str, ...], tuple[str, ...], tuple[Run, ...]]:
+    """Sentences, terminators and the runs of consecutive independent sentences: negation sentences
+    ("否认输血史。"), relatives in 家族史, separate results in 诊疗经过 ("甘油三酯：2.16mmol/L；")."""
     bodies, ends = _split_units(text)
-    if len(bodies) < 2:
-        return text
     movable = []
     for k, body in enumerate(bodies):
         ok = _balanced(body) and not _LIST_MARK.match(body)
@@ -215,9 +265,19 @@ def _permute_sentences(text: str, section: str, rng: random.Random, p: float) ->
             )
         )
         movable.append(ok and kind)
-    if not _permute_runs(bodies, movable, rng, p):
+    return tuple(bodies), tuple(ends), _runs(movable)
+
+
+def _permute_sentences(text: str, section: str, rng: random.Random, p: float) -> str:
+    """Independent sentences in another order, inside runs of consecutive independent sentences (each
+    position keeps its own terminator)."""
+    bodies, ends, runs = _sentence_layout(text, section)
+    if not runs:
         return text
-    return _join_units(bodies, ends)
+    parts = list(bodies)
+    if not _permute_runs(parts, runs, rng, p):
+        return text
+    return _join_units(parts, list(ends))
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -225,30 +285,46 @@ def _permute_sentences(text: str, section: str, rng: random.Random, p: float) ->
 # ---------------------------------------------------------------------------------------------------
 
 
-def _swap_synonyms(text: str, rng: random.Random, p: float) -> tuple[str, list[str]]:
-    out: list[str] = []
-    pos = 0
-    swaps: list[str] = []
+def _canonical_sentences(text: str) -> list[str]:
+    """The text canonicalised sentence by sentence (no surface form spans a "。"; each sentence is
+    cached, so a rewrite costs only the sentences it touched)."""
+    return [canonicalise(normalise_width(s)) for s in _SENTENCE_END.split(text)]
+
+
+Slot = tuple[int, int, str, tuple[str, ...]]  # start, end, form, the forms that may replace it there
+
+
+@lru_cache(maxsize=8192)
+def _synonym_slots(text: str) -> tuple[Slot, ...]:
+    slots: list[Slot] = []
     for m in find_forms(text):
-        form = m.group(0)
-        alts = alternatives(form)
-        if not alts or rng.random() >= p:
+        alts = alternatives(m.group(0))
+        if not alts:
             continue
         before = text[max(0, m.start() - 8):m.start()]
         after = text[m.end():m.end() + 1]
         alts = tuple(a for a in alts if fits(a, before, after))
-        if not alts:
+        if alts:
+            slots.append((m.start(), m.end(), m.group(0), alts))
+    return tuple(slots)
+
+
+def _swap_synonyms(text: str, rng: random.Random, p: float) -> tuple[str, list[str]]:
+    out: list[str] = []
+    pos = 0
+    swaps: list[str] = []
+    for start, end, form, alts in _synonym_slots(text):
+        if rng.random() >= p:
             continue
-        new = rng.choice(alts)
-        out.append(text[pos:m.start()])
-        out.append(new)
-        pos = m.end()
+        new = alts[0] if len(alts) == 1 else rng.choice(alts)
+        out += [text[pos:start], new]
+        pos = end
         swaps.append(f"synonym:{form}→{new}")
     if not swaps:
         return text, []
     out.append(text[pos:])
     new_text = "".join(out)
-    if canonicalise(normalise_width(new_text)) != canonicalise(normalise_width(text)):
+    if _canonical_sentences(new_text) != _canonical_sentences(text):
         return text, []  # a swap merged with its neighbours into another term: keep the section as it was
     return new_text, swaps
 
@@ -292,13 +368,16 @@ def _number_patches(raw: str, m: re.Match[str]) -> list[Patch]:
     nxt = raw[m.end():m.end() + 1]
     prev = raw[m.start() - 1:m.start()] if m.start() else ""
     patches: list[Patch] = []
+    if (m.group("date") or m.group("cdate") or m.group("ym")) and nxt.isdigit():
+        # "2023-08-3024h": the digits glued on are read differently once the date is written another way
+        return patches
     if m.group("date") or (m.group("cdate") and m.group("cd")):
         if m.group("date"):
             y, mo, d = m.group("dy"), int(m.group("dm")), int(m.group("dd"))
         else:
             y, mo, d = m.group("cy"), int(m.group("cm")), int(m.group("cd"))
         forms = [f"{y}年{mo}月{d}日"]
-        if not nxt.isdigit() and nxt != ".":
+        if nxt != ".":
             forms += [f"{y}-{mo:02d}-{d:02d}", f"{y}/{mo}/{d}"]
         current = normalise_width(m.group(0))
         patches += [(m.start(), m.end(), f) for f in forms if f != current]
@@ -306,7 +385,7 @@ def _number_patches(raw: str, m: re.Match[str]) -> list[Patch]:
         y = m.group("cy") or m.group("yy")
         mo = int(m.group("cm") or m.group("ymm"))
         forms = [f"{y}年{mo}月"]
-        if not nxt.isdigit() and nxt not in ".-/":
+        if nxt not in ".-/":
             forms.append(f"{y}-{mo:02d}")
         current = normalise_width(m.group(0))
         patches += [(m.start(), m.end(), f) for f in forms if f != current]
@@ -354,15 +433,22 @@ def _number_patches(raw: str, m: re.Match[str]) -> list[Patch]:
     return patches
 
 
-def _reformat_numbers(text: str, rng: random.Random, p: float) -> str:
-    norm = normalise_width(text)
-    chosen: list[Patch] = []
-    for m in NUMBER_PATTERN.finditer(norm):
-        if rng.random() >= p:
-            continue
+@lru_cache(maxsize=8192)
+def _number_slots(text: str) -> tuple[tuple[Patch, ...], ...]:
+    """For each number of ``text`` that can be written another way, its alternative writings."""
+    slots = []
+    for m in NUMBER_PATTERN.finditer(normalise_width(text)):
         patches = _number_patches(text, m)
         if patches:
-            chosen.append(rng.choice(patches))
+            slots.append(tuple(patches))
+    return tuple(slots)
+
+
+def _reformat_numbers(text: str, rng: random.Random, p: float) -> str:
+    chosen: list[Patch] = []
+    for patches in _number_slots(text):
+        if rng.random() < p:
+            chosen.append(patches[0] if len(patches) == 1 else rng.choice(patches))
     if not chosen:
         return text
     out, pos = [], 0
@@ -412,9 +498,9 @@ def _variant(original: Mapping[str, str], rng: random.Random) -> tuple[dict[str,
         stages: list[Edit] = []
         if "structure" in kinds and name != DIAGNOSIS_SECTION:
             stages += [
-                _labelled(lambda t: _permute_lists(t, rng, p, _NEG_LIST, True), f"reorder:{name} negations"),
+                _labelled(lambda t: _permute_lists(t, rng, p, True), f"reorder:{name} negations"),
                 _labelled(lambda t: _permute_clauses(t, rng, p), f"reorder:{name} negations"),
-                _labelled(lambda t: _permute_lists(t, rng, p, _GEN_LIST, False), f"reorder:{name} list"),
+                _labelled(lambda t: _permute_lists(t, rng, p, False), f"reorder:{name} list"),
             ]
             if name not in _NUMBERED:
                 stages.append(_labelled(lambda t: _permute_sentences(t, name, rng, p), f"sentence-order:{name}"))
@@ -422,8 +508,19 @@ def _variant(original: Mapping[str, str], rng: random.Random) -> tuple[dict[str,
             stages.append(lambda t: _swap_synonyms(t, rng, p))
         if "number" in kinds and name != DIAGNOSIS_SECTION:
             stages.append(_labelled(lambda t: _reformat_numbers(t, rng, p), f"number-format:{name}"))
+        # All stages at once, checked once; only when that fails (rare), stage by stage.
+        new, labels = text, []
         for stage in stages:
-            text = _stage(name, text, facts, stage, edits)
+            out, stage_labels = stage(new)
+            if out != new:
+                new = out
+                labels += stage_labels
+        if new == text or section_facts(name, new) == facts:
+            edits += labels if new != text else []
+            text = new
+        else:
+            for stage in stages:
+                text = _stage(name, text, facts, stage, edits)
         sections[name] = text
     return sections, edits
 

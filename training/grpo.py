@@ -54,7 +54,6 @@ import logging
 import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from pipeline.errors import InputError
@@ -663,4 +662,3 @@ __all__ = [
     "grpo_rows",
     "reward_functions",
 ]
-_unused = Path  # re-exported type used in signatures elsewhere

@@ -324,16 +324,12 @@ def _drop_overlong_sft(rows: list[dict[str, Any]], tokenizer: Any, max_length: i
     return kept, len(rows) - len(kept)
 
 
-def run_sft(
-    cfg: SFTRunConfig, on_metric: MetricSink | None = None, on_progress: ProgressSink | None = None
-) -> dict[str, Any]:
-    """Train with TRL's SFTTrainer, save to ``cfg.output_dir``, evaluate on ``cfg.eval_file`` if set."""
+def build_sft_trainer(cfg: SFTRunConfig, callbacks: Sequence[Any] = ()):  # -> trl.SFTTrainer
+    """The SFTTrainer for ``cfg``, with its data set loaded and tokenized (no training yet)."""
     cfg.validate()
     from datasets import Dataset
     from transformers import AutoTokenizer
     from trl import SFTConfig, SFTTrainer
-
-    from training.trainer_metrics import MetricsCallback
 
     tokenizer = AutoTokenizer.from_pretrained(cfg.model_path, local_files_only=True)
     rows = sft_rows(read_jsonl(cfg.train_file), cfg.tasks)
@@ -372,20 +368,35 @@ def run_sft(
             "dtype": "bfloat16" if bf16 else "float32",
             "attn_implementation": resolve_attn(cfg.attn_implementation),
         },
-        dataset_num_proc=None,
         disable_tqdm=True,
     )
-    callback = MetricsCallback(cfg.metrics_file, on_metric, on_progress, extra={"kind": "sft"})
-    if dropped:
-        callback.emit({"step": 0, "dropped_overlong_rows": dropped, "rows": len(rows)})
     trainer = SFTTrainer(
         model=cfg.model_path,
         args=args,
         train_dataset=dataset,
         processing_class=tokenizer,
         peft_config=lora_config(cfg),
-        callbacks=[callback],
+        callbacks=list(callbacks),
     )
+    trainer.sradit_info = {
+        "train_rows": len(rows),
+        "dropped_overlong_rows": dropped,
+        "gradient_accumulation_steps": grad_accum,
+    }
+    return trainer
+
+
+def run_sft(
+    cfg: SFTRunConfig, on_metric: MetricSink | None = None, on_progress: ProgressSink | None = None
+) -> dict[str, Any]:
+    """Train with TRL's SFTTrainer, save to ``cfg.output_dir``, evaluate on ``cfg.eval_file`` if set."""
+    from training.trainer_metrics import MetricsCallback
+
+    callback = MetricsCallback(cfg.metrics_file, on_metric, on_progress, extra={"kind": "sft"})
+    trainer = build_sft_trainer(cfg, callbacks=[callback])
+    info = trainer.sradit_info
+    if info["dropped_overlong_rows"]:
+        callback.emit({"step": 0, "dropped_overlong_rows": info["dropped_overlong_rows"], "rows": info["train_rows"]})
     train_out = trainer.train()
     out_dir = save_final_model(trainer, cfg)
     result: dict[str, Any] = {
@@ -393,24 +404,23 @@ def run_sft(
         "output_dir": str(out_dir),
         "global_step": trainer.state.global_step,
         "train_loss": train_out.training_loss,
-        "train_rows": len(rows),
-        "dropped_overlong_rows": dropped,
-        "gradient_accumulation_steps": grad_accum,
+        **info,
     }
     if cfg.eval_file and trainer.accelerator.is_main_process:
-        result.update(
-            evaluate_model(
-                out_dir,
-                cfg.eval_file,
-                inference=cfg.inference,
-                max_tokens=cfg.eval_max_tokens,
-                seed=cfg.seed,
-                batch_size=cfg.eval_batch_size,
-            )
+        scores = evaluate_model(
+            out_dir,
+            cfg.eval_file,
+            inference=cfg.inference,
+            max_tokens=cfg.eval_max_tokens,
+            seed=cfg.seed,
+            batch_size=cfg.eval_batch_size,
         )
-        callback.emit({"step": trainer.state.global_step, **{f"eval/{k}": v for k, v in result.items()
-                                                              if k in ("score", "principal_accuracy", "other_f1")}})
+        result.update(scores)
+        callback.emit(
+            {"step": trainer.state.global_step,
+             **{f"eval/{k}": scores[k] for k in ("score", "principal_accuracy", "other_f1")}}
+        )
     return result
 
 
-__all__ = ["SFTRunConfig", "run_sft", "sft_rows", "evaluate_model"]
+__all__ = ["SFTRunConfig", "run_sft", "build_sft_trainer", "sft_rows", "evaluate_model"]

@@ -41,7 +41,7 @@ def _current():  # type: ignore[no-untyped-def]
         st.session_state["review_variant"] = found.variant_id
         st.session_state["review_shown_at"] = time.monotonic()
         return found
-    return item(engine, vid)
+    return item(engine, vid, include_filtered)
 
 
 def _act(decision: str, best: bool = False) -> None:
@@ -105,15 +105,15 @@ with verdicts:
         st.caption("edits: " + ", ".join(current.edits[:8]))
 
 st.markdown("**Decision** — keys: 1–5 score · A approve · X reject · B best · S skip · U undo")
-row = st.columns(10)
-for k in range(1, 6):
-    row[k - 1].button(f"{k}", key=f"score_{k}", shortcut=str(k), on_click=_score, args=(k,),
-                      type="primary" if st.session_state.get("review_score") == k else "secondary")
-row[5].button("Approve", key="approve", shortcut="A", on_click=_act, args=("approve",))
-row[6].button("Reject", key="reject", shortcut="X", on_click=_act, args=("reject",))
-row[7].button("Best", key="best", shortcut="B", on_click=_act, args=("approve", True))
-row[8].button("Skip", key="skip", shortcut="S", on_click=_act, args=("skip",))
-row[9].button("Undo", key="undo", shortcut="U", on_click=_undo)
+with st.container(horizontal=True):
+    for k in range(1, 6):
+        st.button(f"{k}", key=f"score_{k}", shortcut=str(k), on_click=_score, args=(k,),
+                  type="primary" if st.session_state.get("review_score") == k else "secondary")
+    st.button("Approve", key="approve", shortcut="A", on_click=_act, args=("approve",))
+    st.button("Reject", key="reject", shortcut="X", on_click=_act, args=("reject",))
+    st.button("Best", key="best", shortcut="B", on_click=_act, args=("approve", True))
+    st.button("Skip", key="skip", shortcut="S", on_click=_act, args=("skip",))
+    st.button("Undo", key="undo", shortcut="U", on_click=_undo)
 c1, c2 = st.columns(2)
 c1.text_input("Reason (for a reject)", key="review_reason")
 c2.text_input("Comment", key="review_comment")

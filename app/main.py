@@ -15,7 +15,7 @@ import streamlit as st  # noqa: E402
 
 from app.auth import may, role, sign_out, signed_in, user_name  # noqa: E402
 
-st.set_page_config(page_title="SRADIT Studio", page_icon="🩺", layout="wide")
+st.set_page_config(page_title="SRADIT Studio", page_icon=":material/stethoscope:", layout="wide")
 
 if not signed_in():
     # Drawn without st.navigation, so that after signing in the router starts fresh on the default page.
@@ -25,19 +25,19 @@ if not signed_in():
     st.stop()
 
 pages: dict[str, list[st.Page]] = {
-    "": [st.Page("pages/home.py", title="Home", icon="🏠", default=True)],
-    "Review": [st.Page("pages/review.py", title="Review queue", icon="📝")],
+    "": [st.Page("pages/home.py", title="Home", icon=":material/home:", default=True)],
+    "Review": [st.Page("pages/review.py", title="Review queue", icon=":material/rate_review:")],
 }
 if may("engineer"):
     pages["Engineering"] = [
-        st.Page("pages/badcases.py", title="Badcases", icon="🔎"),
-        st.Page("pages/generate.py", title="Generate", icon="✍️"),
-        st.Page("pages/agreement.py", title="Agreement", icon="🤝"),
-        st.Page("pages/export.py", title="Export", icon="📦"),
-        st.Page("pages/jobs.py", title="Jobs", icon="⚙️"),
+        st.Page("pages/badcases.py", title="Badcases", icon=":material/search:"),
+        st.Page("pages/generate.py", title="Generate", icon=":material/edit_note:"),
+        st.Page("pages/agreement.py", title="Agreement", icon=":material/handshake:"),
+        st.Page("pages/export.py", title="Export", icon=":material/inventory_2:"),
+        st.Page("pages/jobs.py", title="Jobs", icon=":material/settings:"),
     ]
 if may("admin"):
-    pages["Admin"] = [st.Page("pages/users.py", title="Users", icon="👥")]
+    pages["Admin"] = [st.Page("pages/users.py", title="Users", icon=":material/group:")]
 
 with st.sidebar:
     st.caption(f"Signed in as **{user_name()}** ({role()})")

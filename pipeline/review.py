@@ -62,35 +62,42 @@ def next_item(engine: Engine, reviewer_id: int, round_no: int, include_filtered:
     """The next variant for this reviewer: badcase by badcase, ranked survivors first; skipped ones last."""
     with read_session(engine) as s:
         rid = _round_id(s, round_no)
-        mine = aliased(Review)
-        decided_by_me = exists().where(
-            mine.variant_id == Variant.id, mine.reviewer_id == reviewer_id, mine.undone_at.is_(None),
-            mine.decision != "skip",
+        for skipped in (False, True):
+            variant_id = s.scalar(_candidates(rid, reviewer_id, include_filtered, skipped))
+            if variant_id is not None:
+                return _item(s, variant_id, include_filtered)
+    return None
+
+
+def _candidates(rid: int, reviewer_id: int, include_filtered: bool, skipped: bool):  # type: ignore[no-untyped-def]
+    """First pass: variants this reviewer has not touched. Second pass (the first found none): the skipped.
+
+    Walking badcases in id order and their variants through the (badcase, passed, rank) index lets SQLite
+    stop at the first hit instead of sorting the whole round (60,000 variants).
+    """
+    mine = aliased(Review)
+    touched = exists().where(
+        mine.variant_id == Variant.id, mine.reviewer_id == reviewer_id, mine.undone_at.is_(None),
+        *(() if not skipped else (mine.decision != "skip",)),
+    )
+    finished_by_me = exists().where(
+        mine.badcase_id == Badcase.id, mine.reviewer_id == reviewer_id, mine.undone_at.is_(None), mine.best.is_(True)
+    )
+    q = (
+        select(Variant.id)
+        .join(Badcase, Badcase.id == Variant.badcase_id)
+        .where(
+            Badcase.round_id == rid,
+            Badcase.status.in_(("open", "in_review")),
+            ~finished_by_me,
+            Variant.status == "generated",
+            ~touched,
         )
-        skipped_by_me = exists().where(
-            mine.variant_id == Variant.id, mine.reviewer_id == reviewer_id, mine.undone_at.is_(None),
-            mine.decision == "skip",
-        )
-        finished_by_me = exists().where(
-            mine.badcase_id == Badcase.id, mine.reviewer_id == reviewer_id, mine.undone_at.is_(None), mine.best.is_(True)
-        )
-        q = (
-            select(Variant.id)
-            .join(Badcase, Badcase.id == Variant.badcase_id)
-            .where(
-                Badcase.round_id == rid,
-                Badcase.status.in_(("open", "in_review")),
-                Variant.status == "generated",
-                ~decided_by_me,
-                ~finished_by_me,
-            )
-            .order_by(skipped_by_me, Badcase.id, Variant.passed.is_(True).desc(), Variant.rank, Variant.seq)
-            .limit(1)
-        )
-        if not include_filtered:
-            q = q.where(Variant.passed.is_(True))
-        variant_id = s.scalar(q)
-        return None if variant_id is None else _item(s, variant_id, include_filtered)
+        .limit(1)
+    )
+    if include_filtered:
+        return q.order_by(Badcase.id, Variant.passed.is_(True).desc(), Variant.rank, Variant.seq)
+    return q.where(Variant.passed.is_(True)).order_by(Badcase.id, Variant.rank, Variant.seq)
 
 
 def item(engine: Engine, variant_id: int, include_filtered: bool = True) -> ReviewItem:
@@ -272,17 +279,23 @@ class Progress:
 def progress(engine: Engine, reviewer_id: int, round_no: int) -> Progress:
     with read_session(engine) as s:
         rid = _round_id(s, round_no)
-        in_round = select(Variant.id).join(Badcase, Badcase.id == Variant.badcase_id).where(
-            Badcase.round_id == rid, Variant.passed.is_(True)
-        )
-        total = s.scalar(select(func.count()).select_from(in_round.subquery())) or 0
-        decided_q = select(func.count(func.distinct(Review.variant_id))).where(
-            Review.variant_id.in_(in_round), Review.undone_at.is_(None), Review.decision != "skip"
+        total = s.scalar(
+            select(func.count()).select_from(Variant).join(Badcase, Badcase.id == Variant.badcase_id)
+            .where(Badcase.round_id == rid, Variant.passed.is_(True))
+        ) or 0
+        # From the reviews side: a round has far fewer reviews than variants.
+        decided_q = (
+            select(func.count(func.distinct(Review.variant_id)))
+            .join(Badcase, Badcase.id == Review.badcase_id)
+            .join(Variant, Variant.id == Review.variant_id)
+            .where(Badcase.round_id == rid, Variant.passed.is_(True), Review.undone_at.is_(None),
+                   Review.decision != "skip")
         )
         decided = s.scalar(decided_q) or 0
         mine = s.scalar(decided_q.where(Review.reviewer_id == reviewer_id)) or 0
-        statuses = Counter(s.scalars(select(Badcase.status).where(Badcase.round_id == rid)))
-    return Progress(total, decided, mine, sum(statuses.values()), statuses["decided"])
+        statuses = dict(s.execute(select(Badcase.status, func.count()).where(Badcase.round_id == rid)
+                                  .group_by(Badcase.status)).all())
+    return Progress(total, decided, mine, sum(statuses.values()), statuses.get("decided", 0))
 
 
 @dataclass(frozen=True)

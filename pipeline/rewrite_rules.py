@@ -294,8 +294,28 @@ def _canonical_sentences(text: str) -> list[str]:
 Slot = tuple[int, int, str, tuple[str, ...]]  # start, end, form, the forms that may replace it there
 
 
-@lru_cache(maxsize=8192)
-def _synonym_slots(text: str) -> tuple[Slot, ...]:
+def _sentences(text: str) -> list[tuple[int, str]]:
+    """The sentences of ``text`` (split after each "。") with their offsets. Surface forms, numbers and
+    their neighbourhoods never reach across a "。", so what is found in a sentence can be cached by
+    sentence: a variant then costs only the sentences its edits touched."""
+    out, pos = [], 0
+    for sentence in _SENTENCE_END.split(text):
+        if sentence:
+            out.append((pos, sentence))
+            pos += len(sentence)
+    return out
+
+
+def _synonym_slots(text: str) -> list[Slot]:
+    return [
+        (start + off, end + off, form, alts)
+        for off, sentence in _sentences(text)
+        for start, end, form, alts in _sentence_synonym_slots(sentence)
+    ]
+
+
+@lru_cache(maxsize=65536)
+def _sentence_synonym_slots(text: str) -> tuple[Slot, ...]:
     slots: list[Slot] = []
     for m in find_forms(text):
         alts = alternatives(m.group(0))
@@ -433,9 +453,17 @@ def _number_patches(raw: str, m: re.Match[str]) -> list[Patch]:
     return patches
 
 
-@lru_cache(maxsize=8192)
-def _number_slots(text: str) -> tuple[tuple[Patch, ...], ...]:
+def _number_slots(text: str) -> list[tuple[Patch, ...]]:
     """For each number of ``text`` that can be written another way, its alternative writings."""
+    return [
+        tuple((start + off, end + off, new) for start, end, new in patches)
+        for off, sentence in _sentences(text)
+        for patches in _sentence_number_slots(sentence)
+    ]
+
+
+@lru_cache(maxsize=65536)
+def _sentence_number_slots(text: str) -> tuple[tuple[Patch, ...], ...]:
     slots = []
     for m in NUMBER_PATTERN.finditer(normalise_width(text)):
         patches = _number_patches(text, m)
@@ -468,20 +496,35 @@ def _reformat_numbers(text: str, rng: random.Random, p: float) -> str:
 _KINDS = ("structure", "synonym", "number")
 
 
-Edit = Callable[[str], tuple[str, list[str]]]
+def _apply(stage: str, section: str, text: str, rng: random.Random, p: float) -> tuple[str, list[str]]:
+    """One kind of edit on one section: the new text and the edits to record."""
+    if stage == "synonym":
+        return _swap_synonyms(text, rng, p)
+    if stage == "number":
+        new, label = _reformat_numbers(text, rng, p), f"number-format:{section}"
+    elif stage == "negated-list":
+        new, label = _permute_lists(text, rng, p, True), f"reorder:{section} negations"
+    elif stage == "negated-clauses":
+        new, label = _permute_clauses(text, rng, p), f"reorder:{section} negations"
+    elif stage == "list":
+        new, label = _permute_lists(text, rng, p, False), f"reorder:{section} list"
+    else:
+        new, label = _permute_sentences(text, section, rng, p), f"sentence-order:{section}"
+    return new, [label] if new != text else []
 
 
-def _labelled(edit: Callable[[str], str], label: str) -> Edit:
-    return lambda text: (edit(text), [label])
-
-
-def _stage(section: str, text: str, facts: tuple, edit: Edit, edits: list[str]) -> str:
-    """Apply one kind of edit to a section; keep it only when the section's facts are unchanged."""
-    new, labels = edit(text)
-    if new == text or section_facts(section, new) != facts:
-        return text
-    edits.extend(labels)
-    return new
+def _stages(section: str, kinds: set[str]) -> list[str]:
+    # Synonyms and numbers first: they then read the original sentences, whose analysis is cached.
+    stages = []
+    if "synonym" in kinds:
+        stages.append("synonym")
+    if "number" in kinds and section != DIAGNOSIS_SECTION:
+        stages.append("number")
+    if "structure" in kinds and section != DIAGNOSIS_SECTION:
+        stages += ["negated-list", "negated-clauses", "list"]
+        if section not in _NUMBERED:
+            stages.append("sentence")
+    return stages
 
 
 def _variant(original: Mapping[str, str], rng: random.Random) -> tuple[dict[str, str], list[str]]:
@@ -491,36 +534,24 @@ def _variant(original: Mapping[str, str], rng: random.Random) -> tuple[dict[str,
     edits: list[str] = []
     for name in TEXT_SECTIONS:
         text = original[name]
-        if not text:
-            sections[name] = text
-            continue
-        facts = section_facts(name, text)
-        stages: list[Edit] = []
-        if "structure" in kinds and name != DIAGNOSIS_SECTION:
-            stages += [
-                _labelled(lambda t: _permute_lists(t, rng, p, True), f"reorder:{name} negations"),
-                _labelled(lambda t: _permute_clauses(t, rng, p), f"reorder:{name} negations"),
-                _labelled(lambda t: _permute_lists(t, rng, p, False), f"reorder:{name} list"),
-            ]
-            if name not in _NUMBERED:
-                stages.append(_labelled(lambda t: _permute_sentences(t, name, rng, p), f"sentence-order:{name}"))
-        if "synonym" in kinds:
-            stages.append(lambda t: _swap_synonyms(t, rng, p))
-        if "number" in kinds and name != DIAGNOSIS_SECTION:
-            stages.append(_labelled(lambda t: _reformat_numbers(t, rng, p), f"number-format:{name}"))
-        # All stages at once, checked once; only when that fails (rare), stage by stage.
+        stages = _stages(name, kinds) if text else []
+        # All stages at once, checked once; only when the facts changed (rare), stage by stage, each
+        # kept only if the facts still hold.
         new, labels = text, []
         for stage in stages:
-            out, stage_labels = stage(new)
-            if out != new:
-                new = out
-                labels += stage_labels
-        if new == text or section_facts(name, new) == facts:
-            edits += labels if new != text else []
-            text = new
-        else:
-            for stage in stages:
-                text = _stage(name, text, facts, stage, edits)
+            new, stage_labels = _apply(stage, name, new, rng, p)
+            labels += stage_labels
+        if new != text:
+            facts = section_facts(name, text)
+            if section_facts(name, new) == facts:
+                text = new
+                edits += labels
+            else:
+                for stage in stages:
+                    candidate, stage_labels = _apply(stage, name, text, rng, p)
+                    if candidate != text and section_facts(name, candidate) == facts:
+                        text = candidate
+                        edits += stage_labels
         sections[name] = text
     return sections, edits
 

@@ -121,18 +121,23 @@ class AuditEntry(Base):
     detail: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
-ROUND_STATUSES = ("mined", "generated", "filtered", "reviewing", "exported", "trained", "done")
+ROUND_STAGES = ("identifying", "generating", "filtering", "in_review", "augmenting", "training", "done")
 
 
 class Round(Base):
-    """One turn of the SRADIT loop: mine → rewrite → filter → review → export → retrain."""
+    """One turn of the SRADIT loop: identify → generate → filter → review → augment → retrain."""
 
     __tablename__ = "rounds"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[int] = mapped_column(Integer, unique=True)
-    status: Mapped[str] = mapped_column(String(16), default="mined")
+    status: Mapped[str] = mapped_column(String(16), default="identifying")
+    #: interactive (experts decide) or non-interactive (the filter chain approves: marked in data and reports)
+    mode: Mapped[str] = mapped_column(String(20), default="interactive")
+    config: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  #: model, dataset, N, generator, …
+    results: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  #: per stage: job id and figures
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class ModelRun(Base):
@@ -274,7 +279,8 @@ class Selection(Base):
     """The best variant of a badcase: the experts' majority, or an engineer's settlement of a tie."""
 
     __tablename__ = "selections"
-    __table_args__ = (CheckConstraint("method IN ('majority', 'engineer')", name="method"),)
+    # "filter": chosen by the filter chain alone in a non-interactive round, never by an expert.
+    __table_args__ = (CheckConstraint("method IN ('majority', 'engineer', 'filter')", name="method"),)
 
     badcase_id: Mapped[int] = mapped_column(ForeignKey("badcases.id", ondelete="CASCADE"), primary_key=True)
     variant_id: Mapped[int] = mapped_column(ForeignKey("variants.id", ondelete="CASCADE"))

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from pipeline.records import TEXT_SECTIONS
-from pipeline.synonyms import canonicalise
+from pipeline.synonyms import canonicalise, known
 
 DIAGNOSIS_SECTION = "入院诊断"
 
@@ -328,11 +328,12 @@ _DISEASE_END = set("病死塞症炎瘤癌伤核压全化常梗")
 
 def strip_history(item: str) -> tuple[str, str]:
     """Split a trailing "史" / "病史" / "症状" off a negated item: ("糖尿病", "病史") for 糖尿病病史,
-    ("高血压", "病史") for 高血压病史, ("糖尿病", "史") for 糖尿病史."""
+    ("高血压", "病史") for 高血压病史, ("高血脂", "病史") for 高血脂病史, ("糖尿病", "史") for 糖尿病史
+    (病 is split off when what stays is a known term or ends like a disease name: 死, 症, 炎 …)."""
     for tail in ("症状", "史"):
         if item.endswith(tail) and len(item) > len(tail):
             core = item[: -len(tail)]
-            if tail == "史" and core.endswith("病") and len(core) > 2 and core[-2] in _DISEASE_END:
+            if tail == "史" and core.endswith("病") and len(core) > 2 and (core[-2] in _DISEASE_END or known(core[:-1])):
                 return core[:-1], "病史"
             return core, tail
     return item, ""
@@ -408,8 +409,9 @@ def diagnosis_item(raw: str) -> str:
     text = re.sub(r"(?i)killip", "Killip", text)
     text = text.replace("分级", "")
     text = re.sub(r"(?:心功能)?Killip(\d)级|心功能(\d)级Killip", lambda m: f"Killip{m.group(1) or m.group(2)}级", text)
-    text = re.sub(r"(?:NYHA)?心功能(?:NYHA)?(\d)级(?:NYHA)?|NYHA(\d)级", lambda m: f"心功能{m.group(1) or m.group(2)}级",
-                  text)
+    text = re.sub(
+        r"(?:NYHA)?心功能(?:NYHA)?(\d)级(?:NYHA)?|NYHA(\d)级", lambda m: f"心功能{m.group(1) or m.group(2)}级", text
+    )
     return canonicalise(text)
 
 

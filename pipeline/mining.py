@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Engine, func, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from db.engine import read_session, write_session
 from db.models import Badcase, Dataset, ModelRun, Prediction, Record, Round
@@ -81,6 +81,43 @@ def labelled_records(session: Session, dataset: str) -> list[Record]:
     return recs
 
 
+def merged_variants(session: Session, dataset_id: int) -> list[tuple[str, dict[str, str]]]:
+    """(parent 病案标识, record) for the variants an earlier round merged into this dataset."""
+    parent = aliased(Record)
+    rows = session.execute(
+        select(Record, parent.case_id)
+        .join(parent, parent.id == Record.parent_id)
+        .where(Record.dataset_id == dataset_id, Record.origin == "variant", Record.principal_code.is_not(None))
+        .order_by(Record.id)
+    ).all()
+    return [(parent_case, record_dict(rec)) for rec, parent_case in rows]
+
+
+def oof_predictions(
+    rows: list[dict[str, str]],
+    variants: list[tuple[str, dict[str, str]]],
+    folds: dict[str, int],
+    k: int,
+    learner_factory: Callable[[], Learner],
+    progress: Progress | None = None,
+) -> dict[str, CodePrediction]:
+    """Out-of-fold predictions of the original records. Merged variants join the training folds, never the
+    fold of their own parent record (that would show the model a rewrite of the record it is tested on)."""
+    predicted: dict[str, CodePrediction] = {}
+    for f in range(k):
+        train = [row for row in rows if folds[row[ID_KEY]] != f]
+        train += [row for parent, row in variants if folds.get(parent, -1) != f]
+        held = [row for row in rows if folds[row[ID_KEY]] == f]
+        model = learner_factory().fit(train)
+        if progress:
+            progress(2 * f + 1, 2 * k)
+        for row, pred in zip(held, model.predict(held), strict=True):
+            predicted[row[ID_KEY]] = pred
+        if progress:
+            progress(2 * f + 2, 2 * k)
+    return predicted
+
+
 def _check_round(session: Session, round_no: int | None) -> int:
     latest = session.scalar(select(func.max(Round.number))) or 0
     if round_no is None:
@@ -109,28 +146,17 @@ def mine(
         recs = labelled_records(s, cfg.dataset)
         dataset_id = recs[0].dataset_id
         rows = [record_dict(r) for r in recs]
+        extra = merged_variants(s, dataset_id)
     ids = {r.case_id: r.id for r in recs}
     folds = assign_folds([r.case_id for r in recs], [r.principal_code or "" for r in recs], cfg.folds, cfg.seed)
-
-    predicted: dict[str, CodePrediction] = {}
-    steps = cfg.folds * 2
-    for f in range(cfg.folds):
-        train = [row for row in rows if folds[row[ID_KEY]] != f]
-        held = [row for row in rows if folds[row[ID_KEY]] == f]
-        model = learner_factory().fit(train)
-        if progress:
-            progress(2 * f + 1, steps)
-        for row, pred in zip(held, model.predict(held), strict=True):
-            predicted[row[ID_KEY]] = pred
-        if progress:
-            progress(2 * f + 2, steps)
+    predicted = oof_predictions(rows, extra, folds, cfg.folds, learner_factory, progress)
 
     gold = {r.case_id: (r.principal_code, r.other_codes or []) for r in recs}
     report = score(gold, {cid: (p.principal, list(p.others)) for cid, p in predicted.items()})
     with write_session(engine) as s:
         # Checked again under the write lock: another mining may have taken the round meanwhile.
         round_no = _check_round(s, round_no)
-        rnd = s.scalar(select(Round).where(Round.number == round_no)) or Round(number=round_no, status="mined")
+        rnd = s.scalar(select(Round).where(Round.number == round_no)) or Round(number=round_no, status="generating")
         s.add(rnd)
         s.flush()
         run = ModelRun(

@@ -25,7 +25,7 @@ from __future__ import annotations
 import hashlib
 import random
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -57,9 +57,10 @@ class RuleVariant:
 # ---------------------------------------------------------------------------------------------------
 
 _NEG_CUE = r"(?<!有)(?:否认|未闻及|未触及|未见|未诉|不伴有|不伴|无(?![法创菌锡力尿名效误关论须需从数疑]))"
-_NEG_LIST = re.compile(rf"(?=[否未不无])(?P<cue>{_NEG_CUE})(?P<q>[“\"]?)(?P<mod>明显)?(?P<items>[\u4e00-\u9fff]+(?:、[\u4e00-\u9fff]+)+)")
+_ITEMS = r"(?P<items>[\u4e00-\u9fff]+(?:、[\u4e00-\u9fff]+)+)"
+_NEG_LIST = re.compile(rf"(?=[否未不无])(?P<cue>{_NEG_CUE})(?P<q>[“\"]?)(?P<mod>明显)?{_ITEMS}")
 _GEN_LIST = re.compile(
-    r"(?=[给予伴出])(?P<cue>给予|予以|(?<!不)伴有|(?<![不有])伴|出现)(?P<q>[“\"]?)(?P<mod>)(?P<items>[\u4e00-\u9fff]+(?:、[\u4e00-\u9fff]+)+)"
+    r"(?=[给予伴出])(?P<cue>给予|予以|(?<!不)伴有|(?<![不有])伴|出现)(?P<q>[“\"]?)(?P<mod>)" + _ITEMS
 )
 _ITEM_BAD_CHARS = set("于后时伴经给予行为是但并且再又仍曾可有无未否示在")
 _ITEM_BAD_WORDS = ("出现", "发生", "诱因")
@@ -197,7 +198,8 @@ def _join_units(bodies: list[str], ends: list[str]) -> str:
     return "".join(b + e for b, e in zip(bodies, ends, strict=True))
 
 
-ClauseLayout = tuple[tuple[str, ...], tuple[str, ...], tuple[tuple[int, tuple[str, ...], tuple[str, ...], tuple[Run, ...]], ...]]
+SentenceClauses = tuple[int, tuple[str, ...], tuple[str, ...], tuple[Run, ...]]  # index, clauses, separators, runs
+ClauseLayout = tuple[tuple[str, ...], tuple[str, ...], tuple[SentenceClauses, ...]]
 
 
 @lru_cache(maxsize=8192)

@@ -225,10 +225,25 @@ def canonical(term: str) -> str:
     return _CANON.get(term, term)
 
 
+def _canonical_of(m: re.Match[str]) -> str:
+    return _CANON[m.group(0)]
+
+
 @lru_cache(maxsize=65536)
 def canonicalise(text: str) -> str:
-    """Replace every known surface form in ``text`` by its canonical form (longest match first)."""
-    return SURFACE_PATTERN.sub(lambda m: _CANON[m.group(0)], text)
+    """Replace every known surface form in ``text`` by its canonical form (longest match first), again
+    until nothing changes: 冠脉搭桥术 → 冠状动脉搭桥术 (冠脉 → 冠状动脉) → 冠状动脉旁路移植术."""
+    for _ in range(4):
+        new = SURFACE_PATTERN.sub(_canonical_of, text)
+        if new == text:
+            break
+        text = new
+    return text
+
+
+def known(term: str) -> bool:
+    """Whether ``term`` is a form of the table (a group form, a one-way form or a protected term)."""
+    return term in _CANON
 
 
 def alternatives(form: str) -> tuple[str, ...]:

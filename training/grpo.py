@@ -110,9 +110,7 @@ class GRPORunConfig:
     max_prompt_length: int = field(
         default=6350, metadata=_help("Longest prompt in tokens (paper: 6350); longer rows are dropped.")
     )
-    max_completion_length: int = field(
-        default=1500, metadata=_help("Longest completion in tokens (paper: 1500).")
-    )
+    max_completion_length: int = field(default=1500, metadata=_help("Longest completion in tokens (paper: 1500)."))
     loss_type: str = field(
         default="dapo",
         metadata=_help(
@@ -177,7 +175,11 @@ class GRPORunConfig:
     use_cpu: bool | None = field(default=None, metadata=_help("Train on CPU; None: when no GPU is present."))
     log_completions: bool = field(default=False, metadata=_help("Print sample completions at each log."))
     extra_reward: str | None = field(
-        default=None, metadata=_help("An additional reward, 'module:function' (a callable or a class to build).")
+        default=None,
+        metadata=_help(
+            "An additional reward, 'module:function' (a callable, or a class built without arguments); it gets "
+            "the columns prompt, task, principal, others and case_id."
+        ),
     )
     # --- evaluation after training
     eval_file: str | None = field(
@@ -193,11 +195,15 @@ class GRPORunConfig:
         g, micro = self.num_generations, self.micro_batch_size
         problems = []
         if self.train_batch_size % self.ppo_mini_batch_size:
-            problems.append(f"train_batch_size {self.train_batch_size} is not a multiple of ppo_mini_batch_size "
-                            f"{self.ppo_mini_batch_size}")
+            problems.append(
+                f"train_batch_size {self.train_batch_size} is not a multiple of ppo_mini_batch_size "
+                f"{self.ppo_mini_batch_size}"
+            )
         if (self.ppo_mini_batch_size * g) % (micro * n):
-            problems.append(f"ppo_mini_batch_size × num_generations ({self.ppo_mini_batch_size * g}) is not a "
-                            f"multiple of micro_batch_size × processes ({micro * n})")
+            problems.append(
+                f"ppo_mini_batch_size × num_generations ({self.ppo_mini_batch_size * g}) is not a "
+                f"multiple of micro_batch_size × processes ({micro * n})"
+            )
         if problems:
             raise InputError("invalid GRPO batch sizes: " + "; ".join(problems), problems)
         return {
@@ -645,8 +651,10 @@ def run_grpo(
         )
         result.update(scores)
         callback.emit(
-            {"step": trainer.state.global_step,
-             **{f"eval/{k}": scores[k] for k in ("score", "principal_accuracy", "other_f1")}}
+            {
+                "step": trainer.state.global_step,
+                **{f"eval/{k}": scores[k] for k in ("score", "principal_accuracy", "other_f1")},
+            }
         )
     return result
 

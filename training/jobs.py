@@ -257,6 +257,7 @@ def run_foreground(
     fails part-way is recorded as failed, since whatever it committed before (variants, say) stays.
     """
     fn = resolve(handler)
+    reconcile(engine)  # a foreground run killed earlier shows as failed, not running, beside this one
     with write_session(engine) as s:
         job = Job(
             kind=kind,

@@ -339,7 +339,11 @@ def build_sft_trainer(cfg: SFTRunConfig, callbacks: Sequence[Any] = ()):  # -> t
     dataset = Dataset.from_list([{"prompt": r["prompt"], "completion": r["completion"]} for r in rows])
 
     per_step = cfg.per_device_train_batch_size * world_size()
-    grad_accum = max(1, cfg.batch_size // per_step)
+    if cfg.batch_size % per_step:
+        raise InputError(
+            f"batch_size {cfg.batch_size} is not a multiple of per_device_train_batch_size × processes ({per_step})"
+        )
+    grad_accum = cfg.batch_size // per_step
     bf16 = resolve_bf16(cfg.bf16)
     args = SFTConfig(
         output_dir=cfg.output_dir,
@@ -417,8 +421,10 @@ def run_sft(
         )
         result.update(scores)
         callback.emit(
-            {"step": trainer.state.global_step,
-             **{f"eval/{k}": scores[k] for k in ("score", "principal_accuracy", "other_f1")}}
+            {
+                "step": trainer.state.global_step,
+                **{f"eval/{k}": scores[k] for k in ("score", "principal_accuracy", "other_f1")},
+            }
         )
     return result
 

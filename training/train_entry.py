@@ -154,14 +154,39 @@ def load_config(kind: str, path: Path | str, overrides: list[str] | None = None)
     return cfg
 
 
-def run(kind: str, cfg: Any) -> dict[str, Any]:
+def run(kind: str, cfg: Any, on_metric: Any = None, on_progress: Any = None) -> dict[str, Any]:
     if kind == "sft":
         from training.sft import run_sft
 
-        return run_sft(cfg)
+        return run_sft(cfg, on_metric=on_metric, on_progress=on_progress)
     from training.grpo import run_grpo
 
-    return run_grpo(cfg)
+    return run_grpo(cfg, on_metric=on_metric, on_progress=on_progress)
+
+
+def job(params: dict[str, Any], ctx: Any) -> dict[str, Any]:
+    """Job handler (``training.train_entry:job``) for :mod:`training.jobs`, training in the job's process.
+
+    ``params``: ``kind`` ('sft' / 'grpo'), and ``config`` (a YAML/TOML path) and/or ``values`` (a dict of
+    keys), plus optional ``overrides`` (``["key=value", …]``). Metrics go to the job's metrics JSONL
+    through ``ctx.metric``, progress through ``ctx.progress``.
+    """
+    kind = str(params.get("kind", ""))
+    config_class(kind)
+    values: dict[str, Any] = {}
+    where = "job parameters"
+    if params.get("config"):
+        path = Path(params["config"])
+        values.update(_read_file(path))
+        where = str(path)
+    values.update(params.get("values") or {})
+    values.update(dict(_parse_override(item) for item in params.get("overrides") or []))
+    cfg = build_config(kind, values, where)
+
+    def on_metric(line: dict[str, Any]) -> None:
+        ctx.metric(**{k: v for k, v in line.items() if k != "time"})
+
+    return run(kind, cfg, on_metric=on_metric, on_progress=lambda done, total: ctx.progress(done, total))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -170,8 +195,14 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("kind", choices=KINDS)
     parser.add_argument("config", type=Path, help="YAML or TOML file of the run configuration")
-    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                        help="override a configuration key (repeatable)")
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a configuration key (repeatable)",
+    )
     parser.add_argument("--print-config", action="store_true", help="print the resolved configuration and exit")
     args = parser.parse_args(argv)
     from training.sft import config_dict, is_main_process

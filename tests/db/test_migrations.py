@@ -53,8 +53,14 @@ def test_every_upgrade_keeps_every_row(tmp_path: Path) -> None:
 
     for revision in revisions[1:]:
         upgrade(engine, revision)
+        if revision == "0002":  # a round mined by that version, to carry through the later migrations
+            with engine.begin() as conn:
+                conn.execute(text("INSERT INTO rounds (id, number, status, created_at) VALUES (1, 1, 'mined', '2026-01-01')"))
     assert current_revision(engine) == head_revision(engine)
     assert _dump(engine, list(before)) == before
+    with engine.connect() as conn:
+        row = conn.execute(text("SELECT number, status, mode, config FROM rounds")).one()
+    assert tuple(row) == (1, "generating", "interactive", "{}")
 
 
 def _dump(engine, tables: list[str]) -> dict[str, list[dict[str, object]]]:  # type: ignore[no-untyped-def]

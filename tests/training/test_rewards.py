@@ -98,8 +98,15 @@ def test_task_reward_dispatches_per_row() -> None:
 def test_completion_text_forms() -> None:
     assert completion_text("abc") == "abc"
     assert completion_text([{"role": "assistant", "content": "abc"}]) == "abc"
-    assert completion_text([{"role": "assistant", "content": [{"type": "text", "text": "a"}, {"type": "text", "text": "b"}]}]) == "ab"
-    assert completion_text([{"role": "assistant", "content": "first"}, {"role": "assistant", "content": "last"}]) == "last"
+    assert (
+        completion_text(
+            [{"role": "assistant", "content": [{"type": "text", "text": "a"}, {"type": "text", "text": "b"}]}]
+        )
+        == "ab"
+    )
+    assert (
+        completion_text([{"role": "assistant", "content": "first"}, {"role": "assistant", "content": "last"}]) == "last"
+    )
     assert completion_text(None) == ""
 
 
@@ -121,7 +128,9 @@ def test_overlong_penalty_paper_values(length: int, expected: float) -> None:
     assert overlong_penalty(length, l_max=7000, l_cache=6500) == pytest.approx(expected)
 
 
-@pytest.mark.parametrize(("length", "expected"), [(10, 0.0), (11, -0.1), (15, -0.5), (19, -0.9), (20, -1.0), (25, -1.0)])
+@pytest.mark.parametrize(
+    ("length", "expected"), [(10, 0.0), (11, -0.1), (15, -0.5), (19, -0.9), (20, -1.0), (25, -1.0)]
+)
 def test_overlong_penalty_small_window(length: int, expected: float) -> None:
     assert overlong_penalty(length, l_max=20, l_cache=10) == pytest.approx(expected)
 
@@ -154,5 +163,7 @@ def test_overlong_penalty_callable_reads_completion_ids() -> None:
 def test_names_fit_trl_logging() -> None:
     from trl.trainer.utils import get_callable_name
 
-    names = [get_callable_name(f) for f in (format_reward, principal_reward, other_reward, task_reward, OverlongPenalty())]
+    names = [
+        get_callable_name(f) for f in (format_reward, principal_reward, other_reward, task_reward, OverlongPenalty())
+    ]
     assert names == ["format_reward", "principal_reward", "other_reward", "task_reward", "overlong_penalty"]

@@ -41,10 +41,18 @@ def write_sft_file(path: Path, records: list[dict[str, str]], tasks=("principal"
         for r in records:
             others = [c for c in r[OTHER_KEY].split(";") if c]
             for task in tasks:
-                messages = [*task_messages(task, r), {"role": "assistant",
-                                                      "content": target_completion(task, r[MAIN_KEY], others)}]
-                row = {"messages": messages, "task": task, "case_id": r[ID_KEY], "origin": "original",
-                       "round": None, "parent": None}
+                messages = [
+                    *task_messages(task, r),
+                    {"role": "assistant", "content": target_completion(task, r[MAIN_KEY], others)},
+                ]
+                row = {
+                    "messages": messages,
+                    "task": task,
+                    "case_id": r[ID_KEY],
+                    "origin": "original",
+                    "round": None,
+                    "parent": None,
+                }
                 f.write(json.dumps(row, ensure_ascii=False) + "\n")
     return path
 
@@ -61,8 +69,14 @@ def sft_file(tmp_path: Path) -> Path:
 
 def small_config(tiny: Path, train_file: Path, out: Path, **kw) -> SFTRunConfig:  # noqa: ANN003
     values = dict(
-        model_path=str(tiny), train_file=str(train_file), output_dir=str(out), max_steps=3, batch_size=2,
-        per_device_train_batch_size=2, learning_rate=1e-3, metrics_file=str(out.parent / "metrics.jsonl"),
+        model_path=str(tiny),
+        train_file=str(train_file),
+        output_dir=str(out),
+        max_steps=3,
+        batch_size=2,
+        per_device_train_batch_size=2,
+        learning_rate=1e-3,
+        metrics_file=str(out.parent / "metrics.jsonl"),
     )
     values.update(kw)
     return SFTRunConfig(**values)
@@ -79,8 +93,9 @@ def test_sft_changes_every_parameter_and_writes_metrics(tiny: Path, sft_file: Pa
     out = tmp_path / "out"
     seen: list[dict] = []
     progress: list[tuple[int, int]] = []
-    result = run_sft(small_config(tiny, sft_file, out), on_metric=seen.append,
-                     on_progress=lambda d, t: progress.append((d, t)))
+    result = run_sft(
+        small_config(tiny, sft_file, out), on_metric=seen.append, on_progress=lambda d, t: progress.append((d, t))
+    )
     assert result["global_step"] == 3 and result["train_rows"] == 6 and result["dropped_overlong_rows"] == 0
 
     before = load_file(str(tiny / "model.safetensors"))
@@ -110,7 +125,7 @@ def test_loss_covers_the_answer_and_its_end_of_turn_only(tiny: Path, sft_file: P
     text = tok.decode(target)
     records = short_records(3)
     expected = target_completion("principal", records[0][MAIN_KEY], [])
-    assert text.startswith(expected) and text[len(expected):].strip() == "<|im_end|>"
+    assert text.startswith(expected) and text[len(expected) :].strip() == "<|im_end|>"
     first = row["labels"].index(target[0])
     assert row["labels"][:first] == [-100] * first  # the whole prompt is masked
     assert row["input_ids"][first:] == target  # and the answer is one contiguous span at the end
@@ -189,3 +204,39 @@ def test_config_files(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="nope"):
         load_config("sft", toml, ["nope=1"])
     assert main(["sft", str(bad)]) == 2
+
+
+class _Ctx:
+    """What training.jobs.JobContext offers a handler: metric(**values) and progress(done, total)."""
+
+    def __init__(self) -> None:
+        self.metrics: list[dict] = []
+        self.progressed: list[tuple[int, int]] = []
+
+    def metric(self, **values) -> None:  # noqa: ANN003
+        self.metrics.append(values)
+
+    def progress(self, done: int, total: int, message: str | None = None) -> None:
+        self.progressed.append((done, total))
+
+
+def test_job_handler_reports_metrics_and_progress(tiny: Path, sft_file: Path, tmp_path: Path) -> None:
+    from training.train_entry import job
+
+    cfg = tmp_path / "sft.toml"
+    cfg.write_text(f'model_path = "{tiny}"\ntrain_file = "{sft_file}"\nbatch_size = 2\n', encoding="utf-8")
+    ctx = _Ctx()
+    params = {
+        "kind": "sft",
+        "config": str(cfg),
+        "values": {"output_dir": str(tmp_path / "job"), "per_device_train_batch_size": 2},
+        "overrides": ["max_steps=2", "learning_rate=1e-3"],
+    }
+    result = job(params, ctx)
+    assert result["global_step"] == 2 and Path(result["output_dir"]).is_dir()
+    assert [m["step"] for m in ctx.metrics if "loss" in m] == [1, 2]
+    assert ctx.progressed[-1] == (2, 2)
+    with pytest.raises(ConfigError, match="'epochs'"):
+        job({"kind": "sft", "values": {"epochs": 1}}, ctx)
+    with pytest.raises(ConfigError, match="kind"):
+        job({"kind": "dpo"}, ctx)

@@ -1,0 +1,357 @@
+"""GRPO with TRL on the tiny offline Qwen2 on CPU, with the paper's rewards and difficulty calibration.
+
+The tiny model writes random text, so the paper's rewards are 0 for every completion. An extra reward
+that varies on random text (:func:`varied_reward`) gives the groups a spread — except for the prompts
+whose ``case_id`` starts with FLAT, where it is constant: those groups have zero spread, which is what
+the calibration must find and discard.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+# Required dependencies: a missing one fails the suite (no skips).
+import torch  # noqa: E402
+import transformers  # noqa: E402
+import trl  # noqa: E402,F401
+from datasets import Dataset  # noqa: E402
+from safetensors.torch import load_file  # noqa: E402
+
+from pipeline.prompts import task_messages  # noqa: E402
+from pipeline.records import ID_KEY, MAIN_KEY, OTHER_KEY, TEXT_SECTIONS  # noqa: E402
+from pipeline.synthetic import generate_records  # noqa: E402
+from training.calibration import RewardStability  # noqa: E402
+from training.grpo import (  # noqa: E402
+    GRPORunConfig,
+    build_trainer,
+    grpo_rows,
+    mask_rows,
+    replace_rows,
+    rows_of_groups,
+    run_grpo,
+)
+from training.rewards import completion_text  # noqa: E402
+from training.tiny_model import build_tiny_model  # noqa: E402
+from training.train_entry import ConfigError, load_config  # noqa: E402
+
+EXTRA = "tests.training.test_grpo:varied_reward"
+
+
+def varied_reward(completions, case_id, **kwargs):  # noqa: ANN001, ANN201
+    """Distinct characters per character: varies on random text; constant 0 on FLAT prompts."""
+    out = []
+    for completion, cid in zip(completions, case_id, strict=True):
+        text = completion_text(completion)
+        out.append(0.0 if cid.startswith("FLAT") else len(set(text)) / (1 + len(text)))
+    return out
+
+
+def grpo_file(path: Path, n_flat: int, n_var: int) -> Path:
+    """The trl-grpo export's shape, with short records; the first n_flat rows are FLAT."""
+    records = generate_records(n_labelled=n_flat + n_var, n_unlabelled=0, seed=1)
+    with path.open("w", encoding="utf-8") as f:
+        for i, r in enumerate(records):
+            short = {k: (v[:40] if k in TEXT_SECTIONS else v) for k, v in r.items()}
+            task = "principal" if i % 2 == 0 else "other"
+            row = {
+                "prompt": task_messages(task, short),
+                "task": task,
+                "principal": r[MAIN_KEY],
+                "others": [c for c in r[OTHER_KEY].split(";") if c],
+                "case_id": ("FLAT" if i < n_flat else "VAR") + r[ID_KEY],
+                "origin": "original",
+                "round": None,
+            }
+            f.write(json.dumps(row, ensure_ascii=False) + "\n")
+    return path
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_tiny_model(tmp_path_factory.mktemp("models") / "tiny", seed=0)
+
+
+def small_config(tiny: Path, train_file: Path, out: Path, **kw) -> GRPORunConfig:  # noqa: ANN003
+    values = dict(
+        model_path=str(tiny),
+        train_file=str(train_file),
+        output_dir=str(out),
+        max_steps=3,
+        train_batch_size=2,
+        ppo_mini_batch_size=2,
+        micro_batch_size=2,
+        num_generations=2,
+        max_completion_length=12,
+        learning_rate=1e-3,
+        calibration_window=1,
+        extra_reward=EXTRA,
+        metrics_file=str(out.parent / "metrics.jsonl"),
+    )
+    values.update(kw)
+    return GRPORunConfig(**values)
+
+
+def test_defaults_are_the_papers_table_2() -> None:
+    cfg = GRPORunConfig()
+    assert (cfg.train_batch_size, cfg.ppo_mini_batch_size, cfg.micro_batch_size) == (64, 16, 2)
+    assert (cfg.learning_rate, cfg.num_iterations, cfg.num_generations) == (5e-7, 1, 6)
+    assert (cfg.max_prompt_length, cfg.max_completion_length, cfg.loss_type) == (6350, 1500, "dapo")
+    assert (cfg.l_max, cfg.l_cache, cfg.calibration_window, cfg.calibration_tolerance) == (7000, 6500, 5, 0.02)
+    # 64 prompts × 6 = 384 completions per rollout, 16 × 6 = 96 per optimizer step, 2 per pass
+    assert cfg.batch_plan(8) == {
+        "per_device_train_batch_size": 2,
+        "gradient_accumulation_steps": 6,
+        "steps_per_generation": 24,
+    }
+    assert cfg.batch_plan(1) == {
+        "per_device_train_batch_size": 2,
+        "gradient_accumulation_steps": 48,
+        "steps_per_generation": 192,
+    }
+    with pytest.raises(ValueError, match="multiple"):
+        GRPORunConfig(train_batch_size=20).batch_plan(1)
+    from trl import GRPOConfig
+
+    assert GRPOConfig.__dataclass_fields__["loss_type"].default == "dapo"  # TRL's token-level loss
+
+
+def test_every_config_field_has_help() -> None:
+    from dataclasses import fields
+
+    from training.sft import SFTRunConfig
+
+    for cls in (GRPORunConfig, SFTRunConfig):
+        missing = [f.name for f in fields(cls) if not f.metadata.get("help")]
+        assert missing == [], f"{cls.__name__}: fields without help: {missing}"
+
+
+def _batch() -> dict[str, torch.Tensor]:
+    """3 groups of 2 completions with known lengths; group 1 is the zero-spread one."""
+    lengths = [3, 5, 4, 2, 6, 1]
+    mask = torch.zeros(6, 6, dtype=torch.long)
+    for i, n in enumerate(lengths):
+        mask[i, :n] = 1
+    return {
+        "prompt_ids": torch.arange(12).view(6, 2),
+        "prompt_mask": torch.ones(6, 2, dtype=torch.long),
+        "completion_ids": torch.arange(36).view(6, 6),
+        "completion_mask": mask,
+        "advantages": torch.tensor([0.7, -0.7, 0.0, 0.0, 0.7, -0.7]),
+        "num_items_in_batch": mask.sum(),
+    }
+
+
+def test_mask_rows_takes_zero_spread_groups_out_of_the_token_level_normaliser() -> None:
+    batch = _batch()
+    drop = rows_of_groups([False, True, False], 2)
+    assert drop == [False, False, True, True, False, False]
+    out = mask_rows(batch, drop)
+    assert out["completion_mask"][2:4].sum() == 0
+    assert torch.equal(out["completion_mask"][[0, 1, 4, 5]], batch["completion_mask"][[0, 1, 4, 5]])
+    assert int(out["num_items_in_batch"]) == 3 + 5 + 6 + 1  # was 21 with the dropped group's 6 tokens
+    assert torch.equal(out["advantages"][2:4], torch.zeros(2))
+
+    # TRL's dapo aggregation: sum(per_token_loss × mask) / num_items_in_batch is then the mean over the
+    # kept tokens, and the dropped group's tokens get zero weight (and zero gradient).
+    per_token_loss = torch.randn(6, 6, requires_grad=True)
+    loss = (per_token_loss * out["completion_mask"]).sum() / out["num_items_in_batch"].clamp(min=1.0)
+    kept = out["completion_mask"].bool()
+    assert loss.item() == pytest.approx(per_token_loss[kept].mean().item(), rel=1e-6)
+    loss.backward()
+    assert per_token_loss.grad[2:4].abs().sum() == 0
+    assert torch.allclose(per_token_loss.grad[kept], torch.full((15,), 1 / 15))
+
+    # processes: the normaliser is summed over all of them (here a fake gather of two equal processes)
+    twice = mask_rows(batch, drop, gather=lambda t: torch.stack([t, t]))
+    assert int(twice["num_items_in_batch"]) == 30
+    with pytest.raises(ValueError):
+        mask_rows(batch, [True])
+
+
+def test_replace_rows_repads_to_the_wider_batch() -> None:
+    batch = _batch()
+    extra = {
+        "prompt_ids": torch.full((2, 3), 7),
+        "prompt_mask": torch.ones(2, 3, dtype=torch.long),
+        "completion_ids": torch.full((2, 8), 9),
+        "completion_mask": torch.ones(2, 8, dtype=torch.long),
+        "advantages": torch.tensor([1.0, -1.0]),
+        "num_items_in_batch": torch.tensor(16),
+    }
+    out = replace_rows(batch, extra, dst_rows=[2, 3], src_rows=[0, 1], pad_token_id=-1)
+    assert out["prompt_ids"].shape == (6, 3) and out["completion_ids"].shape == (6, 8)
+    assert out["prompt_ids"][0].tolist() == [-1, 0, 1]  # left-padded with the pad token
+    assert out["prompt_mask"][0].tolist() == [0, 1, 1]
+    assert out["completion_ids"][0, 6:].tolist() == [-1, -1]  # right-padded
+    assert out["completion_mask"][0].tolist() == [1, 1, 1, 0, 0, 0, 0, 0]
+    assert out["prompt_ids"][2].tolist() == [7, 7, 7] and out["completion_mask"][3].sum() == 8
+    assert out["advantages"].tolist() == [0.7, -0.7, 1.0, -1.0, 0.7, -0.7] or torch.allclose(
+        out["advantages"], torch.tensor([0.7, -0.7, 1.0, -1.0, 0.7, -0.7])
+    )
+    with pytest.raises(ValueError, match="pixel_values"):
+        replace_rows({**batch, "pixel_values": torch.zeros(1)}, extra, [0], [0], 0)
+
+
+def test_grpo_trains_with_calibration_and_writes_metrics(tiny: Path, tmp_path: Path) -> None:
+    train = grpo_file(tmp_path / "train.jsonl", n_flat=2, n_var=4)
+    out = tmp_path / "out"
+    seen: list[dict] = []
+    result = run_grpo(small_config(tiny, train, out), on_metric=seen.append)
+    assert result["global_step"] == 3 and result["train_rows"] == 6
+    assert result["gradient_accumulation_steps"] == 2 and result["steps_per_generation"] == 2
+    assert result["use_vllm"] is False and result["calibration_stable"] is True
+    # one epoch over 6 prompts in batches of 2: both FLAT prompts were drawn, and discarded
+    assert result["dropped_groups"] >= 2
+    assert result["refilled_groups"] + result["masked_groups"] == result["dropped_groups"]
+
+    before = load_file(str(tiny / "model.safetensors"))
+    after = load_file(str(out / "model.safetensors"))
+    unchanged = [name for name in before if torch.equal(before[name], after[name])]
+    assert unchanged == [], f"parameters not updated: {unchanged}"
+    transformers.AutoModelForCausalLM.from_pretrained(str(out), local_files_only=True)
+
+    lines = [json.loads(x) for x in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    steps = [x for x in lines if "reward" in x]
+    assert [x["step"] for x in steps] == [1, 2, 3]
+    for x in steps:
+        assert x["kind"] == "grpo"
+        for key in (
+            "loss",
+            "reward",
+            "rewards/task_reward/mean",
+            "rewards/overlong_penalty/mean",
+            "rewards/varied_reward/mean",
+            "calibration/dropped_groups",
+            "calibration/zero_spread_groups",
+            "calibration/refilled_groups",
+            "calibration/masked_groups",
+            "calibration/stable",
+        ):
+            assert key in x, key
+        assert x["rewards/task_reward/mean"] == 0.0  # random text earns nothing from the paper's rewards
+    assert sum(x["calibration/dropped_groups"] for x in steps) == result["dropped_groups"]
+    assert seen == lines
+
+
+@pytest.fixture(scope="module")
+def hook_trainer(tiny: Path, tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
+    folder = tmp_path_factory.mktemp("hook")
+    train = grpo_file(folder / "train.jsonl", n_flat=1, n_var=3)
+    trainer = build_trainer(small_config(tiny, train, folder / "out", refill=False, metrics_file=None))
+    trainer.model.train()
+    rows = list(trainer.train_dataset)
+    return trainer, rows
+
+
+def _group_batch(rows: list[dict], g: int) -> list[dict]:
+    flat = next(r for r in rows if r["case_id"].startswith("FLAT"))
+    var = next(r for r in rows if r["case_id"].startswith("VAR"))
+    return [flat] * g + [var] * g
+
+
+def test_calibration_hook_masks_known_zero_spread_groups(hook_trainer) -> None:  # noqa: ANN001
+    trainer, rows = hook_trainer
+    g = trainer.num_generations
+    batch = _group_batch(rows, g)
+
+    # before the reward is stable nothing is dropped, but the zero-spread group is counted
+    trainer.stability = RewardStability(window=5)
+    out = trainer._generate_and_score_completions(batch)
+    record = trainer.calibration_history[-1]
+    assert (record["stable"], record["zero_spread_groups"], record["dropped_groups"]) == (False, 1, 0)
+    assert out["completion_mask"][:g].sum() > 0
+    assert int(out["num_items_in_batch"]) == int(out["completion_mask"].sum())
+
+    # once stable, the FLAT group's tokens leave the loss and its normaliser
+    trainer.stability = RewardStability(window=1)
+    n_reward_logs = len(trainer._metrics["train"]["reward"])
+    out = trainer._generate_and_score_completions(batch)
+    record = trainer.calibration_history[-1]
+    assert (record["stable"], record["dropped_groups"], record["masked_groups"]) == (True, 1, 1)
+    assert out["completion_mask"][:g].sum() == 0 and out["completion_mask"][g:].sum() > 0
+    assert int(out["num_items_in_batch"]) == int(out["completion_mask"][g:].sum()) == record["loss_tokens"]
+    assert torch.equal(out["advantages"][:g], torch.zeros(g))
+    assert out["advantages"][g:].abs().sum() > 0
+    assert trainer._metrics["train"]["calibration/dropped_groups"][-1] == 1.0
+    assert len(trainer._metrics["train"]["reward"]) == n_reward_logs + 1
+
+
+def test_calibration_hook_refills_with_informative_groups(hook_trainer) -> None:  # noqa: ANN001
+    trainer, rows = hook_trainer
+    g = trainer.num_generations
+    batch = _group_batch(rows, g)
+    var_rows = [r for r in rows if r["case_id"].startswith("VAR")]
+    flat_prompt = trainer.processing_class.apply_chat_template(
+        batch[0]["prompt"], add_generation_prompt=True, tokenize=True, return_dict=True
+    )["input_ids"]
+    saved = trainer.train_dataset
+    trainer.train_dataset = Dataset.from_list(var_rows)  # refill draws from informative prompts only
+    trainer.refill_enabled = True
+    trainer.stability = RewardStability(window=1)
+    n_reward_logs = len(trainer._metrics["train"]["reward"])
+    try:
+        out = trainer._generate_and_score_completions(batch)
+    finally:
+        trainer.train_dataset, trainer.refill_enabled = saved, False
+    record = trainer.calibration_history[-1]
+    assert (record["dropped_groups"], record["refilled_groups"], record["masked_groups"]) == (1, 1, 0)
+    # the FLAT rows now hold another prompt's completions, in the loss
+    for i in range(g):
+        ids = out["prompt_ids"][i][out["prompt_mask"][i].bool()].tolist()
+        assert ids != flat_prompt
+    assert out["completion_mask"][:g].sum() > 0
+    assert int(out["num_items_in_batch"]) == int(out["completion_mask"].sum())
+    assert out["advantages"][:g].abs().sum() > 0
+    # the refill generation's own metrics were taken back out: one reward entry for one step
+    assert len(trainer._metrics["train"]["reward"]) == n_reward_logs + 1
+    assert trainer._metrics["train"]["calibration/refilled_groups"][-1] == 1.0
+
+
+def test_rows_and_long_prompts(tiny: Path, tmp_path: Path) -> None:
+    train = grpo_file(tmp_path / "train.jsonl", n_flat=0, n_var=4)
+    rows = grpo_rows([json.loads(x) for x in train.read_text().splitlines()])
+    assert set(rows[0]) == {"prompt", "task", "principal", "others", "case_id"}
+    assert len(grpo_rows([json.loads(x) for x in train.read_text().splitlines()], ["other"])) == 2
+    tok = transformers.AutoTokenizer.from_pretrained(str(tiny), local_files_only=True)
+    lengths = sorted(
+        len(
+            tok.apply_chat_template(r["prompt"], add_generation_prompt=True, tokenize=True, return_dict=True)[
+                "input_ids"
+            ]
+        )
+        for r in rows
+    )
+    limit = lengths[1]
+    fit = sum(n <= limit for n in lengths)
+    assert fit < len(lengths)
+    trainer = build_trainer(small_config(tiny, train, tmp_path / "o", max_prompt_length=limit))
+    assert trainer.sradit_info["train_rows"] == fit and trainer.sradit_info["dropped_long_prompts"] == 4 - fit
+    with pytest.raises(ValueError, match="no usable rows"):
+        build_trainer(small_config(tiny, train, tmp_path / "o", max_prompt_length=10))
+    with pytest.raises(ValueError, match="num_generations"):
+        build_trainer(small_config(tiny, train, tmp_path / "o", num_generations=1))
+    with pytest.raises(ValueError, match="extra_reward"):
+        build_trainer(small_config(tiny, train, tmp_path / "o", extra_reward="no.such.module:f"))
+
+
+def test_grpo_config_file(tmp_path: Path) -> None:
+    root = Path(__file__).resolve().parents[2]
+    paper = load_config("grpo", root / "configs" / "grpo.yaml")
+    assert (paper.learning_rate, paper.num_generations, paper.max_completion_length) == (5e-7, 6, 1500)
+    assert (paper.l_max, paper.l_cache, paper.loss_type) == (7000, 6500, "dapo")
+    cfg = load_config("grpo", root / "configs" / "grpo.yaml", ["reward_weights=[1, 0.5, 2]", "use_vllm=false"])
+    assert cfg.reward_weights == [1.0, 0.5, 2.0] and cfg.use_vllm is False
+    with pytest.raises(ConfigError, match="'group_size'"):
+        load_config("grpo", root / "configs" / "grpo.yaml", ["group_size=6"])
+    for name in ("zero3.yaml", "fsdp.yaml"):
+        import yaml
+
+        acc = yaml.safe_load((root / "configs" / "accelerate" / name).read_text())
+        assert acc["distributed_type"] in ("DEEPSPEED", "FSDP") and acc["mixed_precision"] == "bf16"

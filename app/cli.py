@@ -543,3 +543,22 @@ def _print_rounds(engine: Any) -> None:
         if train:
             line += f" → {train.get('score_after', 0):.2f}  fixed {train.get('fixed')}"
         click.echo(line)
+
+
+# --- training -----------------------------------------------------------------------------------
+
+
+@main.command("train", context_settings={"ignore_unknown_options": True})
+@click.argument("kind", type=click.Choice(["sft", "grpo"]))
+@click.option("--config", "config", required=True, type=click.Path(path_type=Path),
+              help="YAML or TOML run configuration (configs/sft.yaml, configs/grpo.yaml).")
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Override a configuration key.")
+@_friendly
+def train_cmd(kind: str, config: Path, overrides: tuple[str, ...]) -> None:
+    """TRL training (also runs under `accelerate launch -m training.train_entry KIND CONFIG`)."""
+    from training.train_entry import main as train_main
+
+    args = [kind, str(config)] + [x for o in overrides for x in ("--set", o)]
+    code = train_main(args)
+    if code:
+        sys.exit(code)

@@ -30,10 +30,12 @@ pages: dict[str, list[st.Page]] = {
 }
 if may("engineer"):
     pages["Engineering"] = [
+        st.Page("pages/rounds.py", title="Rounds", icon=":material/autorenew:"),
         st.Page("pages/badcases.py", title="Badcases", icon=":material/search:"),
         st.Page("pages/generate.py", title="Generate", icon=":material/edit_note:"),
         st.Page("pages/agreement.py", title="Agreement", icon=":material/handshake:"),
         st.Page("pages/export.py", title="Export", icon=":material/inventory_2:"),
+        st.Page("pages/training.py", title="Training", icon=":material/model_training:"),
         st.Page("pages/jobs.py", title="Jobs", icon=":material/settings:"),
     ]
 if may("admin"):

@@ -333,7 +333,8 @@ def strip_history(item: str) -> tuple[str, str]:
     for tail in ("症状", "史"):
         if item.endswith(tail) and len(item) > len(tail):
             core = item[: -len(tail)]
-            if tail == "史" and core.endswith("病") and len(core) > 2 and (core[-2] in _DISEASE_END or known(core[:-1])):
+            disease = len(core) > 2 and core.endswith("病") and (core[-2] in _DISEASE_END or known(core[:-1]))
+            if tail == "史" and disease:
                 return core[:-1], "病史"
             return core, tail
     return item, ""

@@ -37,7 +37,7 @@ from pipeline.facts import (
     strip_history,
 )
 from pipeline.records import TEXT_SECTIONS
-from pipeline.synonyms import alternatives, canonicalise, find_forms, fits
+from pipeline.synonyms import alternatives, find_forms, fits, synonymous
 
 DIAGNOSIS_SECTION = "入院诊断"
 #: Sections with numbered lists whose sentences never move.
@@ -287,68 +287,45 @@ def _permute_sentences(text: str, section: str, rng: random.Random, p: float) ->
 # ---------------------------------------------------------------------------------------------------
 
 
-def _canonical_sentences(text: str) -> list[str]:
-    """The text canonicalised sentence by sentence (no surface form spans a "。"; each sentence is
-    cached, so a rewrite costs only the sentences it touched)."""
-    return [canonicalise(normalise_width(s)) for s in _SENTENCE_END.split(text)]
-
-
 Slot = tuple[int, int, str, tuple[str, ...]]  # start, end, form, the forms that may replace it there
 
 
-def _sentences(text: str) -> list[tuple[int, str]]:
+@lru_cache(maxsize=16384)
+def _sentences(text: str) -> tuple[tuple[int, str], ...]:
     """The sentences of ``text`` (split after each "。") with their offsets. Surface forms, numbers and
-    their neighbourhoods never reach across a "。", so what is found in a sentence can be cached by
-    sentence: a variant then costs only the sentences its edits touched."""
+    their neighbourhoods never reach across a "。", so what is found in a sentence is cached by sentence:
+    a variant costs only the sentences that its edits touched."""
     out, pos = [], 0
     for sentence in _SENTENCE_END.split(text):
         if sentence:
             out.append((pos, sentence))
             pos += len(sentence)
-    return out
-
-
-def _synonym_slots(text: str) -> list[Slot]:
-    return [
-        (start + off, end + off, form, alts)
-        for off, sentence in _sentences(text)
-        for start, end, form, alts in _sentence_synonym_slots(sentence)
-    ]
+    return tuple(out)
 
 
 @lru_cache(maxsize=65536)
 def _sentence_synonym_slots(text: str) -> tuple[Slot, ...]:
+    """The surface forms of one sentence that may be swapped, each with the forms that may replace it
+    there: a Latin abbreviation must stay a whole word, and the swap must not merge with its neighbours
+    into another term (the neighbourhood reads the same, canonicalised, before and after)."""
     slots: list[Slot] = []
     for m in find_forms(text):
         alts = alternatives(m.group(0))
         if not alts:
             continue
-        before = text[max(0, m.start() - 8):m.start()]
-        after = text[m.end():m.end() + 1]
-        alts = tuple(a for a in alts if fits(a, before, after))
+        start, end = m.start(), m.end()
+        before, after = text[max(0, start - 8):start], text[end:end + 1]
+        lo, hi = max(0, start - 16), min(len(text), end + 16)
+        window = normalise_width(text[lo:hi])
+        alts = tuple(
+            a
+            for a in alts
+            if fits(a, before, after)
+            and synonymous(window, normalise_width(text[lo:start] + a + text[end:hi]))
+        )
         if alts:
-            slots.append((m.start(), m.end(), m.group(0), alts))
+            slots.append((start, end, m.group(0), alts))
     return tuple(slots)
-
-
-def _swap_synonyms(text: str, rng: random.Random, p: float) -> tuple[str, list[str]]:
-    out: list[str] = []
-    pos = 0
-    swaps: list[str] = []
-    for start, end, form, alts in _synonym_slots(text):
-        if rng.random() >= p:
-            continue
-        new = alts[0] if len(alts) == 1 else rng.choice(alts)
-        out += [text[pos:start], new]
-        pos = end
-        swaps.append(f"synonym:{form}→{new}")
-    if not swaps:
-        return text, []
-    out.append(text[pos:])
-    new_text = "".join(out)
-    if _canonical_sentences(new_text) != _canonical_sentences(text):
-        return text, []  # a swap merged with its neighbours into another term: keep the section as it was
-    return new_text, swaps
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -455,17 +432,9 @@ def _number_patches(raw: str, m: re.Match[str]) -> list[Patch]:
     return patches
 
 
-def _number_slots(text: str) -> list[tuple[Patch, ...]]:
-    """For each number of ``text`` that can be written another way, its alternative writings."""
-    return [
-        tuple((start + off, end + off, new) for start, end, new in patches)
-        for off, sentence in _sentences(text)
-        for patches in _sentence_number_slots(sentence)
-    ]
-
-
 @lru_cache(maxsize=65536)
 def _sentence_number_slots(text: str) -> tuple[tuple[Patch, ...], ...]:
+    """For each number of one sentence that can be written another way, its alternative writings."""
     slots = []
     for m in NUMBER_PATTERN.finditer(normalise_width(text)):
         patches = _number_patches(text, m)
@@ -474,21 +443,53 @@ def _sentence_number_slots(text: str) -> tuple[tuple[Patch, ...], ...]:
     return tuple(slots)
 
 
-def _reformat_numbers(text: str, rng: random.Random, p: float) -> str:
-    chosen: list[Patch] = []
-    for patches in _number_slots(text):
-        if rng.random() < p:
-            chosen.append(patches[0] if len(patches) == 1 else rng.choice(patches))
+# ---------------------------------------------------------------------------------------------------
+# Synonyms and number formats together (one pass over the section's own sentences)
+# ---------------------------------------------------------------------------------------------------
+
+
+def _glued(a: str, b: str) -> bool:
+    return a.isascii() and b.isascii() and a.isalnum() and b.isalnum()
+
+
+def _surface(
+    text: str, section: str, rng: random.Random, p: float, synonyms: bool, numbers: bool
+) -> tuple[str, list[str]]:
+    chosen: list[tuple[int, int, str, str | None]] = []  # start, end, new text, synonym edit
+    for off, sentence in _sentences(text):
+        if synonyms:
+            for start, end, form, alts in _sentence_synonym_slots(sentence):
+                if rng.random() < p:
+                    new = alts[0] if len(alts) == 1 else rng.choice(alts)
+                    chosen.append((start + off, end + off, new, f"synonym:{form}→{new}"))
+        if numbers:
+            for patches in _sentence_number_slots(sentence):
+                if rng.random() < p:
+                    start, end, new = patches[0] if len(patches) == 1 else rng.choice(patches)
+                    chosen.append((start + off, end + off, new, None))
     if not chosen:
-        return text
-    out, pos = [], 0
-    for start, end, new in sorted(chosen):
+        return text, []
+    out: list[str] = []
+    labels: list[str] = []
+    pos = 0
+    reformatted = False
+    last = ""
+    for start, end, new, label in sorted(chosen, key=lambda c: (c[0], c[1])):
         if start < pos:
-            continue
+            continue  # overlaps a change already made
+        if start == pos and last and _glued(last[-1], new[0]):
+            continue  # two changes side by side would read as one word ("24小时" + "动态心电图" → "24hHolter")
         out += [text[pos:start], new]
+        last = new
         pos = end
+        if label:
+            labels.append(label)
+        else:
+            reformatted = True
     out.append(text[pos:])
-    return "".join(out)
+    if reformatted:
+        labels.append(f"number-format:{section}")
+    return "".join(out), labels
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -498,13 +499,15 @@ def _reformat_numbers(text: str, rng: random.Random, p: float) -> str:
 _KINDS = ("structure", "synonym", "number")
 
 
-def _apply(stage: str, section: str, text: str, rng: random.Random, p: float) -> tuple[str, list[str]]:
+def _apply(
+    stage: str, section: str, text: str, rng: random.Random, p: float, kinds: set[str]
+) -> tuple[str, list[str]]:
     """One kind of edit on one section: the new text and the edits to record."""
-    if stage == "synonym":
-        return _swap_synonyms(text, rng, p)
-    if stage == "number":
-        new, label = _reformat_numbers(text, rng, p), f"number-format:{section}"
-    elif stage == "negated-list":
+    if stage == "surface":
+        return _surface(
+            text, section, rng, p, "synonym" in kinds, "number" in kinds and section != DIAGNOSIS_SECTION
+        )
+    if stage == "negated-list":
         new, label = _permute_lists(text, rng, p, True), f"reorder:{section} negations"
     elif stage == "negated-clauses":
         new, label = _permute_clauses(text, rng, p), f"reorder:{section} negations"
@@ -518,10 +521,8 @@ def _apply(stage: str, section: str, text: str, rng: random.Random, p: float) ->
 def _stages(section: str, kinds: set[str]) -> list[str]:
     # Synonyms and numbers first: they then read the original sentences, whose analysis is cached.
     stages = []
-    if "synonym" in kinds:
-        stages.append("synonym")
-    if "number" in kinds and section != DIAGNOSIS_SECTION:
-        stages.append("number")
+    if "synonym" in kinds or ("number" in kinds and section != DIAGNOSIS_SECTION):
+        stages.append("surface")
     if "structure" in kinds and section != DIAGNOSIS_SECTION:
         stages += ["negated-list", "negated-clauses", "list"]
         if section not in _NUMBERED:
@@ -541,7 +542,7 @@ def _variant(original: Mapping[str, str], rng: random.Random) -> tuple[dict[str,
         # kept only if the facts still hold.
         new, labels = text, []
         for stage in stages:
-            new, stage_labels = _apply(stage, name, new, rng, p)
+            new, stage_labels = _apply(stage, name, new, rng, p, kinds)
             labels += stage_labels
         if new != text:
             facts = section_facts(name, text)
@@ -550,7 +551,7 @@ def _variant(original: Mapping[str, str], rng: random.Random) -> tuple[dict[str,
                 edits += labels
             else:
                 for stage in stages:
-                    candidate, stage_labels = _apply(stage, name, text, rng, p)
+                    candidate, stage_labels = _apply(stage, name, text, rng, p, kinds)
                     if candidate != text and section_facts(name, candidate) == facts:
                         text = candidate
                         edits += stage_labels

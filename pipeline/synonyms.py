@@ -229,16 +229,25 @@ def _canonical_of(m: re.Match[str]) -> str:
     return _CANON[m.group(0)]
 
 
-@lru_cache(maxsize=65536)
-def canonicalise(text: str) -> str:
-    """Replace every known surface form in ``text`` by its canonical form (longest match first), again
-    until nothing changes: 冠脉搭桥术 → 冠状动脉搭桥术 (冠脉 → 冠状动脉) → 冠状动脉旁路移植术."""
+def _canonicalise(text: str) -> str:
     for _ in range(4):
         new = SURFACE_PATTERN.sub(_canonical_of, text)
         if new == text:
             break
         text = new
     return text
+
+
+@lru_cache(maxsize=65536)
+def canonicalise(text: str) -> str:
+    """Replace every known surface form in ``text`` by its canonical form (longest match first), again
+    until nothing changes: 冠脉搭桥术 → 冠状动脉搭桥术 (冠脉 → 冠状动脉) → 冠状动脉旁路移植术."""
+    return _canonicalise(text)
+
+
+def synonymous(a: str, b: str) -> bool:
+    """Whether two texts say the same thing up to synonyms (not cached: for one-off comparisons)."""
+    return a == b or _canonicalise(a) == _canonicalise(b)
 
 
 def known(term: str) -> bool:

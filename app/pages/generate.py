@@ -71,7 +71,7 @@ _progress()
 
 st.subheader(f"Round {round_no}: the filter funnel")
 stages = funnel(engine, int(round_no))
-st.bar_chart(pd.DataFrame(stages, columns=["stage", "variants"]).set_index("stage"), horizontal=True)
+st.bar_chart(pd.DataFrame(stages, columns=["stage", "variants"]).set_index("stage"), horizontal=True, sort=False)
 st.subheader("Per principal code")
 st.dataframe(
     pd.DataFrame(

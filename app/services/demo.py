@@ -10,15 +10,16 @@ from pathlib import Path
 from sqlalchemy import Engine, select
 
 from app.services.rewrite import build_filters
-from db.engine import read_session
-from db.models import Badcase, User, Variant
+from db.engine import read_session, write_session
+from db.models import Badcase, Round, User, Variant
 from pipeline.demo import DemoSummary
 from pipeline.demo import build_demo as build_base
 from pipeline.export import ExportConfig, ExportResult, export
-from pipeline.filtering import FilterReport, filter_round
+from pipeline.filtering import FilterReport, filter_round, funnel
 from pipeline.mining import MiningConfig, MiningReport, mine
 from pipeline.review import decide
 from pipeline.rewriting import RewriteConfig, RewriteReport, RuleRewriter, generate_round
+from pipeline.rounds import RoundConfig, set_stage
 from pipeline.settings import Settings
 from training.predictors import BaselineLearner
 
@@ -54,6 +55,17 @@ def build_demo(engine: Engine, settings: Settings, *, force: bool, seed: int = 0
     mined = mine(engine, lambda: learner, MiningConfig(dataset="train", folds=5, seed=seed, threshold=DEMO_THRESHOLD), actor="demo")
     rewritten = generate_round(engine, RewriteConfig(mined.round_no, DEMO_VARIANTS, seed=seed), RuleRewriter(), "demo")
     filtered = filter_round(engine, mined.round_no, build_filters(engine, settings, mined.round_no), "demo")
+    # Recorded as a round would record its stages, so the Rounds page and the dashboard show round 1.
+    number = mined.round_no
+    with write_session(engine) as s:
+        rnd = s.scalar(select(Round).where(Round.number == number))
+        assert rnd is not None
+        rnd.config = {**RoundConfig(threshold=DEMO_THRESHOLD, n=DEMO_VARIANTS, seed=seed).__dict__}
+    set_stage(engine, number, "generating", "identifying", {
+        "run_id": mined.run_id, "score": mined.report.score, "principal_accuracy": mined.report.principal_accuracy,
+        "other_f1": mined.report.other_f1, "badcases": mined.n_badcases})
+    set_stage(engine, number, "filtering", "generating", {"generated": rewritten.generated, "failed": rewritten.failed})
+    set_stage(engine, number, "in_review", "filtering", {"funnel": funnel(engine, number), "passed": filtered.passed})
     reviews = _review_a_few(engine)
     exported = export(
         engine, ExportConfig(mined.round_no, "trl-sft", Path(settings.data_dir) / "exports", task="both"), "demo"

@@ -95,7 +95,9 @@ def test_record_8(records: list[dict[str, str]]) -> None:
     assert kind(r, "入院情况", "number") == Counter(
         ["3年", "2周", "1年余", "170/100mmHg", "14年余", "97次/分", "20次/分", "151/92mmHg", "97次/分"]
     )
-    assert kind(r, "入院诊断", "diagnosis") == Counter(["慢性心力衰竭急性加重心功能4级", "高血压病2级极高危高血压性心脏病"])
+    assert kind(r, "入院诊断", "diagnosis") == Counter(
+        ["慢性心力衰竭急性加重心功能4级", "高血压病2级极高危高血压性心脏病"]
+    )
     numbers = kind(r, "诊疗经过", "number")
     assert {"10.3×10^9/L", "0.76×10^9/L", "421×10^9/L", "428μmol/L", "LVEF 36%", "2024-10-28"} <= set(numbers)
     assert {"LVEF 38%", "112次/分", "15kg", "2024-10-18"} <= set(kind(r, "现病史", "number"))

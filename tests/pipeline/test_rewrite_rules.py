@@ -33,7 +33,8 @@ OWN_RECORD: dict[str, str] = {
     "家族史": "父亲体健。母亲患高血压病。",
     "入院情况": "查体：BP200/110mmHg，心率80次/分，双肺呼吸音清，右下肢无水肿。",
     "入院诊断": "1.冠心病不稳定型心绞痛2.高血压病3级（很高危）3.2型糖尿病",
-    "诊疗经过": "入院后完善检查。甘油三酯：2.1mmol/L；肌酐：85umol/L；心脏彩超：LVEF 45%。给予抗血小板、调脂、降压等治疗。",
+    "诊疗经过": "入院后完善检查。甘油三酯：2.1mmol/L；肌酐：85umol/L；心脏彩超：LVEF 45%。"
+    "给予抗血小板、调脂、降压等治疗。",
     "出院情况": "患者病情平稳，无胸闷，无气短，无头晕。",
     "出院医嘱": "1.阿司匹林肠溶片100mg，每日1次。2.门诊随诊。",
 }
@@ -99,7 +100,9 @@ def test_the_diagnosis_list_keeps_its_items_and_their_order(
             assert [diagnosis_item(i) for i in split_diagnoses(v.sections["入院诊断"])] == items
 
 
-_EDIT = re.compile(r"^(?:synonym:(?P<a>.+)→(?P<b>.+)|(?P<kind>reorder|sentence-order|number-format):(?P<section>\S+).*)$")
+_EDIT = re.compile(
+    r"^(?:synonym:(?P<a>.+)→(?P<b>.+)|(?P<kind>reorder|sentence-order|number-format):(?P<section>\S+).*)$"
+)
 
 
 def test_edits_are_recorded_and_true(records: list[dict[str, str]], generated: list[list[RuleVariant]]) -> None:

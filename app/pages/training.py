@@ -1,0 +1,93 @@
+"""Training: SFT or GRPO on an export, as a background job; the exact command, live log and curves."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from app.auth import require, user_name
+from app.services.jobs import cancel, get_job, log_tail, metrics, recent_jobs, submit
+from app.services.training import FORMAT_FOR, TRAIN_HANDLER, TrainRequest, preview, request_params
+from app.state import ready_engine, settings
+from pipeline.errors import SraditError
+from pipeline.export import list_exports
+
+require("engineer")
+st.title("Training")
+engine = ready_engine()
+if engine is None:
+    st.stop()
+
+kind = st.radio("Trainer", ["sft", "grpo"], horizontal=True, format_func=str.upper)
+exports = [e for e in list_exports(engine) if e.format == FORMAT_FOR[kind]]
+if not exports:
+    st.info(f"No {FORMAT_FOR[kind]} export yet: make one on the Export page.")
+    st.stop()
+c1, c2 = st.columns(2)
+export_id = c1.selectbox("Dataset export", [e.id for e in exports],
+                         format_func=lambda i: next(f"#{e.id} round {e.round_no} v{e.version} ({e.row_counts.get('train')} rows)"
+                                                    for e in exports if e.id == i))
+default_model = str(Path(settings().data_dir) / "models" / "tiny")
+model_path = c2.text_input("Base model folder", default_model,
+                           help="`sradit model tiny --out var/models/tiny` builds the offline test model")
+c3, c4, c5, c6 = st.columns(4)
+if kind == "sft":
+    lr = c3.number_input("Learning rate", value=5e-6, format="%.1e")
+    batch = c4.number_input("Batch size (total)", 1, 512, 32)
+else:
+    lr = c3.number_input("Learning rate", value=5e-7, format="%.1e")
+    batch = c4.number_input("Generations per prompt (group size)", 2, 16, 6)
+    prompts = st.number_input("Prompts per rollout batch (paper: 64; a CPU run wants 2)", 1, 512, 2)
+max_steps = c5.number_input("Max steps (-1: the paper's epochs)", -1, 100_000, 4)
+eval_limit = c6.number_input("Evaluate on N held-out records (0: none)", 0, 10_000, 4)
+c7, c8, c9 = st.columns(3)
+eval_dataset = c7.text_input("Evaluation dataset (blank: the export's held-out fold)", "train")
+inference = c8.selectbox("Evaluation inference", ["greedy", "tcecp"])
+max_new = c9.number_input("Tokens per answer (completion / evaluation)", 4, 8192, 16)
+
+values = {"learning_rate": float(lr), "max_steps": int(max_steps), "inference": inference, "eval_max_tokens": int(max_new)}
+if kind == "sft":
+    values["batch_size"] = int(batch)
+else:
+    values.update(num_generations=int(batch), max_completion_length=int(max_new), train_batch_size=int(prompts),
+                  ppo_mini_batch_size=int(prompts), micro_batch_size=min(2, int(prompts)))
+request = TrainRequest(kind, int(export_id), model_path, values, eval_dataset.strip() or None if eval_limit else None,
+                       int(eval_limit) or None)
+try:
+    st.markdown("**The exact command and configuration**")
+    st.code(preview(engine, settings(), request), language="bash")
+    ready = True
+except SraditError as e:
+    st.error(str(e))
+    ready = False
+if st.button("Start training", type="primary", disabled=not ready):
+    st.session_state["train_job"] = submit(engine, settings(), f"train-{kind}", TRAIN_HANDLER,
+                                           request_params(request, user_name()), user_name())
+
+
+@st.fragment(run_every=2)
+def _watch() -> None:
+    jobs = [j for j in recent_jobs(engine, limit=30) if j.kind.startswith("train-")]
+    if not jobs:
+        return
+    chosen = st.session_state.get("train_job") or jobs[0].id
+    job = get_job(engine, chosen)
+    st.subheader(f"Job {job.id} · {job.kind} · {job.status}")
+    st.progress(job.progress)
+    if job.status in ("queued", "running") and st.button("Cancel", key=f"cancel_{job.id}"):
+        cancel(engine, job.id, user_name())
+    if job.status == "failed":
+        st.error(job.message or "failed")
+    if job.result and job.result.get("score") is not None:
+        st.success(f"held-out score {job.result['score']:.2f} (principal acc. {job.result['principal_accuracy']:.2%}, "
+                   f"other F1 {job.result['other_f1']:.2%})")
+    lines = pd.DataFrame(metrics(job))
+    curves = [c for c in ("loss", "reward", "train_loss") if c in lines.columns]
+    if curves and "step" in lines.columns:
+        st.line_chart(lines.dropna(subset=curves, how="all").set_index("step")[curves])
+    st.code(log_tail(job, 60) or "(no log yet)", language=None)
+
+
+_watch()

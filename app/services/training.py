@@ -1,0 +1,141 @@
+"""Training jobs from the UI: a run configuration written beside the job, the exact command it runs
+(`python -m training.train_entry …`, or under `accelerate launch`), and its evaluation set."""
+
+from __future__ import annotations
+
+import json
+import shlex
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from sqlalchemy import Engine, select
+
+from db.engine import read_session
+from db.models import DatasetExport, Record
+from pipeline.errors import InputError
+from pipeline.mining import labelled_records, record_dict
+from pipeline.settings import Settings
+from training.jobs import JobContext, job_dir
+
+TRAIN_HANDLER = "app.services.training:train_job"
+ROOT = Path(__file__).resolve().parents[2]
+#: The export format each trainer reads.
+FORMAT_FOR = {"sft": "trl-sft", "grpo": "trl-grpo"}
+
+
+@dataclass(frozen=True)
+class TrainRequest:
+    kind: str  #: sft | grpo
+    export_id: int
+    model_path: str
+    values: dict[str, Any] = field(default_factory=dict)  #: hyper-parameters over the paper's defaults
+    eval_dataset: str | None = None  #: labelled dataset scored after training (None: the export's held-out fold)
+    eval_limit: int | None = None  #: score only the first N records (the tiny model on CPU is slow)
+    accelerate_config: str | None = None  #: configs/accelerate/zero3.yaml or fsdp.yaml for several GPUs
+
+
+def _export(engine: Engine, export_id: int) -> DatasetExport:
+    with read_session(engine) as s:
+        e = s.get(DatasetExport, export_id)
+        if e is None:
+            raise InputError(f"there is no export {export_id}")
+        return e
+
+
+def command(config_path: Path, kind: str, accelerate_config: str | None = None) -> list[str]:
+    if accelerate_config:
+        return ["accelerate", "launch", "--config_file", accelerate_config, "-m", "training.train_entry", kind,
+                str(config_path)]
+    return [sys.executable, "-m", "training.train_entry", kind, str(config_path)]
+
+
+def plan(engine: Engine, settings: Settings, req: TrainRequest, folder: Path) -> tuple[dict[str, Any], list[str]]:
+    """The run configuration and the command, for a job folder (also used for the preview)."""
+    if req.kind not in FORMAT_FOR:
+        raise InputError(f"kind {req.kind!r} is not sft or grpo")
+    e = _export(engine, req.export_id)
+    if e.format != FORMAT_FOR[req.kind]:
+        raise InputError(f"{req.kind} trains on a {FORMAT_FOR[req.kind]} export; export {e.id} is {e.format}")
+    if not req.model_path or not Path(req.model_path).is_dir():
+        raise InputError(f"base model path {req.model_path!r} is not a folder")
+    values = {
+        **req.values,
+        "model_path": req.model_path,
+        "train_file": str(Path(e.path) / "train.jsonl"),
+        "output_dir": str(folder / "model"),
+        "metrics_file": str(folder / "metrics.jsonl"),
+    }
+    if req.eval_dataset or e.options.get("fold") is not None:
+        values["eval_file"] = str(folder / "eval.json")
+    return values, command(folder / "config.yaml", req.kind, req.accelerate_config)
+
+
+def _write_eval(engine: Engine, req: TrainRequest, path: Path) -> int:
+    e = _export(engine, req.export_id)
+    with read_session(engine) as s:
+        if req.eval_dataset:
+            recs = labelled_records(s, req.eval_dataset)
+        else:  # the export's held-out fold: originals of that fold in the export's dataset
+            fold = e.options.get("fold")
+            recs = [r for r in s.scalars(select(Record).where(Record.fold == fold, Record.origin == "original",
+                                                              Record.principal_code.is_not(None)).order_by(Record.id))]
+        rows = [record_dict(r) for r in recs][: req.eval_limit or None]
+    path.write_text(json.dumps(rows, ensure_ascii=False), encoding="utf-8")
+    return len(rows)
+
+
+def preview(engine: Engine, settings: Settings, req: TrainRequest) -> str:
+    values, cmd = plan(engine, settings, req, Path(settings.data_dir) / "jobs" / "<job id>")
+    return shlex.join(cmd) + "\n\n# config.yaml\n" + yaml.safe_dump(values, allow_unicode=True, sort_keys=True)
+
+
+def request_params(req: TrainRequest, actor: str) -> dict[str, Any]:
+    return {"request": req.__dict__, "actor": actor}
+
+
+def train_job(params: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
+    """Write the configuration, run the command in this job's process group, follow its metrics."""
+    req = TrainRequest(**params["request"])
+    folder = job_dir(ctx.settings, ctx.job_id)
+    folder.mkdir(parents=True, exist_ok=True)
+    values, cmd = plan(ctx.engine, ctx.settings, req, folder)
+    if "eval_file" in values:
+        print(f"evaluation set: {_write_eval(ctx.engine, req, Path(values['eval_file']))} records", flush=True)
+    (folder / "config.yaml").write_text(yaml.safe_dump(values, allow_unicode=True, sort_keys=True), encoding="utf-8")
+    print("$ " + shlex.join(cmd), flush=True)
+    metrics = Path(values["metrics_file"])
+    result: dict[str, Any] = {}
+    checked = 0.0
+    # Same process group as this worker: cancelling the job stops the training too.
+    with subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) as proc:
+        assert proc.stdout is not None
+        for line in proc.stdout:  # the job's log is this process's stdout
+            print(line, end="", flush=True)
+            if line.startswith("RESULT "):
+                result = json.loads(line[len("RESULT "):])
+            if time.monotonic() - checked > 1.0:
+                checked = time.monotonic()
+                _progress_from(metrics, ctx)
+    if proc.returncode != 0:
+        raise RuntimeError(f"training exited with {proc.returncode}; see the log")
+    ctx.progress(1, 1)
+    return {"kind": req.kind, "export_id": req.export_id, **result}
+
+
+def _progress_from(metrics: Path, ctx: JobContext) -> None:
+    if not metrics.is_file():
+        return
+    lines = metrics.read_text(encoding="utf-8").splitlines()
+    for line in reversed(lines):
+        try:
+            last = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if last.get("max_steps"):
+            ctx.progress(int(last.get("step", 0)), int(last["max_steps"]))
+        return

@@ -263,7 +263,14 @@ def _bar(label: str) -> Any:
 @pass_ctx
 @_friendly
 def kfold_cmd(
-    c: Ctx, model_name: str, dataset: str, folds: int, seed: int, round_no: int | None, threshold: float, out: Path | None
+    c: Ctx,
+    model_name: str,
+    dataset: str,
+    folds: int,
+    seed: int,
+    round_no: int | None,
+    threshold: float,
+    out: Path | None,
 ) -> None:
     """Out-of-fold predictions for every labelled record, and the badcases among them."""
     from app.services.mining import KFOLD_HANDLER, kfold_params
@@ -319,9 +326,7 @@ def badcases_list(c: Ctx, round_no: int | None, error_type: str | None, code: st
 @click.option("--train-dataset", default="train", show_default=True, help="What the baseline trains on.")
 @pass_ctx
 @_friendly
-def predict_cmd(
-    c: Ctx, model_name: str, dataset: str, out: Path, inference: str | None, train_dataset: str
-) -> None:
+def predict_cmd(c: Ctx, model_name: str, dataset: str, out: Path, inference: str | None, train_dataset: str) -> None:
     """Write a competition submission for every record of a dataset."""
     from app.services.mining import predict_dataset
     from pipeline.audit import cli_actor
@@ -389,7 +394,13 @@ def rewrite_cmd(
     bar, update = _bar(f"rewrite round {round_no}")
     with bar:
         result = run_foreground(
-            c.ready_engine(), c.settings, "rewrite", REWRITE_HANDLER, rewrite_params(cfg, cli_actor()), cli_actor(), update
+            c.ready_engine(),
+            c.settings,
+            "rewrite",
+            REWRITE_HANDLER,
+            rewrite_params(cfg, cli_actor()),
+            cli_actor(),
+            update,
         )
     for line in result["lines"]:
         click.echo(line)
@@ -435,10 +446,16 @@ def rewrites_show(c: Ctx, case_id: str, round_no: int | None, show_text: bool) -
     for number, views in found:
         click.echo(f"round {number}: {len(views)} variants")
         for v in views:
-            state = "failed" if v.status == "failed" else ("PASS" if v.passed else "fail" if v.passed is False else "unfiltered")
+            state = (
+                "failed"
+                if v.status == "failed"
+                else ("PASS" if v.passed else "fail" if v.passed is False else "unfiltered")
+            )
             rank = f"#{v.rank}" if v.rank else "  "
             sim = f"{v.similarity:.1f}%" if v.similarity is not None else "-"
-            click.echo(f"  {rank:>4} v{v.seq:<3} {state:<10} similarity {sim:<7} {v.generator}: {', '.join(v.edits[:4])}")
+            click.echo(
+                f"  {rank:>4} v{v.seq:<3} {state:<10} similarity {sim:<7} {v.generator}: {', '.join(v.edits[:4])}"
+            )
             if v.error:
                 click.echo(f"        error: {v.error}")
             for name, (passed, reason) in v.verdicts.items():
@@ -453,11 +470,17 @@ def rewrites_show(c: Ctx, case_id: str, round_no: int | None, show_text: bool) -
 
 @main.command("export")
 @click.option("--round", "round_no", type=int, required=True)
-@click.option("--format", "fmt", type=click.Choice(["trl-sft", "trl-grpo", "llamafactory", "verl", "competition"]),
-              required=True)
+@click.option(
+    "--format", "fmt", type=click.Choice(["trl-sft", "trl-grpo", "llamafactory", "verl", "competition"]), required=True
+)
 @click.option("--out", required=True, type=click.Path(path_type=Path), help="Folder for the versioned dataset.")
-@click.option("--selection", type=click.Choice(["best", "approved"]), default="best", show_default=True,
-              help="best: each badcase's selected variant; approved: every variant approved by majority.")
+@click.option(
+    "--selection",
+    type=click.Choice(["best", "approved"]),
+    default="best",
+    show_default=True,
+    help="best: each badcase's selected variant; approved: every variant approved by majority.",
+)
 @click.option("--min-score", type=int, help="Only variants whose mean expert score is at least this.")
 @click.option("--task", type=click.Choice(["both", "principal", "other", "multi"]), default="both", show_default=True)
 @click.option("--fold", type=int, help="Write a K-fold split whose evaluation set is this fold.")
@@ -496,8 +519,19 @@ def round_group() -> None:
 @click.option("--threshold", default=0.5, show_default=True)
 @pass_ctx
 @_friendly
-def round_start(c: Ctx, non_interactive: bool, dataset: str, model_name: str, n: int, generator: str,
-                generator_model: str | None, policy_model: str | None, folds: int, seed: int, threshold: float) -> None:
+def round_start(
+    c: Ctx,
+    non_interactive: bool,
+    dataset: str,
+    model_name: str,
+    n: int,
+    generator: str,
+    generator_model: str | None,
+    policy_model: str | None,
+    folds: int,
+    seed: int,
+    threshold: float,
+) -> None:
     """Start the next round, or continue the unfinished one, and run its stages as far as they go."""
     from app.services.rounds import start_or_continue
     from pipeline.audit import cli_actor
@@ -550,8 +584,13 @@ def _print_rounds(engine: Any) -> None:
 
 @main.command("train", context_settings={"ignore_unknown_options": True})
 @click.argument("kind", type=click.Choice(["sft", "grpo"]))
-@click.option("--config", "config", required=True, type=click.Path(path_type=Path),
-              help="YAML or TOML run configuration (configs/sft.yaml, configs/grpo.yaml).")
+@click.option(
+    "--config",
+    "config",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="YAML or TOML run configuration (configs/sft.yaml, configs/grpo.yaml).",
+)
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Override a configuration key.")
 @_friendly
 def train_cmd(kind: str, config: Path, overrides: tuple[str, ...]) -> None:

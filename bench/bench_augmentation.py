@@ -41,8 +41,11 @@ def evaluate(rows, variants, folds):  # type: ignore[no-untyped-def]
 def one_round(rows, variants, preds, seed, round_no):  # type: ignore[no-untyped-def]
     """Mine → generate → filter → select rank 1; returns the new variants (parent id, record)."""
     by_id = {r[ID_KEY]: r for r in rows}
-    bad = [cid for cid, p in preds.items()
-           if diagnose(by_id[cid][MAIN_KEY], by_id[cid][OTHER_KEY].split(";"), p.principal, p.others).is_badcase]
+    bad = [
+        cid
+        for cid, p in preds.items()
+        if diagnose(by_id[cid][MAIN_KEY], by_id[cid][OTHER_KEY].split(";"), p.principal, p.others).is_badcase
+    ]
     label = LabelConsistencyFilter(BaselineLearner().fit(rows + [v for _p, v in variants]))
     filters = [label, FactsFilter(), DuplicateFilter(), LengthFilter()]
     added = []
@@ -51,8 +54,11 @@ def one_round(rows, variants, preds, seed, round_no):  # type: ignore[no-untyped
         r = by_id[cid]
         original = {k: r[k] for k in TEXT_SECTIONS}
         for v in rule_variants(original, N, seed + round_no):
-            batch.append(Candidate(len(batch), b, len(batch), cid, v.sections, original, r[MAIN_KEY],
-                                   tuple(r[OTHER_KEY].split(";"))))
+            batch.append(
+                Candidate(
+                    len(batch), b, len(batch), cid, v.sections, original, r[MAIN_KEY], tuple(r[OTHER_KEY].split(";"))
+                )
+            )
     verdicts = [f.judge(batch) for f in filters]
     best: dict[int, tuple[float, Candidate]] = {}
     for i, c in enumerate(batch):
@@ -62,15 +68,21 @@ def one_round(rows, variants, preds, seed, round_no):  # type: ignore[no-untyped
                 best[c.badcase_id] = (sim, c)
     for _sim, c in best.values():
         r = by_id[c.case_id]
-        added.append((c.case_id, {ID_KEY: f"{c.case_id}#r{round_no}", **c.sections, MAIN_KEY: r[MAIN_KEY],
-                                  OTHER_KEY: r[OTHER_KEY]}))
+        added.append(
+            (
+                c.case_id,
+                {ID_KEY: f"{c.case_id}#r{round_no}", **c.sections, MAIN_KEY: r[MAIN_KEY], OTHER_KEY: r[OTHER_KEY]},
+            )
+        )
     return added, len(bad), len(batch)
 
 
 def main() -> None:
     rows = json.loads((SHARED_DATA / "ccl25_train_206.json").read_text(encoding="utf-8"))
-    rows = [{**r, OTHER_KEY: ";".join(c.strip() for c in r[OTHER_KEY].replace("；", ";").split(";") if c.strip())}
-            for r in rows]
+    rows = [
+        {**r, OTHER_KEY: ";".join(c.strip() for c in r[OTHER_KEY].replace("；", ";").split(";") if c.strip())}
+        for r in rows
+    ]
     results: dict[int, list[float]] = {0: [], 1: [], 3: []}
     detail: dict[int, list[str]] = {0: [], 1: [], 3: []}
     for seed in SEEDS:
@@ -84,8 +96,11 @@ def main() -> None:
             new, n_bad, n_gen = one_round(rows, variants, preds, seed, round_no)
             variants += new
             preds, report = evaluate(rows, variants, folds)
-            print(f"  seed {seed} round {round_no}: {n_bad} badcases, {n_gen} variants, {len(new)} added "
-                  f"(total {len(variants)}) → {report.score:.2f}", flush=True)
+            print(
+                f"  seed {seed} round {round_no}: {n_bad} badcases, {n_gen} variants, {len(new)} added "
+                f"(total {len(variants)}) → {report.score:.2f}",
+                flush=True,
+            )
             if round_no in results:
                 results[round_no].append(report.score)
                 detail[round_no].append(f"{report.principal_accuracy:.3f}/{report.other_f1:.3f}")
@@ -94,8 +109,10 @@ def main() -> None:
     for rounds_done, scores in results.items():
         sd = statistics.stdev(scores) if len(scores) > 1 else 0.0
         label = "no augmentation" if rounds_done == 0 else f"{rounds_done} round{'s' * (rounds_done > 1)}"
-        print(f"  {label:<16} {statistics.mean(scores):.2f} ± {sd:.2f}   per seed {[round(s, 2) for s in scores]}"
-              f"   principal/other-F1 {detail[rounds_done]}")
+        print(
+            f"  {label:<16} {statistics.mean(scores):.2f} ± {sd:.2f}   per seed {[round(s, 2) for s in scores]}"
+            f"   principal/other-F1 {detail[rounds_done]}"
+        )
     gain = [a - b for a, b in zip(results[3], results[0], strict=True)]
     print(f"  gain after 3 rounds: {statistics.mean(gain):+.2f} (per seed {[round(g, 2) for g in gain]})")
 

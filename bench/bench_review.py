@@ -24,8 +24,8 @@ from common import ROOT
 from db.base import utcnow
 from db.engine import make_engine, write_session
 from pipeline.database import init_database
-from pipeline.synthetic import generate_records
 from pipeline.records import TEXT_SECTIONS
+from pipeline.synthetic import generate_records
 
 BADCASES, VARIANTS, REVIEWS = 2000, 30, 4000
 
@@ -52,21 +52,66 @@ def build(db_url: str) -> None:
             r = base[i % len(base)]
             sections = {k: r[k] for k in TEXT_SECTIONS}
             others = r["其他诊断编码"].split(";")
-            records.append({"id": i + 1, "dataset_id": 1, "case_id": f"B{i:05d}", "sections": sections,
-                            "principal_code": r["主要诊断编码"], "other_codes": others, "content_hash": str(i),
-                            "origin": "original", "fold": i % 5, "created_at": now, "updated_at": now})
-            preds.append({"id": i + 1, "run_id": 1, "record_id": i + 1, "principal_code": r["主要诊断编码"],
-                          "other_codes": others[:-1], "parsed": True, "score": 0.8})
-            badcases.append({"id": i + 1, "round_id": 1, "record_id": i + 1, "prediction_id": i + 1,
-                             "error_types": ["missing_other"], "gold_principal": r["主要诊断编码"],
-                             "predicted_principal": r["主要诊断编码"], "missing_codes": others[-1:], "extra_codes": [],
-                             "other_f1": 0.4, "score": 0.7, "status": "open", "created_at": now})
+            records.append(
+                {
+                    "id": i + 1,
+                    "dataset_id": 1,
+                    "case_id": f"B{i:05d}",
+                    "sections": sections,
+                    "principal_code": r["主要诊断编码"],
+                    "other_codes": others,
+                    "content_hash": str(i),
+                    "origin": "original",
+                    "fold": i % 5,
+                    "created_at": now,
+                    "updated_at": now,
+                }
+            )
+            preds.append(
+                {
+                    "id": i + 1,
+                    "run_id": 1,
+                    "record_id": i + 1,
+                    "principal_code": r["主要诊断编码"],
+                    "other_codes": others[:-1],
+                    "parsed": True,
+                    "score": 0.8,
+                }
+            )
+            badcases.append(
+                {
+                    "id": i + 1,
+                    "round_id": 1,
+                    "record_id": i + 1,
+                    "prediction_id": i + 1,
+                    "error_types": ["missing_other"],
+                    "gold_principal": r["主要诊断编码"],
+                    "predicted_principal": r["主要诊断编码"],
+                    "missing_codes": others[-1:],
+                    "extra_codes": [],
+                    "other_f1": 0.4,
+                    "score": 0.7,
+                    "status": "open",
+                    "created_at": now,
+                }
+            )
             for k in range(VARIANTS):
                 passed = rng.random() < 0.7
-                variants.append({"badcase_id": i + 1, "seq": k, "sections": {**sections, "主诉": sections["主诉"] + f"（{k}）"},
-                                 "generator": "rules", "edits": [], "status": "generated", "attempts": 1,
-                                 "passed": passed, "rank": k + 1 if passed else None, "similarity": 90.0,
-                                 "created_at": now})
+                variants.append(
+                    {
+                        "badcase_id": i + 1,
+                        "seq": k,
+                        "sections": {**sections, "主诉": sections["主诉"] + f"（{k}）"},
+                        "generator": "rules",
+                        "edits": [],
+                        "status": "generated",
+                        "attempts": 1,
+                        "passed": passed,
+                        "rank": k + 1 if passed else None,
+                        "similarity": 90.0,
+                        "created_at": now,
+                    }
+                )
         from sqlalchemy import insert
 
         s.execute(insert(Record), records)
@@ -74,10 +119,19 @@ def build(db_url: str) -> None:
         s.execute(insert(Badcase), badcases)
         s.execute(insert(Variant), variants)
         # Earlier reviews by four experts spread over the first badcases; e5 (the benchmark) starts fresh.
-        reviews = [{"variant_id": (b * VARIANTS) + k + 1, "badcase_id": b + 1, "reviewer_id": 1 + (n % 4),
-                    "decision": "approve" if n % 3 else "reject", "score": 1 + n % 5, "best": False, "seconds": 12.0,
-                    "created_at": now}
-                   for n, (b, k) in enumerate((b, k) for b in range(REVIEWS // 4) for k in range(4))]
+        reviews = [
+            {
+                "variant_id": (b * VARIANTS) + k + 1,
+                "badcase_id": b + 1,
+                "reviewer_id": 1 + (n % 4),
+                "decision": "approve" if n % 3 else "reject",
+                "score": 1 + n % 5,
+                "best": False,
+                "seconds": 12.0,
+                "created_at": now,
+            }
+            for n, (b, k) in enumerate((b, k) for b in range(REVIEWS // 4) for k in range(4))
+        ]
         s.execute(insert(Review), reviews)
     engine.dispose()
 
@@ -131,9 +185,25 @@ def bench_browser(db_url: str, n: int = 30) -> list[float] | str:
         port = sock.getsockname()[1]
     env = {**os.environ, "SRADIT_DB_URL": db_url}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(ROOT / "app" / "main.py"), "--server.port", str(port),
-         "--server.headless", "true", "--server.fileWatcherType", "none"],
-        env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            str(ROOT / "app" / "main.py"),
+            "--server.port",
+            str(port),
+            "--server.headless",
+            "true",
+            "--server.fileWatcherType",
+            "none",
+        ],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         for _ in range(120):
@@ -143,9 +213,16 @@ def bench_browser(db_url: str, n: int = 30) -> list[float] | str:
             except OSError:
                 time.sleep(0.5)
         with sync_playwright() as p:
-            b = p.chromium.launch(executable_path="/usr/bin/chromium",
-                                  args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                                        "--disable-component-update", "--disable-sync"])
+            b = p.chromium.launch(
+                executable_path="/usr/bin/chromium",
+                args=[
+                    "--no-sandbox",
+                    "--disable-gpu",
+                    "--disable-background-networking",
+                    "--disable-component-update",
+                    "--disable-sync",
+                ],
+            )
             page = b.new_page()
             page.goto(url)
             page.get_by_role("textbox", name="Name").fill("e5")
@@ -153,8 +230,10 @@ def bench_browser(db_url: str, n: int = 30) -> list[float] | str:
             page.get_by_role("button", name="Sign in").click()
             page.get_by_role("link", name="Review queue").click()
             page.get_by_text("keys: 1–5 score").wait_for(timeout=60_000)
-            js = ("b => { const h = [...document.querySelectorAll('h3')].find(e => e.innerText.includes('variant'));"
-                  " return h && h.innerText !== b; }")
+            js = (
+                "b => { const h = [...document.querySelectorAll('h3')].find(e => e.innerText.includes('variant'));"
+                " return h && h.innerText !== b; }"
+            )
             head = lambda: page.locator("h3").filter(has_text="variant").first.inner_text()  # noqa: E731
             times = []
             for _ in range(n):
@@ -176,8 +255,10 @@ def main() -> None:
         db_url = f"sqlite:///{tmp}/review.db"
         t = time.perf_counter()
         build(db_url)
-        print(f"database: {BADCASES} badcases × {VARIANTS} variants, {REVIEWS} reviews, built in "
-              f"{time.perf_counter() - t:.1f} s")
+        print(
+            f"database: {BADCASES} badcases × {VARIANTS} variants, {REVIEWS} reviews, built in "
+            f"{time.perf_counter() - t:.1f} s"
+        )
         print(f"service (decide + next item)       {pct(bench_service(db_url))}")
         print(f"server-side (AppTest click→render) {pct(bench_apptest(db_url))}")
         browser = bench_browser(db_url)

@@ -27,14 +27,19 @@ N = 20
 
 def main() -> None:
     rows = json.loads((SHARED_DATA / "ccl25_train_206.json").read_text(encoding="utf-8"))
-    rows = [{**r, OTHER_KEY: ";".join(c.strip() for c in r[OTHER_KEY].replace("；", ";").split(";") if c.strip())}
-            for r in rows]
+    rows = [
+        {**r, OTHER_KEY: ";".join(c.strip() for c in r[OTHER_KEY].replace("；", ";").split(";") if c.strip())}
+        for r in rows
+    ]
     folds = assign_folds([r[ID_KEY] for r in rows], [r[MAIN_KEY] for r in rows], 5, 0)
     learner = BaselineLearner()
     preds = oof_predictions(rows, [], folds, 5, lambda: learner)
     by_id = {r[ID_KEY]: r for r in rows}
-    bad = [cid for cid, p in preds.items()
-           if diagnose(by_id[cid][MAIN_KEY], by_id[cid][OTHER_KEY].split(";"), p.principal, p.others).is_badcase]
+    bad = [
+        cid
+        for cid, p in preds.items()
+        if diagnose(by_id[cid][MAIN_KEY], by_id[cid][OTHER_KEY].split(";"), p.principal, p.others).is_badcase
+    ]
 
     t0 = time.perf_counter()
     batch: list[Candidate] = []
@@ -42,8 +47,11 @@ def main() -> None:
         r = by_id[cid]
         original = {k: r[k] for k in TEXT_SECTIONS}
         for v in rule_variants(original, N, 0):
-            batch.append(Candidate(len(batch), b, len(batch), cid, v.sections, original, r[MAIN_KEY],
-                                   tuple(r[OTHER_KEY].split(";"))))
+            batch.append(
+                Candidate(
+                    len(batch), b, len(batch), cid, v.sections, original, r[MAIN_KEY], tuple(r[OTHER_KEY].split(";"))
+                )
+            )
     t_gen = time.perf_counter() - t0
 
     t1 = time.perf_counter()
@@ -66,8 +74,10 @@ def main() -> None:
         print(f"filter {name:<16} {n / t:8.0f} variants/s ({t:.1f} s)")
     print(f"label model fit         {t_fit:.1f} s (once per round, not counted below)")
     print(f"generate + filter chain {n / total:8.0f} variants/s on 2 cores (target ≥ 500)")
-    print(f"passing every filter per badcase: min {min(passing)}, median {statistics.median(passing)}, "
-          f"max {max(passing)}; badcases with ≥ 5: {sum(p >= 5 for p in passing)}/{len(bad)}")
+    print(
+        f"passing every filter per badcase: min {min(passing)}, median {statistics.median(passing)}, "
+        f"max {max(passing)}; badcases with ≥ 5: {sum(p >= 5 for p in passing)}/{len(bad)}"
+    )
     for name, vs in verdicts.items():
         print(f"  {name:<10} passes {sum(v.passed for v in vs)}/{n}")
 

@@ -15,4 +15,6 @@ if str(ROOT) not in sys.path:
 def spread(values: list[float], unit: str = "", fmt: str = "{:.2f}") -> str:
     """median [min–max] over n runs."""
     med = statistics.median(values)
-    return f"{fmt.format(med)}{unit} median [{fmt.format(min(values))}–{fmt.format(max(values))}] over {len(values)} runs"
+    return (
+        f"{fmt.format(med)}{unit} median [{fmt.format(min(values))}–{fmt.format(max(values))}] over {len(values)} runs"
+    )

@@ -35,30 +35,51 @@ class RoundRow:
 def round_rows(engine: Engine) -> list[RoundRow]:
     out = []
     with read_session(engine) as s:
-        approved = dict(s.execute(
-            select(Round.number, func.count(Selection.badcase_id))
-            .join(Badcase, Badcase.round_id == Round.id).join(Selection, Selection.badcase_id == Badcase.id)
-            .group_by(Round.number)
-        ).all())
+        approved = dict(
+            s.execute(
+                select(Round.number, func.count(Selection.badcase_id))
+                .join(Badcase, Badcase.round_id == Round.id)
+                .join(Selection, Selection.badcase_id == Badcase.id)
+                .group_by(Round.number)
+            ).all()
+        )
         mined = {
-            number: run for number, run in s.execute(
-                select(Round.number, ModelRun).join(ModelRun, ModelRun.round_id == Round.id).where(ModelRun.kind == "kfold")
+            number: run
+            for number, run in s.execute(
+                select(Round.number, ModelRun)
+                .join(ModelRun, ModelRun.round_id == Round.id)
+                .where(ModelRun.kind == "kfold")
             ).all()
         }
-        counts = dict(s.execute(select(Round.number, func.count(Badcase.id)).join(Badcase, Badcase.round_id == Round.id)
-                                .group_by(Round.number)).all())
+        counts = dict(
+            s.execute(
+                select(Round.number, func.count(Badcase.id))
+                .join(Badcase, Badcase.round_id == Round.id)
+                .group_by(Round.number)
+            ).all()
+        )
     for r in rounds(engine):
         train = r.results.get("training", {})
         run = mined.get(r.number)
-        out.append(RoundRow(
-            number=r.number, status=r.status, mode=r.mode, badcases=counts.get(r.number),
-            fixed=train.get("fixed"), still_wrong=train.get("still_wrong"),
-            funnel=funnel(engine, r.number), approved=approved.get(r.number, 0),
-            expert_minutes_per_approved=expert_minutes_per_approved(engine, r.number),
-            score_before=run.score if run else None, score_after=train.get("score_after"),
-            principal_before=run.principal_accuracy if run else None, principal_after=train.get("principal_accuracy_after"),
-            other_f1_before=run.other_f1 if run else None, other_f1_after=train.get("other_f1_after"),
-        ))
+        out.append(
+            RoundRow(
+                number=r.number,
+                status=r.status,
+                mode=r.mode,
+                badcases=counts.get(r.number),
+                fixed=train.get("fixed"),
+                still_wrong=train.get("still_wrong"),
+                funnel=funnel(engine, r.number),
+                approved=approved.get(r.number, 0),
+                expert_minutes_per_approved=expert_minutes_per_approved(engine, r.number),
+                score_before=run.score if run else None,
+                score_after=train.get("score_after"),
+                principal_before=run.principal_accuracy if run else None,
+                principal_after=train.get("principal_accuracy_after"),
+                other_f1_before=run.other_f1 if run else None,
+                other_f1_after=train.get("other_f1_after"),
+            )
+        )
     return out
 
 
@@ -78,7 +99,8 @@ def per_code_accuracy(engine: Engine) -> list[CodeAccuracy]:
             return []
         rows = s.execute(
             select(Record.principal_code, Record.other_codes, Prediction.principal_code, Prediction.other_codes)
-            .join(Prediction, Prediction.record_id == Record.id).where(Prediction.run_id == run_id)
+            .join(Prediction, Prediction.record_id == Record.id)
+            .where(Prediction.run_id == run_id)
         ).all()
     support: Counter[tuple[str, str]] = Counter()
     hits: Counter[tuple[str, str]] = Counter()

@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy import Engine, func, select
 
 from db.engine import read_session, write_session
-from db.models import Badcase, DatasetExport, Dataset, ModelRun, Record, Review, Round, Selection, Variant
+from db.models import Badcase, Dataset, DatasetExport, ModelRun, Record, Review, Round, Selection, Variant
 from pipeline.audit import audit
 from pipeline.errors import InputError
 from pipeline.prompts import target_completion, task_messages
@@ -63,8 +63,13 @@ class Sample:
 
     def provenance(self) -> dict[str, Any]:
         return {
-            "id": self.key, "origin": self.origin, "case_id": self.case_id, "source_badcase": self.badcase_id,
-            "round": self.round_no, "generator": self.generator, "variant_seq": self.variant_seq,
+            "id": self.key,
+            "origin": self.origin,
+            "case_id": self.case_id,
+            "source_badcase": self.badcase_id,
+            "round": self.round_no,
+            "generator": self.generator,
+            "variant_seq": self.variant_seq,
             "expert_score": self.expert_score,
         }
 
@@ -80,8 +85,11 @@ class ExportResult:
 
 def _training_dataset(s: Any, round_no: int) -> Dataset:
     ds = s.scalar(
-        select(Dataset).join(ModelRun, ModelRun.dataset_id == Dataset.id).join(Round, Round.id == ModelRun.round_id)
-        .where(Round.number == round_no, ModelRun.kind == "kfold").limit(1)
+        select(Dataset)
+        .join(ModelRun, ModelRun.dataset_id == Dataset.id)
+        .join(Round, Round.id == ModelRun.round_id)
+        .where(Round.number == round_no, ModelRun.kind == "kfold")
+        .limit(1)
     )
     if ds is None:
         raise InputError(f"there is no round {round_no} (or it has no K-fold run)")
@@ -93,11 +101,20 @@ def collect(engine: Engine, cfg: ExportConfig) -> list[Sample]:
     with read_session(engine) as s:
         ds = _training_dataset(s, cfg.round_no)
         originals = s.scalars(
-            select(Record).where(Record.dataset_id == ds.id, Record.origin == "original", Record.principal_code.is_not(None))
+            select(Record).where(
+                Record.dataset_id == ds.id, Record.origin == "original", Record.principal_code.is_not(None)
+            )
         ).all()
         samples = [
-            Sample(r.case_id, dict(r.sections), r.principal_code or "", list(r.other_codes or []), "original",
-                   r.case_id, r.fold)
+            Sample(
+                r.case_id,
+                dict(r.sections),
+                r.principal_code or "",
+                list(r.other_codes or []),
+                "original",
+                r.case_id,
+                r.fold,
+            )
             for r in originals
         ]
         rounds = s.execute(select(Round.id, Round.number).where(Round.number <= cfg.round_no)).all()
@@ -123,9 +140,20 @@ def collect(engine: Engine, cfg: ExportConfig) -> list[Sample]:
                 if cfg.min_score is not None and (score is None or score < cfg.min_score):
                     continue
                 samples.append(
-                    Sample(f"{rec.case_id}#r{number}v{v.seq}", dict(v.sections or {}), rec.principal_code or "",
-                           list(rec.other_codes or []), "variant", rec.case_id, rec.fold, b.id, number, v.generator,
-                           v.seq, round(float(score), 3) if score is not None else None)
+                    Sample(
+                        f"{rec.case_id}#r{number}v{v.seq}",
+                        dict(v.sections or {}),
+                        rec.principal_code or "",
+                        list(rec.other_codes or []),
+                        "variant",
+                        rec.case_id,
+                        rec.fold,
+                        b.id,
+                        number,
+                        v.generator,
+                        v.seq,
+                        round(float(score), 3) if score is not None else None,
+                    )
                 )
     return sorted(samples, key=lambda x: x.key)
 
@@ -133,8 +161,11 @@ def collect(engine: Engine, cfg: ExportConfig) -> list[Sample]:
 def _chosen_variants(s: Any, round_id: int, cfg: ExportConfig) -> set[int]:
     if cfg.selection == "best":
         return set(
-            s.scalars(select(Selection.variant_id).join(Badcase, Badcase.id == Selection.badcase_id)
-                      .where(Badcase.round_id == round_id))
+            s.scalars(
+                select(Selection.variant_id)
+                .join(Badcase, Badcase.id == Selection.badcase_id)
+                .where(Badcase.round_id == round_id)
+            )
         )
     return approved_variant_ids(s, round_id)
 
@@ -161,31 +192,54 @@ def _record(x: Sample) -> dict[str, str]:
 def _rows(fmt: str, cfg: ExportConfig, samples: list[Sample]) -> Iterator[dict[str, Any]]:
     for x in samples:
         if fmt == "competition":
-            yield {ID_KEY: x.key, **{k: x.sections.get(k, "") for k in TEXT_SECTIONS}, MAIN_KEY: x.principal,
-                   OTHER_KEY: ";".join(x.others), "provenance": x.provenance()}
+            yield {
+                ID_KEY: x.key,
+                **{k: x.sections.get(k, "") for k in TEXT_SECTIONS},
+                MAIN_KEY: x.principal,
+                OTHER_KEY: ";".join(x.others),
+                "provenance": x.provenance(),
+            }
             continue
         for task in _tasks(cfg):
             prompt = task_messages(task, _record(x))
             if fmt in ("trl-sft", "llamafactory"):
                 answer = target_completion(task, x.principal, x.others)
                 if fmt == "trl-sft":
-                    yield {"messages": [*prompt, {"role": "assistant", "content": answer}], "task": task,
-                           "case_id": x.key, **x.provenance()}
+                    yield {
+                        "messages": [*prompt, {"role": "assistant", "content": answer}],
+                        "task": task,
+                        "case_id": x.key,
+                        **x.provenance(),
+                    }
                 else:
-                    yield {"system": prompt[0]["content"],
-                           "conversations": [{"from": "human", "value": prompt[1]["content"]},
-                                             {"from": "gpt", "value": answer}],
-                           "task": task, "provenance": x.provenance()}
+                    yield {
+                        "system": prompt[0]["content"],
+                        "conversations": [
+                            {"from": "human", "value": prompt[1]["content"]},
+                            {"from": "gpt", "value": answer},
+                        ],
+                        "task": task,
+                        "provenance": x.provenance(),
+                    }
             elif fmt == "trl-grpo":
-                yield {"prompt": prompt, "task": task, "principal": x.principal, "others": list(x.others),
-                       "case_id": x.key, **x.provenance()}
+                yield {
+                    "prompt": prompt,
+                    "task": task,
+                    "principal": x.principal,
+                    "others": list(x.others),
+                    "case_id": x.key,
+                    **x.provenance(),
+                }
             elif fmt == "verl":
                 yield {
                     "data_source": f"sradit/{task}",
                     "prompt": prompt,
                     "ability": "icd_coding",
                     "reward_model": {"style": "rule", "ground_truth": f"[{x.principal}|{';'.join(x.others)}]"},
-                    "extra_info": {"task": task, **{k: ("" if v is None else str(v)) for k, v in x.provenance().items()}},
+                    "extra_info": {
+                        "task": task,
+                        **{k: ("" if v is None else str(v)) for k, v in x.provenance().items()},
+                    },
                 }
 
 
@@ -193,7 +247,9 @@ def _write_split(fmt: str, cfg: ExportConfig, name: str, samples: list[Sample], 
     rows = list(_rows(fmt, cfg, samples))
     if fmt in ("trl-sft", "trl-grpo"):
         path = folder / f"{name}.jsonl"
-        path.write_text("".join(json.dumps(r, ensure_ascii=False, sort_keys=True) + "\n" for r in rows), encoding="utf-8")
+        path.write_text(
+            "".join(json.dumps(r, ensure_ascii=False, sort_keys=True) + "\n" for r in rows), encoding="utf-8"
+        )
     elif fmt in ("llamafactory", "competition"):
         path = folder / f"{name}.json"
         path.write_text(json.dumps(rows, ensure_ascii=False, indent=1, sort_keys=True) + "\n", encoding="utf-8")
@@ -226,8 +282,14 @@ def export(engine: Engine, cfg: ExportConfig, actor: str) -> ExportResult:
     samples = collect(engine, cfg)
     splits = split(samples, cfg.fold)
     with read_session(engine) as s:
-        version = (s.scalar(select(func.max(DatasetExport.version)).where(
-            DatasetExport.round_no == cfg.round_no, DatasetExport.format == cfg.format)) or 0) + 1
+        version = (
+            s.scalar(
+                select(func.max(DatasetExport.version)).where(
+                    DatasetExport.round_no == cfg.round_no, DatasetExport.format == cfg.format
+                )
+            )
+            or 0
+        ) + 1
     name = f"round{cfg.round_no}-{cfg.format}-v{version}" + (f"-fold{cfg.fold}" if cfg.fold is not None else "")
     cfg.out_dir.mkdir(parents=True, exist_ok=True)
     final = cfg.out_dir / name
@@ -245,11 +307,17 @@ def export(engine: Engine, cfg: ExportConfig, actor: str) -> ExportResult:
             counts[f"{split_name}_original_records"] = origin["original"]
             counts[f"{split_name}_variant_records"] = origin["variant"]
         if cfg.format == "llamafactory":
-            info = {f"sradit_r{cfg.round_no}_{k}": {
-                "file_name": v, "formatting": "sharegpt", "columns": {"messages": "conversations", "system": "system"}}
-                for k, v in files.items()}
-            (tmp / "dataset_info.json").write_text(json.dumps(info, ensure_ascii=False, indent=1, sort_keys=True) + "\n",
-                                                   encoding="utf-8")
+            info = {
+                f"sradit_r{cfg.round_no}_{k}": {
+                    "file_name": v,
+                    "formatting": "sharegpt",
+                    "columns": {"messages": "conversations", "system": "system"},
+                }
+                for k, v in files.items()
+            }
+            (tmp / "dataset_info.json").write_text(
+                json.dumps(info, ensure_ascii=False, indent=1, sort_keys=True) + "\n", encoding="utf-8"
+            )
         checksum = _checksum(tmp)
         tmp.rename(final)
     except BaseException:
@@ -258,8 +326,16 @@ def export(engine: Engine, cfg: ExportConfig, actor: str) -> ExportResult:
     options = {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(cfg).items()}
     try:
         with write_session(engine) as s:
-            row = DatasetExport(round_no=cfg.round_no, format=cfg.format, version=version, path=str(final),
-                                options=options, row_counts=counts, checksum=checksum, created_by=actor)
+            row = DatasetExport(
+                round_no=cfg.round_no,
+                format=cfg.format,
+                version=version,
+                path=str(final),
+                options=options,
+                row_counts=counts,
+                checksum=checksum,
+                created_by=actor,
+            )
             s.add(row)
             s.flush()
             audit(s, actor, "export", str(final), format=cfg.format, rows=counts, checksum=checksum)
@@ -273,4 +349,3 @@ def export(engine: Engine, cfg: ExportConfig, actor: str) -> ExportResult:
 def list_exports(engine: Engine) -> list[DatasetExport]:
     with read_session(engine) as s:
         return list(s.scalars(select(DatasetExport).order_by(DatasetExport.id.desc())))
-

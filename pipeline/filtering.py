@@ -46,8 +46,16 @@ def _candidates(engine: Engine, rid: int) -> dict[int, list[Candidate]]:
     out: dict[int, list[Candidate]] = defaultdict(list)
     for v, b, r in rows:
         out[b.id].append(
-            Candidate(v.id, b.id, v.seq, r.case_id, dict(v.sections or {}), dict(r.sections), b.gold_principal,
-                      tuple(r.other_codes or ()))
+            Candidate(
+                v.id,
+                b.id,
+                v.seq,
+                r.case_id,
+                dict(v.sections or {}),
+                dict(r.sections),
+                b.gold_principal,
+                tuple(r.other_codes or ()),
+            )
         )
     return out
 
@@ -59,7 +67,11 @@ def _rank_key(verdicts: dict[str, Verdict]) -> tuple[float, float]:
     if policy is not None and policy.detail and policy.detail.get("votes"):
         principal_votes = policy.detail["votes"].get("principal") or []
         split = float(len(set(principal_votes)) - 1)
-    similarity = (verdicts["duplicates"].detail or {}).get("similarity_to_original", 100.0) if "duplicates" in verdicts else 100.0
+    similarity = (
+        (verdicts["duplicates"].detail or {}).get("similarity_to_original", 100.0)
+        if "duplicates" in verdicts
+        else 100.0
+    )
     return split, similarity
 
 
@@ -87,8 +99,15 @@ def filter_round(
         if progress:
             progress(min(start + badcases_per_batch, len(ids)), len(ids))
     with write_session(engine) as s:
-        audit(s, actor, "rewrite.filter", f"round {round_no}", variants=report.variants, passed=report.passed,
-              filters=[f.name for f in filters])
+        audit(
+            s,
+            actor,
+            "rewrite.filter",
+            f"round {round_no}",
+            variants=report.variants,
+            passed=report.passed,
+            filters=[f.name for f in filters],
+        )
     return report
 
 
@@ -103,13 +122,17 @@ def _store(
     with write_session(engine) as s:
         variant_ids = [c.variant_id for bid in chunk for c in groups[bid]]
         # A re-run replaces the verdicts of the filters it ran; the variants themselves are never deleted.
-        s.execute(delete(VariantVerdict).where(VariantVerdict.variant_id.in_(variant_ids), VariantVerdict.filter.in_(names)))
+        s.execute(
+            delete(VariantVerdict).where(VariantVerdict.variant_id.in_(variant_ids), VariantVerdict.filter.in_(names))
+        )
         for bid in chunk:
             survivors = []
             for c in groups[bid]:
                 verdicts = judged[c.variant_id]
                 s.add_all(
-                    VariantVerdict(variant_id=c.variant_id, filter=name, passed=v.passed, reason=v.reason, detail=v.detail)
+                    VariantVerdict(
+                        variant_id=c.variant_id, filter=name, passed=v.passed, reason=v.reason, detail=v.detail
+                    )
                     for name, v in verdicts.items()
                 )
                 passed = all(v.passed for v in verdicts.values())
@@ -166,10 +189,23 @@ def badcase_variants(engine: Engine, case_id: str, round_no: int | None = None) 
             for vv in s.scalars(select(VariantVerdict).where(VariantVerdict.variant_id.in_([v.id for v in variants]))):
                 verdicts[vv.variant_id][vv.filter] = (vv.passed, vv.reason)
             views = [
-                VariantView(v.seq, v.status, v.passed, v.rank, v.similarity, v.generator, tuple(v.edits), v.error,
-                            dict(sorted(verdicts[v.id].items(), key=lambda kv: CHAIN_ORDER.index(kv[0])
-                                        if kv[0] in CHAIN_ORDER else 99)),
-                            v.sections)
+                VariantView(
+                    v.seq,
+                    v.status,
+                    v.passed,
+                    v.rank,
+                    v.similarity,
+                    v.generator,
+                    tuple(v.edits),
+                    v.error,
+                    dict(
+                        sorted(
+                            verdicts[v.id].items(),
+                            key=lambda kv: CHAIN_ORDER.index(kv[0]) if kv[0] in CHAIN_ORDER else 99,
+                        )
+                    ),
+                    v.sections,
+                )
                 for v in variants
             ]
             views.sort(key=lambda x: (x.rank is None, x.rank or 0, x.seq))
@@ -181,10 +217,15 @@ def funnel(engine: Engine, round_no: int) -> list[tuple[str, int]]:
     """Variants left after each filter in chain order (a funnel), starting from all generated."""
     rid = round_id(engine, round_no)
     with read_session(engine) as s:
-        generated = s.scalar(
-            select(func.count()).select_from(Variant).join(Badcase, Badcase.id == Variant.badcase_id)
-            .where(Badcase.round_id == rid, Variant.status == "generated")
-        ) or 0
+        generated = (
+            s.scalar(
+                select(func.count())
+                .select_from(Variant)
+                .join(Badcase, Badcase.id == Variant.badcase_id)
+                .where(Badcase.round_id == rid, Variant.status == "generated")
+            )
+            or 0
+        )
         rows = s.execute(
             select(VariantVerdict.variant_id, VariantVerdict.filter, VariantVerdict.passed)
             .join(Variant, Variant.id == VariantVerdict.variant_id)
@@ -208,8 +249,11 @@ def per_code_counts(engine: Engine, round_no: int) -> list[tuple[str, int, int]]
     rid = round_id(engine, round_no)
     with read_session(engine) as s:
         rows = s.execute(
-            select(Badcase.gold_principal, func.count(func.distinct(Badcase.id)),
-                   func.count(Variant.id).filter(Variant.passed.is_(True)))
+            select(
+                Badcase.gold_principal,
+                func.count(func.distinct(Badcase.id)),
+                func.count(Variant.id).filter(Variant.passed.is_(True)),
+            )
             .outerjoin(Variant, Variant.badcase_id == Badcase.id)
             .where(Badcase.round_id == rid)
             .group_by(Badcase.gold_principal)

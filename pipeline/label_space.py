@@ -71,7 +71,6 @@ OTHER: dict[str, str] = {
 }
 
 
-
 def all_codes() -> dict[str, str]:
     """Every label code with its name."""
     return {**OTHER, **PRINCIPAL}

@@ -66,7 +66,8 @@ MULTI_SYSTEM = "你是一名中文疾病分类（ICD-10编码）专家，负责�
 def multi_messages(record: Mapping[str, str]) -> Messages:
     """The multi-task form: both answers at once (主要诊断 line, then 其他诊断 line)."""
     lines = "\n".join(
-        f"{i}. {name}：{PRINCIPAL_DEFINITIONS.get(code, '')}" for i, (code, name) in enumerate(label_space.PRINCIPAL.items(), 1)
+        f"{i}. {name}：{PRINCIPAL_DEFINITIONS.get(code, '')}"
+        for i, (code, name) in enumerate(label_space.PRINCIPAL.items(), 1)
     )
     user = (
         f"患者病历如下：\n{record_text(record, TEXT_SECTIONS)}\n\n"

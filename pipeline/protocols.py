@@ -26,7 +26,9 @@ class CodePrediction:
 class Predictor(Protocol):
     """Turns records (competition-format dicts) into codes."""
 
-    def predict(self, records: Sequence[Mapping[str, str]], progress: Progress | None = None) -> list[CodePrediction]: ...
+    def predict(
+        self, records: Sequence[Mapping[str, str]], progress: Progress | None = None
+    ) -> list[CodePrediction]: ...
 
 
 class Learner(Protocol):

@@ -77,7 +77,9 @@ def _candidates(rid: int, reviewer_id: int, include_filtered: bool, skipped: boo
     """
     mine = aliased(Review)
     touched = exists().where(
-        mine.variant_id == Variant.id, mine.reviewer_id == reviewer_id, mine.undone_at.is_(None),
+        mine.variant_id == Variant.id,
+        mine.reviewer_id == reviewer_id,
+        mine.undone_at.is_(None),
         *(() if not skipped else (mine.decision != "skip",)),
     )
     finished_by_me = exists().where(
@@ -173,17 +175,33 @@ def decide(
         if best:
             # One best per reviewer and badcase: a new pick replaces the old one.
             for old in s.scalars(
-                select(Review).where(Review.badcase_id == variant.badcase_id, _active(reviewer_id), Review.best.is_(True))
+                select(Review).where(
+                    Review.badcase_id == variant.badcase_id, _active(reviewer_id), Review.best.is_(True)
+                )
             ):
                 old.best = False
         review = Review(
-            variant_id=variant_id, badcase_id=variant.badcase_id, reviewer_id=reviewer_id, decision=decision,
-            score=score, best=best, reason=reason or None, comment=comment or None, seconds=seconds,
+            variant_id=variant_id,
+            badcase_id=variant.badcase_id,
+            reviewer_id=reviewer_id,
+            decision=decision,
+            score=score,
+            best=best,
+            reason=reason or None,
+            comment=comment or None,
+            seconds=seconds,
         )
         s.add(review)
         s.flush()
-        audit(s, user.name, f"review.{'best' if best else decision}", f"variant {variant_id}",
-              badcase=variant.badcase_id, score=score, seconds=seconds)
+        audit(
+            s,
+            user.name,
+            f"review.{'best' if best else decision}",
+            f"variant {variant_id}",
+            badcase=variant.badcase_id,
+            score=score,
+            seconds=seconds,
+        )
         _update_outcome(s, variant.badcase_id, required)
         return review.id
 
@@ -279,22 +297,31 @@ class Progress:
 def progress(engine: Engine, reviewer_id: int, round_no: int) -> Progress:
     with read_session(engine) as s:
         rid = _round_id(s, round_no)
-        total = s.scalar(
-            select(func.count()).select_from(Variant).join(Badcase, Badcase.id == Variant.badcase_id)
-            .where(Badcase.round_id == rid, Variant.passed.is_(True))
-        ) or 0
+        total = (
+            s.scalar(
+                select(func.count())
+                .select_from(Variant)
+                .join(Badcase, Badcase.id == Variant.badcase_id)
+                .where(Badcase.round_id == rid, Variant.passed.is_(True))
+            )
+            or 0
+        )
         # From the reviews side: a round has far fewer reviews than variants.
         decided_q = (
             select(func.count(func.distinct(Review.variant_id)))
             .join(Badcase, Badcase.id == Review.badcase_id)
             .join(Variant, Variant.id == Review.variant_id)
-            .where(Badcase.round_id == rid, Variant.passed.is_(True), Review.undone_at.is_(None),
-                   Review.decision != "skip")
+            .where(
+                Badcase.round_id == rid, Variant.passed.is_(True), Review.undone_at.is_(None), Review.decision != "skip"
+            )
         )
         decided = s.scalar(decided_q) or 0
         mine = s.scalar(decided_q.where(Review.reviewer_id == reviewer_id)) or 0
-        statuses = dict(s.execute(select(Badcase.status, func.count()).where(Badcase.round_id == rid)
-                                  .group_by(Badcase.status)).all())
+        statuses = dict(
+            s.execute(
+                select(Badcase.status, func.count()).where(Badcase.round_id == rid).group_by(Badcase.status)
+            ).all()
+        )
     return Progress(total, decided, mine, sum(statuses.values()), statuses.get("decided", 0))
 
 
@@ -315,8 +342,10 @@ def agreement(engine: Engine, round_no: int) -> Agreement:
             .where(Badcase.round_id == rid, Review.undone_at.is_(None), Review.decision != "skip")
         ).all()
         ties = s.execute(
-            select(Badcase.id, Record.case_id).join(Record, Record.id == Badcase.record_id)
-            .where(Badcase.round_id == rid, Badcase.status == "settle").order_by(Badcase.id)
+            select(Badcase.id, Record.case_id)
+            .join(Record, Record.id == Badcase.record_id)
+            .where(Badcase.round_id == rid, Badcase.status == "settle")
+            .order_by(Badcase.id)
         ).all()
     picks: dict[str, dict[int, int]] = defaultdict(dict)
     for review, case_id in rows:
@@ -351,11 +380,15 @@ def item_choices(engine: Engine, badcase_id: int) -> dict[int, str]:
     """variant id → a label with the experts' votes, for settling a tie."""
     with read_session(engine) as s:
         votes = Counter(
-            s.scalars(select(Review.variant_id).where(Review.badcase_id == badcase_id, Review.best.is_(True),
-                                                      Review.undone_at.is_(None)))
+            s.scalars(
+                select(Review.variant_id).where(
+                    Review.badcase_id == badcase_id, Review.best.is_(True), Review.undone_at.is_(None)
+                )
+            )
         )
         variants = s.execute(
-            select(Variant.id, Variant.seq).where(Variant.badcase_id == badcase_id, Variant.passed.is_(True))
+            select(Variant.id, Variant.seq)
+            .where(Variant.badcase_id == badcase_id, Variant.passed.is_(True))
             .order_by(Variant.rank)
         ).all()
     return {vid: f"variant {seq} — {votes.get(vid, 0)} best votes" for vid, seq in variants}

@@ -50,7 +50,13 @@ class LLMRewriter:
     prompt_version = REWRITE_PROMPT_VERSION
 
     def __init__(
-        self, generator: TextGenerator, model: str, *, temperature: float = 0.9, max_tokens: int = 6000, max_attempts: int = 3
+        self,
+        generator: TextGenerator,
+        model: str,
+        *,
+        temperature: float = 0.9,
+        max_tokens: int = 6000,
+        max_attempts: int = 3,
     ) -> None:
         self.generator, self.model = generator, model
         self.temperature, self.max_tokens, self.max_attempts = temperature, max_tokens, max_attempts
@@ -73,8 +79,14 @@ class LLMRewriter:
                 done.append(GeneratedVariant(parsed, (), None, attempt, sampling.seed, self.temperature))
                 pending -= 1
         failed = [
-            GeneratedVariant(None, (), f"no well-formed rewrite after {self.max_attempts} attempts: {last_error}",
-                             self.max_attempts, seed, self.temperature)
+            GeneratedVariant(
+                None,
+                (),
+                f"no well-formed rewrite after {self.max_attempts} attempts: {last_error}",
+                self.max_attempts,
+                seed,
+                self.temperature,
+            )
             for _ in range(pending)
         ]
         return done + failed

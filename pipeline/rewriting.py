@@ -108,8 +108,15 @@ def generate_round(
         if progress:
             progress(i, len(todo))
     with write_session(engine) as s:
-        audit(s, actor, "rewrite.generate", f"round {cfg.round_no}", generated=report.generated, failed=report.failed,
-              generator=cfg.generator)
+        audit(
+            s,
+            actor,
+            "rewrite.generate",
+            f"round {cfg.round_no}",
+            generated=report.generated,
+            failed=report.failed,
+            generator=cfg.generator,
+        )
     return report
 
 

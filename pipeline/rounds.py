@@ -20,7 +20,9 @@ MODES = ("interactive", "non-interactive")
 
 @dataclass(frozen=True)
 class RoundConfig:
-    dataset: str = field(default="train", metadata={"help": "Training set of round 1 (later rounds: the last version)."})
+    dataset: str = field(
+        default="train", metadata={"help": "Training set of round 1 (later rounds: the last version)."}
+    )
     model: str = field(default="baseline", metadata={"help": "Model that mines badcases and is retrained."})
     n: int = field(default=20, metadata={"help": "Variants per badcase."})
     generator: str = field(default="rules", metadata={"help": "rules | llm"})
@@ -43,8 +45,15 @@ class RoundView:
 
 
 def _view(r: Round) -> RoundView:
-    return RoundView(r.number, r.status, r.mode, dict(r.config), dict(r.results), r.created_at.strftime("%Y-%m-%d %H:%M"),
-                     r.finished_at.strftime("%Y-%m-%d %H:%M") if r.finished_at else None)
+    return RoundView(
+        r.number,
+        r.status,
+        r.mode,
+        dict(r.config),
+        dict(r.results),
+        r.created_at.strftime("%Y-%m-%d %H:%M"),
+        r.finished_at.strftime("%Y-%m-%d %H:%M") if r.finished_at else None,
+    )
 
 
 def rounds(engine: Engine) -> list[RoundView]:
@@ -75,11 +84,15 @@ def open_round(engine: Engine, mode: str, cfg: RoundConfig, actor: str) -> tuple
         config = {**cfg.__dict__, "dataset": dataset}
         number = (last.number if last else 0) + 1
         s.add(Round(number=number, status="identifying", mode=mode, config=config, results={}))
-        audit(s, actor, "round.start", f"round {number}", mode=mode, **{k: v for k, v in config.items() if v is not None})
+        audit(
+            s, actor, "round.start", f"round {number}", mode=mode, **{k: v for k, v in config.items() if v is not None}
+        )
         return number, True
 
 
-def set_stage(engine: Engine, number: int, status: str, stage: str | None = None, result: dict[str, Any] | None = None) -> None:
+def set_stage(
+    engine: Engine, number: int, status: str, stage: str | None = None, result: dict[str, Any] | None = None
+) -> None:
     if status not in ROUND_STAGES:
         raise InputError(f"unknown round status {status!r}")
     with write_session(engine) as s:
@@ -102,9 +115,9 @@ def review_complete(engine: Engine, number: int) -> tuple[int, int]:
             select(Variant.id).where(Variant.badcase_id == Badcase.id, Variant.passed.is_(True)).exists(),
         )
         total = s.scalar(select(func.count()).select_from(reviewable.subquery())) or 0
-        decided = s.scalar(
-            select(func.count()).select_from(reviewable.where(Badcase.status == "decided").subquery())
-        ) or 0
+        decided = (
+            s.scalar(select(func.count()).select_from(reviewable.where(Badcase.status == "decided").subquery())) or 0
+        )
     return decided, total
 
 
@@ -148,7 +161,9 @@ def augment(engine: Engine, number: int, actor: str) -> Augmented:
         existing = s.scalar(select(Dataset).where(Dataset.name == name))
         if existing is not None:
             n = s.scalar(select(func.count()).where(Record.dataset_id == existing.id)) or 0
-            added = s.scalar(select(func.count()).where(Record.dataset_id == existing.id, Record.round_no == number)) or 0
+            added = (
+                s.scalar(select(func.count()).where(Record.dataset_id == existing.id, Record.round_no == number)) or 0
+            )
             return Augmented(name, n, added)
         target = Dataset(name=name)
         s.add(target)
@@ -157,16 +172,26 @@ def augment(engine: Engine, number: int, actor: str) -> Augmented:
         old_records = s.scalars(select(Record).where(Record.dataset_id == source.id).order_by(Record.id)).all()
         new_ids: dict[int, int] = {}
         for rec in old_records:  # parents before their variants: ids are in insertion order
-            copy = Record(dataset_id=target.id, case_id=rec.case_id, sections=rec.sections,
-                          principal_code=rec.principal_code, other_codes=rec.other_codes, content_hash=rec.content_hash,
-                          origin=rec.origin, parent_id=new_ids.get(rec.parent_id or -1), round_no=rec.round_no,
-                          fold=rec.fold, created_at=now, updated_at=now)
+            copy = Record(
+                dataset_id=target.id,
+                case_id=rec.case_id,
+                sections=rec.sections,
+                principal_code=rec.principal_code,
+                other_codes=rec.other_codes,
+                content_hash=rec.content_hash,
+                origin=rec.origin,
+                parent_id=new_ids.get(rec.parent_id or -1),
+                round_no=rec.round_no,
+                fold=rec.fold,
+                created_at=now,
+                updated_at=now,
+            )
             s.add(copy)
             s.flush()
             new_ids[rec.id] = copy.id
         by_case = {rec.case_id: new_ids[rec.id] for rec in old_records if rec.origin == "original"}
         selected = s.execute(
-            select(Variant, Record, Selection.method)
+            select(Variant, Record)
             .join(Selection, Selection.variant_id == Variant.id)
             .join(Badcase, Badcase.id == Selection.badcase_id)
             .join(Record, Record.id == Badcase.record_id)
@@ -174,21 +199,37 @@ def augment(engine: Engine, number: int, actor: str) -> Augmented:
             .order_by(Record.case_id, Variant.seq)
         ).all()
         rows = []
-        for v, parent, method in selected:
+        for v, parent in selected:
             if parent.case_id not in by_case:
                 continue
             sections = dict(v.sections or {})
-            rows.append({
-                "dataset_id": target.id, "case_id": f"{parent.case_id}#r{number}v{v.seq}", "sections": sections,
-                "principal_code": parent.principal_code, "other_codes": parent.other_codes,
-                "content_hash": content_hash(sections, parent.principal_code, parent.other_codes),
-                "origin": "variant", "parent_id": by_case[parent.case_id], "round_no": number, "fold": parent.fold,
-                "created_at": now, "updated_at": now,
-            })
+            rows.append(
+                {
+                    "dataset_id": target.id,
+                    "case_id": f"{parent.case_id}#r{number}v{v.seq}",
+                    "sections": sections,
+                    "principal_code": parent.principal_code,
+                    "other_codes": parent.other_codes,
+                    "content_hash": content_hash(sections, parent.principal_code, parent.other_codes),
+                    "origin": "variant",
+                    "parent_id": by_case[parent.case_id],
+                    "round_no": number,
+                    "fold": parent.fold,
+                    "created_at": now,
+                    "updated_at": now,
+                }
+            )
         if rows:
             s.execute(insert(Record), rows)
-        audit(s, actor, "round.augment", name, round=number, added=len(rows),
-              approved_by="filter chain" if rnd.mode == "non-interactive" else "experts")
+        audit(
+            s,
+            actor,
+            "round.augment",
+            name,
+            round=number,
+            added=len(rows),
+            approved_by="filter chain" if rnd.mode == "non-interactive" else "experts",
+        )
         return Augmented(name, len(old_records) + len(rows), len(rows))
 
 
@@ -196,11 +237,17 @@ def expert_minutes_per_approved(engine: Engine, number: int) -> float | None:
     with read_session(engine) as s:
         rid = s.scalar(select(Round.id).where(Round.number == number))
         seconds = s.scalar(
-            select(func.sum(Review.seconds)).join(Badcase, Badcase.id == Review.badcase_id)
+            select(func.sum(Review.seconds))
+            .join(Badcase, Badcase.id == Review.badcase_id)
             .where(Badcase.round_id == rid, Review.undone_at.is_(None))
         )
-        approved = s.scalar(
-            select(func.count()).select_from(Selection).join(Badcase, Badcase.id == Selection.badcase_id)
-            .where(Badcase.round_id == rid, Selection.method != "filter")
-        ) or 0
+        approved = (
+            s.scalar(
+                select(func.count())
+                .select_from(Selection)
+                .join(Badcase, Badcase.id == Selection.badcase_id)
+                .where(Badcase.round_id == rid, Selection.method != "filter")
+            )
+            or 0
+        )
     return (seconds or 0) / 60 / approved if approved else None

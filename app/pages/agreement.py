@@ -33,7 +33,7 @@ if not a.to_settle:
 for badcase_id, case_id in a.to_settle:
     choices = item_choices(engine, badcase_id)
     with st.form(f"settle_{badcase_id}"):
-        pick = st.selectbox(f"{case_id}: the best variant", list(choices), format_func=lambda v: choices[v])
+        pick = st.selectbox(f"{case_id}: the best variant", list(choices), format_func=lambda v, c=choices: c[v])
         if st.form_submit_button("Settle"):
             settle(engine, user_name(), badcase_id, int(pick))
             st.rerun()

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from app.auth import require, user_name
 from app.services.jobs import get_job, recent_jobs, submit
 from app.services.mining import KFOLD_HANDLER, kfold_params
-from app.auth import require, user_name
 from app.state import ready_engine, settings
 from pipeline.badcases import badcase_detail, list_badcases
 from pipeline.mining import MiningConfig
@@ -31,7 +31,9 @@ with st.expander("Mine a new round (K-fold, runs in the background)", expanded=F
         if st.form_submit_button("Start mining"):
             cfg = MiningConfig(dataset, int(folds), int(seed), None, float(threshold), model)
             actor = user_name()
-            st.session_state["mining_job"] = submit(engine, settings(), "kfold", KFOLD_HANDLER, kfold_params(cfg, actor), actor)
+            st.session_state["mining_job"] = submit(
+                engine, settings(), "kfold", KFOLD_HANDLER, kfold_params(cfg, actor), actor
+            )
 
 
 @st.fragment(run_every=2)

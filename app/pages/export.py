@@ -34,8 +34,9 @@ with st.form("export"):
     fold = c6.number_input("K-fold split: evaluation fold (-1: none)", -1, 9, -1)
     out = st.text_input("Folder", str(settings().data_dir / "exports"))
     if st.form_submit_button("Export", type="primary"):
-        cfg = ExportConfig(int(round_no), fmt, Path(out), selection, int(min_score) or None, task,
-                           None if fold < 0 else int(fold))
+        cfg = ExportConfig(
+            int(round_no), fmt, Path(out), selection, int(min_score) or None, task, None if fold < 0 else int(fold)
+        )
         try:
             r = export(engine, cfg, user_name())
         except SraditError as e:
@@ -44,9 +45,18 @@ with st.form("export"):
             st.success(f"v{r.version} written to {r.path}: " + ", ".join(f"{k} {v}" for k, v in r.row_counts.items()))
 
 rows = [
-    {"id": e.id, "round": e.round_no, "format": e.format, "version": e.version, "rows": e.row_counts.get("train"),
-     "variants": e.row_counts.get("train_variant_records"), "path": e.path, "sha256": e.checksum[:12],
-     "by": e.created_by, "created (UTC)": e.created_at.strftime("%Y-%m-%d %H:%M")}
+    {
+        "id": e.id,
+        "round": e.round_no,
+        "format": e.format,
+        "version": e.version,
+        "rows": e.row_counts.get("train"),
+        "variants": e.row_counts.get("train_variant_records"),
+        "path": e.path,
+        "sha256": e.checksum[:12],
+        "by": e.created_by,
+        "created (UTC)": e.created_at.strftime("%Y-%m-%d %H:%M"),
+    }
     for e in list_exports(engine)
 ]
 st.subheader("Versions")

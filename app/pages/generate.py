@@ -5,9 +5,9 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from app.auth import require, user_name
 from app.services.jobs import get_job, recent_jobs, submit
 from app.services.rewrite import FILTER_HANDLER, REWRITE_HANDLER, rewrite_params
-from app.auth import require, user_name
 from app.state import ready_engine, settings
 from pipeline.filtering import funnel, per_code_counts
 from pipeline.label_space import PRINCIPAL
@@ -30,7 +30,9 @@ llms = [name for name, spec in load_models(settings().models).items() if spec.ki
 with st.form("generate"):
     c1, c2, c3 = st.columns(3)
     round_no = c1.selectbox("Round", rounds)
-    generator = c2.selectbox("Generator", ["rules", "llm"], help="rules needs no model; llm uses a model of the models file")
+    generator = c2.selectbox(
+        "Generator", ["rules", "llm"], help="rules needs no model; llm uses a model of the models file"
+    )
     model = c3.selectbox("LLM model / engine", llms or ["(none configured)"], disabled=not llms)
     c4, c5, c6 = st.columns(3)
     n = c4.number_input("Variants per badcase (N)", 1, 100, 20)
@@ -44,7 +46,9 @@ if go_generate:
         st.error("No LLM is configured in the models file.")
     else:
         cfg = RewriteConfig(int(round_no), int(n), generator, model if generator == "llm" else None, float(temperature))
-        st.session_state["generate_job"] = submit(engine, settings(), "rewrite", REWRITE_HANDLER, rewrite_params(cfg, actor), actor)
+        st.session_state["generate_job"] = submit(
+            engine, settings(), "rewrite", REWRITE_HANDLER, rewrite_params(cfg, actor), actor
+        )
 if go_filter:
     params = {"round_no": int(round_no), "policy_model": None if policy == "(skip)" else policy, "actor": actor}
     st.session_state["generate_job"] = submit(engine, settings(), "filter", FILTER_HANDLER, params, actor)
@@ -54,7 +58,11 @@ if go_filter:
 def _progress() -> None:
     job_id = st.session_state.get("generate_job")
     if job_id is None:
-        active = [j for j in recent_jobs(engine, limit=10) if j.kind in ("rewrite", "filter") and j.status in ("queued", "running")]
+        active = [
+            j
+            for j in recent_jobs(engine, limit=10)
+            if j.kind in ("rewrite", "filter") and j.status in ("queued", "running")
+        ]
         if not active:
             return
         job_id = active[0].id

@@ -29,36 +29,60 @@ rows = round_rows(engine)
 if rows:
     st.subheader("Rounds")
     pct = lambda x: None if x is None else round(100 * x, 2)  # noqa: E731
-    table = pd.DataFrame([
-        {"round": r.number, "status": r.status, "mode": r.mode, "badcases": r.badcases, "fixed": r.fixed,
-         "still wrong": r.still_wrong,
-         "variants": r.funnel[0][1] if r.funnel else 0, "passing all filters": r.funnel[-1][1] if len(r.funnel) > 1 else None,
-         "approved": r.approved,
-         "expert min / approved": None if r.expert_minutes_per_approved is None else round(r.expert_minutes_per_approved, 2),
-         "score before": r.score_before, "score after": r.score_after,
-         "principal acc. before": pct(r.principal_before), "after": pct(r.principal_after),
-         "other F1 before": pct(r.other_f1_before), "after ": pct(r.other_f1_after)}
-        for r in rows
-    ])
+    table = pd.DataFrame(
+        [
+            {
+                "round": r.number,
+                "status": r.status,
+                "mode": r.mode,
+                "badcases": r.badcases,
+                "fixed": r.fixed,
+                "still wrong": r.still_wrong,
+                "variants": r.funnel[0][1] if r.funnel else 0,
+                "passing all filters": r.funnel[-1][1] if len(r.funnel) > 1 else None,
+                "approved": r.approved,
+                "expert min / approved": None
+                if r.expert_minutes_per_approved is None
+                else round(r.expert_minutes_per_approved, 2),
+                "score before": r.score_before,
+                "score after": r.score_after,
+                "principal acc. before": pct(r.principal_before),
+                "after": pct(r.principal_after),
+                "other F1 before": pct(r.other_f1_before),
+                "after ": pct(r.other_f1_after),
+            }
+            for r in rows
+        ]
+    )
     st.dataframe(table, hide_index=True)
     left, right = st.columns(2)
     with left:
         st.markdown("**Score over rounds**")
-        scores = pd.DataFrame({"before": [r.score_before for r in rows], "after retraining": [r.score_after for r in rows]},
-                              index=pd.Index([r.number for r in rows], name="round"))
+        scores = pd.DataFrame(
+            {"before": [r.score_before for r in rows], "after retraining": [r.score_after for r in rows]},
+            index=pd.Index([r.number for r in rows], name="round"),
+        )
         st.line_chart(scores)
     with right:
         latest = rows[-1]
         st.markdown(f"**Round {latest.number}: variants left after each filter**")
         if latest.funnel:
-            st.bar_chart(pd.DataFrame(latest.funnel, columns=["stage", "variants"]).set_index("stage"), horizontal=True, sort=False)
+            st.bar_chart(
+                pd.DataFrame(latest.funnel, columns=["stage", "variants"]).set_index("stage"),
+                horizontal=True,
+                sort=False,
+            )
     codes = per_code_accuracy(engine)
     if codes:
         names = all_codes()
         st.markdown("**Per-code recall in the newest out-of-fold predictions (rarest first: the long tail)**")
-        st.bar_chart(pd.DataFrame(
-            [{"code": f"{c.code} {names.get(c.code, '')} (n={c.support})", "recall": c.recall} for c in codes[:25]]
-        ).set_index("code"), horizontal=True, sort=False)
+        st.bar_chart(
+            pd.DataFrame(
+                [{"code": f"{c.code} {names.get(c.code, '')} (n={c.support})", "recall": c.recall} for c in codes[:25]]
+            ).set_index("code"),
+            horizontal=True,
+            sort=False,
+        )
 
 st.subheader("Datasets")
 if ov.datasets:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from app.services.jobs import cancel, get_job, log_tail, recent_jobs
 from app.auth import require, user_name
+from app.services.jobs import cancel, get_job, log_tail, recent_jobs
 from app.state import ready_engine
 
 require("engineer")
@@ -25,8 +25,15 @@ def _jobs() -> None:
     st.dataframe(
         pd.DataFrame(
             [
-                {"id": j.id, "kind": j.kind, "status": j.status, "progress": j.progress, "by": j.created_by,
-                 "created (UTC)": j.created_at, "message": j.message or ""}
+                {
+                    "id": j.id,
+                    "kind": j.kind,
+                    "status": j.status,
+                    "progress": j.progress,
+                    "by": j.created_by,
+                    "created (UTC)": j.created_at,
+                    "message": j.message or "",
+                }
                 for j in views
             ]
         ),

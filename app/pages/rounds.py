@@ -26,8 +26,11 @@ with st.form("round"):
     label = f"Continue round {unfinished[-1].number}" if unfinished else "Start the next round"
     st.markdown(f"**{label}**")
     c1, c2, c3, c4 = st.columns(4)
-    mode = c1.selectbox("Approval", ["interactive", "non-interactive"],
-                        help="non-interactive: the filter chain approves (marked as such); no expert")
+    mode = c1.selectbox(
+        "Approval",
+        ["interactive", "non-interactive"],
+        help="non-interactive: the filter chain approves (marked as such); no expert",
+    )
     n = c2.number_input("Variants per badcase", 1, 100, 20)
     generator = c3.selectbox("Generator", ["rules", "llm"])
     generator_model = c4.selectbox("LLM", llms or ["(none configured)"], disabled=not llms)
@@ -36,11 +39,22 @@ with st.form("round"):
     threshold = c6.slider("Badcase: other F1 below", 0.0, 1.0, 0.5, 0.05)
     seed = c7.number_input("Seed", 0, 10_000, 0)
     if st.form_submit_button(label, type="primary"):
-        config = {"dataset": dataset, "n": int(n), "generator": generator,
-                  "generator_model": generator_model if generator == "llm" and llms else None,
-                  "threshold": float(threshold), "seed": int(seed)}
-        st.session_state["round_job"] = submit(engine, settings(), "round", ROUND_HANDLER,
-                                               {"mode": mode, "config": config, "actor": user_name()}, user_name())
+        config = {
+            "dataset": dataset,
+            "n": int(n),
+            "generator": generator,
+            "generator_model": generator_model if generator == "llm" and llms else None,
+            "threshold": float(threshold),
+            "seed": int(seed),
+        }
+        st.session_state["round_job"] = submit(
+            engine,
+            settings(),
+            "round",
+            ROUND_HANDLER,
+            {"mode": mode, "config": config, "actor": user_name()},
+            user_name(),
+        )
 
 
 @st.fragment(run_every=2)
@@ -69,14 +83,25 @@ if existing:
     for r in reversed(existing):
         ident, train = r.results.get("identifying", {}), r.results.get("training", {})
         reviewed = "{}/{}".format(*review_complete(engine, r.number)) if r.status == "in_review" else ""
-        rows.append({"round": r.number, "status": r.status, "mode": r.mode, "dataset": r.config.get("dataset"),
-                     "badcases": ident.get("badcases"), "reviewed": reviewed,
-                     "generated": r.results.get("generating", {}).get("generated"),
-                     "passing": r.results.get("filtering", {}).get("passed"),
-                     "selected": r.results.get("in_review", {}).get("selected"),
-                     "approved by": r.results.get("in_review", {}).get("approved_by"),
-                     "score before": ident.get("score"), "score after": train.get("score_after"),
-                     "fixed": train.get("fixed"), "started": r.created_at, "finished": r.finished_at})
+        rows.append(
+            {
+                "round": r.number,
+                "status": r.status,
+                "mode": r.mode,
+                "dataset": r.config.get("dataset"),
+                "badcases": ident.get("badcases"),
+                "reviewed": reviewed,
+                "generated": r.results.get("generating", {}).get("generated"),
+                "passing": r.results.get("filtering", {}).get("passed"),
+                "selected": r.results.get("in_review", {}).get("selected"),
+                "approved by": r.results.get("in_review", {}).get("approved_by"),
+                "score before": ident.get("score"),
+                "score after": train.get("score_after"),
+                "fixed": train.get("fixed"),
+                "started": r.created_at,
+                "finished": r.finished_at,
+            }
+        )
     st.dataframe(pd.DataFrame(rows), hide_index=True)
 else:
     st.info("No round yet.")

@@ -26,12 +26,17 @@ if not exports:
     st.info(f"No {FORMAT_FOR[kind]} export yet: make one on the Export page.")
     st.stop()
 c1, c2 = st.columns(2)
-export_id = c1.selectbox("Dataset export", [e.id for e in exports],
-                         format_func=lambda i: next(f"#{e.id} round {e.round_no} v{e.version} ({e.row_counts.get('train')} rows)"
-                                                    for e in exports if e.id == i))
+export_id = c1.selectbox(
+    "Dataset export",
+    [e.id for e in exports],
+    format_func=lambda i: next(
+        f"#{e.id} round {e.round_no} v{e.version} ({e.row_counts.get('train')} rows)" for e in exports if e.id == i
+    ),
+)
 default_model = str(Path(settings().data_dir) / "models" / "tiny")
-model_path = c2.text_input("Base model folder", default_model,
-                           help="`sradit model tiny --out var/models/tiny` builds the offline test model")
+model_path = c2.text_input(
+    "Base model folder", default_model, help="`sradit model tiny --out var/models/tiny` builds the offline test model"
+)
 c3, c4, c5, c6 = st.columns(4)
 if kind == "sft":
     lr = c3.number_input("Learning rate", value=5e-6, format="%.1e")
@@ -47,14 +52,30 @@ eval_dataset = c7.text_input("Evaluation dataset (blank: the export's held-out f
 inference = c8.selectbox("Evaluation inference", ["greedy", "tcecp"])
 max_new = c9.number_input("Tokens per answer (completion / evaluation)", 4, 8192, 16)
 
-values = {"learning_rate": float(lr), "max_steps": int(max_steps), "inference": inference, "eval_max_tokens": int(max_new)}
+values = {
+    "learning_rate": float(lr),
+    "max_steps": int(max_steps),
+    "inference": inference,
+    "eval_max_tokens": int(max_new),
+}
 if kind == "sft":
     values["batch_size"] = int(batch)
 else:
-    values.update(num_generations=int(batch), max_completion_length=int(max_new), train_batch_size=int(prompts),
-                  ppo_mini_batch_size=int(prompts), micro_batch_size=min(2, int(prompts)))
-request = TrainRequest(kind, int(export_id), model_path, values, eval_dataset.strip() or None if eval_limit else None,
-                       int(eval_limit) or None)
+    values.update(
+        num_generations=int(batch),
+        max_completion_length=int(max_new),
+        train_batch_size=int(prompts),
+        ppo_mini_batch_size=int(prompts),
+        micro_batch_size=min(2, int(prompts)),
+    )
+request = TrainRequest(
+    kind,
+    int(export_id),
+    model_path,
+    values,
+    eval_dataset.strip() or None if eval_limit else None,
+    int(eval_limit) or None,
+)
 try:
     st.markdown("**The exact command and configuration**")
     st.code(preview(engine, settings(), request), language="bash")
@@ -63,8 +84,9 @@ except SraditError as e:
     st.error(str(e))
     ready = False
 if st.button("Start training", type="primary", disabled=not ready):
-    st.session_state["train_job"] = submit(engine, settings(), f"train-{kind}", TRAIN_HANDLER,
-                                           request_params(request, user_name()), user_name())
+    st.session_state["train_job"] = submit(
+        engine, settings(), f"train-{kind}", TRAIN_HANDLER, request_params(request, user_name()), user_name()
+    )
 
 
 @st.fragment(run_every=2)
@@ -81,8 +103,10 @@ def _watch() -> None:
     if job.status == "failed":
         st.error(job.message or "failed")
     if job.result and job.result.get("score") is not None:
-        st.success(f"held-out score {job.result['score']:.2f} (principal acc. {job.result['principal_accuracy']:.2%}, "
-                   f"other F1 {job.result['other_f1']:.2%})")
+        st.success(
+            f"held-out score {job.result['score']:.2f} (principal acc. {job.result['principal_accuracy']:.2%}, "
+            f"other F1 {job.result['other_f1']:.2%})"
+        )
     lines = pd.DataFrame(metrics(job))
     curves = [c for c in ("loss", "reward", "train_loss") if c in lines.columns]
     if curves and "step" in lines.columns:

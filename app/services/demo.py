@@ -52,7 +52,12 @@ class Demo:
 def build_demo(engine: Engine, settings: Settings, *, force: bool, seed: int = 0) -> Demo:
     base = build_base(engine, force=force, seed=seed)
     learner = BaselineLearner()
-    mined = mine(engine, lambda: learner, MiningConfig(dataset="train", folds=5, seed=seed, threshold=DEMO_THRESHOLD), actor="demo")
+    mined = mine(
+        engine,
+        lambda: learner,
+        MiningConfig(dataset="train", folds=5, seed=seed, threshold=DEMO_THRESHOLD),
+        actor="demo",
+    )
     rewritten = generate_round(engine, RewriteConfig(mined.round_no, DEMO_VARIANTS, seed=seed), RuleRewriter(), "demo")
     filtered = filter_round(engine, mined.round_no, build_filters(engine, settings, mined.round_no), "demo")
     # Recorded as a round would record its stages, so the Rounds page and the dashboard show round 1.
@@ -61,9 +66,19 @@ def build_demo(engine: Engine, settings: Settings, *, force: bool, seed: int = 0
         rnd = s.scalar(select(Round).where(Round.number == number))
         assert rnd is not None
         rnd.config = {**RoundConfig(threshold=DEMO_THRESHOLD, n=DEMO_VARIANTS, seed=seed).__dict__}
-    set_stage(engine, number, "generating", "identifying", {
-        "run_id": mined.run_id, "score": mined.report.score, "principal_accuracy": mined.report.principal_accuracy,
-        "other_f1": mined.report.other_f1, "badcases": mined.n_badcases})
+    set_stage(
+        engine,
+        number,
+        "generating",
+        "identifying",
+        {
+            "run_id": mined.run_id,
+            "score": mined.report.score,
+            "principal_accuracy": mined.report.principal_accuracy,
+            "other_f1": mined.report.other_f1,
+            "badcases": mined.n_badcases,
+        },
+    )
     set_stage(engine, number, "filtering", "generating", {"generated": rewritten.generated, "failed": rewritten.failed})
     set_stage(engine, number, "in_review", "filtering", {"funnel": funnel(engine, number), "passed": filtered.passed})
     reviews = _review_a_few(engine)
@@ -79,8 +94,11 @@ def _review_a_few(engine: Engine) -> int:
         expert = s.scalar(select(User.id).where(User.name == "expert"))
         badcases = list(s.scalars(select(Badcase.id).order_by(Badcase.id)))
         ranked = {
-            b: list(s.scalars(select(Variant.id).where(Variant.badcase_id == b, Variant.passed.is_(True))
-                              .order_by(Variant.rank)))
+            b: list(
+                s.scalars(
+                    select(Variant.id).where(Variant.badcase_id == b, Variant.passed.is_(True)).order_by(Variant.rank)
+                )
+            )
             for b in badcases
         }
     assert expert is not None

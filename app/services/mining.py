@@ -83,13 +83,21 @@ def predict_dataset(
     write_submission(out, {r.case_id: (p.principal, list(p.others)) for r, p in zip(recs, preds, strict=True)})
 
     labelled = {r.case_id: (r.principal_code, r.other_codes or []) for r in recs if r.principal_code}
-    report = score(labelled, {r.case_id: (p.principal, list(p.others)) for r, p in zip(recs, preds, strict=True)}) if labelled else None
+    report = (
+        score(labelled, {r.case_id: (p.principal, list(p.others)) for r, p in zip(recs, preds, strict=True)})
+        if labelled
+        else None
+    )
     with write_session(engine) as s:
         run = ModelRun(
             kind="predict",
             model_name=model,
             dataset_id=ds.id,
-            config={"inference": spec.inference, "train_dataset": train_dataset if spec.kind == "baseline" else None, "out": str(out)},
+            config={
+                "inference": spec.inference,
+                "train_dataset": train_dataset if spec.kind == "baseline" else None,
+                "out": str(out),
+            },
             n_records=len(recs),
             score=report.score if report else None,
             principal_accuracy=report.principal_accuracy if report else None,

@@ -24,7 +24,13 @@ from pipeline.mining import MiningConfig, labelled_records, merged_variants, oof
 from pipeline.records import ID_KEY
 from pipeline.rewriting import RewriteConfig
 from pipeline.rounds import (
-    RoundConfig, approve_by_filters, augment, expert_minutes_per_approved, get_round, open_round, review_complete,
+    RoundConfig,
+    approve_by_filters,
+    augment,
+    expert_minutes_per_approved,
+    get_round,
+    open_round,
+    review_complete,
     set_stage,
 )
 from pipeline.settings import Settings
@@ -40,13 +46,22 @@ StageRunner = Callable[[str, str, dict[str, Any]], dict[str, Any]]
 
 def _mined(engine: Engine, number: int) -> dict[str, Any] | None:
     with read_session(engine) as s:
-        run = s.scalar(select(ModelRun).join(Round, Round.id == ModelRun.round_id)
-                       .where(Round.number == number, ModelRun.kind == "kfold").limit(1))
+        run = s.scalar(
+            select(ModelRun)
+            .join(Round, Round.id == ModelRun.round_id)
+            .where(Round.number == number, ModelRun.kind == "kfold")
+            .limit(1)
+        )
         if run is None:
             return None
         n = len(s.scalars(select(Badcase.id).where(Badcase.round_id == run.round_id)).all())
-        return {"run_id": run.id, "score": run.score, "principal_accuracy": run.principal_accuracy,
-                "other_f1": run.other_f1, "badcases": n}
+        return {
+            "run_id": run.id,
+            "score": run.score,
+            "principal_accuracy": run.principal_accuracy,
+            "other_f1": run.other_f1,
+            "badcases": n,
+        }
 
 
 def advance(engine: Engine, settings: Settings, number: int, actor: str, run_stage: StageRunner) -> str:
@@ -68,21 +83,33 @@ def advance(engine: Engine, settings: Settings, number: int, actor: str, run_sta
             result = run_stage("rewrite", REWRITE_HANDLER, rewrite_params(rewrite, actor))
             set_stage(engine, number, "filtering", "generating", {k: result[k] for k in ("generated", "failed")})
         elif r.status == "filtering":
-            result = run_stage("filter", FILTER_HANDLER, {"round_no": number, "policy_model": cfg.policy_model,
-                                                          "actor": actor})
-            set_stage(engine, number, "in_review", "filtering", {"funnel": funnel(engine, number),
-                                                                 "passed": result["passed"]})
+            result = run_stage(
+                "filter", FILTER_HANDLER, {"round_no": number, "policy_model": cfg.policy_model, "actor": actor}
+            )
+            set_stage(
+                engine, number, "in_review", "filtering", {"funnel": funnel(engine, number), "passed": result["passed"]}
+            )
         elif r.status == "in_review":
             if r.mode == "non-interactive":
                 chosen = approve_by_filters(engine, number, actor)
-                set_stage(engine, number, "augmenting", "in_review", {"selected": chosen, "approved_by": "filter chain"})
+                set_stage(
+                    engine, number, "augmenting", "in_review", {"selected": chosen, "approved_by": "filter chain"}
+                )
             else:
                 decided, total = review_complete(engine, number)
                 if decided < total:
                     return "in_review"
-                set_stage(engine, number, "augmenting", "in_review", {
-                    "selected": decided, "approved_by": "experts",
-                    "expert_minutes_per_approved": expert_minutes_per_approved(engine, number)})
+                set_stage(
+                    engine,
+                    number,
+                    "augmenting",
+                    "in_review",
+                    {
+                        "selected": decided,
+                        "approved_by": "experts",
+                        "expert_minutes_per_approved": expert_minutes_per_approved(engine, number),
+                    },
+                )
         elif r.status == "augmenting":
             a = augment(engine, number, actor)
             set_stage(engine, number, "training", "augmenting", asdict(a))
@@ -94,8 +121,9 @@ def advance(engine: Engine, settings: Settings, number: int, actor: str, run_sta
             raise InputError(f"round {number} has an unknown status {r.status!r}")
 
 
-def start_or_continue(engine: Engine, settings: Settings, mode: str, cfg: RoundConfig, actor: str,
-                      run_stage: StageRunner) -> tuple[int, str]:
+def start_or_continue(
+    engine: Engine, settings: Settings, mode: str, cfg: RoundConfig, actor: str, run_stage: StageRunner
+) -> tuple[int, str]:
     number, _created = open_round(engine, mode, cfg, actor)
     return number, advance(engine, settings, number, actor, run_stage)
 
@@ -108,7 +136,9 @@ def round_job(params: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
         return run_foreground(ctx.engine, ctx.settings, kind, handler, stage_params, actor)
 
     cfg = RoundConfig(**params.get("config", {}))
-    number, status = start_or_continue(ctx.engine, ctx.settings, params.get("mode", "interactive"), cfg, actor, run_stage)
+    number, status = start_or_continue(
+        ctx.engine, ctx.settings, params.get("mode", "interactive"), cfg, actor, run_stage
+    )
     return {"round": number, "status": status}
 
 
@@ -119,8 +149,10 @@ def retrain_job(params: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
     r = get_round(ctx.engine, number)
     cfg = RoundConfig(**r.config)
     if cfg.model != "baseline":
-        raise InputError(f"round {number}: retraining {cfg.model!r} runs on the Training page (`sradit train`); "
-                         "rounds retrain the baseline coder themselves")
+        raise InputError(
+            f"round {number}: retraining {cfg.model!r} runs on the Training page (`sradit train`); "
+            "rounds retrain the baseline coder themselves"
+        )
     dataset = r.results.get("augmenting", {}).get("dataset")
     with read_session(ctx.engine) as s:
         ds = s.scalar(select(Dataset).where(Dataset.name == dataset))
@@ -128,8 +160,10 @@ def retrain_job(params: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
             raise InputError(f"round {number}: the augmented dataset {dataset!r} is missing")
         recs = labelled_records(s, dataset)
         variants = merged_variants(s, ds.id)
-        bad = {b.record.case_id: b for b in s.scalars(select(Badcase).join(Round, Round.id == Badcase.round_id)
-                                                     .where(Round.number == number))}
+        bad = {
+            b.record.case_id: b
+            for b in s.scalars(select(Badcase).join(Round, Round.id == Badcase.round_id).where(Round.number == number))
+        }
     rows = [record_dict(x) for x in recs]
     learner = BaselineLearner()
     model_dir = Path(ctx.settings.data_dir) / "models" / f"round-{number}" / "baseline"
@@ -139,24 +173,35 @@ def retrain_job(params: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
     gold = {x.case_id: (x.principal_code, x.other_codes or []) for x in recs}
     after = score(gold, {cid: (p.principal, list(p.others)) for cid, p in predicted.items()})
     fixed = sum(
-        not diagnose(b.gold_principal, gold[cid][1], predicted[cid].principal, predicted[cid].others,
-                     cfg.threshold).is_badcase
-        for cid, b in bad.items() if cid in predicted
+        not diagnose(
+            b.gold_principal, gold[cid][1], predicted[cid].principal, predicted[cid].others, cfg.threshold
+        ).is_badcase
+        for cid, b in bad.items()
+        if cid in predicted
     )
     ctx.metric(score_after=after.score, fixed=fixed)
-    return {"model_dir": str(model_dir), "score_after": after.score, "principal_accuracy_after": after.principal_accuracy,
-            "other_f1_after": after.other_f1, "fixed": fixed, "still_wrong": len(bad) - fixed,
-            "training_records": len(rows) + len(variants)}
+    return {
+        "model_dir": str(model_dir),
+        "score_after": after.score,
+        "principal_accuracy_after": after.principal_accuracy,
+        "other_f1_after": after.other_f1,
+        "fixed": fixed,
+        "still_wrong": len(bad) - fixed,
+        "training_records": len(rows) + len(variants),
+    }
 
 
 def write_report(settings: Settings, number: int, r: Any) -> Path:
     folder = Path(settings.data_dir) / "rounds" / f"round-{number}"
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / "report.json").write_text(json.dumps(asdict(r), ensure_ascii=False, indent=1, default=str), encoding="utf-8")
+    (folder / "report.json").write_text(
+        json.dumps(asdict(r), ensure_ascii=False, indent=1, default=str), encoding="utf-8"
+    )
     ident, train = r.results.get("identifying", {}), r.results.get("training", {})
     review = r.results.get("in_review", {})
     lines = [
-        f"# Round {number} ({r.mode})", "",
+        f"# Round {number} ({r.mode})",
+        "",
         f"- dataset: {r.config.get('dataset')} → {r.results.get('augmenting', {}).get('dataset')}",
         f"- badcases: {ident.get('badcases')}; fixed after retraining: {train.get('fixed')}; "
         f"still wrong: {train.get('still_wrong')}",

@@ -49,8 +49,16 @@ def _export(engine: Engine, export_id: int) -> DatasetExport:
 
 def command(config_path: Path, kind: str, accelerate_config: str | None = None) -> list[str]:
     if accelerate_config:
-        return ["accelerate", "launch", "--config_file", accelerate_config, "-m", "training.train_entry", kind,
-                str(config_path)]
+        return [
+            "accelerate",
+            "launch",
+            "--config_file",
+            accelerate_config,
+            "-m",
+            "training.train_entry",
+            kind,
+            str(config_path),
+        ]
     return [sys.executable, "-m", "training.train_entry", kind, str(config_path)]
 
 
@@ -82,8 +90,14 @@ def _write_eval(engine: Engine, req: TrainRequest, path: Path) -> int:
             recs = labelled_records(s, req.eval_dataset)
         else:  # the export's held-out fold: originals of that fold in the export's dataset
             fold = e.options.get("fold")
-            recs = [r for r in s.scalars(select(Record).where(Record.fold == fold, Record.origin == "original",
-                                                              Record.principal_code.is_not(None)).order_by(Record.id))]
+            recs = [
+                r
+                for r in s.scalars(
+                    select(Record)
+                    .where(Record.fold == fold, Record.origin == "original", Record.principal_code.is_not(None))
+                    .order_by(Record.id)
+                )
+            ]
         rows = [record_dict(r) for r in recs][: req.eval_limit or None]
     path.write_text(json.dumps(rows, ensure_ascii=False), encoding="utf-8")
     return len(rows)
@@ -117,7 +131,7 @@ def train_job(params: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
         for line in proc.stdout:  # the job's log is this process's stdout
             print(line, end="", flush=True)
             if line.startswith("RESULT "):
-                result = json.loads(line[len("RESULT "):])
+                result = json.loads(line[len("RESULT ") :])
             if time.monotonic() - checked > 1.0:
                 checked = time.monotonic()
                 _progress_from(metrics, ctx)

@@ -32,8 +32,11 @@ class DuplicateFilter:
                     s = fuzz.ratio(text, other_text, score_cutoff=nearest_sim)
                     if s > nearest_sim:
                         nearest, nearest_sim = other, s
-                detail = {"similarity_to_original": round(sim, 2), "nearest_variant": nearest.seq if nearest else None,
-                          "similarity_to_nearest": round(nearest_sim, 2)}
+                detail = {
+                    "similarity_to_original": round(sim, 2),
+                    "nearest_variant": nearest.seq if nearest else None,
+                    "similarity_to_nearest": round(nearest_sim, 2),
+                }
                 if sim >= self.to_original:
                     verdicts[c.variant_id] = Verdict(False, f"no-op: {sim:.1f}% like the original", detail)
                 elif nearest is not None and nearest_sim >= self.to_sibling:

@@ -28,6 +28,8 @@ class LabelConsistencyFilter:
                 wrong.append(f"missing {';'.join(missing)}")
             if extra:
                 wrong.append(f"extra {';'.join(extra)}")
-            reason = f"{self.model_name} predicts the gold codes" if not wrong else f"{self.model_name}: " + ", ".join(wrong)
+            reason = (
+                f"{self.model_name} predicts the gold codes" if not wrong else f"{self.model_name}: " + ", ".join(wrong)
+            )
             out.append(Verdict(not wrong, reason, detail))
         return out

@@ -19,9 +19,13 @@ class LengthFilter:
             ratio = len(c.text()) / max(1, len(c.original_text()))
             detail = {"ratio": round(ratio, 3)}
             if ratio < self.min_ratio:
-                out.append(Verdict(False, f"{ratio:.0%} of the original's length (minimum {self.min_ratio:.0%})", detail))
+                out.append(
+                    Verdict(False, f"{ratio:.0%} of the original's length (minimum {self.min_ratio:.0%})", detail)
+                )
             elif ratio > self.max_ratio:
-                out.append(Verdict(False, f"{ratio:.0%} of the original's length (maximum {self.max_ratio:.0%})", detail))
+                out.append(
+                    Verdict(False, f"{ratio:.0%} of the original's length (maximum {self.max_ratio:.0%})", detail)
+                )
             else:
                 out.append(Verdict(True, f"{ratio:.0%} of the original's length", detail))
         return out

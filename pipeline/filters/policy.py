@@ -21,8 +21,13 @@ class PolicyFilter:
         for c, p in zip(batch, preds, strict=True):
             f1 = set_f1(c.gold_others, p.others)
             ok = p.principal == c.gold_principal and f1 >= self.min_other_f1
-            detail = {"model": self.model_name, "principal": p.principal, "others": sorted(p.others), "other_f1": f1,
-                      "votes": p.votes}
+            detail = {
+                "model": self.model_name,
+                "principal": p.principal,
+                "others": sorted(p.others),
+                "other_f1": f1,
+                "votes": p.votes,
+            }
             reason = (
                 f"{self.model_name} (TCECP) keeps the labels"
                 if ok

@@ -24,8 +24,15 @@ from pipeline.users import add_user
 from tests.conftest import ROOT
 
 CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run", "--disable-dev-shm-usage"]
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-dev-shm-usage",
+]
 
 
 def _free_port() -> int:
@@ -45,9 +52,26 @@ def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str
     env = {**os.environ, "SRADIT_DB_URL": db_url, "SRADIT_DATA_DIR": str(folder / "var")}
     log = (folder / "streamlit.log").open("w")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(ROOT / "app" / "main.py"), "--server.port", str(port),
-         "--server.headless", "true", "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            str(ROOT / "app" / "main.py"),
+            "--server.port",
+            str(port),
+            "--server.headless",
+            "true",
+            "--server.fileWatcherType",
+            "none",
+            "--browser.gatherUsageStats",
+            "false",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 90
@@ -122,7 +146,9 @@ def test_expert_reviews_with_the_keyboard_alone(browser: Browser, app_url: tuple
     assert back == third
     rows = reviews(db_url, "expert")[before:]
     assert [(r.decision, r.score, r.best, r.undone_at is not None) for r in rows] == [
-        ("approve", 4, False, False), ("reject", None, False, False), ("approve", None, True, True)
+        ("approve", 4, False, False),
+        ("reject", None, False, False),
+        ("approve", None, True, True),
     ]
     assert all(r.seconds is not None and r.seconds >= 0 for r in rows)
     page.close()
@@ -163,6 +189,7 @@ def _wait_change(page: Page, before: str) -> str:
     page.wait_for_function(
         "before => { const h = [...document.querySelectorAll('h3')].find(e => e.innerText.includes('variant'));"
         " return h && h.innerText !== before; }",
-        arg=before, timeout=30_000,
+        arg=before,
+        timeout=30_000,
     )
     return header(page)

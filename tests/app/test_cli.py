@@ -31,7 +31,10 @@ def test_codes_import_and_show_on_the_real_dictionary(cli: Any, shared_data: Pat
     cli("db", "init")
     assert "37294 codes: 37294 new" in cli("codes", "import", str(shared_data / "icd10_clinical_v2.tsv")).output
     # The xlsx holds the same dictionary: nothing changes.
-    assert "0 new, 0 renamed, 37294 unchanged" in cli("codes", "import", str(shared_data / "icd10_clinical_v2.xlsx")).output
+    assert (
+        "0 new, 0 renamed, 37294 unchanged"
+        in cli("codes", "import", str(shared_data / "icd10_clinical_v2.xlsx")).output
+    )
     out = cli("codes", "show", "i20.000").output
     assert out.startswith("I20.000\t不稳定型心绞痛") and "principal" in out
     missing = cli("codes", "show", "I20.9999", ok=False)
@@ -103,6 +106,8 @@ def test_installed_entry_point_runs_without_traceback(tmp_path: Path) -> None:
     env = {**os.environ, "SRADIT_DB_URL": f"sqlite:///{tmp_path / 'e.db'}"}
     ok = subprocess.run([str(exe), "db", "init"], capture_output=True, text=True, env=env, cwd=ROOT)
     assert ok.returncode == 0, ok.stderr
-    bad = subprocess.run([str(exe), "import", str(tmp_path / "nope.json"), "--dataset", "x"], capture_output=True, text=True, env=env)
+    bad = subprocess.run(
+        [str(exe), "import", str(tmp_path / "nope.json"), "--dataset", "x"], capture_output=True, text=True, env=env
+    )
     assert bad.returncode == 1
     assert "no such file" in bad.stderr and "Traceback" not in bad.stderr and bad.stdout == ""

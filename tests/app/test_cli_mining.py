@@ -26,7 +26,9 @@ def _score(output: str) -> str:
     return m.group(1)
 
 
-def test_kfold_score_matches_sradit_score_on_the_same_predictions(loaded: Any, shared_data: Path, tmp_path: Path) -> None:
+def test_kfold_score_matches_sradit_score_on_the_same_predictions(
+    loaded: Any, shared_data: Path, tmp_path: Path
+) -> None:
     oof = tmp_path / "oof.json"
     mined = loaded("kfold", "--out", str(oof)).output
     assert "round 1" in mined and "badcases" in mined

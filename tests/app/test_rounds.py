@@ -31,8 +31,12 @@ def test_killed_mid_round_it_resumes_without_duplicates(cli: Any, db_url: str, t
     n = 30
     args = ["round", "start", "--non-interactive", "--threshold", "0.8", "--n", str(n)]
     proc = subprocess.Popen(
-        [str(Path(sys.executable).with_name("sradit")), *args], cwd=ROOT, env={**os.environ, **cli.env},
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+        [str(Path(sys.executable).with_name("sradit")), *args],
+        cwd=ROOT,
+        env={**os.environ, **cli.env},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
     )
     engine = make_engine(db_url)
     deadline = time.monotonic() + 240
@@ -50,7 +54,9 @@ def test_killed_mid_round_it_resumes_without_duplicates(cli: Any, db_url: str, t
     assert "round 1: done" in out
     with read_session(engine) as s:
         per_badcase = s.execute(
-            select(Variant.badcase_id, func.count(), func.count(func.distinct(Variant.seq))).group_by(Variant.badcase_id)
+            select(Variant.badcase_id, func.count(), func.count(func.distinct(Variant.seq))).group_by(
+                Variant.badcase_id
+            )
         ).all()
         badcases = s.scalar(select(func.count()).select_from(Badcase)) or 0
         assert badcases > 0 and len(per_badcase) == badcases

@@ -55,7 +55,9 @@ def test_every_upgrade_keeps_every_row(tmp_path: Path) -> None:
         upgrade(engine, revision)
         if revision == "0002":  # a round mined by that version, to carry through the later migrations
             with engine.begin() as conn:
-                conn.execute(text("INSERT INTO rounds (id, number, status, created_at) VALUES (1, 1, 'mined', '2026-01-01')"))
+                conn.execute(
+                    text("INSERT INTO rounds (id, number, status, created_at) VALUES (1, 1, 'mined', '2026-01-01')")
+                )
     assert current_revision(engine) == head_revision(engine)
     assert _dump(engine, list(before)) == before
     with engine.connect() as conn:

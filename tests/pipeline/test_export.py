@@ -40,9 +40,15 @@ def reviewed(engine: Engine, queue: dict[str, int]) -> dict[str, object]:  # noq
 
 def test_trl_sft_both_tasks_with_provenance(engine: Engine, reviewed: dict, tmp_path: Path) -> None:
     r = export(engine, ExportConfig(1, "trl-sft", tmp_path), "t")
-    assert r.row_counts == {"train": 2 * (N_ORIGINALS + 2), "train_original_records": N_ORIGINALS, "train_variant_records": 2}
+    assert r.row_counts == {
+        "train": 2 * (N_ORIGINALS + 2),
+        "train_original_records": N_ORIGINALS,
+        "train_variant_records": 2,
+    }
     ds = load_dataset("json", data_files=str(r.path / "train.jsonl"), split="train")
-    assert {"messages", "task", "case_id", "origin", "source_badcase", "round", "generator", "expert_score"} <= set(ds.column_names)
+    assert {"messages", "task", "case_id", "origin", "source_badcase", "round", "generator", "expert_score"} <= set(
+        ds.column_names
+    )
     variants = ds.filter(lambda row: row["origin"] == "variant")
     assert len(variants) == 4 and set(variants["round"]) == {1} and set(variants["generator"]) == {"test"}
     assert sorted(set(variants["expert_score"])) == [4.0, 5.0]
@@ -70,14 +76,17 @@ def test_selection_options(engine: Engine, reviewed: dict, tmp_path: Path) -> No
     assert high.row_counts["train_variant_records"] == 2
 
 
-def test_kfold_split_keeps_variants_out_of_their_records_eval_fold(engine: Engine, reviewed: dict, tmp_path: Path) -> None:
+def test_kfold_split_keeps_variants_out_of_their_records_eval_fold(
+    engine: Engine, reviewed: dict, tmp_path: Path
+) -> None:
     with read_session(engine) as s:
         from db.models import Badcase
 
         parent_folds = {
             v_id: fold
             for v_id, fold in s.execute(
-                select(Variant.id, Record.fold).join(Badcase, Badcase.id == Variant.badcase_id)
+                select(Variant.id, Record.fold)
+                .join(Badcase, Badcase.id == Variant.badcase_id)
                 .join(Record, Record.id == Badcase.record_id)
             ).all()
         }

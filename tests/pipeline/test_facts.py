@@ -11,6 +11,7 @@ import pytest
 
 from pipeline.facts import (
     Fact,
+    chinese_number,
     compare_facts,
     diagnosis_item,
     extract_facts,
@@ -206,6 +207,15 @@ def test_equivalent_writings_compare_equal(a: str, b: str) -> None:
 )
 def test_equivalent_diagnoses_compare_equal(a: str, b: str) -> None:
     assert compare_facts({"入院诊断": a}, {"入院诊断": b}) == ([], [])
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [("一", "1"), ("两", "2"), ("十", "10"), ("十二", "12"), ("二十", "20"), ("三十五", "35"), ("一百二十", "120"),
+     ("半", "0.5"), ("一二", None), ("百", None)],
+)
+def test_chinese_numerals(text: str, value: str | None) -> None:
+    assert chinese_number(text) == value
 
 
 def test_split_diagnoses_follows_the_numbering() -> None:

@@ -57,7 +57,7 @@ def test_folds_are_stratified_balanced_and_seeded() -> None:
     sizes = [list(folds.values()).count(f) for f in range(5)]
     assert max(sizes) - min(sizes) <= 1
     for s in "abc":
-        per = [sum(1 for i, st in zip(ids, strata) if st == s and folds[i] == f) for f in range(5)]
+        per = [sum(1 for i, st in zip(ids, strata, strict=True) if st == s and folds[i] == f) for f in range(5)]
         assert max(per) - min(per) <= 1
     assert folds == assign_folds(ids, strata, 5, seed=0)
     assert folds != assign_folds(ids, strata, 5, seed=1)

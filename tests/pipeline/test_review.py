@@ -67,7 +67,9 @@ def test_queue_order_decisions_skip_and_undo(engine: Engine, queue: dict[str, in
     with read_session(engine) as s:
         reviews = s.scalars(select(Review).order_by(Review.id)).all()
         assert [(r.decision, r.undone_at is not None) for r in reviews] == [
-            ("approve", False), ("skip", True), ("reject", False)
+            ("approve", False),
+            ("skip", True),
+            ("reject", False),
         ]  # undo marks, never deletes
         assert reviews[0].seconds == 2.5 and reviews[2].reason == "wording changes the meaning"
         assert s.scalar(select(func.count()).select_from(AuditEntry).where(AuditEntry.action.like("review.%"))) == 4
@@ -98,7 +100,9 @@ def test_two_reviews_required_majority_tie_and_settlement(engine: Engine, queue:
     item1 = next_item(engine, e1, 1)
     assert item1 is not None
     with read_session(engine) as s:
-        siblings = list(s.scalars(select(Variant.id).where(Variant.badcase_id == item1.badcase_id).order_by(Variant.rank)))
+        siblings = list(
+            s.scalars(select(Variant.id).where(Variant.badcase_id == item1.badcase_id).order_by(Variant.rank))
+        )
     decide(engine, e1, siblings[0], "approve", best=True, required=2)
     assert _badcase_status(engine, item1.badcase_id) == "in_review"  # one of two reviews
     decide(engine, e2, siblings[1], "approve", best=True, required=2)

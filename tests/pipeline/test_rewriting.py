@@ -45,8 +45,10 @@ class Counting:
         if self.die_after is not None and self.calls >= self.die_after:
             raise SraditError("cannot reach the model server at http://127.0.0.1:9: connection refused")
         self.calls += 1
-        return [GeneratedVariant({**sections, "主诉": f"{sections['主诉']}#{k}"}, (f"edit{k}",), None, 1, seed, None)
-                for k in range(start, start + n)]
+        return [
+            GeneratedVariant({**sections, "主诉": f"{sections['主诉']}#{k}"}, (f"edit{k}",), None, 1, seed, None)
+            for k in range(start, start + n)
+        ]
 
 
 def _variants(engine: Engine) -> list[tuple[int, int, str]]:

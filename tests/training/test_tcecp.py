@@ -71,7 +71,11 @@ RECORD = {"病案标识": "X", "主诉": "胸痛", "入院诊断": "不稳定型
 
 def test_tcecp_samples_a_third_only_on_disagreement_and_votes() -> None:
     gen = Scripted(
-        principal={(0.0, 0): _ans("不稳定型心绞痛"), (0.7, 0): _ans("急性非ST段抬高型心肌梗死"), (0.7, 1): _ans("急性非ST段抬高型心肌梗死")},
+        principal={
+            (0.0, 0): _ans("不稳定型心绞痛"),
+            (0.7, 0): _ans("急性非ST段抬高型心肌梗死"),
+            (0.7, 1): _ans("急性非ST段抬高型心肌梗死"),
+        },
         other={
             (0.0, 0): [_ans("高脂血症；2型糖尿病")],
             (0.7, 0): [_ans("高脂血症；心房颤动"), _ans("2型糖尿病；高脂血症；心房颤动")],

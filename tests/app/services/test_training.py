@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
+from app.services.demo import build_demo
 from app.services.jobs import get_job, metrics
 from app.services.training import TRAIN_HANDLER, TrainRequest, preview, request_params
-from app.services.demo import build_demo
 from pipeline.errors import InputError
 from pipeline.export import ExportConfig, export
 from pipeline.settings import Settings
@@ -36,13 +36,32 @@ def test_sft_and_grpo_jobs_finish_with_curves_and_a_score(engine: Engine, setup:
     settings, tiny = setup
     sft_export = 1  # the demo's trl-sft export
     grpo_export = export(engine, ExportConfig(1, "trl-grpo", settings.data_dir / "exports"), "t").export_id
-    sft = TrainRequest("sft", sft_export, str(tiny), {"max_steps": 2, "batch_size": 2, "eval_max_tokens": 8},
-                       eval_dataset="train", eval_limit=2)
+    sft = TrainRequest(
+        "sft",
+        sft_export,
+        str(tiny),
+        {"max_steps": 2, "batch_size": 2, "eval_max_tokens": 8},
+        eval_dataset="train",
+        eval_limit=2,
+    )
     assert "python" in preview(engine, settings, sft) and "training.train_entry sft" in preview(engine, settings, sft)
-    grpo = TrainRequest("grpo", grpo_export, str(tiny), {
-        "max_steps": 2, "num_generations": 2, "max_completion_length": 8, "train_batch_size": 2,
-        "ppo_mini_batch_size": 2, "micro_batch_size": 2, "eval_max_tokens": 8,
-        "extra_reward": "tests.training.test_grpo:varied_reward"}, eval_dataset="train", eval_limit=2)
+    grpo = TrainRequest(
+        "grpo",
+        grpo_export,
+        str(tiny),
+        {
+            "max_steps": 2,
+            "num_generations": 2,
+            "max_completion_length": 8,
+            "train_batch_size": 2,
+            "ppo_mini_batch_size": 2,
+            "micro_batch_size": 2,
+            "eval_max_tokens": 8,
+            "extra_reward": "tests.training.test_grpo:varied_reward",
+        },
+        eval_dataset="train",
+        eval_limit=2,
+    )
     first = submit(engine, settings, "train-sft", TRAIN_HANDLER, request_params(sft, "t"), "t")
     second = submit(engine, settings, "train-grpo", TRAIN_HANDLER, request_params(grpo, "t"), "t")
     assert get_job(engine, second).status == "queued"  # one training at a time

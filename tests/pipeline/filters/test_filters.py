@@ -16,8 +16,16 @@ ORIGINAL = {name: f"{name}内容：患者胸闷3天，血压150/90mmHg，否认�
 
 
 def cand(seq: int, sections: Mapping[str, str] | None = None, badcase: int = 1) -> Candidate:
-    return Candidate(100 + seq + 1000 * badcase, badcase, seq, "CASE", dict(sections or ORIGINAL), dict(ORIGINAL),
-                     "I20.000", ("E78.500", "I25.103"))
+    return Candidate(
+        100 + seq + 1000 * badcase,
+        badcase,
+        seq,
+        "CASE",
+        dict(sections or ORIGINAL),
+        dict(ORIGINAL),
+        "I20.000",
+        ("E78.500", "I25.103"),
+    )
 
 
 class ByText:
@@ -28,13 +36,17 @@ class ByText:
         for r in records:
             marker = r["主诉"]
             if "WRONG_MAIN" in marker:
-                out.append(CodePrediction("I21.401", ("E78.500", "I25.103"), votes={"principal": ["I21.401", "I21.401"]}))
+                out.append(
+                    CodePrediction("I21.401", ("E78.500", "I25.103"), votes={"principal": ["I21.401", "I21.401"]})
+                )
             elif "EXTRA" in marker:
                 out.append(CodePrediction("I20.000", ("E78.500", "I25.103", "I48.x01")))
             elif "MISSING" in marker:
                 out.append(CodePrediction("I20.000", ("E78.500",)))
             else:
-                out.append(CodePrediction("I20.000", ("I25.103", "E78.500"), votes={"principal": ["I20.000", "I20.000"]}))
+                out.append(
+                    CodePrediction("I20.000", ("I25.103", "E78.500"), votes={"principal": ["I20.000", "I20.000"]})
+                )
         return out
 
 
@@ -53,7 +65,9 @@ def test_label_consistency() -> None:
 
 
 def test_policy_filter_stores_votes() -> None:
-    v = PolicyFilter(ByText(), "qwen").judge([cand(0), cand(1, with_chief("WRONG_MAIN")), cand(2, with_chief("MISSING"))])
+    v = PolicyFilter(ByText(), "qwen").judge(
+        [cand(0), cand(1, with_chief("WRONG_MAIN")), cand(2, with_chief("MISSING"))]
+    )
     assert [x.passed for x in v] == [True, False, False]
     assert v[0].detail and v[0].detail["votes"] == {"principal": ["I20.000", "I20.000"]}
     assert "other F1 0.67" in v[2].reason
@@ -70,8 +84,13 @@ def test_length_filter() -> None:
 def test_duplicate_filter_flags_no_ops_and_copies_of_earlier_variants() -> None:
     reworded = {k: v.replace("患者", "病人").replace("胸闷", "胸部憋闷感") for k, v in ORIGINAL.items()}
     reworded2 = {k: v.replace("否认糖尿病", "无糖尿病病史").replace("患者", "该患者") for k, v in ORIGINAL.items()}
-    batch = [cand(0, reworded), cand(1, dict(ORIGINAL)), cand(2, dict(reworded)), cand(3, reworded2),
-             cand(0, dict(reworded), badcase=2)]
+    batch = [
+        cand(0, reworded),
+        cand(1, dict(ORIGINAL)),
+        cand(2, dict(reworded)),
+        cand(3, reworded2),
+        cand(0, dict(reworded), badcase=2),
+    ]
     v = DuplicateFilter(max_similarity_to_original=99, max_similarity_to_sibling=98).judge(batch)
     assert [x.passed for x in v] == [True, False, False, True, True]
     assert v[1].reason.startswith("no-op")

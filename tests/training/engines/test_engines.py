@@ -92,11 +92,15 @@ def test_vllm_engine_in_process_on_cpu(tiny: Path, tmp_path: Path) -> None:
     env = {**os.environ, **VLLM_ENV, "PYTHONPATH": str(ROOT)}
     done = subprocess.run(
         [sys.executable, str(script), str(tiny), json.dumps(RECORDS, ensure_ascii=False)],
-        capture_output=True, text=True, env=env, timeout=480, cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=480,
+        cwd=ROOT,
     )
     lines = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]
     assert done.returncode == 0 and lines, done.stderr[-3000:]
-    result = json.loads(lines[-1][len("RESULT "):])
+    result = json.loads(lines[-1][len("RESULT ") :])
     assert result["n"] == 2 and result["parsed"] == [False, False]
     assert len(result["samples"][0]) == 3 and result["same"] is True  # n samples, reproducible with a seed
 
@@ -113,10 +117,30 @@ def served(tiny: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str
     port = _free_port()
     log = (tmp_path_factory.mktemp("serve") / "server.log").open("w")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "vllm.entrypoints.openai.api_server", "--model", str(tiny), "--host", "127.0.0.1",
-         "--port", str(port), "--dtype", "float32", "--max-model-len", "8192", "--enforce-eager",
-         "--served-model-name", "tiny", "--seed", "0"],
-        stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **VLLM_ENV}, start_new_session=True,
+        [
+            sys.executable,
+            "-m",
+            "vllm.entrypoints.openai.api_server",
+            "--model",
+            str(tiny),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--dtype",
+            "float32",
+            "--max-model-len",
+            "8192",
+            "--enforce-eager",
+            "--served-model-name",
+            "tiny",
+            "--seed",
+            "0",
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env={**os.environ, **VLLM_ENV},
+        start_new_session=True,
     )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 300
@@ -150,8 +174,9 @@ def test_openai_engine_against_a_real_server(served: str) -> None:
     gen = OpenAIGenerator(served, "tiny")
     out = gen.generate(MESSAGES * 2, Sampling(temperature=0.7, n=3, max_tokens=8, seed=3))
     assert [len(c) for c in out] == [3, 3]
-    spec = ModelSpec(name="srv", kind="llm", engine="openai", url=served, served_name_="tiny", inference="tcecp",
-                     max_tokens=12)
+    spec = ModelSpec(
+        name="srv", kind="llm", engine="openai", url=served, served_name_="tiny", inference="tcecp", max_tokens=12
+    )
     preds = llm_predictor(spec).predict(RECORDS)
     assert len(preds) == 2 and all(not p.parsed and p.raw for p in preds)
 

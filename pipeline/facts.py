@@ -261,37 +261,37 @@ def _unit(surface: str) -> str:
 
 def number_value(m: re.Match[str]) -> str | None:
     """The normalised value of one match of :data:`NUMBER_PATTERN` (None: not a fact)."""
-    if m.group("date"):
-        return f"{m.group('dy')}-{int(m.group('dm')):02d}-{int(m.group('dd')):02d}"
-    if m.group("cdate"):
-        if m.group("cd"):
-            return f"{m.group('cy')}-{int(m.group('cm')):02d}-{int(m.group('cd')):02d}"
-        return f"{m.group('cy')}-{int(m.group('cm')):02d}"
-    if m.group("ym"):
-        return f"{m.group('yy')}-{int(m.group('ymm')):02d}"
-    if m.group("md"):
-        return f"{int(m.group('mm'))}月{int(m.group('mdd'))}日"
-    if m.group("time"):
-        return f"{int(m.group('th'))}:{m.group('tm')}"
-    if m.group("bp"):
-        return f"{_num(m.group('sys'))}/{_num(m.group('dia'))}mmHg"
-    if m.group("sci"):
-        power = "12" if re.search(r"12|¹²", m.group("su")) else "9"
-        return f"{_num(m.group('sn'))}×10^{power}/L"
-    if m.group("num"):
-        unit = _unit(m.group("unit"))
-        value = _num(m.group("a"))
-        if m.group("b"):
-            value += "-" + _num(m.group("b"))
-        cmp = m.group("cmp") or ""
-        more = "余" if (m.group("yu") or m.group("yu2")) else ""
-        return f"{cmp}{value}{unit}{more}"
-    if m.group("cn"):
-        value = chinese_number(m.group("c"))
+    kind = m.lastgroup  # the alternative that matched (its group closes last)
+    g = m.group
+    if kind == "num":
+        value = _num(g("a"))
+        if g("b"):
+            value += "-" + _num(g("b"))
+        more = "余" if (g("yu") or g("yu2")) else ""
+        return f"{g('cmp') or ''}{value}{_unit(g('unit'))}{more}"
+    if kind == "date":
+        return f"{g('dy')}-{int(g('dm')):02d}-{int(g('dd')):02d}"
+    if kind == "cdate":
+        if g("cd"):
+            return f"{g('cy')}-{int(g('cm')):02d}-{int(g('cd')):02d}"
+        return f"{g('cy')}-{int(g('cm')):02d}"
+    if kind == "ym":
+        return f"{g('yy')}-{int(g('ymm')):02d}"
+    if kind == "md":
+        return f"{int(g('mm'))}月{int(g('mdd'))}日"
+    if kind == "time":
+        return f"{int(g('th'))}:{g('tm')}"
+    if kind == "bp":
+        return f"{_num(g('sys'))}/{_num(g('dia'))}mmHg"
+    if kind == "sci":
+        power = "12" if re.search(r"12|¹²", g("su")) else "9"
+        return f"{_num(g('sn'))}×10^{power}/L"
+    if kind == "cn":
+        value = chinese_number(g("c"))
         if value is None:
             return None
-        more = "余" if (m.group("cyu") or m.group("cyu2")) else ""
-        return f"{value}{_unit(m.group('cunit'))}{more}"
+        more = "余" if (g("cyu") or g("cyu2")) else ""
+        return f"{value}{_unit(g('cunit'))}{more}"
     return None
 
 
@@ -449,7 +449,8 @@ def _diagnoses(raw_section: str) -> Iterable[Fact]:
 # ---------------------------------------------------------------------------------------------------
 
 
-_SENTENCE_END = re.compile(r"(?<=。)")
+#: Where facts are read piece by piece: no fact reaches across a "。" or a "；".
+_PIECE_END = re.compile(r"(?<=[。；;])")
 
 
 def _fact_key(fact: Fact) -> tuple[str, str]:
@@ -466,12 +467,13 @@ def _sentence_facts(sentence: str) -> tuple[Fact, ...]:
 def section_facts(name: str, text: str) -> tuple[Fact, ...]:
     """The facts of one section (sorted); diagnoses only come from 入院诊断.
 
-    Numbers, negations and lateralities never reach across a "。", so they are read sentence by
-    sentence (and cached that way: a rewrite that touches one sentence costs one sentence)."""
+    Numbers, negations and lateralities never reach across a "。" or a "；", so they are read piece by
+    piece (and cached that way: a rewrite that touches one piece costs one piece; one that moves pieces
+    around costs nothing)."""
     facts: list[Fact] = []
-    for sentence in _SENTENCE_END.split(text):
-        if sentence:
-            facts.extend(_sentence_facts(sentence))
+    for piece in _PIECE_END.split(text):
+        if piece:
+            facts.extend(_sentence_facts(piece))
     if name == DIAGNOSIS_SECTION:
         facts.extend(_diagnoses(text))
     return tuple(sorted(facts, key=_fact_key))

@@ -64,7 +64,7 @@ _GEN_LIST = re.compile(
 )
 _ITEM_BAD_CHARS = set("于后时伴经给予行为是但并且再又仍曾可有无未否示在")
 _ITEM_BAD_WORDS = ("出现", "发生", "诱因")
-_LAST_ITEM_CUT = re.compile(r"等|及|和|并")
+_LAST_ITEM_CUT = re.compile(r"等|(?<![涉波危])及|(?<!饱)和|并")  # where the last item ends ("血氧饱和度" is whole)
 
 
 def _list_items(items_text: str, negated: bool) -> tuple[list[str], str] | None:
@@ -135,7 +135,7 @@ def _permute_lists(text: str, rng: random.Random, p: float, negated: bool) -> st
 _CLAUSE_CUE = re.compile(r"^(?:否认|无(?![法创菌锡力尿名效误关论须需从数疑])|未见|未闻及|未触及|未诉|不伴)")
 _NARRATIVE = re.compile(r"出现|发生|诱因|于|后|时|再次|仍|经|给予|予以|入院|出院")
 _UNIT_END = re.compile(r"(?<=[。；;])")
-_SENTENCE_END = re.compile(r"(?<=。)")
+_PIECE_END = re.compile(r"(?<=[。；;])")
 _CLAUSE_SEP = re.compile(r"([，,])")
 
 
@@ -239,7 +239,12 @@ def _permute_clauses(text: str, rng: random.Random, p: float) -> str:
 
 
 _RELATIVE = re.compile(r"^(?:父|母|兄|哥|姐|弟|妹|儿|子|女|配偶|爱人|祖|外祖|叔|伯|姑|舅|姨)")
-_RESULT_HEAD = re.compile(r"^[\u4e00-\u9fffA-Za-z0-9\-+/（）()]{2,24}?(?:：|:|示|提示)")
+_RESULT_HEAD = re.compile(r"^(?P<head>[\u4e00-\u9fffA-Za-z0-9\-+/（）()]{2,24}?)(?:：|:|示|提示)(?P<value>.?)")
+#: What an examination or a laboratory panel is called (a heading without one of these, such as
+#: "室间隔基底段增厚：…", is a finding that goes on with the report before it, not a report of its own).
+_EXAM_NAME = re.compile(
+    r"超声|彩超|CT|心电图|MRI|磁共振|造影|X线|胸片|DR|动态血压|Holter|检查|分析|常规|功能|测定|全项|[二三四五六七八]项|生化"
+)
 _RESULT_NARRATIVE = re.compile(r"患者|入院|出院|给予|予以|治疗|完善|术后|术前|行|于|后")
 _LIST_MARK = re.compile(r"^\s*(?:\d+\s*[.、．]|[（(]\d+[）)])")
 _NOT_A_RESULT_HEAD = re.compile(r"^(?:查体|既往|体格检查|专科检查|辅助检查|主诉|现病史|结果)")
@@ -256,18 +261,26 @@ def _sentence_layout(text: str, section: str) -> tuple[tuple[str, ...], tuple[st
         nxt = bodies[k + 1] if k + 1 < len(bodies) else ""
         if ok and _LIST_MARK.match(nxt):
             ok = False  # the next sentence continues a numbered list begun here
-        kind = (
-            (bool(_CLAUSE_CUE.match(body)) and not _NARRATIVE.search(body))
-            or (section == "家族史" and bool(_RELATIVE.match(body)))
-            or (
-                section in _RESULT_SECTIONS
-                and bool(_RESULT_HEAD.match(body))
-                and not _NOT_A_RESULT_HEAD.match(body)
-                and not _RESULT_NARRATIVE.search(body)
-            )
+        if _is_result(body, section):
+            # a result moves only when the next sentence does not go on with it (a report's further
+            # findings come without a heading of their own)
+            ok = ok and (not nxt or _is_result(nxt, section) or bool(_RESULT_NARRATIVE.search(nxt)))
+            movable.append(ok)
+            continue
+        kind = (bool(_CLAUSE_CUE.match(body)) and not _NARRATIVE.search(body)) or (
+            section == "家族史" and bool(_RELATIVE.match(body))
         )
         movable.append(ok and kind)
     return tuple(bodies), tuple(ends), _runs(movable)
+
+
+def _is_result(body: str, section: str) -> bool:
+    """A separate examination or laboratory result of 诊疗经过 ("甘油三酯：2.16mmol/L", "胸部CT：…")."""
+    if section not in _RESULT_SECTIONS or _NOT_A_RESULT_HEAD.match(body) or _RESULT_NARRATIVE.search(body):
+        return False
+    m = _RESULT_HEAD.match(body)
+    # a named examination, or a laboratory value ("甘油三酯：2.16mmol/L")
+    return bool(m) and (bool(_EXAM_NAME.search(m.group("head"))) or m.group("value") in set("0123456789<>≤≥+-"))
 
 
 def _permute_sentences(text: str, section: str, rng: random.Random, p: float) -> str:
@@ -292,11 +305,11 @@ Slot = tuple[int, int, str, tuple[str, ...]]  # start, end, form, the forms that
 
 @lru_cache(maxsize=16384)
 def _sentences(text: str) -> tuple[tuple[int, str], ...]:
-    """The sentences of ``text`` (split after each "。") with their offsets. Surface forms, numbers and
-    their neighbourhoods never reach across a "。", so what is found in a sentence is cached by sentence:
-    a variant costs only the sentences that its edits touched."""
+    """The pieces of ``text`` (split after each "。" and "；") with their offsets. Surface forms, numbers
+    and their neighbourhoods never reach across those, so what is found in a piece is cached by piece:
+    a variant costs only the pieces that its edits touched."""
     out, pos = [], 0
-    for sentence in _SENTENCE_END.split(text):
+    for sentence in _PIECE_END.split(text):
         if sentence:
             out.append((pos, sentence))
             pos += len(sentence)
@@ -317,10 +330,12 @@ def _sentence_synonym_slots(text: str) -> tuple[Slot, ...]:
         before, after = text[max(0, start - 8):start], text[end:end + 1]
         lo, hi = max(0, start - 16), min(len(text), end + 16)
         window = normalise_width(text[lo:hi])
+        near = text[max(0, start - 12):start] + "\x00" + text[end:end + 12]
         alts = tuple(
             a
             for a in alts
             if fits(a, before, after)
+            and a not in near  # "B型钠尿肽（BNP）" must not become "BNP（BNP）"
             and synonymous(window, normalise_width(text[lo:start] + a + text[end:hi]))
         )
         if alts:
@@ -384,7 +399,7 @@ def _number_patches(raw: str, m: re.Match[str]) -> list[Patch]:
         y = m.group("cy") or m.group("yy")
         mo = int(m.group("cm") or m.group("ymm"))
         forms = [f"{y}年{mo}月"]
-        if nxt not in ".-/":
+        if nxt not in (".", "-", "/"):
             forms.append(f"{y}-{mo:02d}")
         current = normalise_width(m.group(0))
         patches += [(m.start(), m.end(), f) for f in forms if f != current]
@@ -399,7 +414,7 @@ def _number_patches(raw: str, m: re.Match[str]) -> list[Patch]:
         ustart, uend = m.start("unit"), m.end("unit")
         after_unit = raw[uend:uend + 1]
         for alt in _UNIT_SWAPS.get(unit, ()):
-            if unit in "天日" and (prev == "月" or after_unit == "期"):
+            if unit in ("天", "日") and (prev == "月" or after_unit == "期"):
                 continue
             if alt[-1].isascii() and alt[-1].isalpha() and after_unit.isascii() and after_unit.isalpha():
                 continue
@@ -421,13 +436,14 @@ def _number_patches(raw: str, m: re.Match[str]) -> list[Patch]:
             and prev not in _CN_NUMERALS + "两零百"
             and m.start("unit") == m.end("a") + (len(m.group("yu")) if m.group("yu") else 0)
         ):
-            numeral = _CN_NUMERALS[int(a) - 1]
-            patches.append((m.start("a"), m.end("a"), numeral))
-            if a == "2":
-                patches.append((m.start("a"), m.end("a"), "两"))
+            # 2 is 两 before a measure word ("两片", "两次"), not 二
+            patches.append((m.start("a"), m.end("a"), "两" if a == "2" else _CN_NUMERALS[int(a) - 1]))
     elif m.group("cn"):
         value = chinese_number(m.group("c"))
-        if value and value.isdigit() and not prev.isdigit() and prev != ".":
+        after = raw[m.end():m.end() + 1]
+        # not in names: 一次性 (disposable), 甲功五项 (a laboratory panel)
+        in_a_name = after == "性" or m.group("cunit") == "项"
+        if value and value.isdigit() and not prev.isdigit() and prev != "." and not in_a_name:
             patches.append((m.start("c"), m.end("c"), value))
     return patches
 

@@ -6,17 +6,19 @@ Terms that are only *related* (broader or narrower: 血脂异常 vs 高脂血症
 冠状动脉粥样硬化 vs 冠状动脉粥样硬化性心脏病, 肺部感染 vs 肺炎) are deliberately kept apart, since
 they carry different codes.
 
-Three further tables complete the groups:
+Two further tables complete the groups:
 
 * :data:`ONE_WAY` — forms that may be replaced by their canonical form but must not be produced:
   misspellings seen in records, brand names of drugs (a generic name is always right, a brand name
-  not always), and long forms whose short form is already canonical;
+  not always), wording that reads well only one way (给予 → 予以, but "予以出院" never becomes
+  "给予出院") and long forms whose parts are already canonical;
 * :data:`PROTECTED` — terms that contain a surface form of some group but mean something else
   (高血压性心脏病 is not "高血压病性心脏病", 右心衰竭 is not "右心衰" + 竭); they are matched as a
   whole, so nothing inside them is ever rewritten.
 
 :func:`canonicalise` replaces every known surface form by its canonical form, scanning left to right
-and taking the longest form at each position, so that 冠心病 and 冠状动脉粥样硬化性心脏病 compare equal.
+and taking the longest form at each position (and again until nothing changes, so that forms built
+from other forms, 冠脉搭桥术, end canonical too), so that 冠心病 and 冠状动脉粥样硬化性心脏病 compare equal.
 Latin abbreviations only match as whole words (EF is not matched inside LVEF, BNP not inside
 NT-proBNP, STEMI not inside NSTEMI).
 """
@@ -173,8 +175,6 @@ PROTECTED: tuple[str, ...] = (
     "心肌水肿",
     "粘膜水肿",
     "黏膜水肿",
-    "胃食管反流",
-    "胃食管返流",
 )
 
 _CANON: dict[str, str] = {}
@@ -225,16 +225,25 @@ def canonical(term: str) -> str:
     return _CANON.get(term, term)
 
 
-def _canonical_of(m: re.Match[str]) -> str:
-    return _CANON[m.group(0)]
+#: Forms whose canonical form is themselves (a pass that meets only these changes nothing).
+_FIXED = frozenset(f for f, c in _CANON.items() if f == c)
 
 
 def _canonicalise(text: str) -> str:
     for _ in range(4):
-        new = SURFACE_PATTERN.sub(_canonical_of, text)
-        if new == text:
+        changed = False
+
+        def replace(m: re.Match[str]) -> str:
+            nonlocal changed
+            form = m.group(0)
+            if form in _FIXED:
+                return form
+            changed = True
+            return _CANON[form]
+
+        text = SURFACE_PATTERN.sub(replace, text)
+        if not changed:
             break
-        text = new
     return text
 
 

@@ -281,20 +281,18 @@ def export(engine: Engine, cfg: ExportConfig, actor: str) -> ExportResult:
         raise InputError(f"selection {cfg.selection!r} is not one of {', '.join(SELECTIONS)}")
     samples = collect(engine, cfg)
     splits = split(samples, cfg.fold)
-    with read_session(engine) as s:
-        version = (
-            s.scalar(
-                select(func.max(DatasetExport.version)).where(
-                    DatasetExport.round_no == cfg.round_no, DatasetExport.format == cfg.format
-                )
-            )
-            or 0
-        ) + 1
-    name = f"round{cfg.round_no}-{cfg.format}-v{version}" + (f"-fold{cfg.fold}" if cfg.fold is not None else "")
     cfg.out_dir.mkdir(parents=True, exist_ok=True)
+    with read_session(engine) as s:
+        version = s.scalar(select(func.max(DatasetExport.version)).where(
+            DatasetExport.round_no == cfg.round_no, DatasetExport.format == cfg.format)) or 0
+    # A folder left by an earlier database (a rebuilt demo, say) is never overwritten: take the next version.
+    prefix = f"round{cfg.round_no}-{cfg.format}-v"
+    for existing in cfg.out_dir.glob(f"{prefix}*"):
+        digits = existing.name[len(prefix):].split("-")[0]
+        version = max(version, int(digits)) if digits.isdigit() else version
+    version += 1
+    name = f"{prefix}{version}" + (f"-fold{cfg.fold}" if cfg.fold is not None else "")
     final = cfg.out_dir / name
-    if final.exists():
-        raise InputError(f"{final} already exists; choose another --out or remove it")
     tmp = Path(tempfile.mkdtemp(prefix=f".{name}.", dir=cfg.out_dir))
     try:
         counts: dict[str, int] = {}

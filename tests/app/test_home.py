@@ -56,7 +56,12 @@ def test_home_shows_what_is_in_the_demo_database(demo_url: str, monkeypatch: pyt
     at = signed_in_app(demo_url, monkeypatch, "engineer", "engineer-demo")
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Records"] == "65" and metrics["Labelled"] == "60" and metrics["Users"] == "3"
-    assert list(at.dataframe[0].value["dataset"]) == ["test", "train"]
+    frames = [d.value for d in at.dataframe]
+    datasets = next(f for f in frames if "dataset" in f.columns and "records" in f.columns)
+    assert list(datasets["dataset"]) == ["test", "train"]
+    rounds = next(f for f in frames if "round" in f.columns)
+    assert list(rounds["round"]) == [1] and list(rounds["status"]) == ["in_review"]
+    assert int(rounds["badcases"][0]) > 0 and int(rounds["approved"][0]) == 3  # the demo expert's three bests
 
 
 def test_an_expert_sees_no_engineer_page_and_is_refused_one(demo_url: str, monkeypatch: pytest.MonkeyPatch) -> None:

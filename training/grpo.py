@@ -65,7 +65,7 @@ from training.sft import (
     ProgressSink,
     check_common,
     cuda_available,
-    evaluate_model,
+    evaluate_after_training,
     lora_config,
     read_jsonl,
     resolve_attn,
@@ -640,23 +640,7 @@ def run_grpo(
         "refilled_groups": sum(r["refilled_groups"] for r in history),
         "masked_groups": sum(r["masked_groups"] for r in history),
     }
-    if cfg.eval_file and trainer.accelerator.is_main_process:
-        scores = evaluate_model(
-            out_dir,
-            cfg.eval_file,
-            inference=cfg.inference,
-            max_tokens=cfg.eval_max_tokens,
-            seed=cfg.seed,
-            batch_size=cfg.eval_batch_size,
-        )
-        result.update(scores)
-        callback.emit(
-            {
-                "step": trainer.state.global_step,
-                **{f"eval/{k}": scores[k] for k in ("score", "principal_accuracy", "other_f1")},
-            }
-        )
-    return result
+    return evaluate_after_training(cfg, trainer, callback, out_dir, result)
 
 
 __all__ = [

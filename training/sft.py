@@ -410,6 +410,13 @@ def run_sft(
         "train_loss": train_out.training_loss,
         **info,
     }
+    return evaluate_after_training(cfg, trainer, callback, out_dir, result)
+
+
+def evaluate_after_training(
+    cfg: Any, trainer: Any, callback: Any, out_dir: Path, result: dict[str, Any]
+) -> dict[str, Any]:
+    """Score the saved model on ``cfg.eval_file`` (main process only), add it to ``result`` and the metrics."""
     if cfg.eval_file and trainer.accelerator.is_main_process:
         scores = evaluate_model(
             out_dir,
@@ -429,4 +436,4 @@ def run_sft(
     return result
 
 
-__all__ = ["SFTRunConfig", "run_sft", "build_sft_trainer", "sft_rows", "evaluate_model"]
+__all__ = ["SFTRunConfig", "run_sft", "build_sft_trainer", "sft_rows", "evaluate_model", "evaluate_after_training"]

@@ -26,7 +26,7 @@ from pipeline.metric import score
 from pipeline.mining import oof_predictions
 from pipeline.records import ID_KEY, MAIN_KEY, OTHER_KEY, TEXT_SECTIONS
 from pipeline.rewrite_rules import rule_variants
-from training.predictors import BaselineLearner
+from training.predictors import BaselineLearner, consistency_learner
 
 SEEDS, ROUNDS, N, K = (0, 1, 2), 3, 20, 5
 
@@ -46,7 +46,7 @@ def one_round(rows, variants, preds, seed, round_no):  # type: ignore[no-untyped
         for cid, p in preds.items()
         if diagnose(by_id[cid][MAIN_KEY], by_id[cid][OTHER_KEY].split(";"), p.principal, p.others).is_badcase
     ]
-    label = LabelConsistencyFilter(BaselineLearner().fit(rows + [v for _p, v in variants]))
+    label = LabelConsistencyFilter(consistency_learner().fit(rows + [v for _p, v in variants]))
     filters = [label, FactsFilter(), DuplicateFilter(), LengthFilter()]
     added = []
     batch: list[Candidate] = []

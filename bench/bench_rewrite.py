@@ -20,7 +20,7 @@ from pipeline.folds import assign_folds
 from pipeline.mining import oof_predictions
 from pipeline.records import ID_KEY, MAIN_KEY, OTHER_KEY, TEXT_SECTIONS
 from pipeline.rewrite_rules import rule_variants
-from training.predictors import BaselineLearner
+from training.predictors import BaselineLearner, consistency_learner
 
 N = 20
 
@@ -55,7 +55,7 @@ def main() -> None:
     t_gen = time.perf_counter() - t0
 
     t1 = time.perf_counter()
-    label = LabelConsistencyFilter(BaselineLearner().fit(rows))
+    label = LabelConsistencyFilter(consistency_learner().fit(rows))
     t_fit = time.perf_counter() - t1
     timings, verdicts = {}, {}
     for f in (label, FactsFilter(), DuplicateFilter(), LengthFilter()):

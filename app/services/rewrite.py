@@ -23,7 +23,7 @@ from pipeline.rewrite_llm import LLMRewriter
 from pipeline.rewriting import RewriteConfig, RuleRewriter, VariantSource, generate_round
 from pipeline.settings import Settings
 from training.jobs import JobContext
-from training.predictors import BaselineLearner, LLMPredictor
+from training.predictors import LLMPredictor, consistency_learner
 from training.registry import get_model
 
 REWRITE_HANDLER = "app.services.rewrite:rewrite_job"
@@ -78,7 +78,7 @@ def build_filters(engine: Engine, settings: Settings, round_no: int, policy_mode
     facts, near duplicates, length."""
     with read_session(engine) as s:
         train = [record_dict(r) for r in labelled_records(s, _training_dataset(engine, round_no))]
-    filters: list[Filter] = [LabelConsistencyFilter(BaselineLearner().fit(train), "baseline")]
+    filters: list[Filter] = [LabelConsistencyFilter(consistency_learner().fit(train), "baseline")]
     if policy_model:
         from training.engines import make_generator
 

@@ -70,12 +70,17 @@ def get_round(engine: Engine, number: int) -> RoundView:
 
 
 def open_round(engine: Engine, mode: str, cfg: RoundConfig, actor: str) -> tuple[int, bool]:
-    """The unfinished round to continue, or a new one; returns (number, created)."""
+    """The unfinished round to continue, or a new one; returns (number, created). Continuing a round in
+    non-interactive mode switches it: the filter chain approves what the experts have not decided."""
     if mode not in MODES:
         raise InputError(f"mode {mode!r} is not one of {', '.join(MODES)}")
     with write_session(engine) as s:
         current = s.scalar(select(Round).where(Round.status != "done").order_by(Round.number.desc()).limit(1))
         if current is not None:
+            if mode == "non-interactive" and current.mode != mode:
+                # The rest of this round is approved by the filter chain; expert decisions made so far stand.
+                current.mode = mode
+                audit(s, actor, "round.mode", f"round {current.number}", mode=mode)
             return current.number, False
         last = s.scalar(select(Round).order_by(Round.number.desc()).limit(1))
         dataset = (last.results.get("augmenting", {}).get("dataset") if last else None) or cfg.dataset

@@ -74,6 +74,9 @@ def _running() -> None:
         st.error(job.message or "failed")
     elif job.status == "succeeded" and job.result:
         st.success(f"round {job.result['round']}: {job.result['status']}")
+    if job.status not in ("queued", "running") and st.session_state.get("round_job_shown") != job.id:
+        st.session_state["round_job_shown"] = job.id
+        st.rerun()  # the whole page: the table and the form's next round change with the job's end
 
 
 _running()

@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 
 import click
 
-from db.models import ROLES
+from db.models import BADCASE_ERRORS, ROLES
 from pipeline.errors import SraditError
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -300,7 +300,7 @@ def badcases() -> None:
 
 @badcases.command("list")
 @click.option("--round", "round_no", type=int, help="Only this round.")
-@click.option("--error", "error_type", type=click.Choice(["principal_miss", "missing_other", "extra_other"]))
+@click.option("--error", "error_type", type=click.Choice(BADCASE_ERRORS))
 @click.option("--code", help="Only badcases involving this code (gold or predicted).")
 @pass_ctx
 @_friendly

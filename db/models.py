@@ -11,7 +11,6 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from db.base import Base, utcnow
 
 ROLES = ("expert", "engineer", "admin")
-JOB_STATUSES = ("queued", "running", "succeeded", "failed", "cancelled")
 
 
 class Dataset(Base):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 
 # Clinical edition 2.0 codes: a chapter letter, two digits, then subdivisions, "x" extensions,
 # dagger/asterisk pairs and morphology codes (M8000/0), e.g. I10.x00x032, E10.500†H28.0*.
@@ -41,7 +40,3 @@ def split_code_list(raw: str) -> tuple[list[str], list[str]]:
         elif code not in codes:
             codes.append(code)
     return codes, bad
-
-
-def join_code_list(codes: Iterable[str]) -> str:
-    return ";".join(codes)

@@ -7,7 +7,7 @@ import io
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import Engine, func, insert, select, update
+from sqlalchemy import Engine, insert, select, update
 from sqlalchemy.orm import Session
 
 from db.engine import read_session, write_session
@@ -133,11 +133,6 @@ def lookup(engine: Engine, raw: str) -> CodeInfo:
                 ).all()
             )
         return CodeInfo(code, name, tuple(r for r, _ in labels), neighbours)
-
-
-def dictionary_size(engine: Engine) -> int:
-    with read_session(engine) as s:
-        return s.scalar(select(func.count()).select_from(Code)) or 0
 
 
 def names_for(engine: Engine, codes: set[str]) -> dict[str, str]:

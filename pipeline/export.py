@@ -21,9 +21,10 @@ from typing import Any
 from sqlalchemy import Engine, func, select
 
 from db.engine import read_session, write_session
-from db.models import Badcase, Dataset, DatasetExport, ModelRun, Record, Review, Round, Selection, Variant
+from db.models import Badcase, DatasetExport, Record, Review, Round, Selection, Variant
 from pipeline.audit import audit
 from pipeline.errors import InputError
+from pipeline.mining import round_dataset
 from pipeline.prompts import target_completion, task_messages
 from pipeline.records import ID_KEY, MAIN_KEY, OTHER_KEY, TEXT_SECTIONS
 from pipeline.review import approved_variant_ids
@@ -83,23 +84,10 @@ class ExportResult:
     checksum: str
 
 
-def _training_dataset(s: Any, round_no: int) -> Dataset:
-    ds = s.scalar(
-        select(Dataset)
-        .join(ModelRun, ModelRun.dataset_id == Dataset.id)
-        .join(Round, Round.id == ModelRun.round_id)
-        .where(Round.number == round_no, ModelRun.kind == "kfold")
-        .limit(1)
-    )
-    if ds is None:
-        raise InputError(f"there is no round {round_no} (or it has no K-fold run)")
-    return ds
-
-
 def collect(engine: Engine, cfg: ExportConfig) -> list[Sample]:
     """Originals of the round's training set + the chosen variants of rounds 1..R, sorted."""
     with read_session(engine) as s:
-        ds = _training_dataset(s, cfg.round_no)
+        ds = round_dataset(s, cfg.round_no)
         originals = s.scalars(
             select(Record).where(
                 Record.dataset_id == ds.id, Record.origin == "original", Record.principal_code.is_not(None)
@@ -283,12 +271,18 @@ def export(engine: Engine, cfg: ExportConfig, actor: str) -> ExportResult:
     splits = split(samples, cfg.fold)
     cfg.out_dir.mkdir(parents=True, exist_ok=True)
     with read_session(engine) as s:
-        version = s.scalar(select(func.max(DatasetExport.version)).where(
-            DatasetExport.round_no == cfg.round_no, DatasetExport.format == cfg.format)) or 0
+        version = (
+            s.scalar(
+                select(func.max(DatasetExport.version)).where(
+                    DatasetExport.round_no == cfg.round_no, DatasetExport.format == cfg.format
+                )
+            )
+            or 0
+        )
     # A folder left by an earlier database (a rebuilt demo, say) is never overwritten: take the next version.
     prefix = f"round{cfg.round_no}-{cfg.format}-v"
     for existing in cfg.out_dir.glob(f"{prefix}*"):
-        digits = existing.name[len(prefix):].split("-")[0]
+        digits = existing.name[len(prefix) :].split("-")[0]
         version = max(version, int(digits)) if digits.isdigit() else version
     version += 1
     name = f"{prefix}{version}" + (f"-fold{cfg.fold}" if cfg.fold is not None else "")

@@ -64,6 +64,20 @@ def record_dict(rec: Record) -> dict[str, str]:
     return out
 
 
+def round_dataset(session: Session, round_no: int) -> Dataset:
+    """The dataset a round was mined from (its K-fold run's dataset)."""
+    ds = session.scalar(
+        select(Dataset)
+        .join(ModelRun, ModelRun.dataset_id == Dataset.id)
+        .join(Round, Round.id == ModelRun.round_id)
+        .where(Round.number == round_no, ModelRun.kind == "kfold")
+        .limit(1)
+    )
+    if ds is None:
+        raise InputError(f"there is no round {round_no} (or it has no K-fold run): mine it first (`sradit kfold`)")
+    return ds
+
+
 def labelled_records(session: Session, dataset: str) -> list[Record]:
     ds = session.scalar(select(Dataset).where(Dataset.name == dataset))
     if ds is None:

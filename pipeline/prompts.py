@@ -12,8 +12,6 @@ from pipeline import label_space
 from pipeline.protocols import Messages
 from pipeline.records import TEXT_SECTIONS, record_text
 
-PROMPT_VERSION = "v1"
-
 #: Short clinical definitions of the five principal diagnoses, given to the model in the principal prompt.
 PRINCIPAL_DEFINITIONS: dict[str, str] = {
     "I10.x00x032": "收缩压≥180mmHg和/或舒张压≥110mmHg，并伴多项心血管危险因素、靶器官损害或临床并发症。",

@@ -21,9 +21,6 @@ TEXT_SECTIONS: tuple[str, ...] = (
     "出院医嘱",
 )
 
-#: All twelve sections of the task, identifier first.
-SECTIONS: tuple[str, ...] = (ID_KEY, *TEXT_SECTIONS)
-
 
 def record_text(sections: dict[str, str], keys: tuple[str, ...] = TEXT_SECTIONS) -> str:
     """The record as one text, each section headed by its name (what models read)."""

@@ -16,11 +16,9 @@ from sqlalchemy.orm import Session, aliased
 
 from db.base import utcnow
 from db.engine import read_session, write_session
-from db.models import Badcase, Record, Review, Round, Selection, User, Variant, VariantVerdict
+from db.models import REVIEW_DECISIONS, Badcase, Record, Review, Round, Selection, User, Variant, VariantVerdict
 from pipeline.audit import audit
 from pipeline.errors import InputError
-
-DECISIONS = ("approve", "reject", "skip")
 
 
 @dataclass(frozen=True)
@@ -161,8 +159,8 @@ def decide(
     required: int = 1,
 ) -> int:
     """Store one decision (best implies approve) and the badcase's new outcome; returns the review id."""
-    if decision not in DECISIONS:
-        raise InputError(f"decision {decision!r} is not one of {', '.join(DECISIONS)}")
+    if decision not in REVIEW_DECISIONS:
+        raise InputError(f"decision {decision!r} is not one of {', '.join(REVIEW_DECISIONS)}")
     if score is not None and not 1 <= score <= 5:
         raise InputError(f"score {score} is not between 1 and 5")
     if best:

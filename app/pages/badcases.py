@@ -9,6 +9,7 @@ from app.auth import require, user_name
 from app.services.jobs import get_job, recent_jobs, submit
 from app.services.mining import KFOLD_HANDLER, kfold_params
 from app.state import ready_engine, settings
+from db.models import BADCASE_ERRORS
 from pipeline.badcases import badcase_detail, list_badcases
 from pipeline.mining import MiningConfig
 from pipeline.records import TEXT_SECTIONS
@@ -62,7 +63,7 @@ if not rows:
 rounds = sorted({r.round_no for r in rows}, reverse=True)
 f1, f2, f3 = st.columns(3)
 round_no = f1.selectbox("Round", rounds)
-error = f2.selectbox("Error type", ["any", "principal_miss", "missing_other", "extra_other"])
+error = f2.selectbox("Error type", ["any", *BADCASE_ERRORS])
 code = f3.text_input("Code involved", placeholder="e.g. I25.103")
 shown = list_badcases(engine, round_no, None if error == "any" else error, code.strip() or None)
 

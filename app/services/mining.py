@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
@@ -77,7 +77,7 @@ def predict_dataset(
         predictor: Any = BaselineLearner().fit(train)
     else:
         if inference is not None:
-            spec = type(spec)(**{**spec.__dict__, "inference": inference})
+            spec = replace(spec, inference=inference)
         predictor = llm_predictor(spec)
     preds = predictor.predict(rows, progress=progress)
     write_submission(out, {r.case_id: (p.principal, list(p.others)) for r, p in zip(recs, preds, strict=True)})

@@ -6,10 +6,9 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 
 from db.engine import read_session
-from db.models import Dataset, ModelRun, Round
 from pipeline.errors import InputError
 from pipeline.filtering import filter_round
 from pipeline.filters import Filter
@@ -18,7 +17,7 @@ from pipeline.filters.facts import FactsFilter
 from pipeline.filters.label import LabelConsistencyFilter
 from pipeline.filters.length import LengthFilter
 from pipeline.filters.policy import PolicyFilter
-from pipeline.mining import labelled_records, record_dict
+from pipeline.mining import labelled_records, record_dict, round_dataset
 from pipeline.rewrite_llm import LLMRewriter
 from pipeline.rewriting import RewriteConfig, RuleRewriter, VariantSource, generate_round
 from pipeline.settings import Settings
@@ -58,26 +57,11 @@ def rewrite_params(cfg: RewriteConfig, actor: str) -> dict[str, Any]:
     return {**asdict(cfg), "actor": actor}
 
 
-def _training_dataset(engine: Engine, round_no: int) -> str:
-    """The dataset the round was mined from (its K-fold run's dataset)."""
-    with read_session(engine) as s:
-        name = s.scalar(
-            select(Dataset.name)
-            .join(ModelRun, ModelRun.dataset_id == Dataset.id)
-            .join(Round, Round.id == ModelRun.round_id)
-            .where(Round.number == round_no, ModelRun.kind == "kfold")
-            .limit(1)
-        )
-    if name is None:
-        raise InputError(f"round {round_no} has no K-fold run: mine it first (`sradit kfold`)")
-    return name
-
-
 def build_filters(engine: Engine, settings: Settings, round_no: int, policy_model: str | None = None) -> list[Filter]:
     """The chain: label consistency (the baseline trained on the current training set), policy (optional),
     facts, near duplicates, length."""
     with read_session(engine) as s:
-        train = [record_dict(r) for r in labelled_records(s, _training_dataset(engine, round_no))]
+        train = [record_dict(r) for r in labelled_records(s, round_dataset(s, round_no).name)]
     filters: list[Filter] = [LabelConsistencyFilter(consistency_learner().fit(train), "baseline")]
     if policy_model:
         from training.engines import make_generator

@@ -112,6 +112,7 @@ def sign_in(page: Page, url: str, name: str, password: str) -> None:
 def open_queue(page: Page) -> None:
     page.get_by_role("link", name="Review queue").click()
     expect(page.get_by_text("keys: 1–5 score")).to_be_visible(timeout=30_000)
+    _settle(page)
 
 
 def header(page: Page) -> str:
@@ -139,6 +140,7 @@ def test_expert_reviews_with_the_keyboard_alone(browser: Browser, app_url: tuple
     first = header(page)
     page.keyboard.press("4")  # score 4 …
     expect(page.locator(".st-key-score_4 button")).to_have_attribute("kind", "primary", timeout=30_000)
+    _settle(page)
     second = press_and_wait(page, "a", first)  # … approve
     third = press_and_wait(page, "x", second)  # reject
     fourth = press_and_wait(page, "b", third)  # best: its badcase is done for this expert
@@ -190,6 +192,18 @@ def _wait_change(page: Page, before: str) -> str:
         "before => { const h = [...document.querySelectorAll('h3')].find(e => e.innerText.includes('variant'));"
         " return h && h.innerText !== before; }",
         arg=before,
-        timeout=30_000,
+        timeout=60_000,
     )
+    _settle(page)
     return header(page)
+
+
+def _settle(page: Page) -> None:
+    """Wait until the script run has finished and nothing on the page is stale, as a person would before the
+    next key: the new header arrives mid-run, and a key pressed then raced the run's end on a loaded CI machine."""
+    page.wait_for_function(
+        "() => { const app = document.querySelector('[data-testid=stApp]');"
+        " return app && app.getAttribute('data-test-script-state') === 'notRunning'"
+        " && !document.querySelector('[data-stale=true]'); }",
+        timeout=60_000,
+    )

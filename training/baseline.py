@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import bisect
 import contextlib
+import functools
 import json
 import math
 import os
@@ -63,6 +64,7 @@ from pipeline.codes import split_code_list
 from pipeline.errors import InputError
 from pipeline.metric import set_f1
 from pipeline.records import ID_KEY, MAIN_KEY, OTHER_KEY, TEXT_SECTIONS
+from training.char_ngrams import tfidf_transform
 
 __all__ = [
     "BaselineConfig",
@@ -245,8 +247,10 @@ LOCATIONS: dict[str, tuple[str, ...]] = {
 }
 
 
+@functools.lru_cache(maxsize=8192)
 def normalise_text(text: str) -> str:
-    """NFKC (full-width → ASCII, Ⅲ → III, （ → ( ) and a few OCR slips seen in EMRs."""
+    """NFKC (full-width → ASCII, Ⅲ → III, （ → ( ) and a few OCR slips seen in EMRs. Cached: the
+    sections of a record are normalised for several feature blocks, and a rewrite keeps most of them."""
     t = unicodedata.normalize("NFKC", text or "")
     t = t.replace("mmo1", "mmol").replace("umo1", "umol").replace("早博", "早搏")
     return t
@@ -524,6 +528,16 @@ RULE_FEATURE_NAMES: tuple[str, ...] = (
 )
 
 
+@functools.lru_cache(maxsize=4096)
+def _synonym_row(text: str) -> tuple[float, ...]:
+    """Positive mentions of each synonym-table concept in one location's text: 0, ½ (once), 1 (twice or
+    more). Cached by text because a rewrite leaves most locations of its original as they were."""
+    if not text:
+        return (0.0,) * len(_SYNONYM_RES)
+    starts = _clause_starts(text)
+    return tuple(min(_positive_mentions(text, rx, starts), 2) / 2 for _name, rx in _SYNONYM_RES)
+
+
 def rule_features(record: Mapping[str, str]) -> np.ndarray:
     """The rule-feature vector of one record (names in ``RULE_FEATURE_NAMES``), values in [0, 1]."""
     sec = _sections(record)
@@ -531,11 +545,7 @@ def rule_features(record: Mapping[str, str]) -> np.ndarray:
     texts["dx1"] = first_diagnosis(sec["入院诊断"])
     row: list[float] = []
     for loc in _RULE_LOCATIONS:
-        t = texts[loc]
-        starts = _clause_starts(t)
-        for _name, rx in _SYNONYM_RES:
-            n = _positive_mentions(t, rx, starts) if t else 0
-            row.append(min(n, 2) / 2)  # 0, ½ (once), 1 (twice or more)
+        row += _synonym_row(texts[loc])
     rest = "\n".join(texts[loc] for loc in ("hist", "course", "disc"))
     for t in (texts["dx1"], texts["dx"], rest):
         slots = set(_htn_slots(t))
@@ -752,7 +762,7 @@ class BaselineCoder:
             )
             text = self._text_vec.fit_transform(texts)
         else:
-            text = self._text_vec.transform(texts)
+            text = tfidf_transform(self._text_vec, texts)
         dx = [_diagnosis_text(r) for r in records]
         if fit:
             self._dx_vec = TfidfVectorizer(
@@ -765,7 +775,7 @@ class BaselineCoder:
             )
             diagnosis = self._dx_vec.fit_transform(dx)
         else:
-            diagnosis = self._dx_vec.transform(dx)
+            diagnosis = tfidf_transform(self._dx_vec, dx)
         rules = np.vstack([rule_features(r) for r in records])
         return _Blocks(sp.csr_matrix(text), sp.csr_matrix(diagnosis), rules)
 

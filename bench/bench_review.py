@@ -140,7 +140,10 @@ def pct(values: list[float]) -> str:
     values = sorted(values)
     p50 = statistics.median(values)
     p95 = values[min(len(values) - 1, int(round(0.95 * (len(values) - 1))))]
-    return f"p50 {p50 * 1000:.0f} ms, p95 {p95 * 1000:.0f} ms (min {values[0] * 1000:.0f}, max {values[-1] * 1000:.0f}, n={len(values)})"
+    return (
+        f"p50 {p50 * 1000:.0f} ms, p95 {p95 * 1000:.0f} ms "
+        f"(min {values[0] * 1000:.0f}, max {values[-1] * 1000:.0f}, n={len(values)})"
+    )
 
 
 def bench_service(db_url: str, n: int = 60) -> list[float]:

@@ -21,6 +21,8 @@ class DatasetCount:
 @dataclass(frozen=True)
 class Overview:
     datasets: list[DatasetCount]
+    emrs: int  #: distinct original EMRs (by 病案标识), however many dataset versions hold a copy
+    labelled_emrs: int
     dictionary_codes: int
     label_codes: dict[str, int]
     users: dict[str, int]
@@ -46,8 +48,16 @@ def overview(engine: Engine, recent: int = 10) -> Overview:
             .order_by(AuditEntry.id.desc())
             .limit(recent)
         ).all()
+        originals = select(Record.case_id).where(Record.origin == "original")
         return Overview(
             datasets=[DatasetCount(n, r, lab, v) for n, r, lab, v in rows],
+            emrs=s.scalar(select(func.count()).select_from(originals.distinct().subquery())) or 0,
+            labelled_emrs=s.scalar(
+                select(func.count()).select_from(
+                    originals.where(Record.principal_code.is_not(None)).distinct().subquery()
+                )
+            )
+            or 0,
             dictionary_codes=s.scalar(select(func.count()).select_from(Code)) or 0,
             label_codes=dict(s.execute(select(LabelCode.role, func.count()).group_by(LabelCode.role)).all()),
             users=dict(s.execute(select(User.role, func.count()).group_by(User.role)).all()),

@@ -74,7 +74,7 @@ def _list_items(items_text: str, negated: bool) -> tuple[list[str], str] | None:
     suffix = ""
     cut = _LAST_ITEM_CUT.search(items[-1])
     if cut:
-        items[-1], suffix = items[-1][: cut.start()], items[-1][cut.start():]
+        items[-1], suffix = items[-1][: cut.start()], items[-1][cut.start() :]
     elif negated and not any(strip_history(i)[1] for i in items[:-1]):
         # "否认高血压、糖尿病病史": 病史 belongs to the whole list and stays at its end; in
         # "否认吸烟史、饮酒史" every item carries its own 史 and moves with it
@@ -214,8 +214,7 @@ def _clause_layout(text: str) -> ClauseLayout:
         if len(clauses) < 2:
             continue
         movable = [
-            bool(_CLAUSE_CUE.match(c)) and not _NARRATIVE.search(c) and _balanced(c) and len(c) <= 30
-            for c in clauses
+            bool(_CLAUSE_CUE.match(c)) and not _NARRATIVE.search(c) and _balanced(c) and len(c) <= 30 for c in clauses
         ]
         runs = _runs(movable)
         if runs:
@@ -327,10 +326,10 @@ def _sentence_synonym_slots(text: str) -> tuple[Slot, ...]:
         if not alts:
             continue
         start, end = m.start(), m.end()
-        before, after = text[max(0, start - 8):start], text[end:end + 1]
+        before, after = text[max(0, start - 8) : start], text[end : end + 1]
         lo, hi = max(0, start - 16), min(len(text), end + 16)
         window = normalise_width(text[lo:hi])
-        near = text[max(0, start - 12):start] + "\x00" + text[end:end + 12]
+        near = text[max(0, start - 12) : start] + "\x00" + text[end : end + 12]
         alts = tuple(
             a
             for a in alts
@@ -379,8 +378,8 @@ Patch = tuple[int, int, str]
 
 def _number_patches(raw: str, m: re.Match[str]) -> list[Patch]:
     """Alternative writings of one number match, each as a (start, end, new text) patch of ``raw``."""
-    nxt = raw[m.end():m.end() + 1]
-    prev = raw[m.start() - 1:m.start()] if m.start() else ""
+    nxt = raw[m.end() : m.end() + 1]
+    prev = raw[m.start() - 1 : m.start()] if m.start() else ""
     patches: list[Patch] = []
     if (m.group("date") or m.group("cdate") or m.group("ym")) and nxt.isdigit():
         # "2023-08-3024h": the digits glued on are read differently once the date is written another way
@@ -412,7 +411,7 @@ def _number_patches(raw: str, m: re.Match[str]) -> list[Patch]:
     elif m.group("num"):
         unit = m.group("unit")
         ustart, uend = m.start("unit"), m.end("unit")
-        after_unit = raw[uend:uend + 1]
+        after_unit = raw[uend : uend + 1]
         for alt in _UNIT_SWAPS.get(unit, ()):
             if unit in ("天", "日") and (prev == "月" or after_unit == "期"):
                 continue
@@ -440,7 +439,7 @@ def _number_patches(raw: str, m: re.Match[str]) -> list[Patch]:
             patches.append((m.start("a"), m.end("a"), "两" if a == "2" else _CN_NUMERALS[int(a) - 1]))
     elif m.group("cn"):
         value = chinese_number(m.group("c"))
-        after = raw[m.end():m.end() + 1]
+        after = raw[m.end() : m.end() + 1]
         # not in names: 一次性 (disposable), 甲功五项 (a laboratory panel)
         in_a_name = after == "性" or m.group("cunit") == "项"
         if value and value.isdigit() and not prev.isdigit() and prev != "." and not in_a_name:
@@ -515,14 +514,10 @@ def _surface(
 _KINDS = ("structure", "synonym", "number")
 
 
-def _apply(
-    stage: str, section: str, text: str, rng: random.Random, p: float, kinds: set[str]
-) -> tuple[str, list[str]]:
+def _apply(stage: str, section: str, text: str, rng: random.Random, p: float, kinds: set[str]) -> tuple[str, list[str]]:
     """One kind of edit on one section: the new text and the edits to record."""
     if stage == "surface":
-        return _surface(
-            text, section, rng, p, "synonym" in kinds, "number" in kinds and section != DIAGNOSIS_SECTION
-        )
+        return _surface(text, section, rng, p, "synonym" in kinds, "number" in kinds and section != DIAGNOSIS_SECTION)
     if stage == "negated-list":
         new, label = _permute_lists(text, rng, p, True), f"reorder:{section} negations"
     elif stage == "negated-clauses":

@@ -214,7 +214,9 @@ def _alternative(form: str) -> str:
 #: (The leading look-ahead on the possible first characters lets the regex engine skip other positions
 #: quickly; the look-behinds of Latin forms would otherwise stop it from doing so.)
 SURFACE_PATTERN: re.Pattern[str] = re.compile(
-    "(?=[" + re.escape("".join(sorted({f[0] for f in _CANON}))) + "])(?:"
+    "(?=["
+    + re.escape("".join(sorted({f[0] for f in _CANON})))
+    + "])(?:"
     + "|".join(_alternative(f) for f in sorted(_CANON, key=lambda f: (-len(f), f)))
     + ")"
 )

@@ -65,6 +65,7 @@ from pipeline.errors import InputError
 from pipeline.metric import set_f1
 from pipeline.records import ID_KEY, MAIN_KEY, OTHER_KEY, TEXT_SECTIONS
 from training.char_ngrams import tfidf_transform
+from training.regex_gate import GatedPatterns
 
 __all__ = [
     "BaselineConfig",
@@ -358,6 +359,7 @@ _SYNONYMS: tuple[tuple[str, str], ...] = (
 _SYNONYM_RES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
     (name, re.compile(pattern, re.I)) for name, pattern in _SYNONYMS
 )
+_SYNONYM_GATES = GatedPatterns([rx for _name, rx in _SYNONYM_RES])
 
 # A clause ends at these characters; a negation cue earlier in the clause negates the mention.
 _CLAUSE_RE = re.compile(r"[^。;,:!?\n]+")
@@ -535,12 +537,19 @@ def _synonym_row(text: str) -> tuple[float, ...]:
     if not text:
         return (0.0,) * len(_SYNONYM_RES)
     starts = _clause_starts(text)
-    return tuple(min(_positive_mentions(text, rx, starts), 2) / 2 for _name, rx in _SYNONYM_RES)
+    return tuple(
+        min(_positive_mentions(text, rx, starts), 2) / 2 if may else 0.0
+        for rx, may in zip(_SYNONYM_GATES.patterns, _SYNONYM_GATES.may_match(text), strict=True)
+    )
 
 
 def rule_features(record: Mapping[str, str]) -> np.ndarray:
     """The rule-feature vector of one record (names in ``RULE_FEATURE_NAMES``), values in [0, 1]."""
-    sec = _sections(record)
+    return _rule_row(_sections(record))
+
+
+def _rule_row(sec: Mapping[str, str]) -> np.ndarray:
+    """``rule_features`` of a record's normalised sections."""
     texts = {loc: "\n".join(sec[k] for k in keys) for loc, keys in LOCATIONS.items()}
     texts["dx1"] = first_diagnosis(sec["入院诊断"])
     row: list[float] = []
@@ -620,13 +629,8 @@ def _own_rule_index(code: str) -> np.ndarray:
     return np.asarray([i for i, n in enumerate(RULE_FEATURE_NAMES) if n.split(":", 1)[1] in keys], dtype=np.int64)
 
 
-def _full_text(record: Mapping[str, str]) -> str:
-    sec = _sections(record)
+def _full_text(sec: Mapping[str, str]) -> str:
     return "\n".join(f"{k}:{v}" for k, v in sec.items())
-
-
-def _diagnosis_text(record: Mapping[str, str]) -> str:
-    return normalise_text(str(record.get("入院诊断") or ""))
 
 
 # --------------------------------------------------------------------------------------------------
@@ -749,7 +753,8 @@ class BaselineCoder:
     def _features(self, records: Sequence[Mapping[str, str]], fit: bool = False) -> _Blocks:
         """The feature blocks of ``records`` (the vectorizers are fitted first when ``fit``)."""
         cfg = self.config
-        texts = [_full_text(r) for r in records]
+        secs = [_sections(r) for r in records]  # normalised once for the three blocks
+        texts = [_full_text(sec) for sec in secs]
         if fit:
             self._text_vec = TfidfVectorizer(
                 analyzer=cfg.analyzer,
@@ -763,7 +768,7 @@ class BaselineCoder:
             text = self._text_vec.fit_transform(texts)
         else:
             text = tfidf_transform(self._text_vec, texts)
-        dx = [_diagnosis_text(r) for r in records]
+        dx = [sec["入院诊断"] for sec in secs]
         if fit:
             self._dx_vec = TfidfVectorizer(
                 analyzer="char",
@@ -776,7 +781,7 @@ class BaselineCoder:
             diagnosis = self._dx_vec.fit_transform(dx)
         else:
             diagnosis = tfidf_transform(self._dx_vec, dx)
-        rules = np.vstack([rule_features(r) for r in records])
+        rules = np.vstack([_rule_row(sec) for sec in secs])
         return _Blocks(sp.csr_matrix(text), sp.csr_matrix(diagnosis), rules)
 
     def _principal_matrix(self, F: _Blocks) -> sp.csr_matrix:

@@ -30,6 +30,7 @@ class _Index:
     bits: int  #: bits per character in a key
     keys: np.ndarray  #: sorted n-gram keys
     columns: np.ndarray  #: the feature column of each key
+    unigrams: np.ndarray  #: the feature column of each character digit (-1: not a feature), no search needed
 
 
 _INDEXES: weakref.WeakKeyDictionary[TfidfVectorizer, _Index] = weakref.WeakKeyDictionary()
@@ -62,7 +63,11 @@ def _index(vec: TfidfVectorizer) -> _Index | None:
             key = (key << bits) | digit[ord(ch)]
         keys[n], columns[n] = key, col
     order = np.argsort(keys)
-    built = _Index(vec.vocabulary_, alphabet, bits, keys[order], columns[order])
+    unigrams = np.full(len(alphabet) + 1, -1, dtype=np.int64)
+    for term, col in vec.vocabulary_.items():
+        if len(term) == 1:
+            unigrams[digit[ord(term)]] = col
+    built = _Index(vec.vocabulary_, alphabet, bits, keys[order], columns[order], unigrams)
     _INDEXES[vec] = built
     return built
 
@@ -76,8 +81,11 @@ def _columns(index: _Index, text: str, ngram_range: tuple[int, int]) -> np.ndarr
     digits = np.where(known, pos + 1, 0)
     unknown_before = np.concatenate(([0], np.cumsum(~known)))
     lo, hi = ngram_range
-    found = []
-    for n in range(lo, min(hi, len(digits)) + 1):
+    found: list[np.ndarray] = []
+    if lo == 1:
+        single = index.unigrams[digits]
+        found.append(single[single >= 0])
+    for n in range(max(lo, 2), min(hi, len(digits)) + 1):
         m = len(digits) - n + 1
         key = digits[:m].copy()
         for j in range(1, n):
@@ -96,13 +104,20 @@ def tfidf_transform(vec: TfidfVectorizer, texts: Sequence[str]) -> sp.csr_matrix
     if index is None:
         return sp.csr_matrix(vec.transform(texts))
     width = len(vec.vocabulary_)
-    cells = []
-    for row, text in enumerate(texts):
+    if not texts:
+        return sp.csr_matrix((0, width), dtype=vec.dtype)
+    data: list[np.ndarray] = []
+    indices: list[np.ndarray] = []
+    for text in texts:
         doc = _WHITE_SPACES.sub(" ", text.lower() if vec.lowercase else text)
-        cells.append(row * width + _columns(index, doc, vec.ngram_range))
-    flat, counts = np.unique(np.concatenate(cells) if cells else np.zeros(0, dtype=np.int64), return_counts=True)
+        counts = np.bincount(_columns(index, doc, vec.ngram_range), minlength=width)
+        present = np.flatnonzero(counts)
+        indices.append(present)
+        data.append(counts[present].astype(vec.dtype))
     X = sp.csr_matrix(
-        (counts.astype(vec.dtype), (flat // width, flat % width)), shape=(len(texts), width), dtype=vec.dtype
+        (np.concatenate(data), np.concatenate(indices), np.cumsum([0, *map(len, indices)])),
+        shape=(len(texts), width),
+        dtype=vec.dtype,
     )
     if vec.sublinear_tf:
         np.log(X.data, X.data)

@@ -20,8 +20,8 @@ if engine is None:
     st.stop()
 ov = overview(engine)
 c1, c2, c3, c4 = st.columns(4)
-c1.metric("Records", sum(d.records for d in ov.datasets))
-c2.metric("Labelled", sum(d.labelled for d in ov.datasets))
+c1.metric("EMRs", ov.emrs, help="Distinct original records; dataset versions (train@rN) hold copies of them.")
+c2.metric("Labelled EMRs", ov.labelled_emrs)
 c3.metric("Dictionary codes", ov.dictionary_codes)
 c4.metric("Users", sum(ov.users.values()))
 

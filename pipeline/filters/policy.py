@@ -31,7 +31,8 @@ class PolicyFilter:
             reason = (
                 f"{self.model_name} (TCECP) keeps the labels"
                 if ok
-                else f"{self.model_name} (TCECP): principal {p.principal or '—'} (gold {c.gold_principal}), other F1 {f1:.2f}"
+                else f"{self.model_name} (TCECP): principal {p.principal or '—'} (gold {c.gold_principal}), "
+                f"other F1 {f1:.2f}"
             )
             out.append(Verdict(ok, reason, detail))
         return out

@@ -18,7 +18,9 @@ from tests.pipeline.test_mining import Oracle
 from training.tiny_model import build_tiny_model
 
 
-def test_llm_rewrites_fail_cleanly_and_rules_then_filter(cli: Any, db_url: str, shared_data: Path, tmp_path: Path) -> None:
+def test_llm_rewrites_fail_cleanly_and_rules_then_filter(
+    cli: Any, db_url: str, shared_data: Path, tmp_path: Path
+) -> None:
     cli("db", "init")
     engine = make_engine(db_url)
     import_file(engine, shared_data / "ccl25_train_206.json", "train", "t", 2**30)
@@ -29,8 +31,9 @@ def test_llm_rewrites_fail_cleanly_and_rules_then_filter(cli: Any, db_url: str, 
 
     tiny = build_tiny_model(tmp_path / "tiny")
     models = tmp_path / "models.toml"
-    models.write_text(f'[models.tiny]\nkind = "llm"\nengine = "transformers"\npath = "{tiny}"\nmax_tokens = 16\n',
-                      encoding="utf-8")
+    models.write_text(
+        f'[models.tiny]\nkind = "llm"\nengine = "transformers"\npath = "{tiny}"\nmax_tokens = 16\n', encoding="utf-8"
+    )
     cli.env["SRADIT_MODELS"] = str(models)
     out = cli("rewrite", "--round", "1", "--n", "2", "--generator", "llm", "--model", "tiny").output
     assert "0 variants generated, 4 failed" in out

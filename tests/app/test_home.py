@@ -55,7 +55,7 @@ def test_wrong_password_is_refused(demo_url: str, monkeypatch: pytest.MonkeyPatc
 def test_home_shows_what_is_in_the_demo_database(demo_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     at = signed_in_app(demo_url, monkeypatch, "engineer", "engineer-demo")
     metrics = {m.label: m.value for m in at.metric}
-    assert metrics["Records"] == "65" and metrics["Labelled"] == "60" and metrics["Users"] == "3"
+    assert metrics["EMRs"] == "65" and metrics["Labelled EMRs"] == "60" and metrics["Users"] == "3"
     frames = [d.value for d in at.dataframe]
     datasets = next(f for f in frames if "dataset" in f.columns and "records" in f.columns)
     assert list(datasets["dataset"]) == ["test", "train"]

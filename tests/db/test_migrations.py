@@ -38,7 +38,8 @@ def test_every_upgrade_keeps_every_row(tmp_path: Path) -> None:
         conn.execute(text("INSERT INTO codes (code, name) VALUES ('I20.000', '不稳定型心绞痛')"))
         conn.execute(
             text(
-                "INSERT INTO users (id, name, role, password_hash, active, created_at) VALUES (1, 'e', 'expert', 'x', 1, '2026-01-01')"
+                "INSERT INTO users (id, name, role, password_hash, active, created_at) "
+                "VALUES (1, 'e', 'expert', 'x', 1, '2026-01-01')"
             )
         )
         conn.execute(
@@ -46,7 +47,8 @@ def test_every_upgrade_keeps_every_row(tmp_path: Path) -> None:
         )
         conn.execute(
             text(
-                "INSERT INTO jobs (id, kind, status, config, progress, created_at) VALUES (1, 'import', 'succeeded', '{}', 1, '2026-01-01')"
+                "INSERT INTO jobs (id, kind, status, config, progress, created_at) "
+                "VALUES (1, 'import', 'succeeded', '{}', 1, '2026-01-01')"
             )
         )
     before = _dump(engine, ["datasets", "records", "codes", "users", "audit_log", "jobs"])

@@ -1,0 +1,97 @@
+"""A cheap test that a regular expression cannot match a text, from the literal pieces every match contains.
+
+The baseline coder runs some eighty synonym patterns over each part of a record, and nine times in ten a
+pattern matches nothing; scanning to find that out was the costliest step of the label-consistency filter.
+``python -m re`` has no prefilter of its own for patterns that open with an alternation or an optional
+group, so this one is derived from the parsed pattern: for ``冠心病|CHD`` every match contains "冠心病" or
+"CHD", and a text holding neither is skipped. The test is only ever "cannot match" or "may match", so
+skipping never changes a result; a pattern it does not understand is always scanned.
+"""
+
+from __future__ import annotations
+
+import re
+from re import _constants as sre_c  # type: ignore[attr-defined]
+from re import _parser as sre_parse  # type: ignore[attr-defined]
+
+#: Alternatives kept per pattern; past this the requirement is dropped (never wrong, only less selective).
+_MAX_ALTERNATIVES = 32
+
+#: Disjunctive normal form: the pattern may match only if, for some alternative, all its pieces occur.
+Requirement = list[frozenset[str]]
+_NOTHING: Requirement = [frozenset()]  # one alternative that requires nothing: always scan
+
+
+def _pieceable(ch: str, ignore_case: bool) -> bool:
+    """Whether a literal character can go into a piece. Under IGNORECASE pieces are looked up in the
+    case-folded text: right for characters without case and for ASCII letters, whose every re.I
+    equivalent folds to the same letter (K → k, ſ → s) — except i, which re.I also equates with İ and ı."""
+    if not ignore_case:
+        return True
+    if ch.isascii() and ch.isalpha():
+        return ch not in "iI"
+    return ch.lower() == ch == ch.upper() == ch.casefold()
+
+
+def _and(a: Requirement, b: Requirement) -> Requirement:
+    out = list(dict.fromkeys(x | y for x in a for y in b))
+    return out if len(out) <= _MAX_ALTERNATIVES else _NOTHING
+
+
+def _sequence(items: list[tuple[object, object]], ignore_case: bool) -> Requirement:
+    req: Requirement = _NOTHING
+    run: list[str] = []
+
+    def close() -> None:
+        nonlocal req
+        if run:
+            piece = "".join(run)
+            req = _and(req, [frozenset({piece.casefold() if ignore_case else piece})])
+            run.clear()
+
+    for op, av in items:
+        if op is sre_c.LITERAL and _pieceable(chr(av), ignore_case):  # type: ignore[arg-type]
+            run.append(chr(av))  # type: ignore[arg-type]
+            continue
+        close()
+        if op is sre_c.SUBPATTERN:
+            if av[1] or av[2]:  # type: ignore[index]  # local flags such as (?i:…): not worth the care
+                return _NOTHING
+            req = _and(req, _sequence(list(av[-1]), ignore_case))  # type: ignore[index]
+        elif op is sre_c.BRANCH:
+            alternatives: Requirement = []
+            for branch in av[1]:  # type: ignore[index]
+                alternatives += _sequence(list(branch), ignore_case)
+            req = _and(req, list(dict.fromkeys(alternatives)) if frozenset() not in alternatives else _NOTHING)
+        elif op in (sre_c.MAX_REPEAT, sre_c.MIN_REPEAT, sre_c.POSSESSIVE_REPEAT) and av[0] >= 1:  # type: ignore[index]
+            req = _and(req, _sequence(list(av[2]), ignore_case))  # type: ignore[index]
+        # Anything else (classes, any, optional parts, look-arounds, anchors) requires no piece.
+    close()
+    return req
+
+
+def requirement(pattern: re.Pattern[str]) -> Requirement:
+    """What every match of ``pattern`` contains, as alternatives of pieces (case-folded under
+    IGNORECASE); ``[frozenset()]`` (always scan) when unknown."""
+    try:
+        return _sequence(list(sre_parse.parse(pattern.pattern, pattern.flags)), bool(pattern.flags & re.I))
+    except Exception:  # noqa: BLE001 - an unexpected parse tree only costs the prefilter
+        return _NOTHING
+
+
+class GatedPatterns:
+    """Compiled patterns with their prefilters."""
+
+    def __init__(self, patterns: list[re.Pattern[str]]) -> None:
+        self.patterns = patterns
+        # A piece is tagged by where it is looked up: the text as it is, or case-folded (IGNORECASE).
+        self._alternatives = [
+            [frozenset((bool(p.flags & re.I), piece) for piece in alt) for alt in requirement(p)] for p in patterns
+        ]
+        self._pieces = sorted({piece for alts in self._alternatives for alt in alts for piece in alt})
+
+    def may_match(self, text: str) -> list[bool]:
+        """Per pattern: False when it cannot match ``text``, True when it may."""
+        folded = text.casefold()
+        present = {(fold, piece) for fold, piece in self._pieces if piece in (folded if fold else text)}
+        return [any(alt <= present for alt in alts) for alts in self._alternatives]

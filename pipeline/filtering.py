@@ -81,9 +81,11 @@ def filter_round(
     filters: Sequence[Filter],
     actor: str,
     progress: Progress | None = None,
-    badcases_per_batch: int = 16,
+    badcases_per_batch: int = 50,
 ) -> FilterReport:
-    """Judge every generated variant of the round with every filter; one commit per batch of badcases."""
+    """Judge every generated variant of the round with every filter; one commit per batch of badcases
+    (at N=20 about a thousand variants: enough for the filters' worker processes to pay off, a few seconds
+    of work between commits)."""
     rid = round_id(engine, round_no)
     groups = _candidates(engine, rid)
     report = FilterReport(round_no)

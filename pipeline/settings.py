@@ -28,6 +28,13 @@ class Settings:
     reviews_required: int = field(
         default=1, metadata={"help": "Experts who must review a badcase before its majority decides it."}
     )
+    workers: int = field(
+        default=0,
+        metadata={
+            "help": "Processes for CPU-bound steps (rule rewrites, the label and facts filters); "
+            "0: one per CPU core, 1: none besides the main one."
+        },
+    )
     max_import_bytes: int = field(
         default=2 * 1024**3,
         metadata={"help": "Largest file `sradit import` reads; larger ones are refused with a message."},

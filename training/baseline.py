@@ -63,6 +63,7 @@ from threadpoolctl import threadpool_limits
 from pipeline.codes import split_code_list
 from pipeline.errors import InputError
 from pipeline.metric import set_f1
+from pipeline.parallel import map_chunks
 from pipeline.records import ID_KEY, MAIN_KEY, OTHER_KEY, TEXT_SECTIONS
 from training.char_ngrams import tfidf_transform
 from training.regex_gate import GatedPatterns
@@ -190,6 +191,14 @@ class BaselineConfig:
         },
     )
 
+    predict_workers: int | None = field(
+        default=None,
+        metadata={
+            "help": "Processes that share the prediction of a large batch (100 records or more each; "
+            "None or 0: one per CPU core, 1: this process only). Results do not depend on it."
+        },
+    )
+
     def __post_init__(self) -> None:
         if isinstance(self.threshold_grid, list):
             self.threshold_grid = tuple(self.threshold_grid)
@@ -206,6 +215,8 @@ class BaselineConfig:
             problems.append(f"unknown threshold_strategy {self.threshold_strategy!r}")
         if self.inner_folds < 2:
             problems.append("inner_folds must be at least 2")
+        if self.predict_workers is not None and self.predict_workers < 0:
+            problems.append("predict_workers must not be negative (0 or None: one per CPU core)")
         if not 0 <= self.min_other <= self.max_other:
             problems.append("need 0 <= min_other <= max_other")
         for name in (
@@ -991,8 +1002,11 @@ class BaselineCoder:
         """Principal probabilities (columns: ``principal_codes``) and other-code probabilities
         (columns: ``other_codes``)."""
         self._check_fitted()
-        with self._threads():
-            return self._predict_proba(records)
+        # Features are pure Python for the most part; each process gets a copy of the model (~6 MB).
+        parts = map_chunks(
+            functools.partial(_predict_chunk, self), list(records), self.config.predict_workers, min_chunk=100
+        )
+        return np.vstack([p for p, _ in parts]), np.vstack([o for _, o in parts])
 
     def _predict_proba(self, records: Sequence[Mapping[str, str]]) -> tuple[np.ndarray, np.ndarray]:
         records = list(records)
@@ -1093,3 +1107,8 @@ class BaselineCoder:
         coder._own_index = list(state["own_index"])
         coder._fitted = True
         return coder
+
+
+def _predict_chunk(coder: BaselineCoder, records: list[Mapping[str, str]]) -> tuple[np.ndarray, np.ndarray]:
+    with coder._threads():
+        return coder._predict_proba(records)

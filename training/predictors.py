@@ -33,12 +33,12 @@ class BaselineLearner:
         return BaselinePredictor(BaselineCoder(self.config).fit(records, progress=progress))
 
 
-def consistency_learner() -> BaselineLearner:
+def consistency_learner(workers: int | None = None) -> BaselineLearner:
     """The baseline coder as the label-consistency filter (the paper's SFT-model filter): fitted closely to
     the training set (little regularisation), it reproduces the gold codes of 205 of the 206 real training
     records, so a variant that moves it off them has moved away from its labels. The default coder, built to
     generalise, reproduces only 88 exactly and would reject most faithful variants."""
-    return BaselineLearner(BaselineConfig(principal_C=100.0, other_C=100.0))
+    return BaselineLearner(BaselineConfig(principal_C=100.0, other_C=100.0, predict_workers=workers))
 
 
 class LLMPredictor:

@@ -31,7 +31,7 @@ FILTER_HANDLER = "app.services.rewrite:filter_job"
 
 def variant_source(settings: Settings, cfg: RewriteConfig) -> VariantSource:
     if cfg.generator == "rules":
-        return RuleRewriter()
+        return RuleRewriter(settings.workers)
     if cfg.generator == "llm":
         if not cfg.model:
             raise InputError("--generator llm needs --model NAME (an LLM of the models file)")
@@ -62,7 +62,7 @@ def build_filters(engine: Engine, settings: Settings, round_no: int, policy_mode
     facts, near duplicates, length."""
     with read_session(engine) as s:
         train = [record_dict(r) for r in labelled_records(s, round_dataset(s, round_no).name)]
-    filters: list[Filter] = [LabelConsistencyFilter(consistency_learner().fit(train), "baseline")]
+    filters: list[Filter] = [LabelConsistencyFilter(consistency_learner(settings.workers).fit(train), "baseline")]
     if policy_model:
         from training.engines import make_generator
 
@@ -71,7 +71,7 @@ def build_filters(engine: Engine, settings: Settings, round_no: int, policy_mode
             raise InputError(f"the policy model {policy_model!r} must be an LLM")
         predictor = LLMPredictor(make_generator(spec), inference="tcecp", max_tokens=spec.max_tokens)
         filters.append(PolicyFilter(predictor, policy_model))
-    filters += [FactsFilter(), DuplicateFilter(), LengthFilter()]
+    filters += [FactsFilter(settings.workers), DuplicateFilter(), LengthFilter()]
     return filters
 
 

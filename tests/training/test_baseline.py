@@ -6,10 +6,11 @@ check against a trivial majority baseline, so the file runs in well under 20 s o
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 from collections import Counter
-from dataclasses import fields
+from dataclasses import fields, replace
 from pathlib import Path
 
 import numpy as np
@@ -233,3 +234,16 @@ def test_two_fold_score_beats_a_majority_baseline(records: list[dict]) -> None:
     assert model.score > base.score + 15, (model.lines(), base.lines())
     assert model.principal_accuracy > base.principal_accuracy
     assert model.other_f1 > base.other_f1
+
+
+def test_predictions_do_not_depend_on_the_number_of_processes(fitted: BaselineCoder, records: list[dict]) -> None:
+    def with_workers(n: int) -> BaselineCoder:
+        coder = copy.copy(fitted)
+        coder.config = replace(fitted.config, predict_workers=n)
+        return coder
+
+    assert len(records) >= 200  # two chunks of at least 100: really two processes
+    P1, O1 = with_workers(1).predict_proba(records)
+    P2, O2 = with_workers(2).predict_proba(records)
+    assert np.array_equal(P1, P2) and np.array_equal(O1, O2)
+    assert with_workers(2).predict(records) == with_workers(1).predict(records)

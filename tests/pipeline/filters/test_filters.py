@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from rapidfuzz import fuzz
 
 from pipeline.filters import Candidate
-from pipeline.filters.duplicates import DuplicateFilter
+from pipeline.filters.duplicates import DuplicateFilter, similarities
 from pipeline.filters.label import LabelConsistencyFilter
 from pipeline.filters.length import LengthFilter
 from pipeline.filters.policy import PolicyFilter
 from pipeline.protocols import CodePrediction, Progress
-from pipeline.records import TEXT_SECTIONS
+from pipeline.records import ID_KEY, TEXT_SECTIONS, record_text
+from pipeline.rewrite_rules import rule_variants
 
 ORIGINAL = {name: f"{name}内容：患者胸闷3天，血压150/90mmHg，否认糖尿病。" for name in TEXT_SECTIONS}
 
@@ -98,3 +103,14 @@ def test_duplicate_filter_flags_no_ops_and_copies_of_earlier_variants() -> None:
     assert v[0].detail and v[0].detail["similarity_to_original"] < 99
     # The same text under another badcase is not a duplicate of this one's variants.
     assert v[4].passed
+
+
+def test_section_aligned_similarity_equals_the_whole_text_ratio_on_real_rewrites(shared_data: Path) -> None:
+    rows = json.loads((shared_data / "ccl25_train_206.json").read_text(encoding="utf-8"))[:6]
+    for r in rows:
+        original = {k: r.get(k) or "" for k in TEXT_SECTIONS}
+        records = [original, *(v.sections for v in rule_variants(original, 8, 0))]
+        sim = similarities(records)
+        for i, a in enumerate(records):
+            for j, b in enumerate(records):
+                assert sim[i, j] == fuzz.ratio(record_text(a), record_text(b)), (r[ID_KEY], i, j)

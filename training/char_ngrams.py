@@ -26,7 +26,7 @@ _WHITE_SPACES = re.compile(r"\s\s+")  # scikit-learn's own whitespace folding fo
 @dataclass(frozen=True)
 class _Index:
     vocabulary: dict[str, int]  #: the vocabulary this index was built from (a refit makes a new one)
-    alphabet: np.ndarray  #: sorted code points of the characters of the vocabulary
+    digits: np.ndarray  #: code point → the character's digit (its place in the vocabulary's alphabet + 1; 0: none)
     bits: int  #: bits per character in a key
     keys: np.ndarray  #: sorted n-gram keys
     columns: np.ndarray  #: the feature column of each key
@@ -67,7 +67,9 @@ def _index(vec: TfidfVectorizer) -> _Index | None:
     for term, col in vec.vocabulary_.items():
         if len(term) == 1:
             unigrams[digit[ord(term)]] = col
-    built = _Index(vec.vocabulary_, alphabet, bits, keys[order], columns[order], unigrams)
+    table = np.zeros(int(alphabet[-1]) + 1 if len(alphabet) else 1, dtype=np.int64)
+    table[alphabet] = np.arange(1, len(alphabet) + 1)
+    built = _Index(vec.vocabulary_, table, bits, keys[order], columns[order], unigrams)
     _INDEXES[vec] = built
     return built
 
@@ -75,11 +77,9 @@ def _index(vec: TfidfVectorizer) -> _Index | None:
 def _columns(index: _Index, text: str, ngram_range: tuple[int, int]) -> np.ndarray:
     """The vocabulary columns of every n-gram of one preprocessed document (repeats kept)."""
     cps = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32).astype(np.int64)
-    pos = np.searchsorted(index.alphabet, cps)
-    known = pos < len(index.alphabet)
-    known[known] = index.alphabet[pos[known]] == cps[known]
-    digits = np.where(known, pos + 1, 0)
-    unknown_before = np.concatenate(([0], np.cumsum(~known)))
+    inside = cps < len(index.digits)
+    digits = np.where(inside, index.digits[np.where(inside, cps, 0)], 0)
+    unknown_before = np.concatenate(([0], np.cumsum(digits == 0)))
     lo, hi = ngram_range
     found: list[np.ndarray] = []
     if lo == 1:

@@ -51,6 +51,10 @@ class BatchVariantSource(VariantSource, Protocol):
     def variants_many(self, requests: Sequence[VariantRequest]) -> list[list[GeneratedVariant]]: ...
 
 
+#: Badcases handed to a batch source at once (stored one by one afterwards).
+_BATCH_BADCASES = 32
+
+
 @dataclass(frozen=True)
 class RewriteConfig:
     round_no: int = field(metadata={"help": "Round whose badcases are rewritten."})
@@ -171,10 +175,6 @@ def _store(engine: Engine, badcase_id: int, start: int, made: list[GeneratedVari
                     attempts=v.attempts,
                 )
             )
-
-
-#: Badcases handed to a batch source at once (stored one by one afterwards).
-_BATCH_BADCASES = 32
 
 
 class RuleRewriter:

@@ -2,7 +2,7 @@
 
 The baseline coder runs some eighty synonym patterns over each part of a record, and nine times in ten a
 pattern matches nothing; scanning to find that out was the costliest step of the label-consistency filter.
-``python -m re`` has no prefilter of its own for patterns that open with an alternation or an optional
+Python's ``re`` has no prefilter of its own for patterns that open with an alternation or an optional
 group, so this one is derived from the parsed pattern: for ``冠心病|CHD`` every match contains "冠心病" or
 "CHD", and a text holding neither is skipped. The test is only ever "cannot match" or "may match", so
 skipping never changes a result; a pattern it does not understand is always scanned.

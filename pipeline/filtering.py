@@ -127,6 +127,8 @@ def _store(
         s.execute(
             delete(VariantVerdict).where(VariantVerdict.variant_id.in_(variant_ids), VariantVerdict.filter.in_(names))
         )
+        # All of the batch's variants in one query (one get() each would also flush the verdicts each time).
+        variants = {v.id: v for v in s.scalars(select(Variant).where(Variant.id.in_(variant_ids)))}
         for bid in chunk:
             survivors = []
             for c in groups[bid]:
@@ -138,8 +140,7 @@ def _store(
                     for name, v in verdicts.items()
                 )
                 passed = all(v.passed for v in verdicts.values())
-                variant = s.get(Variant, c.variant_id)
-                assert variant is not None
+                variant = variants[c.variant_id]
                 variant.passed = passed
                 variant.rank = None
                 dup = verdicts.get("duplicates")

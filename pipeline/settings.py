@@ -40,6 +40,12 @@ class Settings:
         metadata={"help": "Largest file `sradit import` reads; larger ones are refused with a message."},
     )
 
+    def __post_init__(self) -> None:
+        minimum = {"busy_timeout_ms": 0, "reviews_required": 1, "workers": 0, "max_import_bytes": 1}
+        for name, least in minimum.items():
+            if getattr(self, name) < least:
+                raise SraditError(f"SRADIT_{name.upper()}={getattr(self, name)} must be at least {least}")
+
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **overrides: Any) -> Settings:
         env = dict(os.environ if env is None else env)

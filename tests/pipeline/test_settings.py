@@ -1,0 +1,30 @@
+"""The settings object: every field from SRADIT_*, bad values named."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pipeline.errors import SraditError
+from pipeline.settings import Settings
+
+
+def test_values_come_from_the_environment() -> None:
+    s = Settings.from_env({"SRADIT_WORKERS": "3", "SRADIT_DATA_DIR": "/tmp/x", "SRADIT_REVIEWS_REQUIRED": "2"})
+    assert (s.workers, s.data_dir, s.reviews_required) == (3, Path("/tmp/x"), 2)
+    assert Settings.from_env({}).workers == 0  # one process per core
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"SRADIT_WORKERS": "two"}, "SRADIT_WORKERS='two' is not a valid int"),
+        ({"SRADIT_WORKERS": "-1"}, "SRADIT_WORKERS=-1 must be at least 0"),
+        ({"SRADIT_REVIEWS_REQUIRED": "0"}, "SRADIT_REVIEWS_REQUIRED=0 must be at least 1"),
+    ],
+)
+def test_bad_values_are_named(env: dict[str, str], message: str) -> None:
+    with pytest.raises(SraditError) as e:
+        Settings.from_env(env)
+    assert str(e.value) == message

@@ -4,9 +4,11 @@ how many variants of each badcase pass every filter. Target: ≥ 500 variants pe
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import statistics
+import sys
 import time
 
 from common import SHARED_DATA
@@ -28,6 +30,9 @@ N = 20
 
 
 def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--workers", type=int, default=0, help="processes per step (0: one per core; 1: none)")
+    workers = ap.parse_args().workers
     rows = json.loads((SHARED_DATA / "ccl25_train_206.json").read_text(encoding="utf-8"))
     rows = [
         {**r, OTHER_KEY: ";".join(c.strip() for c in r[OTHER_KEY].replace("；", ";").split(";") if c.strip())}
@@ -44,24 +49,27 @@ def main() -> None:
     ]
 
     t1 = time.perf_counter()
-    label = LabelConsistencyFilter(consistency_learner().fit(rows))
+    label = LabelConsistencyFilter(consistency_learner(workers).fit(rows))
     print(
-        f"label model fit {time.perf_counter() - t1:.1f} s (once per round, not counted below); {os.cpu_count()} cores"
+        f"label model fit {time.perf_counter() - t1:.1f} s (once per round, not counted below); "
+        f"{os.cpu_count()} cores, --workers {workers}"
     )
-    print("The generator and the label and facts filters use one process per core; as in the app, generating")
-    print("and filtering are separate jobs with processes of their own, and their start-up is counted.")
+    print("The generator and the label and facts filters use --workers processes (0: one per core); as in the")
+    print("app, generating and filtering are separate jobs with processes of their own; start-up is counted.")
     print(f"\n{len(bad)} real badcases (5-fold baseline, seed 0), N={N}:")
-    measure([by_id[cid] for cid in bad], label, seed=0)
+    measure([by_id[cid] for cid in bad], label, seed=0, workers=workers)
     print(f"\nA larger job: all {len(rows)} records as badcases (seed 1: other variants than above), N={N}:")
-    measure(rows, label, seed=1)
+    measure(rows, label, seed=1, workers=workers)
 
 
-def measure(cases: list[dict], label: LabelConsistencyFilter, seed: int) -> None:
+def measure(cases: list[dict], label: LabelConsistencyFilter, seed: int, workers: int) -> None:
     originals = [{k: r[k] for k in TEXT_SECTIONS} for r in cases]
     t0 = time.perf_counter()
-    made = RuleRewriter().variants_many([VariantRequest(o, 0, N, seed) for o in originals])
+    made = RuleRewriter(workers).variants_many([VariantRequest(o, 0, N, seed) for o in originals])
     t_gen = time.perf_counter() - t0
-    get_reusable_executor().shutdown(wait=True)  # the filter job starts its own processes
+    # The filter job is a process of its own: its worker processes and its caches start empty.
+    get_reusable_executor().shutdown(wait=True)
+    _clear_caches()
     batch: list[Candidate] = []
     for b, (r, original, variants) in enumerate(zip(cases, originals, made, strict=True)):
         for v in variants:
@@ -78,7 +86,7 @@ def measure(cases: list[dict], label: LabelConsistencyFilter, seed: int) -> None
                     tuple(r[OTHER_KEY].split(";")),
                 )
             )
-    filters = (label, FactsFilter(), DuplicateFilter(), LengthFilter())
+    filters = (label, FactsFilter(workers), DuplicateFilter(), LengthFilter())
     timings = {f.name: 0.0 for f in filters}
     verdicts: dict[str, list] = {f.name: [] for f in filters}
     per_batch = 50  # pipeline.filtering.filter_round's batches of badcases
@@ -105,6 +113,14 @@ def measure(cases: list[dict], label: LabelConsistencyFilter, seed: int) -> None
     )
     print("  " + ", ".join(f"{name} passes {sum(v.passed for v in vs)}/{n}" for name, vs in verdicts.items()))
     get_reusable_executor().shutdown(wait=True)
+
+
+def _clear_caches() -> None:
+    for module in list(sys.modules.values()):
+        if getattr(module, "__name__", "").startswith(("pipeline.", "training.")):
+            for value in vars(module).values():
+                if callable(getattr(value, "cache_clear", None)):
+                    value.cache_clear()
 
 
 if __name__ == "__main__":

@@ -65,7 +65,7 @@ def main() -> None:
 def measure(cases: list[dict], label: LabelConsistencyFilter, seed: int, workers: int) -> None:
     originals = [{k: r[k] for k in TEXT_SECTIONS} for r in cases]
     t0 = time.perf_counter()
-    made = RuleRewriter(workers).variants_many([VariantRequest(o, 0, N, seed) for o in originals])
+    made = list(RuleRewriter(workers).variants_many([VariantRequest(o, 0, N, seed) for o in originals]))
     t_gen = time.perf_counter() - t0
     # The filter job is a process of its own: its worker processes and its caches start empty.
     get_reusable_executor().shutdown(wait=True)

@@ -9,7 +9,7 @@ The result never depends on the number of workers: chunks are contiguous and com
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import TypeVar
 
 from joblib import Parallel, delayed
@@ -39,3 +39,13 @@ def map_chunks(
             delayed(fn)(list(items[a:b])) for a, b in zip(bounds, bounds[1:], strict=False)
         )
     )
+
+
+def imap(fn: Callable[[T], R], items: Sequence[T], workers: int | None = None, min_items: int = 2) -> Iterator[R]:
+    """``fn`` of each item, in order, each result handed on as soon as it is ready (the workers go on
+    with the next items meanwhile): a caller that stores results one by one loses only those not yet
+    stored when it is killed. Fewer than ``min_items`` items per worker run in this process."""
+    n = worker_count(workers, len(items), min_items)
+    if n < 2:
+        return (fn(x) for x in items)
+    return iter(Parallel(n_jobs=n, backend="loky", return_as="generator")(delayed(fn)(x) for x in items))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
@@ -12,7 +12,7 @@ from db.engine import read_session, write_session
 from db.models import Badcase, Record, Round, Variant
 from pipeline.audit import audit
 from pipeline.errors import InputError, SraditError
-from pipeline.parallel import map_chunks
+from pipeline.parallel import imap
 from pipeline.protocols import Progress
 
 
@@ -46,13 +46,10 @@ class VariantRequest:
 
 @runtime_checkable
 class BatchVariantSource(VariantSource, Protocol):
-    """A source that is faster given many records at once (it may use several processes)."""
+    """A source that is faster given many records at once (it may use several processes). It yields each
+    request's variants in order, as soon as they are made, so that each can be stored before the next."""
 
-    def variants_many(self, requests: Sequence[VariantRequest]) -> list[list[GeneratedVariant]]: ...
-
-
-#: Badcases handed to a batch source at once (stored one by one afterwards).
-_BATCH_BADCASES = 32
+    def variants_many(self, requests: Sequence[VariantRequest]) -> Iterable[list[GeneratedVariant]]: ...
 
 
 @dataclass(frozen=True)
@@ -108,37 +105,41 @@ def generate_round(
             .order_by(Badcase.id)
         ).all()
     report = RewriteReport(cfg.round_no, badcases=len(todo))
-    # A batch source gets several badcases at once; any other one badcase at a time, each stored before
-    # the next is asked for, so an engine that goes away loses nothing already generated.
-    chunk = _BATCH_BADCASES if isinstance(source, BatchVariantSource) else 1
-    for first in range(0, len(todo), chunk):
-        work: list[tuple[int, VariantRequest]] = []
-        for badcase_id, record_id, have in todo[first : first + chunk]:
-            if have >= cfg.n:
-                report.skipped += 1
-                continue
-            with read_session(engine) as s:
-                rec = s.get(Record, record_id)
-                sections = dict(rec.sections) if rec is not None else None
-            if sections is None:
-                report.problems.append(f"badcase {badcase_id}: its record {record_id} is gone; skipped")
-                continue
-            work.append((badcase_id, VariantRequest(sections, have, cfg.n - have, cfg.seed)))
-        try:
-            if isinstance(source, BatchVariantSource):
-                made_all = source.variants_many([request for _, request in work])
-            else:
-                made_all = [source.variants(r.sections, r.start, r.n, r.seed) for _, r in work]
-        except SraditError as e:
-            # The engine went away: what was generated is committed; say where it stopped.
-            report.problems.append(f"badcase {work[0][0]}: {e}")
-            raise SraditError("\n".join(report.lines())) from e
-        for (badcase_id, request), made in zip(work, made_all, strict=True):
+    work: list[tuple[int, int, VariantRequest]] = []  # (position in todo, badcase, request)
+    for position, (badcase_id, record_id, have) in enumerate(todo, 1):
+        if have >= cfg.n:
+            report.skipped += 1
+            continue
+        with read_session(engine) as s:
+            rec = s.get(Record, record_id)
+            sections = dict(rec.sections) if rec is not None else None
+        if sections is None:
+            report.problems.append(f"badcase {badcase_id}: its record {record_id} is gone; skipped")
+            continue
+        work.append((position, badcase_id, VariantRequest(sections, have, cfg.n - have, cfg.seed)))
+    requests = [request for _, _, request in work]
+    # Each badcase's variants are stored before the next badcase's are asked for (a batch source goes on
+    # making them meanwhile), so a kill or an engine that goes away loses nothing already generated.
+    made_all = (
+        source.variants_many(requests)
+        if isinstance(source, BatchVariantSource)
+        else (source.variants(r.sections, r.start, r.n, r.seed) for r in requests)
+    )
+    stored = 0
+    try:
+        for (position, badcase_id, request), made in zip(work, made_all, strict=True):
             _store(engine, badcase_id, request.start, made, source)
+            stored += 1
             report.generated += sum(v.sections is not None for v in made)
             report.failed += sum(v.sections is None for v in made)
-        if progress:
-            progress(min(first + chunk, len(todo)), len(todo))
+            if progress:
+                progress(position, len(todo))
+    except SraditError as e:
+        # The engine went away: what was generated is committed; say where it stopped.
+        report.problems.append(f"badcase {work[stored][1]}: {e}")
+        raise SraditError("\n".join(report.lines())) from e
+    if progress and todo:
+        progress(len(todo), len(todo))
     with write_session(engine) as s:
         audit(
             s,
@@ -189,20 +190,14 @@ class RuleRewriter:
         self.workers = workers
 
     def variants(self, sections: Mapping[str, str], start: int, n: int, seed: int) -> list[GeneratedVariant]:
-        return _rule_variants([VariantRequest(sections, start, n, seed)])[0]
+        return _rule_variants(VariantRequest(sections, start, n, seed))
 
-    def variants_many(self, requests: Sequence[VariantRequest]) -> list[list[GeneratedVariant]]:
-        # A badcase's twenty variants take some 40 ms: two badcases make a chunk worth shipping.
-        return [made for part in map_chunks(_rule_variants, requests, self.workers, min_chunk=2) for made in part]
+    def variants_many(self, requests: Sequence[VariantRequest]) -> Iterator[list[GeneratedVariant]]:
+        return imap(_rule_variants, requests, self.workers)
 
 
-def _rule_variants(requests: list[VariantRequest]) -> list[list[GeneratedVariant]]:
+def _rule_variants(r: VariantRequest) -> list[GeneratedVariant]:
     from pipeline.rewrite_rules import rule_variants
 
-    return [
-        [
-            GeneratedVariant(v.sections, v.edits, None, 1, r.seed, None)
-            for v in rule_variants(r.sections, r.start + r.n, r.seed)[r.start :]
-        ]
-        for r in requests
-    ]
+    made = rule_variants(r.sections, r.start + r.n, r.seed)[r.start :]
+    return [GeneratedVariant(v.sections, v.edits, None, 1, r.seed, None) for v in made]

@@ -10,7 +10,7 @@ import pytest
 
 from pipeline.filters import Candidate
 from pipeline.filters.facts import FactsFilter
-from pipeline.parallel import map_chunks, worker_count
+from pipeline.parallel import imap, map_chunks, worker_count
 from pipeline.records import ID_KEY, MAIN_KEY, TEXT_SECTIONS
 from pipeline.rewriting import RuleRewriter, VariantRequest
 
@@ -53,13 +53,13 @@ def originals(shared_data: Path) -> list[dict]:
 
 def test_rule_rewrites_are_the_same_from_two_processes(originals: list[dict]) -> None:
     requests = [VariantRequest(o, k % 3, 4, 7) for k, o in enumerate(originals)]
-    spread = RuleRewriter(workers=2).variants_many(requests)
+    spread = list(RuleRewriter(workers=2).variants_many(requests))
     alone = [RuleRewriter(workers=1).variants(r.sections, r.start, r.n, r.seed) for r in requests]
     assert spread == alone and all(len(m) == 4 for m in spread)
 
 
 def test_facts_verdicts_are_the_same_from_two_processes(originals: list[dict]) -> None:
-    made = RuleRewriter(workers=1).variants_many([VariantRequest(o, 0, 20, 0) for o in originals])
+    made = list(RuleRewriter(workers=1).variants_many([VariantRequest(o, 0, 20, 0) for o in originals]))
     pairs = [(b, v.sections or {}) for b, variants in enumerate(made) for v in variants]
     pairs[0] = (0, {**pairs[0][1], "入院情况": pairs[0][1]["入院情况"] + " 血压180/100mmHg"})  # an invented fact
     batch = [
@@ -69,3 +69,14 @@ def test_facts_verdicts_are_the_same_from_two_processes(originals: list[dict]) -
     assert len(batch) >= 400  # two chunks of at least 200
     spread, alone = FactsFilter(workers=2).judge(batch), FactsFilter(workers=1).judge(batch)
     assert spread == alone and not spread[0].passed
+
+
+def _pid_and_square(x: int) -> tuple[int, int]:
+    return os.getpid(), x * x
+
+
+def test_imap_keeps_order_and_uses_other_processes() -> None:
+    results = list(imap(_pid_and_square, list(range(7)), workers=2, min_items=2))
+    assert [square for _pid, square in results] == [x * x for x in range(7)]
+    assert os.getpid() not in {pid for pid, _ in results}
+    assert list(imap(_pid_and_square, [3], workers=2, min_items=2)) == [(os.getpid(), 9)]  # too few: here

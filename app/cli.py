@@ -106,7 +106,7 @@ def codes() -> None:
 def codes_import(c: Ctx, file: Path) -> None:
     """Load a dictionary from TSV/CSV (header `code name`) or xlsx (columns 疾病编码, 疾病名称)."""
     from pipeline.audit import cli_actor
-    from pipeline.dictionary import import_dictionary
+    from pipeline.ingest.dictionary import import_dictionary
 
     s = import_dictionary(c.ready_engine(), file, c.settings.max_import_bytes, cli_actor())
     click.echo(f"{s.total} codes: {s.inserted} new, {s.updated} renamed, {s.unchanged} unchanged")
@@ -118,7 +118,7 @@ def codes_import(c: Ctx, file: Path) -> None:
 @_friendly
 def codes_show(c: Ctx, code: str) -> None:
     """Print a code's name (and its role in the label space)."""
-    from pipeline.dictionary import lookup
+    from pipeline.ingest.dictionary import lookup
 
     info = lookup(c.ready_engine(), code)
     if info.name is None:
@@ -139,7 +139,7 @@ def codes_show(c: Ctx, code: str) -> None:
 def import_cmd(c: Ctx, file: Path, dataset: str) -> None:
     """Import EMRs from competition JSON, JSONL, CSV or xlsx; all or nothing."""
     from pipeline.audit import cli_actor
-    from pipeline.importer import import_file
+    from pipeline.ingest.importer import import_file
 
     summary = import_file(c.ready_engine(), file, dataset, cli_actor(), c.settings.max_import_bytes)
     click.echo(summary.line())
@@ -152,8 +152,8 @@ def import_cmd(c: Ctx, file: Path, dataset: str) -> None:
 @_friendly
 def score_cmd(c: Ctx, gold: Path, pred: Path) -> None:
     """Print the competition score (×100), principal accuracy and mean other-F1."""
-    from pipeline.metric import score
-    from pipeline.submission import read_gold, read_predictions
+    from pipeline.domain.metric import score
+    from pipeline.ingest.submission import read_gold, read_predictions
 
     g = read_gold(gold, c.settings.max_import_bytes)
     p = read_predictions(pred, c.settings.max_import_bytes)
@@ -174,7 +174,7 @@ def score_cmd(c: Ctx, gold: Path, pred: Path) -> None:
 def demo_cmd(c: Ctx, force: bool, if_missing: bool) -> None:
     """Build the demo database from the project's own synthetic records, and print its accounts."""
     from app.services.demo import build_demo
-    from pipeline.demo import has_data
+    from pipeline.demo.database import has_data
 
     if if_missing and has_data(c.engine):
         click.echo(f"database {c.settings.db_url} exists; keeping it (`sradit demo --force` rebuilds it)")
@@ -201,8 +201,8 @@ def user() -> None:
 @_friendly
 def user_add(c: Ctx, name: str, role: str, password: str | None) -> None:
     """Add an account."""
+    from pipeline.accounts.users import add_user
     from pipeline.audit import cli_actor
-    from pipeline.users import add_user
 
     generated = add_user(c.ready_engine(), name, role, password, cli_actor())
     click.echo(f"added {role} {name}" + (f" with password {generated}" if generated else ""))
@@ -275,8 +275,8 @@ def kfold_cmd(
     """Out-of-fold predictions for every labelled record, and the badcases among them."""
     from app.services.mining import KFOLD_HANDLER, kfold_params
     from pipeline.audit import cli_actor
-    from pipeline.mining import MiningConfig
-    from training.jobs import run_foreground
+    from pipeline.jobs.runner import run_foreground
+    from pipeline.mining.kfold import MiningConfig
 
     cfg = MiningConfig(dataset, folds, seed, round_no, threshold, model_name)
     bar, update = _bar(f"{folds}-fold {model_name}")
@@ -306,7 +306,7 @@ def badcases() -> None:
 @_friendly
 def badcases_list(c: Ctx, round_no: int | None, error_type: str | None, code: str | None) -> None:
     """One line per badcase: round, 病案标识, error types, gold → predicted principal, missing / extra codes."""
-    from pipeline.badcases import list_badcases
+    from pipeline.mining.badcases import list_badcases
 
     rows = list_badcases(c.ready_engine(), round_no, error_type, code)
     click.echo("round\t病案标识\terrors\tprincipal (gold→pred)\tother F1\tmissing\textra")
@@ -351,7 +351,7 @@ def jobs() -> None:
 @_friendly
 def jobs_list(c: Ctx) -> None:
     """Jobs, newest first."""
-    from training.jobs import list_jobs
+    from pipeline.jobs.runner import list_jobs
 
     for j in list_jobs(c.ready_engine()):
         click.echo(f"{j.id}\t{j.kind}\t{j.status}\t{j.progress:.0%}\t{j.created_by or ''}\t{j.message or ''}")
@@ -364,7 +364,7 @@ def jobs_list(c: Ctx) -> None:
 def jobs_cancel(c: Ctx, job_id: int) -> None:
     """Cancel a queued or running job."""
     from pipeline.audit import cli_actor
-    from training.jobs import cancel
+    from pipeline.jobs.runner import cancel
 
     click.echo(f"job {job_id}: {cancel(c.ready_engine(), job_id, cli_actor())}")
 
@@ -387,8 +387,8 @@ def rewrite_cmd(
     """Generate N label-preserving variants per badcase of a round (stop and rerun: it resumes)."""
     from app.services.rewrite import REWRITE_HANDLER, rewrite_params
     from pipeline.audit import cli_actor
-    from pipeline.rewriting import RewriteConfig
-    from training.jobs import run_foreground
+    from pipeline.augment.rewriting import RewriteConfig
+    from pipeline.jobs.runner import run_foreground
 
     cfg = RewriteConfig(round_no, n, generator, model_name, temperature, seed)
     bar, update = _bar(f"rewrite round {round_no}")
@@ -415,7 +415,7 @@ def filter_cmd(c: Ctx, round_no: int, policy_model: str | None) -> None:
     """Run the filter chain over a round's variants and rank the survivors for review."""
     from app.services.rewrite import FILTER_HANDLER
     from pipeline.audit import cli_actor
-    from training.jobs import run_foreground
+    from pipeline.jobs.runner import run_foreground
 
     params = {"round_no": round_no, "policy_model": policy_model, "actor": cli_actor()}
     bar, update = _bar(f"filter round {round_no}")
@@ -438,7 +438,7 @@ def rewrites() -> None:
 @_friendly
 def rewrites_show(c: Ctx, case_id: str, round_no: int | None, show_text: bool) -> None:
     """A badcase's variants, ranked first, with every filter verdict."""
-    from pipeline.filtering import badcase_variants
+    from pipeline.augment.filter_chain import badcase_variants
 
     found = badcase_variants(c.ready_engine(), case_id, round_no)
     if not found:
@@ -491,7 +491,7 @@ def export_cmd(
 ) -> None:
     """Write the training set (originals + approved variants) in a trainer's format."""
     from pipeline.audit import cli_actor
-    from pipeline.export import ExportConfig, export
+    from pipeline.export.datasets import ExportConfig, export
 
     r = export(c.ready_engine(), ExportConfig(round_no, fmt, out, selection, min_score, task, fold), cli_actor())
     counts = ", ".join(f"{k} {v}" for k, v in r.row_counts.items())
@@ -535,8 +535,8 @@ def round_start(
     """Start the next round, or continue the unfinished one, and run its stages as far as they go."""
     from app.services.rounds import start_or_continue
     from pipeline.audit import cli_actor
-    from pipeline.rounds import RoundConfig
-    from training.jobs import run_foreground
+    from pipeline.jobs.runner import run_foreground
+    from pipeline.rounds.lifecycle import RoundConfig
 
     engine, actor = c.ready_engine(), cli_actor()
 
@@ -564,7 +564,7 @@ def round_status(c: Ctx) -> None:
 
 
 def _print_rounds(engine: Any) -> None:
-    from pipeline.rounds import review_complete, rounds
+    from pipeline.rounds.lifecycle import review_complete, rounds
 
     for r in rounds(engine):
         ident, train = r.results.get("identifying", {}), r.results.get("training", {})

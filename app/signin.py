@@ -6,7 +6,7 @@ import streamlit as st
 
 from app.auth import sign_in
 from app.state import ready_engine
-from pipeline.users import authenticate
+from pipeline.accounts.users import authenticate
 
 
 def sign_in_form() -> None:

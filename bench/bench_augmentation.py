@@ -15,17 +15,17 @@ import time
 
 from common import SHARED_DATA
 
-from pipeline.badcases import diagnose
-from pipeline.filters import Candidate
-from pipeline.filters.duplicates import DuplicateFilter
-from pipeline.filters.facts import FactsFilter
-from pipeline.filters.label import LabelConsistencyFilter
-from pipeline.filters.length import LengthFilter
-from pipeline.folds import assign_folds
-from pipeline.metric import score
-from pipeline.mining import oof_predictions
-from pipeline.records import ID_KEY, MAIN_KEY, OTHER_KEY, TEXT_SECTIONS
-from pipeline.rewrite_rules import rule_variants
+from pipeline.augment.filters import Candidate
+from pipeline.augment.filters.duplicates import DuplicateFilter
+from pipeline.augment.filters.facts import FactsFilter
+from pipeline.augment.filters.label import LabelConsistencyFilter
+from pipeline.augment.filters.length import LengthFilter
+from pipeline.augment.rule_rewriter import rule_variants
+from pipeline.domain.metric import score
+from pipeline.domain.records import ID_KEY, MAIN_KEY, OTHER_KEY, TEXT_SECTIONS
+from pipeline.mining.badcases import diagnose
+from pipeline.mining.folds import assign_folds
+from pipeline.mining.kfold import oof_predictions
 from training.predictors import BaselineLearner, consistency_learner
 
 SEEDS, ROUNDS, N, K = (0, 1, 2), 3, 20, 5

@@ -23,9 +23,9 @@ from sklearn.model_selection import StratifiedKFold
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from pipeline.codes import split_code_list  # noqa: E402
-from pipeline.metric import score  # noqa: E402
-from pipeline.records import ID_KEY, MAIN_KEY, OTHER_KEY  # noqa: E402
+from pipeline.domain.codes import split_code_list  # noqa: E402
+from pipeline.domain.metric import score  # noqa: E402
+from pipeline.domain.records import ID_KEY, MAIN_KEY, OTHER_KEY  # noqa: E402
 from training.baseline import BaselineCoder, BaselineConfig  # noqa: E402
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "ccl25_train_206.json"

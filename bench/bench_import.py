@@ -14,8 +14,8 @@ from common import SHARED_DATA, spread
 
 from db.engine import make_engine
 from pipeline.database import init_database
-from pipeline.dictionary import import_dictionary
-from pipeline.importer import import_file
+from pipeline.ingest.dictionary import import_dictionary
+from pipeline.ingest.importer import import_file
 
 REPEAT = 10  # (206 + 200) × 10 = 4,060 records
 RUNS = 3

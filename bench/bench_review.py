@@ -24,15 +24,15 @@ from common import ROOT
 from db.base import utcnow
 from db.engine import make_engine, write_session
 from pipeline.database import init_database
-from pipeline.records import TEXT_SECTIONS
-from pipeline.synthetic import generate_records
+from pipeline.demo.synthetic import generate_records
+from pipeline.domain.records import TEXT_SECTIONS
 
 BADCASES, VARIANTS, REVIEWS = 2000, 30, 4000
 
 
 def build(db_url: str) -> None:
     from db.models import Badcase, Dataset, ModelRun, Prediction, Record, Review, Round, User, Variant
-    from pipeline.users import hash_password
+    from pipeline.accounts.users import hash_password
 
     engine = make_engine(db_url)
     init_database(engine)
@@ -147,7 +147,7 @@ def pct(values: list[float]) -> str:
 
 
 def bench_service(db_url: str, n: int = 60) -> list[float]:
-    from pipeline.review import decide, next_item
+    from pipeline.review.queue import decide, next_item
 
     engine = make_engine(db_url)
     times = []

@@ -14,16 +14,16 @@ import time
 from common import SHARED_DATA
 from joblib.externals.loky import get_reusable_executor
 
-from pipeline.badcases import diagnose
-from pipeline.filters import Candidate
-from pipeline.filters.duplicates import DuplicateFilter
-from pipeline.filters.facts import FactsFilter
-from pipeline.filters.label import LabelConsistencyFilter
-from pipeline.filters.length import LengthFilter
-from pipeline.folds import assign_folds
-from pipeline.mining import oof_predictions
-from pipeline.records import ID_KEY, MAIN_KEY, OTHER_KEY, TEXT_SECTIONS
-from pipeline.rewriting import RuleRewriter, VariantRequest
+from pipeline.augment.filters import Candidate
+from pipeline.augment.filters.duplicates import DuplicateFilter
+from pipeline.augment.filters.facts import FactsFilter
+from pipeline.augment.filters.label import LabelConsistencyFilter
+from pipeline.augment.filters.length import LengthFilter
+from pipeline.augment.rewriting import RuleRewriter, VariantRequest
+from pipeline.domain.records import ID_KEY, MAIN_KEY, OTHER_KEY, TEXT_SECTIONS
+from pipeline.mining.badcases import diagnose
+from pipeline.mining.folds import assign_folds
+from pipeline.mining.kfold import oof_predictions
 from training.predictors import BaselineLearner, consistency_learner
 
 N = 20
@@ -89,7 +89,7 @@ def measure(cases: list[dict], label: LabelConsistencyFilter, seed: int, workers
     filters = (label, FactsFilter(workers), DuplicateFilter(), LengthFilter())
     timings = {f.name: 0.0 for f in filters}
     verdicts: dict[str, list] = {f.name: [] for f in filters}
-    per_batch = 50  # pipeline.filtering.filter_round's batches of badcases
+    per_batch = 50  # pipeline.augment.filter_chain.filter_round's batches of badcases
     for first in range(0, len(cases), per_batch):
         chunk = [c for c in batch if first <= c.badcase_id < first + per_batch]
         for f in filters:

@@ -7,7 +7,7 @@ from sqlalchemy import Engine, delete, inspect
 from db import migrate
 from db.engine import make_engine, write_session
 from db.models import LabelCode
-from pipeline import label_space
+from pipeline.domain import label_space
 from pipeline.errors import SraditError
 from pipeline.settings import Settings
 

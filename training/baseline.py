@@ -60,11 +60,11 @@ from sklearn.model_selection import StratifiedKFold
 from sklearn.multiclass import OneVsRestClassifier
 from threadpoolctl import threadpool_limits
 
-from pipeline.codes import split_code_list
+from pipeline.domain.codes import split_code_list
+from pipeline.domain.metric import set_f1
+from pipeline.domain.records import ID_KEY, MAIN_KEY, OTHER_KEY, TEXT_SECTIONS
 from pipeline.errors import InputError
-from pipeline.metric import set_f1
 from pipeline.parallel import map_chunks
-from pipeline.records import ID_KEY, MAIN_KEY, OTHER_KEY, TEXT_SECTIONS
 from training.char_ngrams import tfidf_transform
 from training.regex_gate import GatedPatterns
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from pipeline import label_space
-from pipeline.parsers import answer_items, answer_text, items_to_codes
-from pipeline.prompts import name_to_code, other_messages, principal_messages
+from pipeline.domain import label_space
+from pipeline.domain.parsers import answer_items, answer_text, items_to_codes
+from pipeline.domain.prompts import name_to_code, other_messages, principal_messages
 from pipeline.protocols import CodePrediction, Learner, Predictor, Progress, Sampling, TextGenerator
 from training.baseline import BaselineCoder, BaselineConfig
 from training.registry import ModelSpec

@@ -13,7 +13,7 @@ TRL logs each reward under its ``__name__`` (``rewards/<name>/mean``).
 - :func:`overlong_penalty` / :class:`OverlongPenalty`: the overlong shaping of eq. 3, lengths in tokens.
 
 Answers hold disease names (or codes), separated by ；/;/、 or new lines; they are mapped back to codes
-with the label space (:mod:`pipeline.label_space`) through the project's parsers.
+with the label space (:mod:`pipeline.domain.label_space`) through the project's parsers.
 
 The principal answer must name exactly one candidate, the gold one: an answer that hedges by listing
 several candidates earns no match reward even when the gold one is among them (the prompt asks for
@@ -25,11 +25,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from pipeline import label_space
-from pipeline.codes import split_code_list
-from pipeline.metric import set_f1
-from pipeline.parsers import answer_items, is_well_formed, items_to_codes
-from pipeline.prompts import name_to_code
+from pipeline.domain import label_space
+from pipeline.domain.codes import split_code_list
+from pipeline.domain.metric import set_f1
+from pipeline.domain.parsers import answer_items, is_well_formed, items_to_codes
+from pipeline.domain.prompts import name_to_code
 
 FORMAT_WEIGHT = 0.1
 MATCH_WEIGHT = 0.9

@@ -161,10 +161,10 @@ def evaluate_model(
     The paper's two prompts through :class:`training.predictors.LLMPredictor` on a transformers engine,
     greedy or TCECP; returns the competition score ×100, principal accuracy and other-F1.
     """
-    from pipeline.metric import score
-    from pipeline.readers import read_rows
-    from pipeline.records import ID_KEY
-    from pipeline.submission import read_gold
+    from pipeline.domain.metric import score
+    from pipeline.domain.records import ID_KEY
+    from pipeline.ingest.readers import read_rows
+    from pipeline.ingest.submission import read_gold
     from training.engines.transformers_engine import TransformersGenerator
     from training.predictors import LLMPredictor
 

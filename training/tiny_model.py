@@ -1,7 +1,7 @@
 """A tiny offline Qwen2 causal LM that stands in for a real LLM in tests and demos.
 
 Nothing is downloaded: the tokenizer is a byte-level BPE trained with ``tokenizers`` on the
-project's own text (the seeded synthetic EMRs of :mod:`pipeline.synthetic`, the label-space disease
+project's own text (the seeded synthetic EMRs of :mod:`pipeline.demo.synthetic`, the label-space disease
 names and a little English and markup), with the ChatML special tokens and a Qwen2-style chat
 template; the model is a randomly initialised ``Qwen2ForCausalLM`` (2 layers, hidden size 128,
 2 attention heads of 64 dimensions — vLLM's CPU attention rejects a head size of 16 — and a context
@@ -21,9 +21,9 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from pipeline.label_space import OTHER, PRINCIPAL
-from pipeline.records import TEXT_SECTIONS, record_text
-from pipeline.synthetic import generate_records
+from pipeline.demo.synthetic import generate_records
+from pipeline.domain.label_space import OTHER, PRINCIPAL
+from pipeline.domain.records import TEXT_SECTIONS, record_text
 
 ENDOFTEXT = "<|endoftext|>"
 IM_START = "<|im_start|>"

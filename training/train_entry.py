@@ -165,7 +165,7 @@ def run(kind: str, cfg: Any, on_metric: Any = None, on_progress: Any = None) -> 
 
 
 def job(params: dict[str, Any], ctx: Any) -> dict[str, Any]:
-    """Job handler (``training.train_entry:job``) for :mod:`training.jobs`, training in the job's process.
+    """Job handler (``training.train_entry:job``) for :mod:`pipeline.jobs.runner`, training in the job's process.
 
     ``params``: ``kind`` ('sft' / 'grpo'), and ``config`` (a YAML/TOML path) and/or ``values`` (a dict of
     keys), plus optional ``overrides`` (``["key=value", …]``). Metrics go to the job's metrics JSONL

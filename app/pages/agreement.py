@@ -8,7 +8,7 @@ import streamlit as st
 from app.auth import require, user_name
 from app.state import ready_engine
 from pipeline.overview import round_numbers
-from pipeline.review import agreement, item_choices, settle
+from pipeline.review.queue import agreement, item_choices, settle
 
 require("engineer")
 st.title("Agreement")

@@ -10,9 +10,9 @@ from app.services.jobs import get_job, recent_jobs, submit
 from app.services.mining import KFOLD_HANDLER, kfold_params
 from app.state import ready_engine, settings
 from db.models import BADCASE_ERRORS
-from pipeline.badcases import badcase_detail, list_badcases
-from pipeline.mining import MiningConfig
-from pipeline.records import TEXT_SECTIONS
+from pipeline.domain.records import TEXT_SECTIONS
+from pipeline.mining.badcases import badcase_detail, list_badcases
+from pipeline.mining.kfold import MiningConfig
 from training.registry import load_models
 
 require("engineer")

@@ -10,7 +10,7 @@ import streamlit as st
 from app.auth import require, user_name
 from app.state import ready_engine, settings
 from pipeline.errors import SraditError
-from pipeline.export import FORMATS, ExportConfig, export, list_exports
+from pipeline.export.datasets import FORMATS, ExportConfig, export, list_exports
 from pipeline.overview import round_numbers
 
 require("engineer")

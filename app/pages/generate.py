@@ -9,10 +9,10 @@ from app.auth import require, user_name
 from app.services.jobs import get_job, recent_jobs, submit
 from app.services.rewrite import FILTER_HANDLER, REWRITE_HANDLER, rewrite_params
 from app.state import ready_engine, settings
-from pipeline.filtering import funnel, per_code_counts
-from pipeline.label_space import PRINCIPAL
+from pipeline.augment.filter_chain import funnel, per_code_counts
+from pipeline.augment.rewriting import RewriteConfig
+from pipeline.domain.label_space import PRINCIPAL
 from pipeline.overview import round_numbers
-from pipeline.rewriting import RewriteConfig
 from training.registry import load_models
 
 require("engineer")

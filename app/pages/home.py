@@ -7,9 +7,9 @@ import streamlit as st
 
 from app.auth import require
 from app.state import ready_engine
-from pipeline.dashboard import per_code_accuracy, round_rows
-from pipeline.label_space import all_codes
+from pipeline.domain.label_space import all_codes
 from pipeline.overview import overview
+from pipeline.rounds.dashboard import per_code_accuracy, round_rows
 
 require("review")
 st.title("SRADIT Studio")

@@ -9,10 +9,10 @@ import streamlit as st
 from app.auth import require, user_id
 from app.state import ready_engine, settings
 from app.textdiff import diff_html
-from pipeline.dictionary import names_for
+from pipeline.domain.records import TEXT_SECTIONS
+from pipeline.ingest.dictionary import names_for
 from pipeline.overview import round_numbers
-from pipeline.records import TEXT_SECTIONS
-from pipeline.review import decide, item, next_item, progress, undo_last
+from pipeline.review.queue import decide, item, next_item, progress, undo_last
 
 require("review")
 engine = ready_engine()

@@ -12,7 +12,7 @@ from app.services.jobs import cancel, get_job, log_tail, metrics, recent_jobs, s
 from app.services.training import FORMAT_FOR, TRAIN_HANDLER, TrainRequest, preview, request_params
 from app.state import ready_engine, settings
 from pipeline.errors import SraditError
-from pipeline.export import list_exports
+from pipeline.export.datasets import list_exports
 
 require("engineer")
 st.title("Training")

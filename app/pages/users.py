@@ -8,8 +8,8 @@ import streamlit as st
 from app.auth import require, user_name
 from app.state import ready_engine
 from db.models import ROLES
+from pipeline.accounts.users import add_user, list_users
 from pipeline.errors import SraditError
-from pipeline.users import add_user, list_users
 
 require("admin")
 st.title("Users")

@@ -1,5 +1,5 @@
 """The demo database with every feature's state (DESIGN.md, "The demo database"): synthetic records and
-accounts (pipeline.demo), round 1 mined with the baseline coder, rule-generated and filtered variants in
+accounts (pipeline.demo.database), round 1 mined with the baseline coder, rule-generated and filtered variants in
 the review queue, a few expert reviews, and an export."""
 
 from __future__ import annotations
@@ -12,14 +12,14 @@ from sqlalchemy import Engine, select
 from app.services.rewrite import build_filters
 from db.engine import read_session, write_session
 from db.models import Badcase, Round, User, Variant
-from pipeline.demo import DemoSummary
-from pipeline.demo import build_demo as build_base
-from pipeline.export import ExportConfig, ExportResult, export
-from pipeline.filtering import FilterReport, filter_round, funnel
-from pipeline.mining import MiningConfig, MiningReport, mine
-from pipeline.review import decide
-from pipeline.rewriting import RewriteConfig, RewriteReport, RuleRewriter, generate_round
-from pipeline.rounds import RoundConfig, set_stage
+from pipeline.augment.filter_chain import FilterReport, filter_round, funnel
+from pipeline.augment.rewriting import RewriteConfig, RewriteReport, RuleRewriter, generate_round
+from pipeline.demo.database import DemoSummary
+from pipeline.demo.database import build_demo as build_base
+from pipeline.export.datasets import ExportConfig, ExportResult, export
+from pipeline.mining.kfold import MiningConfig, MiningReport, mine
+from pipeline.review.queue import decide
+from pipeline.rounds.lifecycle import RoundConfig, set_stage
 from pipeline.settings import Settings
 from training.predictors import BaselineLearner
 

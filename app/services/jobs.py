@@ -9,8 +9,8 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+from pipeline.jobs import runner as jobs
 from pipeline.settings import Settings
-from training import jobs
 
 
 @dataclass(frozen=True)

@@ -11,13 +11,13 @@ from sqlalchemy import Engine, select
 from db.engine import read_session, write_session
 from db.models import Dataset, ModelRun, Prediction, Record
 from pipeline.audit import audit
+from pipeline.domain.metric import ScoreReport, record_score, score
 from pipeline.errors import InputError
-from pipeline.metric import ScoreReport, record_score, score
-from pipeline.mining import MiningConfig, labelled_records, mine, record_dict
+from pipeline.ingest.submission import write_submission
+from pipeline.jobs.runner import JobContext
+from pipeline.mining.kfold import MiningConfig, labelled_records, mine, record_dict
 from pipeline.protocols import Progress
 from pipeline.settings import Settings
-from pipeline.submission import write_submission
-from training.jobs import JobContext
 from training.predictors import BaselineLearner, learner_for, llm_predictor
 from training.registry import get_model
 

@@ -9,19 +9,19 @@ from typing import Any
 from sqlalchemy import Engine
 
 from db.engine import read_session
+from pipeline.augment.filter_chain import filter_round
+from pipeline.augment.filters import Filter
+from pipeline.augment.filters.duplicates import DuplicateFilter
+from pipeline.augment.filters.facts import FactsFilter
+from pipeline.augment.filters.label import LabelConsistencyFilter
+from pipeline.augment.filters.length import LengthFilter
+from pipeline.augment.filters.policy import PolicyFilter
+from pipeline.augment.llm_rewriter import LLMRewriter
+from pipeline.augment.rewriting import RewriteConfig, RuleRewriter, VariantSource, generate_round
 from pipeline.errors import InputError
-from pipeline.filtering import filter_round
-from pipeline.filters import Filter
-from pipeline.filters.duplicates import DuplicateFilter
-from pipeline.filters.facts import FactsFilter
-from pipeline.filters.label import LabelConsistencyFilter
-from pipeline.filters.length import LengthFilter
-from pipeline.filters.policy import PolicyFilter
-from pipeline.mining import labelled_records, record_dict, round_dataset
-from pipeline.rewrite_llm import LLMRewriter
-from pipeline.rewriting import RewriteConfig, RuleRewriter, VariantSource, generate_round
+from pipeline.jobs.runner import JobContext
+from pipeline.mining.kfold import labelled_records, record_dict, round_dataset
 from pipeline.settings import Settings
-from training.jobs import JobContext
 from training.predictors import LLMPredictor, consistency_learner
 from training.registry import get_model
 

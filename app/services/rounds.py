@@ -15,15 +15,16 @@ from app.services.mining import KFOLD_HANDLER, kfold_params
 from app.services.rewrite import FILTER_HANDLER, REWRITE_HANDLER, rewrite_params
 from db.engine import read_session
 from db.models import Badcase, Dataset, ModelRun, Round
-from pipeline.badcases import diagnose
+from pipeline.augment.filter_chain import funnel
+from pipeline.augment.rewriting import RewriteConfig
+from pipeline.domain.metric import score
+from pipeline.domain.records import ID_KEY
 from pipeline.errors import InputError
-from pipeline.filtering import funnel
-from pipeline.folds import assign_folds
-from pipeline.metric import score
-from pipeline.mining import MiningConfig, labelled_records, merged_variants, oof_predictions, record_dict
-from pipeline.records import ID_KEY
-from pipeline.rewriting import RewriteConfig
-from pipeline.rounds import (
+from pipeline.jobs.runner import JobContext, run_foreground
+from pipeline.mining.badcases import diagnose
+from pipeline.mining.folds import assign_folds
+from pipeline.mining.kfold import MiningConfig, labelled_records, merged_variants, oof_predictions, record_dict
+from pipeline.rounds.lifecycle import (
     RoundConfig,
     approve_by_filters,
     augment,
@@ -34,7 +35,6 @@ from pipeline.rounds import (
     set_stage,
 )
 from pipeline.settings import Settings
-from training.jobs import JobContext, run_foreground
 from training.predictors import BaselineLearner
 
 ROUND_HANDLER = "app.services.rounds:round_job"

@@ -18,9 +18,9 @@ from sqlalchemy import Engine, select
 from db.engine import read_session
 from db.models import DatasetExport, Record
 from pipeline.errors import InputError
-from pipeline.mining import labelled_records, record_dict
+from pipeline.jobs.runner import JobContext, job_dir
+from pipeline.mining.kfold import labelled_records, record_dict
 from pipeline.settings import Settings
-from training.jobs import JobContext, job_dir
 
 TRAIN_HANDLER = "app.services.training:train_job"
 ROOT = Path(__file__).resolve().parents[2]

@@ -19,8 +19,8 @@ from sqlalchemy import select
 from app.services.demo import build_demo
 from db.engine import make_engine, read_session
 from db.models import Review, User
+from pipeline.accounts.users import add_user
 from pipeline.settings import Settings
-from pipeline.users import add_user
 from tests.conftest import ROOT
 
 CHROMIUM = "/usr/bin/chromium"

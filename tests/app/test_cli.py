@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from db.engine import make_engine, read_session
 from db.models import User
-from pipeline.records import ID_KEY, MAIN_KEY, OTHER_KEY
+from pipeline.domain.records import ID_KEY, MAIN_KEY, OTHER_KEY
 from tests.conftest import ROOT, row_counts
 
 

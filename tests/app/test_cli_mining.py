@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from pipeline.parsers import parse_submission
+from pipeline.domain.parsers import parse_submission
 
 
 @pytest.fixture

@@ -12,9 +12,9 @@ from sqlalchemy import func, select
 
 from db.engine import make_engine, read_session
 from db.models import Badcase, Record, Variant, VariantVerdict
-from pipeline.importer import import_file
-from pipeline.mining import MiningConfig, mine
-from tests.pipeline.test_mining import Oracle
+from pipeline.ingest.importer import import_file
+from pipeline.mining.kfold import MiningConfig, mine
+from tests.pipeline.mining.test_kfold import Oracle
 from training.tiny_model import build_tiny_model
 
 

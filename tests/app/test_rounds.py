@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 
 from db.engine import make_engine, read_session
 from db.models import Badcase, Dataset, Job, Record, Selection, Variant
-from pipeline.synthetic import generate_records
+from pipeline.demo.synthetic import generate_records
 from tests.conftest import ROOT
 
 

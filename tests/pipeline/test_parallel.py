@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.filters import Candidate
-from pipeline.filters.facts import FactsFilter
+from pipeline.augment.filters import Candidate
+from pipeline.augment.filters.facts import FactsFilter
+from pipeline.augment.rewriting import RuleRewriter, VariantRequest
+from pipeline.domain.records import ID_KEY, MAIN_KEY, TEXT_SECTIONS
 from pipeline.parallel import imap, map_chunks, worker_count
-from pipeline.records import ID_KEY, MAIN_KEY, TEXT_SECTIONS
-from pipeline.rewriting import RuleRewriter, VariantRequest
 
 
 @pytest.mark.parametrize(

@@ -17,10 +17,10 @@ import numpy as np
 import pytest
 from sklearn.model_selection import StratifiedKFold
 
-from pipeline.codes import split_code_list
-from pipeline.label_space import OTHER, PRINCIPAL
-from pipeline.metric import score
-from pipeline.records import ID_KEY, MAIN_KEY, OTHER_KEY, TEXT_SECTIONS
+from pipeline.domain.codes import split_code_list
+from pipeline.domain.label_space import OTHER, PRINCIPAL
+from pipeline.domain.metric import score
+from pipeline.domain.records import ID_KEY, MAIN_KEY, OTHER_KEY, TEXT_SECTIONS
 from training.baseline import (
     RULE_FEATURE_NAMES,
     BaselineCoder,

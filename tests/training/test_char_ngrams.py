@@ -9,7 +9,7 @@ import pytest
 import scipy.sparse as sp
 from sklearn.feature_extraction.text import TfidfVectorizer
 
-from pipeline.records import TEXT_SECTIONS
+from pipeline.domain.records import TEXT_SECTIONS
 from training.char_ngrams import tfidf_transform
 
 TRAIN = ["冠心病  不稳定型心绞痛\n高血压3级", "心房颤动 NYHA Ⅲ级", "Abc\tdef  ghi", "否认糖尿病史。"]

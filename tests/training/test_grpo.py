@@ -24,9 +24,9 @@ import trl  # noqa: E402,F401
 from datasets import Dataset  # noqa: E402
 from safetensors.torch import load_file  # noqa: E402
 
-from pipeline.prompts import task_messages  # noqa: E402
-from pipeline.records import ID_KEY, MAIN_KEY, OTHER_KEY, TEXT_SECTIONS  # noqa: E402
-from pipeline.synthetic import generate_records  # noqa: E402
+from pipeline.demo.synthetic import generate_records  # noqa: E402
+from pipeline.domain.prompts import task_messages  # noqa: E402
+from pipeline.domain.records import ID_KEY, MAIN_KEY, OTHER_KEY, TEXT_SECTIONS  # noqa: E402
 from training.calibration import RewardStability  # noqa: E402
 from training.grpo import (  # noqa: E402
     GRPORunConfig,

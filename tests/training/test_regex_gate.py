@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.records import TEXT_SECTIONS
+from pipeline.domain.records import TEXT_SECTIONS
 from training.baseline import _SYNONYM_GATES, LOCATIONS, _sections
 from training.regex_gate import GatedPatterns, requirement
 

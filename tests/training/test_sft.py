@@ -18,10 +18,10 @@ import transformers  # noqa: E402
 import trl  # noqa: E402,F401
 from safetensors.torch import load_file  # noqa: E402
 
+from pipeline.demo.synthetic import generate_records  # noqa: E402
+from pipeline.domain.prompts import target_completion, task_messages  # noqa: E402
+from pipeline.domain.records import ID_KEY, MAIN_KEY, OTHER_KEY, TEXT_SECTIONS  # noqa: E402
 from pipeline.errors import InputError  # noqa: E402
-from pipeline.prompts import target_completion, task_messages  # noqa: E402
-from pipeline.records import ID_KEY, MAIN_KEY, OTHER_KEY, TEXT_SECTIONS  # noqa: E402
-from pipeline.synthetic import generate_records  # noqa: E402
 from training.sft import SFTRunConfig, build_sft_trainer, run_sft, sft_rows  # noqa: E402
 from training.tiny_model import build_tiny_model  # noqa: E402
 from training.train_entry import ConfigError, load_config, main  # noqa: E402
@@ -207,7 +207,7 @@ def test_config_files(tmp_path: Path) -> None:
 
 
 class _Ctx:
-    """What training.jobs.JobContext offers a handler: metric(**values) and progress(done, total)."""
+    """What pipeline.jobs.runner.JobContext offers a handler: metric(**values) and progress(done, total)."""
 
     def __init__(self) -> None:
         self.metrics: list[dict] = []

@@ -16,8 +16,8 @@ import safetensors.torch as safetensors_torch  # noqa: E402
 import torch  # noqa: E402
 import transformers  # noqa: E402
 
-from pipeline.records import record_text  # noqa: E402
-from pipeline.synthetic import generate_records  # noqa: E402
+from pipeline.demo.synthetic import generate_records  # noqa: E402
+from pipeline.domain.records import record_text  # noqa: E402
 from training.tiny_model import CHAT_TEMPLATE, build_tiny_model  # noqa: E402
 
 

@@ -12,9 +12,9 @@ from app.services.demo import build_demo
 from app.services.jobs import get_job, metrics
 from app.services.training import TRAIN_HANDLER, TrainRequest, preview, request_params
 from pipeline.errors import InputError
-from pipeline.export import ExportConfig, export
+from pipeline.export.datasets import ExportConfig, export
+from pipeline.jobs.runner import submit
 from pipeline.settings import Settings
-from training.jobs import submit
 from training.tiny_model import build_tiny_model
 
 

@@ -1,0 +1,265 @@
+"""Running the filter chain over a round, storing every verdict, and ranking the survivors for review."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from sqlalchemy import Engine, delete, func, select
+
+from db.engine import read_session, write_session
+from db.models import Badcase, Record, Variant, VariantVerdict
+from pipeline.audit import audit
+from pipeline.augment.filters import Candidate, Filter, Verdict
+from pipeline.augment.rewriting import round_id
+from pipeline.protocols import Progress
+
+CHAIN_ORDER = ("label", "policy", "facts", "duplicates", "length")
+
+
+@dataclass
+class FilterReport:
+    round_no: int
+    variants: int = 0
+    passed: int = 0
+    by_filter: Counter[str] = field(default_factory=Counter)  #: variants each filter passed
+    badcases_with_passing: int = 0
+
+    def lines(self) -> list[str]:
+        per = ", ".join(f"{name} {self.by_filter[name]}" for name in CHAIN_ORDER if name in self.by_filter)
+        return [
+            f"round {self.round_no}: {self.variants} variants judged; passed per filter: {per}",
+            f"passed every filter: {self.passed}; badcases with at least one: {self.badcases_with_passing}",
+        ]
+
+
+def _candidates(engine: Engine, rid: int) -> dict[int, list[Candidate]]:
+    with read_session(engine) as s:
+        rows = s.execute(
+            select(Variant, Badcase, Record)
+            .join(Badcase, Badcase.id == Variant.badcase_id)
+            .join(Record, Record.id == Badcase.record_id)
+            .where(Badcase.round_id == rid, Variant.status == "generated")
+            .order_by(Badcase.id, Variant.seq)
+        ).all()
+    out: dict[int, list[Candidate]] = defaultdict(list)
+    for v, b, r in rows:
+        out[b.id].append(
+            Candidate(
+                v.id,
+                b.id,
+                v.seq,
+                r.case_id,
+                dict(v.sections or {}),
+                dict(r.sections),
+                b.gold_principal,
+                tuple(r.other_codes or ()),
+            )
+        )
+    return out
+
+
+def _rank_key(verdicts: dict[str, Verdict]) -> tuple[float, float]:
+    """Faithful first (a unanimous policy vote beats a split one), then the most different wording."""
+    policy = verdicts.get("policy")
+    split = 0.0
+    if policy is not None and policy.detail and policy.detail.get("votes"):
+        principal_votes = policy.detail["votes"].get("principal") or []
+        split = float(len(set(principal_votes)) - 1)
+    similarity = (
+        (verdicts["duplicates"].detail or {}).get("similarity_to_original", 100.0)
+        if "duplicates" in verdicts
+        else 100.0
+    )
+    return split, similarity
+
+
+def filter_round(
+    engine: Engine,
+    round_no: int,
+    filters: Sequence[Filter],
+    actor: str,
+    progress: Progress | None = None,
+    badcases_per_batch: int = 50,
+) -> FilterReport:
+    """Judge every generated variant of the round with every filter; one commit per batch of badcases
+    (at N=20 about a thousand variants: enough for the filters' worker processes to pay off, a few seconds
+    of work between commits)."""
+    rid = round_id(engine, round_no)
+    groups = _candidates(engine, rid)
+    report = FilterReport(round_no)
+    ids = list(groups)
+    for start in range(0, len(ids), badcases_per_batch):
+        chunk = ids[start : start + badcases_per_batch]
+        batch = [c for bid in chunk for c in groups[bid]]
+        judged: dict[int, dict[str, Verdict]] = defaultdict(dict)
+        for f in filters:
+            for c, verdict in zip(batch, f.judge(batch), strict=True):
+                judged[c.variant_id][f.name] = verdict
+        _store(engine, chunk, groups, judged, [f.name for f in filters], report)
+        if progress:
+            progress(min(start + badcases_per_batch, len(ids)), len(ids))
+    with write_session(engine) as s:
+        audit(
+            s,
+            actor,
+            "rewrite.filter",
+            f"round {round_no}",
+            variants=report.variants,
+            passed=report.passed,
+            filters=[f.name for f in filters],
+        )
+    return report
+
+
+def _store(
+    engine: Engine,
+    chunk: list[int],
+    groups: dict[int, list[Candidate]],
+    judged: dict[int, dict[str, Verdict]],
+    names: list[str],
+    report: FilterReport,
+) -> None:
+    with write_session(engine) as s:
+        variant_ids = [c.variant_id for bid in chunk for c in groups[bid]]
+        # A re-run replaces the verdicts of the filters it ran; the variants themselves are never deleted.
+        s.execute(
+            delete(VariantVerdict).where(VariantVerdict.variant_id.in_(variant_ids), VariantVerdict.filter.in_(names))
+        )
+        # All of the batch's variants in one query (one get() each would also flush the verdicts each time).
+        variants = {v.id: v for v in s.scalars(select(Variant).where(Variant.id.in_(variant_ids)))}
+        for bid in chunk:
+            survivors = []
+            for c in groups[bid]:
+                verdicts = judged[c.variant_id]
+                s.add_all(
+                    VariantVerdict(
+                        variant_id=c.variant_id, filter=name, passed=v.passed, reason=v.reason, detail=v.detail
+                    )
+                    for name, v in verdicts.items()
+                )
+                passed = all(v.passed for v in verdicts.values())
+                variant = variants[c.variant_id]
+                variant.passed = passed
+                variant.rank = None
+                dup = verdicts.get("duplicates")
+                if dup is not None and dup.detail:
+                    variant.similarity = dup.detail.get("similarity_to_original")
+                report.variants += 1
+                report.by_filter.update(name for name, v in verdicts.items() if v.passed)
+                if passed:
+                    survivors.append((_rank_key(verdicts), c.seq, variant))
+            for rank, (_key, _seq, variant) in enumerate(sorted(survivors, key=lambda t: (t[0], t[1])), 1):
+                variant.rank = rank
+            report.passed += len(survivors)
+            report.badcases_with_passing += bool(survivors)
+
+
+@dataclass(frozen=True)
+class VariantView:
+    seq: int
+    status: str
+    passed: bool | None
+    rank: int | None
+    similarity: float | None
+    generator: str
+    edits: tuple[str, ...]
+    error: str | None
+    verdicts: dict[str, tuple[bool, str]]
+    sections: dict[str, str] | None
+
+
+def badcase_variants(engine: Engine, case_id: str, round_no: int | None = None) -> list[tuple[int, list[VariantView]]]:
+    """(round, variants ranked first, then by number) for each round in which ``case_id`` is a badcase."""
+    from db.models import Round
+
+    with read_session(engine) as s:
+        q = (
+            select(Badcase.id, Round.number)
+            .join(Round, Round.id == Badcase.round_id)
+            .join(Record, Record.id == Badcase.record_id)
+            .where(Record.case_id == case_id)
+            .order_by(Round.number)
+        )
+        if round_no is not None:
+            q = q.where(Round.number == round_no)
+        found = s.execute(q).all()
+        out = []
+        for bid, number in found:
+            variants = s.scalars(select(Variant).where(Variant.badcase_id == bid)).all()
+            verdicts: dict[int, dict[str, tuple[bool, str]]] = defaultdict(dict)
+            for vv in s.scalars(select(VariantVerdict).where(VariantVerdict.variant_id.in_([v.id for v in variants]))):
+                verdicts[vv.variant_id][vv.filter] = (vv.passed, vv.reason)
+            views = [
+                VariantView(
+                    v.seq,
+                    v.status,
+                    v.passed,
+                    v.rank,
+                    v.similarity,
+                    v.generator,
+                    tuple(v.edits),
+                    v.error,
+                    dict(
+                        sorted(
+                            verdicts[v.id].items(),
+                            key=lambda kv: CHAIN_ORDER.index(kv[0]) if kv[0] in CHAIN_ORDER else 99,
+                        )
+                    ),
+                    v.sections,
+                )
+                for v in variants
+            ]
+            views.sort(key=lambda x: (x.rank is None, x.rank or 0, x.seq))
+            out.append((number, views))
+    return out
+
+
+def funnel(engine: Engine, round_no: int) -> list[tuple[str, int]]:
+    """Variants left after each filter in chain order (a funnel), starting from all generated."""
+    rid = round_id(engine, round_no)
+    with read_session(engine) as s:
+        generated = (
+            s.scalar(
+                select(func.count())
+                .select_from(Variant)
+                .join(Badcase, Badcase.id == Variant.badcase_id)
+                .where(Badcase.round_id == rid, Variant.status == "generated")
+            )
+            or 0
+        )
+        rows = s.execute(
+            select(VariantVerdict.variant_id, VariantVerdict.filter, VariantVerdict.passed)
+            .join(Variant, Variant.id == VariantVerdict.variant_id)
+            .join(Badcase, Badcase.id == Variant.badcase_id)
+            .where(Badcase.round_id == rid)
+        ).all()
+    by_variant: dict[int, dict[str, bool]] = defaultdict(dict)
+    for vid, name, passed in rows:
+        by_variant[vid][name] = passed
+    ran = [n for n in CHAIN_ORDER if any(n in v for v in by_variant.values())]
+    stages = [("generated", generated)]
+    alive = set(by_variant)
+    for name in ran:
+        alive = {vid for vid in alive if by_variant[vid].get(name, False)}
+        stages.append((name, len(alive)))
+    return stages
+
+
+def per_code_counts(engine: Engine, round_no: int) -> list[tuple[str, int, int]]:
+    """(gold principal code, badcases, variants that passed every filter) for the round."""
+    rid = round_id(engine, round_no)
+    with read_session(engine) as s:
+        rows = s.execute(
+            select(
+                Badcase.gold_principal,
+                func.count(func.distinct(Badcase.id)),
+                func.count(Variant.id).filter(Variant.passed.is_(True)),
+            )
+            .outerjoin(Variant, Variant.badcase_id == Badcase.id)
+            .where(Badcase.round_id == rid)
+            .group_by(Badcase.gold_principal)
+            .order_by(Badcase.gold_principal)
+        ).all()
+    return [(code, n, p) for code, n, p in rows]

@@ -1,0 +1,203 @@
+"""Generating a round's variants: N per badcase, resumable (one commit per badcase, never duplicated)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol, runtime_checkable
+
+from sqlalchemy import Engine, func, select
+
+from db.engine import read_session, write_session
+from db.models import Badcase, Record, Round, Variant
+from pipeline.audit import audit
+from pipeline.errors import InputError, SraditError
+from pipeline.parallel import imap
+from pipeline.protocols import Progress
+
+
+@dataclass(frozen=True)
+class GeneratedVariant:
+    sections: dict[str, str] | None  #: None when generation failed
+    edits: tuple[str, ...]
+    error: str | None
+    attempts: int
+    seed: int | None
+    temperature: float | None
+
+
+class VariantSource(Protocol):
+    generator_name: str
+    prompt_version: str | None
+    model: str | None
+
+    def variants(self, sections: Mapping[str, str], start: int, n: int, seed: int) -> list[GeneratedVariant]: ...
+
+
+@dataclass(frozen=True)
+class VariantRequest:
+    """Variants ``start`` … ``start + n - 1`` of one record."""
+
+    sections: Mapping[str, str]
+    start: int
+    n: int
+    seed: int
+
+
+@runtime_checkable
+class BatchVariantSource(VariantSource, Protocol):
+    """A source that is faster given many records at once (it may use several processes). It yields each
+    request's variants in order, as soon as they are made, so that each can be stored before the next."""
+
+    def variants_many(self, requests: Sequence[VariantRequest]) -> Iterable[list[GeneratedVariant]]: ...
+
+
+@dataclass(frozen=True)
+class RewriteConfig:
+    round_no: int = field(metadata={"help": "Round whose badcases are rewritten."})
+    n: int = field(default=20, metadata={"help": "Variants per badcase (the paper used 20, then 30)."})
+    generator: str = field(default="rules", metadata={"help": "rules | llm"})
+    model: str | None = field(default=None, metadata={"help": "LLM model name (models file) for --generator llm."})
+    temperature: float = field(default=0.9, metadata={"help": "Sampling temperature of the LLM generator."})
+    seed: int = field(default=0, metadata={"help": "Seed; variant k of a badcase always uses the same one."})
+
+
+@dataclass
+class RewriteReport:
+    round_no: int
+    badcases: int = 0
+    generated: int = 0
+    failed: int = 0
+    skipped: int = 0  #: badcases that already had N variants
+    problems: list[str] = field(default_factory=list)
+
+    def lines(self) -> list[str]:
+        out = [
+            f"round {self.round_no}: {self.badcases} badcases, {self.generated} variants generated, "
+            f"{self.failed} failed, {self.skipped} badcases already complete"
+        ]
+        out += [f"  ! {p}" for p in self.problems]
+        return out
+
+
+def round_id(engine: Engine, round_no: int) -> int:
+    with read_session(engine) as s:
+        rid = s.scalar(select(Round.id).where(Round.number == round_no))
+    if rid is None:
+        raise InputError(f"there is no round {round_no}: mine one first (`sradit kfold`)")
+    return rid
+
+
+def generate_round(
+    engine: Engine, cfg: RewriteConfig, source: VariantSource, actor: str, progress: Progress | None = None
+) -> RewriteReport:
+    """Bring every badcase of the round to ``cfg.n`` variants. Stopped and started again, it continues
+    where it was: variant k of a badcase is generated once, with the same seed."""
+    if cfg.n < 1:
+        raise InputError(f"--n must be at least 1, got {cfg.n}")
+    rid = round_id(engine, cfg.round_no)
+    with read_session(engine) as s:
+        todo = s.execute(
+            select(Badcase.id, Badcase.record_id, func.count(Variant.id))
+            .outerjoin(Variant, Variant.badcase_id == Badcase.id)
+            .where(Badcase.round_id == rid)
+            .group_by(Badcase.id)
+            .order_by(Badcase.id)
+        ).all()
+    report = RewriteReport(cfg.round_no, badcases=len(todo))
+    work: list[tuple[int, int, VariantRequest]] = []  # (position in todo, badcase, request)
+    for position, (badcase_id, record_id, have) in enumerate(todo, 1):
+        if have >= cfg.n:
+            report.skipped += 1
+            continue
+        with read_session(engine) as s:
+            rec = s.get(Record, record_id)
+            sections = dict(rec.sections) if rec is not None else None
+        if sections is None:
+            report.problems.append(f"badcase {badcase_id}: its record {record_id} is gone; skipped")
+            continue
+        work.append((position, badcase_id, VariantRequest(sections, have, cfg.n - have, cfg.seed)))
+    requests = [request for _, _, request in work]
+    # Each badcase's variants are stored before the next badcase's are asked for (a batch source goes on
+    # making them meanwhile), so a kill or an engine that goes away loses nothing already generated.
+    made_all = (
+        source.variants_many(requests)
+        if isinstance(source, BatchVariantSource)
+        else (source.variants(r.sections, r.start, r.n, r.seed) for r in requests)
+    )
+    stored = 0
+    try:
+        for (position, badcase_id, request), made in zip(work, made_all, strict=True):
+            _store(engine, badcase_id, request.start, made, source)
+            stored += 1
+            report.generated += sum(v.sections is not None for v in made)
+            report.failed += sum(v.sections is None for v in made)
+            if progress:
+                progress(position, len(todo))
+    except SraditError as e:
+        # The engine went away: what was generated is committed; say where it stopped.
+        report.problems.append(f"badcase {work[stored][1]}: {e}")
+        raise SraditError("\n".join(report.lines())) from e
+    if progress and todo:
+        progress(len(todo), len(todo))
+    with write_session(engine) as s:
+        audit(
+            s,
+            actor,
+            "rewrite.generate",
+            f"round {cfg.round_no}",
+            generated=report.generated,
+            failed=report.failed,
+            generator=cfg.generator,
+        )
+    return report
+
+
+def _store(engine: Engine, badcase_id: int, start: int, made: list[GeneratedVariant], source: VariantSource) -> None:
+    with write_session(engine) as s:
+        # Re-read under the lock: a concurrent run may have stored some of these meanwhile.
+        have = s.scalar(select(func.count()).where(Variant.badcase_id == badcase_id)) or 0
+        for seq, v in enumerate(made, start):
+            if seq < have:
+                continue
+            s.add(
+                Variant(
+                    badcase_id=badcase_id,
+                    seq=seq,
+                    sections=v.sections,
+                    generator=source.generator_name,
+                    model=source.model,
+                    prompt_version=source.prompt_version,
+                    temperature=v.temperature,
+                    seed=v.seed,
+                    edits=list(v.edits),
+                    status="generated" if v.sections is not None else "failed",
+                    error=v.error,
+                    attempts=v.attempts,
+                )
+            )
+
+
+class RuleRewriter:
+    """The rule-based generator as a variant source: deterministic, so variant k is the same on a rerun.
+    Given many badcases it spreads them over ``workers`` processes (None: one per CPU core)."""
+
+    generator_name = "rules"
+    prompt_version = None
+    model = None
+
+    def __init__(self, workers: int | None = None) -> None:
+        self.workers = workers
+
+    def variants(self, sections: Mapping[str, str], start: int, n: int, seed: int) -> list[GeneratedVariant]:
+        return _rule_variants(VariantRequest(sections, start, n, seed))
+
+    def variants_many(self, requests: Sequence[VariantRequest]) -> Iterator[list[GeneratedVariant]]:
+        return imap(_rule_variants, requests, self.workers)
+
+
+def _rule_variants(r: VariantRequest) -> list[GeneratedVariant]:
+    from pipeline.augment.rule_rewriter import rule_variants
+
+    made = rule_variants(r.sections, r.start + r.n, r.seed)[r.start :]
+    return [GeneratedVariant(v.sections, v.edits, None, 1, r.seed, None) for v in made]

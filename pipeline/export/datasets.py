@@ -1,0 +1,343 @@
+"""Exporting the augmented training set: originals + expert-approved variants, in the formats trainers read.
+
+An export is reproducible (the same database state writes the same bytes: sorted rows, no timestamps in
+the files), atomic (written in a temporary folder, then renamed), versioned per round and format, and
+recorded with its row counts and a checksum. With ``fold`` set it writes a K-fold split: the records of
+that fold are the evaluation set, and no variant of an evaluation record lands in the training set.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import tempfile
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, func, select
+
+from db.engine import read_session, write_session
+from db.models import Badcase, DatasetExport, Record, Review, Round, Selection, Variant
+from pipeline.audit import audit
+from pipeline.domain.prompts import target_completion, task_messages
+from pipeline.domain.records import ID_KEY, MAIN_KEY, OTHER_KEY, TEXT_SECTIONS
+from pipeline.errors import InputError
+from pipeline.mining.kfold import round_dataset
+from pipeline.review.queue import approved_variant_ids
+
+FORMATS = ("trl-sft", "trl-grpo", "llamafactory", "verl", "competition")
+TASKS = ("both", "principal", "other", "multi")
+SELECTIONS = ("best", "approved")
+
+
+@dataclass(frozen=True)
+class ExportConfig:
+    round_no: int = field(metadata={"help": "Variants approved in this round and every earlier one are included."})
+    format: str = field(metadata={"help": "trl-sft | trl-grpo | llamafactory | verl | competition"})
+    out_dir: Path = field(metadata={"help": "Folder under which the versioned dataset folder is written."})
+    selection: str = field(default="best", metadata={"help": "best: each badcase's selected variant; approved: all."})
+    min_score: int | None = field(default=None, metadata={"help": "Only variants whose mean expert score ≥ this."})
+    task: str = field(default="both", metadata={"help": "both (one row per sub-task) | principal | other | multi"})
+    fold: int | None = field(default=None, metadata={"help": "K-fold split: this fold is the evaluation set."})
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One training record with its provenance (an original, or an approved variant of one)."""
+
+    key: str  #: stable sort key and id in the files
+    sections: dict[str, str]
+    principal: str
+    others: list[str]
+    origin: str
+    case_id: str
+    fold: int | None
+    badcase_id: int | None = None
+    round_no: int | None = None
+    generator: str | None = None
+    variant_seq: int | None = None
+    expert_score: float | None = None
+
+    def provenance(self) -> dict[str, Any]:
+        return {
+            "id": self.key,
+            "origin": self.origin,
+            "case_id": self.case_id,
+            "source_badcase": self.badcase_id,
+            "round": self.round_no,
+            "generator": self.generator,
+            "variant_seq": self.variant_seq,
+            "expert_score": self.expert_score,
+        }
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    export_id: int
+    version: int
+    path: Path
+    row_counts: dict[str, int]
+    checksum: str
+
+
+def collect(engine: Engine, cfg: ExportConfig) -> list[Sample]:
+    """Originals of the round's training set + the chosen variants of rounds 1..R, sorted."""
+    with read_session(engine) as s:
+        ds = round_dataset(s, cfg.round_no)
+        originals = s.scalars(
+            select(Record).where(
+                Record.dataset_id == ds.id, Record.origin == "original", Record.principal_code.is_not(None)
+            )
+        ).all()
+        samples = [
+            Sample(
+                r.case_id,
+                dict(r.sections),
+                r.principal_code or "",
+                list(r.other_codes or []),
+                "original",
+                r.case_id,
+                r.fold,
+            )
+            for r in originals
+        ]
+        rounds = s.execute(select(Round.id, Round.number).where(Round.number <= cfg.round_no)).all()
+        for rid, number in rounds:
+            chosen = _chosen_variants(s, rid, cfg)
+            if not chosen:
+                continue
+            scores = dict(
+                s.execute(
+                    select(Review.variant_id, func.avg(Review.score))
+                    .where(Review.variant_id.in_(chosen), Review.undone_at.is_(None), Review.score.is_not(None))
+                    .group_by(Review.variant_id)
+                ).all()
+            )
+            rows = s.execute(
+                select(Variant, Badcase, Record)
+                .join(Badcase, Badcase.id == Variant.badcase_id)
+                .join(Record, Record.id == Badcase.record_id)
+                .where(Variant.id.in_(chosen))
+            ).all()
+            for v, b, rec in rows:
+                score = scores.get(v.id)
+                if cfg.min_score is not None and (score is None or score < cfg.min_score):
+                    continue
+                samples.append(
+                    Sample(
+                        f"{rec.case_id}#r{number}v{v.seq}",
+                        dict(v.sections or {}),
+                        rec.principal_code or "",
+                        list(rec.other_codes or []),
+                        "variant",
+                        rec.case_id,
+                        rec.fold,
+                        b.id,
+                        number,
+                        v.generator,
+                        v.seq,
+                        round(float(score), 3) if score is not None else None,
+                    )
+                )
+    return sorted(samples, key=lambda x: x.key)
+
+
+def _chosen_variants(s: Any, round_id: int, cfg: ExportConfig) -> set[int]:
+    if cfg.selection == "best":
+        return set(
+            s.scalars(
+                select(Selection.variant_id)
+                .join(Badcase, Badcase.id == Selection.badcase_id)
+                .where(Badcase.round_id == round_id)
+            )
+        )
+    return approved_variant_ids(s, round_id)
+
+
+def split(samples: list[Sample], fold: int | None) -> dict[str, list[Sample]]:
+    """train (and eval for a fold). A variant follows its parent record's fold: never trained on when the
+    parent is in the evaluation fold; evaluation uses originals only."""
+    if fold is None:
+        return {"train": samples}
+    return {
+        "train": [x for x in samples if x.fold != fold],
+        "eval": [x for x in samples if x.fold == fold and x.origin == "original"],
+    }
+
+
+def _tasks(cfg: ExportConfig) -> tuple[str, ...]:
+    return ("principal", "other") if cfg.task == "both" else (cfg.task,)
+
+
+def _record(x: Sample) -> dict[str, str]:
+    return {ID_KEY: x.key, **x.sections}
+
+
+def _rows(fmt: str, cfg: ExportConfig, samples: list[Sample]) -> Iterator[dict[str, Any]]:
+    for x in samples:
+        if fmt == "competition":
+            yield {
+                ID_KEY: x.key,
+                **{k: x.sections.get(k, "") for k in TEXT_SECTIONS},
+                MAIN_KEY: x.principal,
+                OTHER_KEY: ";".join(x.others),
+                "provenance": x.provenance(),
+            }
+            continue
+        for task in _tasks(cfg):
+            prompt = task_messages(task, _record(x))
+            if fmt in ("trl-sft", "llamafactory"):
+                answer = target_completion(task, x.principal, x.others)
+                if fmt == "trl-sft":
+                    yield {
+                        "messages": [*prompt, {"role": "assistant", "content": answer}],
+                        "task": task,
+                        "case_id": x.key,
+                        **x.provenance(),
+                    }
+                else:
+                    yield {
+                        "system": prompt[0]["content"],
+                        "conversations": [
+                            {"from": "human", "value": prompt[1]["content"]},
+                            {"from": "gpt", "value": answer},
+                        ],
+                        "task": task,
+                        "provenance": x.provenance(),
+                    }
+            elif fmt == "trl-grpo":
+                yield {
+                    "prompt": prompt,
+                    "task": task,
+                    "principal": x.principal,
+                    "others": list(x.others),
+                    "case_id": x.key,
+                    **x.provenance(),
+                }
+            elif fmt == "verl":
+                yield {
+                    "data_source": f"sradit/{task}",
+                    "prompt": prompt,
+                    "ability": "icd_coding",
+                    "reward_model": {"style": "rule", "ground_truth": f"[{x.principal}|{';'.join(x.others)}]"},
+                    "extra_info": {
+                        "task": task,
+                        **{k: ("" if v is None else str(v)) for k, v in x.provenance().items()},
+                    },
+                }
+
+
+def _write_split(fmt: str, cfg: ExportConfig, name: str, samples: list[Sample], folder: Path) -> tuple[str, int]:
+    rows = list(_rows(fmt, cfg, samples))
+    if fmt in ("trl-sft", "trl-grpo"):
+        path = folder / f"{name}.jsonl"
+        path.write_text(
+            "".join(json.dumps(r, ensure_ascii=False, sort_keys=True) + "\n" for r in rows), encoding="utf-8"
+        )
+    elif fmt in ("llamafactory", "competition"):
+        path = folder / f"{name}.json"
+        path.write_text(json.dumps(rows, ensure_ascii=False, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    else:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        path = folder / f"{name}.parquet"
+        table = pa.Table.from_pylist(rows) if rows else pa.table({})
+        # No creation metadata in the file, so that the same rows write the same bytes.
+        pq.write_table(table, path, compression="zstd")
+    return path.name, len(rows)
+
+
+def _checksum(folder: Path) -> str:
+    h = hashlib.sha256()
+    for path in sorted(folder.iterdir()):
+        h.update(path.name.encode())
+        h.update(path.read_bytes())
+    return h.hexdigest()
+
+
+def export(engine: Engine, cfg: ExportConfig, actor: str) -> ExportResult:
+    if cfg.format not in FORMATS:
+        raise InputError(f"format {cfg.format!r} is not one of {', '.join(FORMATS)}")
+    if cfg.task not in TASKS:
+        raise InputError(f"task {cfg.task!r} is not one of {', '.join(TASKS)}")
+    if cfg.selection not in SELECTIONS:
+        raise InputError(f"selection {cfg.selection!r} is not one of {', '.join(SELECTIONS)}")
+    samples = collect(engine, cfg)
+    splits = split(samples, cfg.fold)
+    cfg.out_dir.mkdir(parents=True, exist_ok=True)
+    with read_session(engine) as s:
+        version = (
+            s.scalar(
+                select(func.max(DatasetExport.version)).where(
+                    DatasetExport.round_no == cfg.round_no, DatasetExport.format == cfg.format
+                )
+            )
+            or 0
+        )
+    # A folder left by an earlier database (a rebuilt demo, say) is never overwritten: take the next version.
+    prefix = f"round{cfg.round_no}-{cfg.format}-v"
+    for existing in cfg.out_dir.glob(f"{prefix}*"):
+        digits = existing.name[len(prefix) :].split("-")[0]
+        version = max(version, int(digits)) if digits.isdigit() else version
+    version += 1
+    name = f"{prefix}{version}" + (f"-fold{cfg.fold}" if cfg.fold is not None else "")
+    final = cfg.out_dir / name
+    tmp = Path(tempfile.mkdtemp(prefix=f".{name}.", dir=cfg.out_dir))
+    try:
+        counts: dict[str, int] = {}
+        files = {}
+        for split_name, rows in splits.items():
+            file_name, n = _write_split(cfg.format, cfg, split_name, rows, tmp)
+            counts[split_name] = n
+            files[split_name] = file_name
+            origin = Counter(x.origin for x in rows)
+            counts[f"{split_name}_original_records"] = origin["original"]
+            counts[f"{split_name}_variant_records"] = origin["variant"]
+        if cfg.format == "llamafactory":
+            info = {
+                f"sradit_r{cfg.round_no}_{k}": {
+                    "file_name": v,
+                    "formatting": "sharegpt",
+                    "columns": {"messages": "conversations", "system": "system"},
+                }
+                for k, v in files.items()
+            }
+            (tmp / "dataset_info.json").write_text(
+                json.dumps(info, ensure_ascii=False, indent=1, sort_keys=True) + "\n", encoding="utf-8"
+            )
+        checksum = _checksum(tmp)
+        tmp.rename(final)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    options = {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(cfg).items()}
+    try:
+        with write_session(engine) as s:
+            row = DatasetExport(
+                round_no=cfg.round_no,
+                format=cfg.format,
+                version=version,
+                path=str(final),
+                options=options,
+                row_counts=counts,
+                checksum=checksum,
+                created_by=actor,
+            )
+            s.add(row)
+            s.flush()
+            audit(s, actor, "export", str(final), format=cfg.format, rows=counts, checksum=checksum)
+            export_id = row.id
+    except BaseException:
+        shutil.rmtree(final, ignore_errors=True)  # no folder without its record
+        raise
+    return ExportResult(export_id, version, final, counts, checksum)
+
+
+def list_exports(engine: Engine) -> list[DatasetExport]:
+    with read_session(engine) as s:
+        return list(s.scalars(select(DatasetExport).order_by(DatasetExport.id.desc())))

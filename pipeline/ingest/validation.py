@@ -1,0 +1,129 @@
+"""Checking records against the task's rules: every problem named by record id (or row) and field."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from pipeline.domain.codes import is_code, normalise_code, split_code_list
+from pipeline.domain.records import ID_KEY, MAIN_KEY, OTHER_KEY, TEXT_SECTIONS
+
+
+@dataclass(frozen=True)
+class CodeBook:
+    """What codes are known: the dictionary and the label space (principal and other roles)."""
+
+    principal: Mapping[str, str]
+    other: Mapping[str, str]
+    dictionary: Collection[str]
+
+    def describe(self, code: str) -> str:
+        """Why ``code`` is not acceptable as an other-diagnosis code."""
+        if code in self.dictionary or code in self.principal:
+            return f"code {code!r} is in the ICD dictionary but not among the task's other-diagnosis codes"
+        return f"code {code!r} is not in the ICD dictionary nor in the label space"
+
+
+@dataclass(frozen=True)
+class CleanRecord:
+    case_id: str
+    sections: dict[str, str]
+    principal_code: str | None
+    other_codes: list[str] | None
+    content_hash: str
+    row: int
+
+    @property
+    def labelled(self) -> bool:
+        return self.principal_code is not None
+
+
+def _as_text(value: Any) -> str | None:
+    """Cell values as text: xlsx gives numbers for numeric ids; lists and objects are not text."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, (str, int, float)):
+        return str(value)
+    return None
+
+
+def content_hash(sections: Mapping[str, str], principal: str | None, others: Sequence[str] | None) -> str:
+    payload = json.dumps([sections, principal, others], ensure_ascii=False, sort_keys=True)
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def validate_records(rows: Sequence[Mapping[str, Any]], book: CodeBook) -> tuple[list[CleanRecord], list[str]]:
+    """Clean records and the list of every problem found; the caller imports only when it is empty."""
+    clean: list[CleanRecord] = []
+    problems: list[str] = []
+    first_row: dict[str, int] = {}
+    for row_no, row in enumerate(rows, 1):
+        case_id = (_as_text(row.get(ID_KEY)) or "").strip()
+        where = f"record {case_id} (row {row_no})" if case_id else f"row {row_no}"
+        errs: list[str] = []
+        if not case_id:
+            errs.append(f"field {ID_KEY} is missing or empty")
+        elif case_id in first_row:
+            errs.append(f"{ID_KEY} {case_id!r} repeats row {first_row[case_id]} of the same file")
+        else:
+            first_row[case_id] = row_no
+
+        sections: dict[str, str] = {}
+        for name in TEXT_SECTIONS:
+            if name not in row:
+                errs.append(f"section {name} is missing")
+                continue
+            text = _as_text(row[name])
+            if text is None:
+                errs.append(f"section {name} is not text (found {type(row[name]).__name__})")
+            elif not text.strip():
+                errs.append(f"section {name} is empty")
+            else:
+                sections[name] = text
+
+        principal, others = _validate_labels(row, book, errs)
+        problems.extend(f"{where}: {e}" for e in errs)
+        if not errs:
+            clean.append(
+                CleanRecord(case_id, sections, principal, others, content_hash(sections, principal, others), row_no)
+            )
+    return clean, problems
+
+
+def _validate_labels(row: Mapping[str, Any], book: CodeBook, errs: list[str]) -> tuple[str | None, list[str] | None]:
+    raw_main = _as_text(row.get(MAIN_KEY)) or ""
+    raw_other = _as_text(row.get(OTHER_KEY)) or ""
+    if not raw_main.strip() and not raw_other.strip():
+        return None, None  # an unlabelled record (a test set)
+    if not raw_main.strip():
+        errs.append(f"field {MAIN_KEY} is empty but {OTHER_KEY} is given")
+        return None, None
+    if not raw_other.strip():
+        errs.append(f"field {OTHER_KEY} is empty but {MAIN_KEY} is given (every record has 1–7 other codes)")
+        return None, None
+
+    principal = normalise_code(raw_main)
+    if not is_code(principal):
+        errs.append(f"field {MAIN_KEY}: {raw_main.strip()!r} is not an ICD-10 code")
+    elif principal not in book.principal:
+        errs.append(
+            f"field {MAIN_KEY}: {principal!r} is not one of the task's principal codes ({', '.join(book.principal)})"
+        )
+    others, malformed = split_code_list(raw_other)
+    for item in malformed:
+        errs.append(f"field {OTHER_KEY}: malformed code list: {item!r} is not an ICD-10 code (in {raw_other!r})")
+    for code in others:
+        if code not in book.other:
+            errs.append(f"field {OTHER_KEY}: {book.describe(code)}")
+    if principal in others:
+        errs.append(f"field {OTHER_KEY} repeats the principal code {principal!r}")
+    if not others and not malformed:
+        errs.append(f"field {OTHER_KEY}: no code in {raw_other!r}")
+    return principal, others

@@ -1,0 +1,114 @@
+"""Figures for the round dashboard on the home page."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+
+from sqlalchemy import Engine, func, select
+
+from db.engine import read_session
+from db.models import Badcase, ModelRun, Prediction, Record, Round, Selection
+from pipeline.augment.filter_chain import funnel
+from pipeline.rounds.lifecycle import expert_minutes_per_approved, rounds
+
+
+@dataclass(frozen=True)
+class RoundRow:
+    number: int
+    status: str
+    mode: str
+    badcases: int | None
+    fixed: int | None
+    still_wrong: int | None
+    funnel: list[tuple[str, int]]
+    approved: int
+    expert_minutes_per_approved: float | None
+    score_before: float | None
+    score_after: float | None
+    principal_before: float | None
+    principal_after: float | None
+    other_f1_before: float | None
+    other_f1_after: float | None
+
+
+def round_rows(engine: Engine) -> list[RoundRow]:
+    out = []
+    with read_session(engine) as s:
+        approved = dict(
+            s.execute(
+                select(Round.number, func.count(Selection.badcase_id))
+                .join(Badcase, Badcase.round_id == Round.id)
+                .join(Selection, Selection.badcase_id == Badcase.id)
+                .group_by(Round.number)
+            ).all()
+        )
+        mined = {
+            number: run
+            for number, run in s.execute(
+                select(Round.number, ModelRun)
+                .join(ModelRun, ModelRun.round_id == Round.id)
+                .where(ModelRun.kind == "kfold")
+            ).all()
+        }
+        counts = dict(
+            s.execute(
+                select(Round.number, func.count(Badcase.id))
+                .join(Badcase, Badcase.round_id == Round.id)
+                .group_by(Round.number)
+            ).all()
+        )
+    for r in rounds(engine):
+        train = r.results.get("training", {})
+        run = mined.get(r.number)
+        out.append(
+            RoundRow(
+                number=r.number,
+                status=r.status,
+                mode=r.mode,
+                badcases=counts.get(r.number),
+                fixed=train.get("fixed"),
+                still_wrong=train.get("still_wrong"),
+                funnel=funnel(engine, r.number),
+                approved=approved.get(r.number, 0),
+                expert_minutes_per_approved=expert_minutes_per_approved(engine, r.number),
+                score_before=run.score if run else None,
+                score_after=train.get("score_after"),
+                principal_before=run.principal_accuracy if run else None,
+                principal_after=train.get("principal_accuracy_after"),
+                other_f1_before=run.other_f1 if run else None,
+                other_f1_after=train.get("other_f1_after"),
+            )
+        )
+    return out
+
+
+@dataclass(frozen=True)
+class CodeAccuracy:
+    code: str
+    role: str  #: principal | other
+    support: int  #: records with this gold code
+    recall: float  #: share of them where the model predicted it
+
+
+def per_code_accuracy(engine: Engine) -> list[CodeAccuracy]:
+    """Per-code recall in the newest K-fold run, rarest codes first (the long tail)."""
+    with read_session(engine) as s:
+        run_id = s.scalar(select(ModelRun.id).where(ModelRun.kind == "kfold").order_by(ModelRun.id.desc()).limit(1))
+        if run_id is None:
+            return []
+        rows = s.execute(
+            select(Record.principal_code, Record.other_codes, Prediction.principal_code, Prediction.other_codes)
+            .join(Prediction, Prediction.record_id == Record.id)
+            .where(Prediction.run_id == run_id)
+        ).all()
+    support: Counter[tuple[str, str]] = Counter()
+    hits: Counter[tuple[str, str]] = Counter()
+    for gold_p, gold_o, pred_p, pred_o in rows:
+        support[(gold_p, "principal")] += 1
+        hits[(gold_p, "principal")] += gold_p == pred_p
+        for c in gold_o or []:
+            support[(c, "other")] += 1
+            hits[(c, "other")] += c in (pred_o or [])
+    out = [CodeAccuracy(code, role, n, hits[(code, role)] / n) for (code, role), n in support.items()]
+    return sorted(out, key=lambda x: (x.support, x.code))

@@ -1,0 +1,116 @@
+"""Each filter passes the cases it should and fails the others for the stated reason."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from rapidfuzz import fuzz
+
+from pipeline.augment.filters import Candidate
+from pipeline.augment.filters.duplicates import DuplicateFilter, similarities
+from pipeline.augment.filters.label import LabelConsistencyFilter
+from pipeline.augment.filters.length import LengthFilter
+from pipeline.augment.filters.policy import PolicyFilter
+from pipeline.augment.rule_rewriter import rule_variants
+from pipeline.domain.records import ID_KEY, TEXT_SECTIONS, record_text
+from pipeline.protocols import CodePrediction, Progress
+
+ORIGINAL = {name: f"{name}内容：患者胸闷3天，血压150/90mmHg，否认糖尿病。" for name in TEXT_SECTIONS}
+
+
+def cand(seq: int, sections: Mapping[str, str] | None = None, badcase: int = 1) -> Candidate:
+    return Candidate(
+        100 + seq + 1000 * badcase,
+        badcase,
+        seq,
+        "CASE",
+        dict(sections or ORIGINAL),
+        dict(ORIGINAL),
+        "I20.000",
+        ("E78.500", "I25.103"),
+    )
+
+
+class ByText:
+    """Predicts codes from a marker the test puts in 主诉: a stand-in model whose answers are known."""
+
+    def predict(self, records: Sequence[Mapping[str, str]], progress: Progress | None = None) -> list[CodePrediction]:
+        out = []
+        for r in records:
+            marker = r["主诉"]
+            if "WRONG_MAIN" in marker:
+                out.append(
+                    CodePrediction("I21.401", ("E78.500", "I25.103"), votes={"principal": ["I21.401", "I21.401"]})
+                )
+            elif "EXTRA" in marker:
+                out.append(CodePrediction("I20.000", ("E78.500", "I25.103", "I48.x01")))
+            elif "MISSING" in marker:
+                out.append(CodePrediction("I20.000", ("E78.500",)))
+            else:
+                out.append(
+                    CodePrediction("I20.000", ("I25.103", "E78.500"), votes={"principal": ["I20.000", "I20.000"]})
+                )
+        return out
+
+
+def with_chief(text: str) -> dict[str, str]:
+    return {**ORIGINAL, "主诉": text}
+
+
+def test_label_consistency() -> None:
+    batch = [cand(0), cand(1, with_chief("WRONG_MAIN")), cand(2, with_chief("EXTRA")), cand(3, with_chief("MISSING"))]
+    v = LabelConsistencyFilter(ByText(), "baseline").judge(batch)
+    assert [x.passed for x in v] == [True, False, False, False]
+    assert "principal I21.401 instead of I20.000" in v[1].reason
+    assert "extra I48.x01" in v[2].reason
+    assert "missing I25.103" in v[3].reason
+    assert v[1].detail == {"model": "baseline", "principal": "I21.401", "others": ["E78.500", "I25.103"]}
+
+
+def test_policy_filter_stores_votes() -> None:
+    v = PolicyFilter(ByText(), "qwen").judge(
+        [cand(0), cand(1, with_chief("WRONG_MAIN")), cand(2, with_chief("MISSING"))]
+    )
+    assert [x.passed for x in v] == [True, False, False]
+    assert v[0].detail and v[0].detail["votes"] == {"principal": ["I20.000", "I20.000"]}
+    assert "other F1 0.67" in v[2].reason
+
+
+def test_length_filter() -> None:
+    short = {k: v[:10] for k, v in ORIGINAL.items()}
+    long = {k: v * 2 for k, v in ORIGINAL.items()}
+    v = LengthFilter(0.8, 1.25).judge([cand(0), cand(1, short), cand(2, long)])
+    assert [x.passed for x in v] == [True, False, False]
+    assert "minimum 80%" in v[1].reason and "maximum 125%" in v[2].reason
+
+
+def test_duplicate_filter_flags_no_ops_and_copies_of_earlier_variants() -> None:
+    reworded = {k: v.replace("患者", "病人").replace("胸闷", "胸部憋闷感") for k, v in ORIGINAL.items()}
+    reworded2 = {k: v.replace("否认糖尿病", "无糖尿病病史").replace("患者", "该患者") for k, v in ORIGINAL.items()}
+    batch = [
+        cand(0, reworded),
+        cand(1, dict(ORIGINAL)),
+        cand(2, dict(reworded)),
+        cand(3, reworded2),
+        cand(0, dict(reworded), badcase=2),
+    ]
+    v = DuplicateFilter(max_similarity_to_original=99, max_similarity_to_sibling=98).judge(batch)
+    assert [x.passed for x in v] == [True, False, False, True, True]
+    assert v[1].reason.startswith("no-op")
+    assert v[2].reason == "duplicate of variant 0 (100.0% alike)"
+    assert v[0].detail and v[0].detail["similarity_to_original"] < 99
+    # The same text under another badcase is not a duplicate of this one's variants.
+    assert v[4].passed
+
+
+def test_section_aligned_similarity_equals_the_whole_text_ratio_on_real_rewrites(shared_data: Path) -> None:
+    rows = json.loads((shared_data / "ccl25_train_206.json").read_text(encoding="utf-8"))[:6]
+    for r in rows:
+        original = {k: r.get(k) or "" for k in TEXT_SECTIONS}
+        records = [original, *(v.sections for v in rule_variants(original, 8, 0))]
+        sim = similarities(records)
+        for i, a in enumerate(records):
+            for j, b in enumerate(records):
+                assert sim[i, j] == fuzz.ratio(record_text(a), record_text(b)), (r[ID_KEY], i, j)

@@ -1,0 +1,123 @@
+"""Generating variants: resumable without duplicates, LLM output parsed/retried/failed, faults recorded."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, select
+
+from db.engine import read_session
+from db.models import Variant
+from pipeline.augment.llm_rewriter import LLMRewriter, parse_rewrite, rewrite_messages
+from pipeline.augment.rewriting import GeneratedVariant, RewriteConfig, generate_round
+from pipeline.domain.records import TEXT_SECTIONS
+from pipeline.errors import SraditError
+from pipeline.ingest.importer import import_file
+from pipeline.mining.kfold import MiningConfig, mine
+from pipeline.protocols import Messages, Sampling
+from tests.pipeline.mining.test_kfold import Oracle
+
+
+@pytest.fixture
+def mined(engine: Engine, shared_data: Path) -> int:
+    import_file(engine, shared_data / "ccl25_train_206.json", "train", "t", 2**30)
+    with read_session(engine) as s:
+        from db.models import Record
+
+        ids = list(s.scalars(select(Record.case_id).where(Record.principal_code != "I50.900x018").limit(4)))
+    learner = Oracle(set(ids), set(), [])
+    mine(engine, lambda: learner, MiningConfig(), "t")
+    return 4
+
+
+class Counting:
+    """A variant source that appends its sequence number to 主诉, and can be told to die after k badcases."""
+
+    generator_name, prompt_version, model = "test", "p1", None
+
+    def __init__(self, die_after: int | None = None) -> None:
+        self.calls, self.die_after = 0, die_after
+
+    def variants(self, sections: Mapping[str, str], start: int, n: int, seed: int) -> list[GeneratedVariant]:
+        if self.die_after is not None and self.calls >= self.die_after:
+            raise SraditError("cannot reach the model server at http://127.0.0.1:9: connection refused")
+        self.calls += 1
+        return [
+            GeneratedVariant({**sections, "主诉": f"{sections['主诉']}#{k}"}, (f"edit{k}",), None, 1, seed, None)
+            for k in range(start, start + n)
+        ]
+
+
+def _variants(engine: Engine) -> list[tuple[int, int, str]]:
+    with read_session(engine) as s:
+        return [(v.badcase_id, v.seq, (v.sections or {}).get("主诉", "")) for v in s.scalars(select(Variant))]
+
+
+def test_stop_and_resume_generates_each_variant_once(engine: Engine, mined: int) -> None:
+    with pytest.raises(SraditError, match="stopped|cannot reach"):
+        generate_round(engine, RewriteConfig(round_no=1, n=5), Counting(die_after=2), "t")
+    partial = _variants(engine)
+    assert len(partial) == 10  # two badcases done before the engine went away; kept
+    report = generate_round(engine, RewriteConfig(round_no=1, n=5), Counting(), "t")
+    assert report.generated == 10 and report.skipped == 2
+    rows = _variants(engine)
+    assert len(rows) == 20 and len({(b, s) for b, s, _ in rows}) == 20
+    assert set(partial) <= set(rows)
+    # Raising N later adds only the missing ones.
+    generate_round(engine, RewriteConfig(round_no=1, n=7), Counting(), "t")
+    assert len(_variants(engine)) == 28
+
+
+def test_unknown_round_is_refused(engine: Engine) -> None:
+    from pipeline.errors import InputError
+
+    with pytest.raises(InputError, match="no round 3"):
+        generate_round(engine, RewriteConfig(round_no=3), Counting(), "t")
+
+
+def test_a_badcase_whose_record_is_gone_is_reported_and_the_rest_generated(engine: Engine, mined: int) -> None:
+    # Edited outside the app with foreign keys off (sqlite3's default): a badcase left without its record.
+    raw = sqlite3.connect(str(engine.url.database))
+    raw.execute("DELETE FROM records WHERE id = (SELECT record_id FROM badcases ORDER BY id LIMIT 1)")
+    raw.commit()
+    raw.close()
+    report = generate_round(engine, RewriteConfig(round_no=1, n=3), Counting(), "t")
+    assert report.generated == 9 and len(report.problems) == 1 and "is gone" in report.problems[0]
+
+
+def _reply(sections: Mapping[str, str]) -> str:
+    return "<think>改写</think>" + "".join(f"【{k}】{v}改写" for k, v in sections.items())
+
+
+class ScriptedLLM:
+    """Returns, per call, the next batch of the script (cut to n)."""
+
+    def __init__(self, script: list[list[str]]) -> None:
+        self.script, self.requests = script, []
+
+    def generate(self, prompts: Sequence[Messages], sampling: Sampling) -> list[list[str]]:
+        self.requests.append(sampling.n)
+        return [self.script.pop(0)[: sampling.n] for _ in prompts]
+
+
+def test_llm_rewriter_parses_retries_and_records_failures() -> None:
+    sections = {k: f"{k}原文" for k in TEXT_SECTIONS}
+    good = _reply(sections)
+    missing = good.split("【出院医嘱】")[0]
+    llm = ScriptedLLM([[good, missing, "garbage"], [good, "garbage"], ["garbage"]])
+    out = LLMRewriter(llm, "tiny", max_attempts=3).variants(sections, start=0, n=3, seed=0)
+    assert llm.requests == [3, 2, 1]  # one batched call, then only the malformed ones again
+    assert [v.sections is not None for v in out] == [True, True, False]
+    assert out[0].sections == {k: f"{k}原文改写" for k in TEXT_SECTIONS}
+    assert out[2].error and "after 3 attempts" in out[2].error and "missing or empty sections" in out[2].error
+
+
+def test_parse_rewrite_names_what_is_wrong() -> None:
+    sections = {k: "x" for k in TEXT_SECTIONS}
+    assert parse_rewrite(_reply(sections))[0] is not None
+    assert parse_rewrite("【主诉】a【主诉】b")[1] == "section 主诉 appears twice"
+    assert "现病史" in (parse_rewrite("【主诉】a")[1] or "")
+    assert "出院医嘱" in rewrite_messages(sections)[1]["content"]

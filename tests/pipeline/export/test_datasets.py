@@ -1,0 +1,136 @@
+"""Exports read back with the libraries their consumers use, column by column."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+from datasets import load_dataset
+from sqlalchemy import Engine, select
+
+from db.engine import read_session
+from db.models import Record, Variant
+from pipeline.errors import InputError
+from pipeline.export.datasets import ExportConfig, export
+from pipeline.ingest.importer import import_file
+from pipeline.review.queue import decide
+from tests.pipeline.review.test_queue import queue  # noqa: F401  (fixture)
+
+N_ORIGINALS = 206
+
+
+@pytest.fixture
+def reviewed(engine: Engine, queue: dict[str, int]) -> dict[str, object]:  # noqa: F811
+    """Badcase 1: best = its variant 0 (score 5) and variant 1 approved (score 2); badcase 2: best = variant 1
+    (score 4); badcase 3: variant 0 rejected."""
+    e1 = queue["e1"]
+    with read_session(engine) as s:
+        by_badcase: dict[int, list[int]] = {}
+        for v in s.scalars(select(Variant).order_by(Variant.badcase_id, Variant.seq)):
+            by_badcase.setdefault(v.badcase_id, []).append(v.id)
+    b1, b2, b3 = sorted(by_badcase)
+    decide(engine, e1, by_badcase[b1][1], "approve", score=2)
+    decide(engine, e1, by_badcase[b1][0], "approve", best=True, score=5)
+    decide(engine, e1, by_badcase[b2][1], "approve", best=True, score=4)
+    decide(engine, e1, by_badcase[b3][0], "reject", score=1)
+    return {"best": {by_badcase[b1][0], by_badcase[b2][1]}, "approved_extra": by_badcase[b1][1]}
+
+
+def test_trl_sft_both_tasks_with_provenance(engine: Engine, reviewed: dict, tmp_path: Path) -> None:
+    r = export(engine, ExportConfig(1, "trl-sft", tmp_path), "t")
+    assert r.row_counts == {
+        "train": 2 * (N_ORIGINALS + 2),
+        "train_original_records": N_ORIGINALS,
+        "train_variant_records": 2,
+    }
+    ds = load_dataset("json", data_files=str(r.path / "train.jsonl"), split="train")
+    assert {"messages", "task", "case_id", "origin", "source_badcase", "round", "generator", "expert_score"} <= set(
+        ds.column_names
+    )
+    variants = ds.filter(lambda row: row["origin"] == "variant")
+    assert len(variants) == 4 and set(variants["round"]) == {1} and set(variants["generator"]) == {"test"}
+    assert sorted(set(variants["expert_score"])) == [4.0, 5.0]
+    row = ds[0]
+    assert [m["role"] for m in row["messages"]] == ["system", "user", "assistant"]
+    assert row["messages"][2]["content"].startswith("<think>") and "<answer>" in row["messages"][2]["content"]
+    assert set(ds["task"]) == {"principal", "other"}
+
+
+def test_same_state_same_bytes_and_versions(engine: Engine, reviewed: dict, tmp_path: Path) -> None:
+    a = export(engine, ExportConfig(1, "trl-grpo", tmp_path), "t")
+    b = export(engine, ExportConfig(1, "trl-grpo", tmp_path), "t")
+    assert (a.version, b.version) == (1, 2)
+    assert a.checksum == b.checksum
+    assert (a.path / "train.jsonl").read_bytes() == (b.path / "train.jsonl").read_bytes()
+    ds = load_dataset("json", data_files=str(a.path / "train.jsonl"), split="train")
+    assert {"prompt", "task", "principal", "others"} <= set(ds.column_names)
+    assert all(isinstance(o, list) for o in ds["others"]) and [m["role"] for m in ds[0]["prompt"]] == ["system", "user"]
+
+
+def test_selection_options(engine: Engine, reviewed: dict, tmp_path: Path) -> None:
+    approved = export(engine, ExportConfig(1, "competition", tmp_path, selection="approved", task="principal"), "t")
+    assert approved.row_counts["train_variant_records"] == 3
+    high = export(engine, ExportConfig(1, "competition", tmp_path, selection="approved", min_score=4), "t")
+    assert high.row_counts["train_variant_records"] == 2
+
+
+def test_kfold_split_keeps_variants_out_of_their_records_eval_fold(
+    engine: Engine, reviewed: dict, tmp_path: Path
+) -> None:
+    with read_session(engine) as s:
+        from db.models import Badcase
+
+        parent_folds = {
+            v_id: fold
+            for v_id, fold in s.execute(
+                select(Variant.id, Record.fold)
+                .join(Badcase, Badcase.id == Variant.badcase_id)
+                .join(Record, Record.id == Badcase.record_id)
+            ).all()
+        }
+    fold = parent_folds[min(reviewed["best"])]  # type: ignore[arg-type]
+    r = export(engine, ExportConfig(1, "competition", tmp_path, fold=fold), "t")
+    train = json.loads((r.path / "train.json").read_text(encoding="utf-8"))
+    evaluation = json.loads((r.path / "eval.json").read_text(encoding="utf-8"))
+    eval_ids = {row["病案标识"] for row in evaluation}
+    assert all(row["provenance"]["origin"] == "original" for row in evaluation)
+    for row in train:
+        assert row["provenance"]["case_id"] not in eval_ids
+    assert r.row_counts["train_variant_records"] == 1 and r.row_counts["eval"] == len(eval_ids) > 0
+
+
+def test_verl_parquet_columns(engine: Engine, reviewed: dict, tmp_path: Path) -> None:
+    r = export(engine, ExportConfig(1, "verl", tmp_path, task="other"), "t")
+    table = pq.read_table(r.path / "train.parquet")
+    assert table.column_names == ["data_source", "prompt", "ability", "reward_model", "extra_info"]
+    rows = table.to_pylist()
+    assert len(rows) == N_ORIGINALS + 2
+    assert rows[0]["reward_model"]["style"] == "rule" and rows[0]["reward_model"]["ground_truth"].startswith("[I")
+    assert rows[0]["ability"] == "icd_coding" and rows[0]["data_source"] == "sradit/other"
+    assert {r["extra_info"]["origin"] for r in rows} == {"original", "variant"}
+
+
+def test_llamafactory_sharegpt_and_dataset_info(engine: Engine, reviewed: dict, tmp_path: Path) -> None:
+    r = export(engine, ExportConfig(1, "llamafactory", tmp_path, task="multi"), "t")
+    info = json.loads((r.path / "dataset_info.json").read_text(encoding="utf-8"))
+    entry = info["sradit_r1_train"]
+    assert entry["formatting"] == "sharegpt" and (r.path / entry["file_name"]).is_file()
+    rows = json.loads((r.path / entry["file_name"]).read_text(encoding="utf-8"))
+    assert len(rows) == N_ORIGINALS + 2
+    assert [t["from"] for t in rows[0]["conversations"]] == ["human", "gpt"]
+    assert "主要诊断：" in rows[0]["conversations"][1]["value"]
+
+
+def test_competition_export_imports_back(engine: Engine, reviewed: dict, tmp_path: Path) -> None:
+    r = export(engine, ExportConfig(1, "competition", tmp_path), "t")
+    summary = import_file(engine, r.path / "train.json", "augmented", "t", 2**30)
+    assert summary.inserted == N_ORIGINALS + 2
+
+
+def test_bad_options_are_refused(engine: Engine, tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="no round 4"):
+        export(engine, ExportConfig(4, "trl-sft", tmp_path), "t")
+    with pytest.raises(InputError, match="format 'csv'"):
+        export(engine, ExportConfig(1, "csv", tmp_path), "t")

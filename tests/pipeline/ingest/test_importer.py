@@ -1,0 +1,210 @@
+"""Record import on the real data: all or nothing, idempotent, updates in place, clear errors."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from openpyxl import Workbook
+from sqlalchemy import Engine, select
+
+from db.engine import read_session
+from db.models import Job, Record
+from pipeline.domain.records import ID_KEY, MAIN_KEY, OTHER_KEY, TEXT_SECTIONS
+from pipeline.errors import InputError
+from pipeline.ingest.importer import import_file
+from tests.conftest import row_counts
+
+LIMIT = 2**30
+
+
+def _records(shared_data: Path, name: str = "ccl25_train_206.json") -> list[dict[str, Any]]:
+    return json.loads((shared_data / name).read_text(encoding="utf-8"))
+
+
+def _write_json(path: Path, rows: list[dict[str, Any]]) -> Path:
+    path.write_text(json.dumps(rows, ensure_ascii=False), encoding="utf-8")
+    return path
+
+
+def test_real_train_and_test_sets_import(engine: Engine, shared_data: Path) -> None:
+    train = import_file(engine, shared_data / "ccl25_train_206.json", "train", "test", LIMIT)
+    test = import_file(engine, shared_data / "ccl25_testA_200.json", "testA", "test", LIMIT)
+    assert (train.inserted, train.labelled, train.unlabelled) == (206, 206, 0)
+    assert (test.inserted, test.labelled, test.unlabelled) == (200, 0, 200)
+    original = _records(shared_data)[0]
+    with read_session(engine) as s:
+        rec = s.scalar(select(Record).where(Record.case_id == original[ID_KEY]))
+        assert rec is not None
+        assert rec.sections == {k: original[k] for k in TEXT_SECTIONS}
+        assert rec.principal_code == original[MAIN_KEY]
+        assert ";".join(rec.other_codes or []) == original[OTHER_KEY].replace(" ", "")
+
+
+def test_reimport_changes_nothing_and_a_changed_record_is_updated(
+    engine: Engine, shared_data: Path, tmp_path: Path
+) -> None:
+    path = shared_data / "ccl25_train_206.json"
+    import_file(engine, path, "train", "test", LIMIT)
+    with read_session(engine) as s:
+        before = {r.case_id: (r.id, r.updated_at, r.content_hash) for r in s.scalars(select(Record))}
+    again = import_file(engine, path, "train", "test", LIMIT)
+    assert (again.inserted, again.updated, again.unchanged) == (0, 0, 206)
+    with read_session(engine) as s:
+        assert {r.case_id: (r.id, r.updated_at, r.content_hash) for r in s.scalars(select(Record))} == before
+
+    rows = _records(shared_data)
+    rows[3]["主诉"] = rows[3]["主诉"] + "（补充）"
+    changed = import_file(engine, _write_json(tmp_path / "changed.json", rows), "train", "test", LIMIT)
+    assert (changed.inserted, changed.updated, changed.unchanged) == (0, 1, 205)
+    with read_session(engine) as s:
+        rec = s.scalar(select(Record).where(Record.case_id == rows[3][ID_KEY]))
+        assert rec is not None and rec.id == before[rows[3][ID_KEY]][0]
+        assert rec.sections["主诉"].endswith("（补充）")
+        assert len(s.scalars(select(Record.id)).all()) == 206
+
+
+def test_jsonl_csv_and_xlsx_import_the_same_records(engine: Engine, shared_data: Path, tmp_path: Path) -> None:
+    rows = _records(shared_data)[:20]
+    keys = [ID_KEY, *TEXT_SECTIONS, MAIN_KEY, OTHER_KEY]
+    jsonl = tmp_path / "r.jsonl"
+    jsonl.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows) + "\n", encoding="utf-8")
+    with (tmp_path / "r.csv").open("w", encoding="utf-8", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=keys)
+        w.writeheader()
+        w.writerows(rows)
+    wb = Workbook()
+    ws = wb.active
+    ws.append(keys)
+    for r in rows:
+        ws.append([r[k] for k in keys])
+    wb.save(tmp_path / "r.xlsx")
+
+    first = import_file(engine, jsonl, "multi", "test", LIMIT)
+    assert first.inserted == 20
+    for name in ("r.csv", "r.xlsx"):
+        again = import_file(engine, tmp_path / name, "multi", "test", LIMIT)
+        assert (again.inserted, again.updated, again.unchanged) == (0, 0, 20), name
+
+
+def test_awkward_but_valid_input_is_accepted(engine: Engine, shared_data: Path, tmp_path: Path) -> None:
+    rows = _records(shared_data)[:3]
+    rows[0][OTHER_KEY] = " I10.x00x032 ；E11.900 ; E78.500；"
+    rows[1]["诊疗经过"] = rows[1]["诊疗经过"] * (400_000 // len(rows[1]["诊疗经过"]) + 1)  # ~ several hundred KB
+    rows[2]["主诉"] = "<script>alert('x')</script> & <b>胸痛</b>"
+    path = tmp_path / "bom.json"
+    path.write_bytes(b"\xef\xbb\xbf" + json.dumps(rows, ensure_ascii=False).encode("utf-8"))
+    summary = import_file(engine, path, "awkward", "test", LIMIT)
+    assert summary.inserted == 3
+    with read_session(engine) as s:
+        got = {r.case_id: r for r in s.scalars(select(Record))}
+    assert got[rows[0][ID_KEY]].other_codes == ["I10.x00x032", "E11.900", "E78.500"]
+    assert len(got[rows[1][ID_KEY]].sections["诊疗经过"]) > 400_000
+    assert got[rows[2][ID_KEY]].sections["主诉"] == rows[2]["主诉"]
+
+
+def _bad_cases(rows: list[dict[str, Any]]) -> dict[str, tuple[Any, list[str]]]:
+    """name → (file content or a builder, fragments every one of which the error must contain)."""
+    rid = rows[1][ID_KEY]
+
+    def with_(i: int, **changes: Any) -> list[dict[str, Any]]:
+        out = [dict(r) for r in rows]
+        for k, v in changes.items():
+            if v is None:
+                del out[i][k]
+            else:
+                out[i][k] = v
+        return out
+
+    return {
+        "missing section": (with_(1, 现病史=None), [f"record {rid} (row 2)", "section 现病史 is missing"]),
+        "empty section": (with_(1, 入院诊断="  "), [f"record {rid} (row 2)", "section 入院诊断 is empty"]),
+        "principal not a label": (
+            with_(1, 主要诊断编码="E78.500"),
+            [f"record {rid}", "主要诊断编码", "'E78.500' is not one of the task's principal codes"],
+        ),
+        "code unknown": (
+            with_(1, 其他诊断编码="E78.500;Z99.999x999"),
+            [f"record {rid}", "'Z99.999x999' is not in the ICD dictionary"],
+        ),
+        "malformed list": (
+            with_(1, 其他诊断编码="E78.500;;高脂血症"),
+            [f"record {rid}", "malformed code list", "'高脂血症'"],
+        ),
+        "duplicate id": (with_(4, **{ID_KEY: rid}), [f"record {rid} (row 5)", "repeats row 2"]),
+        "missing id": (with_(2, **{ID_KEY: ""}), ["row 3: field 病案标识 is missing"]),
+        "half labelled": (with_(1, 其他诊断编码=""), [f"record {rid}", "其他诊断编码 is empty"]),
+    }
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        "missing section",
+        "empty section",
+        "principal not a label",
+        "code unknown",
+        "malformed list",
+        "duplicate id",
+        "missing id",
+        "half labelled",
+    ],
+)
+def test_bad_records_import_nothing(case: str, engine: Engine, shared_data: Path, tmp_path: Path, cli: Any) -> None:
+    import_file(engine, shared_data / "ccl25_train_206.json", "train", "test", LIMIT)
+    before = row_counts(engine)
+    rows = _records(shared_data)[:6]
+    content, fragments = _bad_cases(rows)[case]
+    path = _write_json(tmp_path / "bad.json", content)
+    result = cli("import", str(path), "--dataset", "new", ok=False)
+    assert result.exit_code == 1
+    assert "Traceback" not in result.output
+    assert "nothing was imported" in result.output
+    for fragment in fragments:
+        assert fragment in result.output, result.output
+    assert row_counts(engine) == before
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "fragments"),
+    [
+        ("bad.json", '[{"病案标识": "A1",\n  "主诉": oops}]'.encode(), ["invalid JSON at line 2, column 9"]),
+        ("bad.jsonl", '{"病案标识": "A1"}\n{"病案标识": \n'.encode(), ["line 2", "invalid JSON"]),
+        ("gbk.json", json.dumps([{"主诉": "胸痛"}], ensure_ascii=False).encode("gbk"), ["not UTF-8", "line 1"]),
+        ("records.txt", b"hello", ["unknown file type '.txt'"]),
+        ("empty.csv", b"", ["empty"]),
+        ("notxlsx.xlsx", b"not a zip", ["not a readable xlsx"]),
+    ],
+)
+def test_bad_files_import_nothing(
+    name: str, data: bytes, fragments: list[str], engine: Engine, tmp_path: Path, cli: Any
+) -> None:
+    before = row_counts(engine)
+    path = tmp_path / name
+    path.write_bytes(data)
+    result = cli("import", str(path), "--dataset", "new", ok=False)
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    for fragment in fragments:
+        assert fragment in result.output, result.output
+    assert row_counts(engine) == before
+
+
+def test_a_file_over_the_limit_is_refused_with_a_message(engine: Engine, shared_data: Path) -> None:
+    with pytest.raises(InputError, match="larger than the import limit"):
+        import_file(engine, shared_data / "ccl25_train_206.json", "train", "test", max_bytes=1000)
+
+
+def test_a_successful_import_records_its_job_and_audit(engine: Engine, shared_data: Path) -> None:
+    import_file(engine, shared_data / "ccl25_testA_200.json", "testA", "tester", LIMIT)
+    counts = row_counts(engine)
+    assert counts["audit_log"] == 1 and counts["jobs"] == 1
+    with read_session(engine) as s:
+        job = s.scalar(select(Job))
+        assert (
+            job is not None
+            and job.status == "succeeded"
+            and job.result == {"inserted": 200, "updated": 0, "unchanged": 0}
+        )

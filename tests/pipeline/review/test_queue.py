@@ -1,0 +1,152 @@
+"""The review queue on a real database: order, decisions, undo, majority, ties, concurrency."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, func, select
+
+from db.engine import read_session
+from db.models import AuditEntry, Badcase, Review, Selection, Variant
+from pipeline.accounts.users import add_user
+from pipeline.augment.filter_chain import filter_round
+from pipeline.augment.filters.duplicates import DuplicateFilter
+from pipeline.augment.filters.length import LengthFilter
+from pipeline.augment.rewriting import RewriteConfig, generate_round
+from pipeline.ingest.importer import import_file
+from pipeline.mining.kfold import MiningConfig, mine
+from pipeline.review.queue import agreement, approved_variant_ids, decide, next_item, progress, settle, undo_last
+from tests.pipeline.augment.test_rewriting import Counting
+from tests.pipeline.mining.test_kfold import Oracle
+
+
+@pytest.fixture
+def queue(engine: Engine, shared_data: Path) -> dict[str, int]:
+    """Round 1 with 3 badcases × 4 variants that pass length/duplicate filters; four experts."""
+    import_file(engine, shared_data / "ccl25_train_206.json", "train", "t", 2**30)
+    with read_session(engine) as s:
+        from db.models import Record
+
+        ids = list(s.scalars(select(Record.case_id).where(Record.principal_code != "I50.900x018").limit(3)))
+    learner = Oracle(set(ids), set(), [])
+    mine(engine, lambda: learner, MiningConfig(), "t")
+    generate_round(engine, RewriteConfig(round_no=1, n=4), Counting(), "t")
+    filter_round(engine, 1, [DuplicateFilter(99.99, 99.99), LengthFilter()], "t")
+    users = {}
+    for name in ("e1", "e2", "e3", "eng"):
+        add_user(engine, name, "engineer" if name == "eng" else "expert", "password123", "t")
+    with read_session(engine) as s:
+        from db.models import User
+
+        users = {u.name: u.id for u in s.scalars(select(User))}
+    return users
+
+
+def _badcase_status(engine: Engine, badcase_id: int) -> str:
+    with read_session(engine) as s:
+        b = s.get(Badcase, badcase_id)
+        assert b is not None
+        return b.status
+
+
+def test_queue_order_decisions_skip_and_undo(engine: Engine, queue: dict[str, int]) -> None:
+    e1 = queue["e1"]
+    first = next_item(engine, e1, 1)
+    assert first is not None and first.rank == 1 and first.position == 1 and first.of == 4
+    decide(engine, e1, first.variant_id, "approve", score=4, seconds=2.5)
+    second = next_item(engine, e1, 1)
+    assert second is not None and second.badcase_id == first.badcase_id and second.rank == 2
+    decide(engine, e1, second.variant_id, "skip")
+    third = next_item(engine, e1, 1)
+    assert third is not None and third.rank == 3  # the skipped one waits at the end
+    assert undo_last(engine, e1) == second.variant_id  # undoing the skip brings it back first
+    assert next_item(engine, e1, 1).variant_id == second.variant_id  # type: ignore[union-attr]
+    decide(engine, e1, second.variant_id, "reject", reason="wording changes the meaning", score=1)
+    with read_session(engine) as s:
+        reviews = s.scalars(select(Review).order_by(Review.id)).all()
+        assert [(r.decision, r.undone_at is not None) for r in reviews] == [
+            ("approve", False),
+            ("skip", True),
+            ("reject", False),
+        ]  # undo marks, never deletes
+        assert reviews[0].seconds == 2.5 and reviews[2].reason == "wording changes the meaning"
+        assert s.scalar(select(func.count()).select_from(AuditEntry).where(AuditEntry.action.like("review.%"))) == 4
+    p = progress(engine, e1, 1)
+    assert (p.variants, p.decided, p.mine) == (12, 2, 2)
+
+
+def test_marking_a_best_finishes_the_badcase_and_selects_it(engine: Engine, queue: dict[str, int]) -> None:
+    e1 = queue["e1"]
+    first = next_item(engine, e1, 1)
+    assert first is not None
+    decide(engine, e1, first.variant_id, "approve", best=True, score=5)
+    assert _badcase_status(engine, first.badcase_id) == "decided"
+    following = next_item(engine, e1, 1)
+    assert following is not None and following.badcase_id != first.badcase_id
+    with read_session(engine) as s:
+        sel = s.get(Selection, first.badcase_id)
+        assert sel is not None and sel.variant_id == first.variant_id and sel.method == "majority"
+        assert first.variant_id in approved_variant_ids(s, 1)
+    undo_last(engine, e1)
+    assert _badcase_status(engine, first.badcase_id) == "open"
+    with read_session(engine) as s:
+        assert s.get(Selection, first.badcase_id) is None
+
+
+def test_two_reviews_required_majority_tie_and_settlement(engine: Engine, queue: dict[str, int]) -> None:
+    e1, e2, e3 = queue["e1"], queue["e2"], queue["e3"]
+    item1 = next_item(engine, e1, 1)
+    assert item1 is not None
+    with read_session(engine) as s:
+        siblings = list(
+            s.scalars(select(Variant.id).where(Variant.badcase_id == item1.badcase_id).order_by(Variant.rank))
+        )
+    decide(engine, e1, siblings[0], "approve", best=True, required=2)
+    assert _badcase_status(engine, item1.badcase_id) == "in_review"  # one of two reviews
+    decide(engine, e2, siblings[1], "approve", best=True, required=2)
+    assert _badcase_status(engine, item1.badcase_id) == "settle"  # 1–1: a tie goes to an engineer
+    assert agreement(engine, 1).to_settle == [(item1.badcase_id, item1.case_id)]
+    # A third expert breaks the tie by majority.
+    decide(engine, e3, siblings[1], "approve", best=True, required=2)
+    assert _badcase_status(engine, item1.badcase_id) == "decided"
+    with read_session(engine) as s:
+        assert s.get(Selection, item1.badcase_id).variant_id == siblings[1]  # type: ignore[union-attr]
+    # An engineer's settlement stands over later votes.
+    settle(engine, "eng", item1.badcase_id, siblings[2])
+    decide(engine, e1, siblings[3], "reject", required=2)
+    with read_session(engine) as s:
+        sel = s.get(Selection, item1.badcase_id)
+        assert sel is not None and sel.variant_id == siblings[2] and sel.method == "engineer"
+    a = agreement(engine, 1)
+    assert a.per_badcase == [(item1.case_id, 3, pytest.approx(1 / 3))]  # e1 ≠ e2, e1 ≠ e3, e2 = e3
+    assert a.overall == pytest.approx(1 / 3)
+
+
+def test_eight_concurrent_reviewers_lose_no_decision(engine: Engine, queue: dict[str, int]) -> None:
+    reviewers = []
+    for i in range(8):
+        add_user(engine, f"c{i}", "expert", "password123", "t")
+    with read_session(engine) as s:
+        from db.models import User
+
+        reviewers = list(s.scalars(select(User.id).where(User.name.like("c%"))))
+        variants = list(s.scalars(select(Variant.id)))
+    errors: list[BaseException] = []
+
+    def work(uid: int) -> None:
+        try:
+            for vid in variants:  # everyone decides every variant: 8 × 12 writes on the same rows
+                decide(engine, uid, vid, "approve" if (uid + vid) % 3 else "reject", score=3, required=8)
+        except BaseException as e:  # noqa: BLE001
+            errors.append(e)
+
+    threads = [threading.Thread(target=work, args=(uid,)) for uid in reviewers]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    with read_session(engine) as s:
+        assert s.scalar(select(func.count()).select_from(Review)) == 8 * len(variants)

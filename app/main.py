@@ -36,6 +36,7 @@ if may("engineer"):
         st.Page("pages/agreement.py", title="Agreement", icon=":material/handshake:"),
         st.Page("pages/export.py", title="Export", icon=":material/inventory_2:"),
         st.Page("pages/training.py", title="Training", icon=":material/model_training:"),
+        st.Page("pages/models.py", title="Models", icon=":material/hub:"),
         st.Page("pages/jobs.py", title="Jobs", icon=":material/settings:"),
     ]
 if may("admin"):

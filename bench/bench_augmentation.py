@@ -33,7 +33,7 @@ SEEDS, ROUNDS, N, K = (0, 1, 2), 3, 20, 5
 
 def evaluate(rows, variants, folds):  # type: ignore[no-untyped-def]
     learner = BaselineLearner()
-    preds = oof_predictions(rows, variants, folds, K, lambda: learner)
+    preds = oof_predictions(rows, variants, folds, K, lambda _fold: learner)
     gold = {r[ID_KEY]: (r[MAIN_KEY], r[OTHER_KEY].split(";")) for r in rows}
     return preds, score(gold, {k: (p.principal, list(p.others)) for k, p in preds.items()})
 

@@ -26,7 +26,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from pipeline.domain.codes import split_code_list  # noqa: E402
 from pipeline.domain.metric import score  # noqa: E402
 from pipeline.domain.records import ID_KEY, MAIN_KEY, OTHER_KEY  # noqa: E402
-from training.baseline import BaselineCoder, BaselineConfig  # noqa: E402
+from training.baseline.coder import BaselineCoder  # noqa: E402
+from training.baseline.config import BaselineConfig  # noqa: E402
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "ccl25_train_206.json"
 

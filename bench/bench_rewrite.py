@@ -40,7 +40,7 @@ def main() -> None:
     ]
     folds = assign_folds([r[ID_KEY] for r in rows], [r[MAIN_KEY] for r in rows], 5, 0)
     learner = BaselineLearner()
-    preds = oof_predictions(rows, [], folds, 5, lambda: learner)
+    preds = oof_predictions(rows, [], folds, 5, lambda _fold: learner)
     by_id = {r[ID_KEY]: r for r in rows}
     bad = [
         cid

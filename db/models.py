@@ -198,6 +198,8 @@ class Badcase(Base):
     extra_codes: Mapped[list[str]] = mapped_column(JSON, default=list)  #: predicted other codes not in gold
     other_f1: Mapped[float] = mapped_column()
     score: Mapped[float] = mapped_column()
+    #: how likely the gold codes themselves are wrong: baseline 1 − p(gold); LLM learner: share of votes against
+    label_error_confidence: Mapped[float | None] = mapped_column()
     status: Mapped[str] = mapped_column(String(16), default="open")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
@@ -303,4 +305,55 @@ class DatasetExport(Base):
     row_counts: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)
     checksum: Mapped[str] = mapped_column(String(64))
     created_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+MODEL_KINDS = ("sft", "grpo", "ensemble")
+SUBTASKS = ("principal", "other", "multi")
+
+
+class RegisteredModel(Base):
+    """A model the tool trained or was told about, with its lineage: what it was trained from and on.
+
+    ``baseline``, ``external`` models and ``learner`` entries live in the models file (``models.toml``);
+    every model that exists as trained weights (or as a vote of such models) is a row here.
+    """
+
+    __tablename__ = "registered_models"
+    __table_args__ = (
+        CheckConstraint("kind IN ('sft', 'grpo', 'ensemble')", name="kind"),
+        CheckConstraint("subtask IS NULL OR subtask IN ('principal', 'other', 'multi')", name="subtask"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    subtask: Mapped[str | None] = mapped_column(String(16))  #: None for an ensemble of pairs
+    fold: Mapped[int | None] = mapped_column(Integer)
+    round_no: Mapped[int | None] = mapped_column(Integer)
+    dataset: Mapped[str | None] = mapped_column(String(200))  #: the dataset (version) it was trained on
+    parent: Mapped[str | None] = mapped_column(Text)  #: base model folder or the registered model it started from
+    learner: Mapped[str | None] = mapped_column(String(200))  #: the models-file learner that trained it
+    path: Mapped[str | None] = mapped_column(Text)  #: its folder (None for an ensemble)
+    config: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  #: the exact training (or vote) settings
+    metrics: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    #: an ensemble's members: [{"fold": k, "principal": name, "other": name, "score": held-out score}]
+    members: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    job_id: Mapped[int | None] = mapped_column(ForeignKey("jobs.id", ondelete="SET NULL"))
+    created_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ReasoningTrace(Base):
+    """A teacher LLM's reasoning from a record to its gold codes (CoT distillation), per sub-task."""
+
+    __tablename__ = "reasoning_traces"
+    __table_args__ = (UniqueConstraint("record_id", "subtask", "teacher", "prompt_version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    record_id: Mapped[int] = mapped_column(ForeignKey("records.id", ondelete="CASCADE"), index=True)
+    subtask: Mapped[str] = mapped_column(String(16))
+    teacher: Mapped[str] = mapped_column(String(200))
+    prompt_version: Mapped[str] = mapped_column(String(32))
+    text: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -8,7 +8,7 @@ in the normaliser and dilute the update. Discarding takes them out of it.
 Equality is judged on the *spread* of a group's rewards (max − min), never on its mean: the other
 sub-task's reward is a continuous F1, so a group can have any mean and still be all-equal.
 
-These are pure functions and one small state class; :mod:`training.grpo` wires them into TRL.
+These are pure functions and one small state class; :mod:`training.grpo_refill` wires them into TRL.
 """
 
 from __future__ import annotations

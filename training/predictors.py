@@ -6,11 +6,13 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from pipeline.domain import label_space
-from pipeline.domain.parsers import answer_items, answer_text, items_to_codes
-from pipeline.domain.prompts import name_to_code, other_messages, principal_messages
+from pipeline.domain.parsers import answer_items, answer_text, items_to_codes, multi_answer_items
+from pipeline.domain.prompts import multi_messages, name_to_code, other_messages, principal_messages
+from pipeline.errors import InputError
 from pipeline.protocols import CodePrediction, Learner, Predictor, Progress, Sampling, TextGenerator
-from training.baseline import BaselineCoder, BaselineConfig
-from training.registry import ModelSpec
+from training.baseline.coder import BaselineCoder
+from training.baseline.config import BaselineConfig
+from training.models.catalog import ModelSpec
 from training.tcecp import T_GREEDY, T_SAMPLE, vote_others, vote_principal
 
 
@@ -19,7 +21,24 @@ class BaselinePredictor:
         self.coder = coder
 
     def predict(self, records: Sequence[Mapping[str, str]], progress: Progress | None = None) -> list[CodePrediction]:
-        out = [CodePrediction(main, tuple(others)) for main, others in self.coder.predict(records)]
+        """Codes, with the probabilities behind them as ``votes`` (the label-error confidence reads them)."""
+        P, others_p = self.coder.predict_proba(records)
+        decided = self.coder.decide(P, others_p)
+        out = [
+            CodePrediction(
+                main,
+                tuple(others),
+                votes={
+                    "principal_p": {
+                        c: round(float(p), 4) for c, p in zip(self.coder.principal_codes, P[i], strict=True)
+                    },
+                    "other_p": {
+                        c: round(float(p), 4) for c, p in zip(self.coder.other_codes, others_p[i], strict=True)
+                    },
+                },
+            )
+            for i, (main, others) in enumerate(decided)
+        ]
         if progress:
             progress(len(records), len(records))
         return out
@@ -42,12 +61,17 @@ def consistency_learner(workers: int | None = None) -> BaselineLearner:
 
 
 class LLMPredictor:
-    """The paper's two sub-task prompts; greedy decoding or TCECP voting (training.tcecp)."""
+    """The paper's two sub-task prompts; greedy decoding or TCECP voting (training.tcecp).
+
+    One model answers both prompts, or a sub-task pair: ``generator`` the principal prompt and
+    ``other_generator`` the other prompt.
+    """
 
     def __init__(
         self,
         generator: TextGenerator,
         *,
+        other_generator: TextGenerator | None = None,
         inference: str = "greedy",
         max_tokens: int = 1500,
         seed: int = 0,
@@ -55,6 +79,7 @@ class LLMPredictor:
         other_candidates: Mapping[str, str] | None = None,
     ) -> None:
         self.generator, self.inference, self.max_tokens, self.seed = generator, inference, max_tokens, seed
+        self.other_generator = other_generator or generator
         self.principal_candidates = dict(principal_candidates or label_space.PRINCIPAL)
         self.other_candidates = dict(other_candidates or label_space.OTHER)
         self._principal_names = name_to_code(self.principal_candidates)
@@ -67,11 +92,14 @@ class LLMPredictor:
     def _others(self, text: str) -> list[str]:
         return items_to_codes(answer_items(text), self._other_names)
 
-    def _sample(self, prompts: list[Any], temperature: float, n: int = 1, seed_offset: int = 0) -> list[list[str]]:
+    def _sample(
+        self, prompts: list[Any], temperature: float, n: int = 1, seed_offset: int = 0, other: bool = False
+    ) -> list[list[str]]:
         if not prompts:
             return []
         seed = None if temperature == 0 else self.seed + seed_offset
-        return self.generator.generate(prompts, Sampling(temperature, n, self.max_tokens, seed=seed))
+        generator = self.other_generator if other else self.generator
+        return generator.generate(prompts, Sampling(temperature, n, self.max_tokens, seed=seed))
 
     def predict(self, records: Sequence[Mapping[str, str]], progress: Progress | None = None) -> list[CodePrediction]:
         p_prompts = [principal_messages(r, self.principal_candidates) for r in records]
@@ -80,7 +108,7 @@ class LLMPredictor:
         p_greedy = [c[0] for c in self._sample(p_prompts, T_GREEDY)]
         if progress:
             progress(1, steps)
-        o_greedy = [c[0] for c in self._sample(o_prompts, T_GREEDY)]
+        o_greedy = [c[0] for c in self._sample(o_prompts, T_GREEDY, other=True)]
         if progress:
             progress(2, steps)
         if self.inference == "greedy":
@@ -96,7 +124,7 @@ class LLMPredictor:
         third: dict[int, str] = {i: c[0] for i, c in zip(disagree, third_texts, strict=True)}
         if progress:
             progress(4, steps)
-        o_samples = self._sample(o_prompts, T_SAMPLE, n=2, seed_offset=3)
+        o_samples = self._sample(o_prompts, T_SAMPLE, n=2, seed_offset=3, other=True)
         if progress:
             progress(5, steps)
 
@@ -116,6 +144,72 @@ class LLMPredictor:
         others = tuple(c for c in self._others(o_text) if c != principal)
         parsed = answer_text(p_text) is not None and principal is not None
         return CodePrediction(principal, others, _raw(p_text, o_text), parsed)
+
+
+class MultiPredictor:
+    """A multi-task model: one prompt, both answers in one output (主要诊断 line, then 其他诊断 line).
+
+    TCECP applies per part: the principal of the T=0 answer and a T=0.7 sample, a third sample on
+    disagreement; other codes named by at least two of the three answers.
+    """
+
+    def __init__(self, generator: TextGenerator, *, inference: str = "greedy", max_tokens: int = 1500, seed: int = 0):
+        self.generator, self.inference, self.max_tokens, self.seed = generator, inference, max_tokens, seed
+        self._principal_names = name_to_code(label_space.PRINCIPAL)
+        self._other_names = name_to_code(label_space.OTHER)
+
+    def _read(self, text: str) -> tuple[str | None, list[str]]:
+        p_items, o_items = multi_answer_items(text)
+        principal = items_to_codes(p_items, self._principal_names)
+        return (principal[0] if len(principal) == 1 else None), items_to_codes(o_items, self._other_names)
+
+    def predict(self, records: Sequence[Mapping[str, str]], progress: Progress | None = None) -> list[CodePrediction]:
+        prompts = [multi_messages(r) for r in records]
+        n = 1 if self.inference == "greedy" else 3
+        # One request: the greedy answer, then (TCECP) samples from the same prompt.
+        greedy = self.generator.generate(prompts, Sampling(0.0, 1, self.max_tokens))
+        samples = (
+            self.generator.generate(prompts, Sampling(T_SAMPLE, n - 1, self.max_tokens, seed=self.seed))
+            if n > 1
+            else [[] for _ in prompts]
+        )
+        out = []
+        for g, extra in zip(greedy, samples, strict=True):
+            first = self._read(g[0])
+            if n == 1:
+                parsed = answer_text(g[0]) is not None and first[0] is not None
+                others = tuple(c for c in first[1] if c != first[0])
+                out.append(CodePrediction(first[0], others, g[0], parsed))
+                continue
+            reads = [first, *(self._read(t) for t in extra)]
+            answers = [r[0] for r in reads[:2]] + ([reads[2][0]] if reads[0][0] != reads[1][0] else [])
+            principal = vote_principal(answers)
+            others = tuple(c for c in vote_others([r[1] for r in reads]) if c != principal)
+            votes = {"principal": answers, "other": [r[1] for r in reads]}
+            out.append(CodePrediction(principal, others, g[0], answer_text(g[0]) is not None, votes))
+        if progress:
+            progress(len(records), len(records))
+        return out
+
+
+def coder_predictor(spec: ModelSpec, folders: Mapping[str, str]) -> Predictor:
+    """A trained coder from its folders: a sub-task pair ({"principal", "other"}) or a multi-task model."""
+    from training.engines import make_generator
+
+    def generator(folder: str) -> TextGenerator:
+        return make_generator(ModelSpec(name=folder, kind="llm", engine=spec.engine, path=folder, options=spec.options))
+
+    if "multi" in folders:
+        return MultiPredictor(generator(folders["multi"]), inference=spec.inference, max_tokens=spec.max_tokens)
+    missing = {"principal", "other"} - set(folders)
+    if missing:
+        raise InputError(f"model {spec.name!r}: a sub-task pair needs a {' and an '.join(sorted(missing))} model")
+    return LLMPredictor(
+        generator(folders["principal"]),
+        other_generator=generator(folders["other"]),
+        inference=spec.inference,
+        max_tokens=spec.max_tokens,
+    )
 
 
 def _raw(principal_text: str, other_text: str) -> str:

@@ -9,7 +9,9 @@ TRL logs each reward under its ``__name__`` (``rewards/<name>/mean``).
 - :func:`format_reward`: 0.1 for a well-formed ``<think>…</think><answer>…</answer>``.
 - :func:`principal_reward`: 0.1 × format + 0.9 × [the answer names exactly the gold principal].
 - :func:`other_reward`: 0.1 × format + 0.9 × F1(answered other codes, gold other codes).
-- :func:`task_reward`: one of the two per row, by its ``task`` column, so one data set may mix both.
+- :func:`multi_reward`: the multi-task answer (both at once): 0.1 × format + 0.9 × the competition score of the
+  record (0.5 × principal exact + 0.5 × other-code F1).
+- :func:`task_reward`: one of these per row, by its ``task`` column, so one data set may mix them.
 - :func:`overlong_penalty` / :class:`OverlongPenalty`: the overlong shaping of eq. 3, lengths in tokens.
 
 Answers hold disease names (or codes), separated by ；/;/、 or new lines; they are mapped back to codes
@@ -28,7 +30,7 @@ from typing import Any
 from pipeline.domain import label_space
 from pipeline.domain.codes import split_code_list
 from pipeline.domain.metric import set_f1
-from pipeline.domain.parsers import answer_items, is_well_formed, items_to_codes
+from pipeline.domain.parsers import answer_items, is_well_formed, items_to_codes, multi_answer_items
 from pipeline.domain.prompts import name_to_code
 
 FORMAT_WEIGHT = 0.1
@@ -38,7 +40,7 @@ MATCH_WEIGHT = 0.9
 PRINCIPAL_NAMES: dict[str, str] = name_to_code(label_space.PRINCIPAL)
 OTHER_NAMES: dict[str, str] = name_to_code(label_space.OTHER)
 
-TASKS = ("principal", "other")
+TASKS = ("principal", "other", "multi")
 
 
 def completion_text(completion: Any) -> str:
@@ -115,6 +117,14 @@ def other_score(text: str, gold: Any) -> float:
     return _format_score(text) + MATCH_WEIGHT * set_f1(_gold_others(gold), predicted_others(text))
 
 
+def multi_score(text: str, gold_principal: str, gold_others: Any) -> float:
+    p_items, o_items = multi_answer_items(text)
+    principal = items_to_codes(p_items, PRINCIPAL_NAMES)
+    hit = len(principal) == 1 and principal[0] == str(gold_principal).strip()
+    f1 = set_f1(_gold_others(gold_others), items_to_codes(o_items, OTHER_NAMES))
+    return _format_score(text) + MATCH_WEIGHT * (0.5 * float(hit) + 0.5 * f1)
+
+
 def format_reward(completions: Sequence[Any], **kwargs: Any) -> list[float]:
     """0.1 for a well-formed ``<think>…</think><answer>…</answer>`` completion, else 0."""
     return [_format_score(completion_text(c)) for c in completions]
@@ -132,6 +142,20 @@ def other_reward(completions: Sequence[Any], others: Sequence[Any] | None = None
     return [other_score(completion_text(c), g) for c, g in zip(completions, gold, strict=True)]
 
 
+def multi_reward(
+    completions: Sequence[Any],
+    principal: Sequence[str] | None = None,
+    others: Sequence[Any] | None = None,
+    **kwargs: Any,
+) -> list[float]:
+    """0.1 × format + 0.9 × (0.5 × [exactly the gold principal] + 0.5 × other-code F1), from one answer."""
+    n = len(completions)
+    golds = zip(
+        _column({"principal": principal}, "principal", n), _column({"others": others}, "others", n), strict=True
+    )
+    return [multi_score(completion_text(c), p, o) for c, (p, o) in zip(completions, golds, strict=True)]
+
+
 def task_reward(
     completions: Sequence[Any],
     task: Sequence[str] | None = None,
@@ -139,7 +163,7 @@ def task_reward(
     others: Sequence[Any] | None = None,
     **kwargs: Any,
 ) -> list[float]:
-    """Per row, :func:`principal_reward` or :func:`other_reward` by its ``task`` column."""
+    """Per row, :func:`principal_reward`, :func:`other_reward` or :func:`multi_reward` by its ``task`` column."""
     n = len(completions)
     tasks = _column({"task": task}, "task", n)
     out: list[float] = []
@@ -149,6 +173,9 @@ def task_reward(
             out.append(principal_score(text, _column({"principal": principal}, "principal", n)[i]))
         elif t == "other":
             out.append(other_score(text, _column({"others": others}, "others", n)[i]))
+        elif t == "multi":
+            p, o = _column({"principal": principal}, "principal", n)[i], _column({"others": others}, "others", n)[i]
+            out.append(multi_score(text, p, o))
         else:
             raise ValueError(f"row {i}: task {t!r} is not one of {', '.join(TASKS)}")
     return out

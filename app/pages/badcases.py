@@ -8,12 +8,13 @@ import streamlit as st
 from app.auth import require, user_name
 from app.services.jobs import get_job, recent_jobs, submit
 from app.services.mining import KFOLD_HANDLER, kfold_params
+from app.services.models import model_names
 from app.state import ready_engine, settings
 from db.models import BADCASE_ERRORS
+from pipeline.distill.traces import traces_of_badcase
 from pipeline.domain.records import TEXT_SECTIONS
 from pipeline.mining.badcases import badcase_detail, list_badcases
 from pipeline.mining.kfold import MiningConfig
-from training.registry import load_models
 
 require("engineer")
 st.title("Badcases")
@@ -24,7 +25,7 @@ if engine is None:
 with st.expander("Mine a new round (K-fold, runs in the background)", expanded=False):
     with st.form("mine"):
         c1, c2, c3, c4 = st.columns(4)
-        model = c1.selectbox("Model", list(load_models(settings().models)))
+        model = c1.selectbox("Model", model_names(engine, settings()), help="A learner is trained per fold.")
         dataset = c2.text_input("Dataset", "train")
         folds = c3.number_input("Folds", 2, 10, 5)
         seed = c4.number_input("Seed", 0, 10_000, 0)
@@ -113,3 +114,11 @@ if badcase_id is not None and any(r.id == badcase_id for r in shown):
     if d.raw_output:
         with st.expander("Model output"):
             st.text(d.raw_output)
+    traces = traces_of_badcase(engine, badcase_id)
+    st.markdown("**Teacher reasoning (CoT distillation)**")
+    if not traces:
+        st.caption("No reasoning stored for this record: `sradit cotd --teacher NAME` writes it.")
+    for t in traces:
+        label = f"{t.subtask} · {t.teacher} · {t.prompt_version} · {t.dataset} · {t.created_at:%Y-%m-%d %H:%M}"
+        with st.expander(label):
+            st.text(t.text)  # as text: a teacher's output is never rendered as markup

@@ -50,7 +50,7 @@ rows = [
         "round": e.round_no,
         "format": e.format,
         "version": e.version,
-        "rows": e.row_counts.get("train"),
+        "rows": e.row_counts.get("train", sum(e.row_counts.values())),
         "variants": e.row_counts.get("train_variant_records"),
         "path": e.path,
         "sha256": e.checksum[:12],

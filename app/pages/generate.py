@@ -7,13 +7,15 @@ import streamlit as st
 
 from app.auth import require, user_name
 from app.services.jobs import get_job, recent_jobs, submit
-from app.services.rewrite import FILTER_HANDLER, REWRITE_HANDLER, rewrite_params
+from app.services.rewrite import FILTER_HANDLER, REWRITE_HANDLER, filter_params, rewrite_params
 from app.state import ready_engine, settings
 from pipeline.augment.filter_chain import funnel, per_code_counts
 from pipeline.augment.rewriting import RewriteConfig
 from pipeline.domain.label_space import PRINCIPAL
+from pipeline.errors import SraditError
 from pipeline.overview import round_numbers
-from training.registry import load_models
+from training.models.catalog import load_models
+from training.models.resolve import all_models
 
 require("engineer")
 st.title("Generate")
@@ -27,6 +29,8 @@ if not rounds:
 
 actor = user_name()
 llms = [name for name, spec in load_models(settings().models).items() if spec.kind == "llm"]
+#: models that predict as they are (learners are trained, not used); the baseline is the label filter's default
+predictors = [m.name for m in all_models(engine, settings().models) if m.kind not in ("baseline", "learner")]
 with st.form("generate"):
     c1, c2, c3 = st.columns(3)
     round_no = c1.selectbox("Round", rounds)
@@ -37,7 +41,15 @@ with st.form("generate"):
     c4, c5, c6 = st.columns(3)
     n = c4.number_input("Variants per badcase (N)", 1, 100, 20)
     temperature = c5.slider("Temperature", 0.0, 1.5, 0.9, 0.05)
-    policy = c6.selectbox("Policy-verification model", ["(skip)", *llms])
+    policy = c6.selectbox("Policy-verification model", ["(skip)", *predictors])
+    label = st.selectbox("Label-consistency model", ["baseline", *predictors])
+    with st.expander("Predictions made elsewhere (files on the server; replace the models above)"):
+        st.caption(
+            "Submission format, one row per variant, ids 病案标识#v<seq> as in the prompts export "
+            "(Export page, format prompts)."
+        )
+        label_file = st.text_input("Label-consistency predictions file").strip()
+        policy_file = st.text_input("Policy-verification predictions file").strip()
     go_generate = st.form_submit_button("Generate variants")
     go_filter = st.form_submit_button("Run the filter chain")
 
@@ -50,8 +62,19 @@ if go_generate:
             engine, settings(), "rewrite", REWRITE_HANDLER, rewrite_params(cfg, actor), actor
         )
 if go_filter:
-    params = {"round_no": int(round_no), "policy_model": None if policy == "(skip)" else policy, "actor": actor}
-    st.session_state["generate_job"] = submit(engine, settings(), "filter", FILTER_HANDLER, params, actor)
+    try:
+        params = filter_params(
+            int(round_no),
+            actor,
+            policy_model=None if policy == "(skip)" or policy_file else policy,
+            label_model=None if label == "baseline" or label_file else label,
+            label_predictions=label_file or None,
+            policy_predictions=policy_file or None,
+        )
+    except SraditError as e:
+        st.error(str(e))
+    else:
+        st.session_state["generate_job"] = submit(engine, settings(), "filter", FILTER_HANDLER, params, actor)
 
 
 @st.fragment(run_every=2)

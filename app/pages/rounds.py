@@ -10,7 +10,7 @@ from app.services.jobs import get_job, recent_jobs, submit
 from app.services.rounds import ROUND_HANDLER
 from app.state import ready_engine, settings
 from pipeline.rounds.lifecycle import review_complete, rounds
-from training.registry import load_models
+from training.models.catalog import load_models
 
 require("engineer")
 st.title("Rounds")

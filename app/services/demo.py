@@ -54,7 +54,7 @@ def build_demo(engine: Engine, settings: Settings, *, force: bool, seed: int = 0
     learner = BaselineLearner()
     mined = mine(
         engine,
-        lambda: learner,
+        lambda _fold: learner,
         MiningConfig(dataset="train", folds=5, seed=seed, threshold=DEMO_THRESHOLD),
         actor="demo",
     )

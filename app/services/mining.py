@@ -2,36 +2,62 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, replace
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, select
 
+from app.services.learners import kfold_learner
 from db.engine import read_session, write_session
 from db.models import Dataset, ModelRun, Prediction, Record
 from pipeline.audit import audit
 from pipeline.domain.metric import ScoreReport, record_score, score
 from pipeline.errors import InputError
 from pipeline.ingest.submission import write_submission
-from pipeline.jobs.runner import JobContext
-from pipeline.mining.kfold import MiningConfig, labelled_records, mine, record_dict
+from pipeline.jobs.runner import JobContext, job_dir
+from pipeline.mining.kfold import MiningConfig, MiningReport, labelled_records, mine, record_dict
 from pipeline.protocols import Progress
 from pipeline.settings import Settings
-from training.predictors import BaselineLearner, learner_for, llm_predictor
-from training.registry import get_model
+from training.models.catalog import load_models
+from training.models.resolve import find_model, predictor_for
+from training.predictors import BaselineLearner, FixedLearner, learner_for
 
 KFOLD_HANDLER = "app.services.mining:kfold_job"
 
 
 def kfold_job(params: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
-    """Job handler: K-fold mining with the named model (params are MiningConfig's fields + actor)."""
+    """Job handler: K-fold mining with the named model (params are MiningConfig's fields + actor).
+
+    A learner (``kind = "sft"``) is trained once per fold and sub-task, so every prediction is out of fold;
+    its fold models and their ensemble are registered with the round. Any other model predicts every fold
+    as it is (the baseline is refitted per fold).
+    """
     params = dict(params)
     actor = params.pop("actor", "job")
     cfg = MiningConfig(**params)
-    spec = get_model(ctx.settings.models, cfg.model)
-    learner = learner_for(spec)  # loaded once: K-fold asks for it once per fold
-    report = mine(ctx.engine, lambda: learner, cfg, actor, job_id=ctx.job_id, progress=ctx.progress)
+    if cfg.predictions:
+        from pipeline.ingest.submission import PredictionsFile
+
+        fixed = FixedLearner(PredictionsFile(Path(cfg.predictions)))
+        report = mine(ctx.engine, lambda _fold: fixed, cfg, actor, job_id=ctx.job_id, progress=ctx.progress)
+        return _mining_result(ctx, report)
+    spec = load_models(ctx.settings.models).get(cfg.model)
+    if spec is not None and spec.is_learner:
+        done = kfold_learner(ctx, spec, cfg, actor)
+        result = _mining_result(ctx, done.report, [f"ensemble {done.ensemble}"])
+        return {**result, "ensemble": done.ensemble, "fold_models": done.fold_models, "fold_scores": done.fold_scores}
+    if spec is None:
+        # A registered model (an SFT model, an ensemble) predicts every fold as it is, like an external LLM.
+        predictor = predictor_for(ctx.engine, ctx.settings.models, cfg.model)
+        learner: Any = FixedLearner(predictor) if predictor is not None else BaselineLearner()
+    else:
+        learner = learner_for(spec)  # loaded once: K-fold asks for it once per fold
+    report = mine(ctx.engine, lambda _fold: learner, cfg, actor, job_id=ctx.job_id, progress=ctx.progress)
+    return _mining_result(ctx, report)
+
+
+def _mining_result(ctx: JobContext, report: MiningReport, extra_lines: list[str] | None = None) -> dict[str, Any]:
     ctx.metric(score=report.report.score, badcases=report.n_badcases)
     return {
         "round": report.round_no,
@@ -41,7 +67,7 @@ def kfold_job(params: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
         "other_f1": report.report.other_f1,
         "badcases": report.n_badcases,
         "by_error": report.by_error,
-        "lines": report.lines(),
+        "lines": report.lines() + (extra_lines or []),
     }
 
 
@@ -60,8 +86,12 @@ def predict_dataset(
     train_dataset: str = "train",
     progress: Progress | None = None,
 ) -> tuple[int, int, ScoreReport | None]:
-    """Predict every record of a dataset, write a submission, store the run; (run id, records, score)."""
-    spec = get_model(settings.models, model)
+    """Predict every record of a dataset, write a submission, store the run; (run id, records, score).
+
+    ``model`` is any name: the baseline (fitted on ``train_dataset``), an external LLM, a registered SFT or
+    GRPO model, or a K-fold ensemble (which votes)."""
+    entry = find_model(engine, settings.models, model)
+    is_baseline = entry.kind == "baseline"
     with read_session(engine) as s:
         ds = s.scalar(select(Dataset).where(Dataset.name == dataset))
         if ds is None:
@@ -71,14 +101,11 @@ def predict_dataset(
         )
         if not recs:
             raise InputError(f"dataset {dataset!r} has no records")
-        train = [record_dict(r) for r in labelled_records(s, train_dataset)] if spec.kind == "baseline" else []
+        train = [record_dict(r) for r in labelled_records(s, train_dataset)] if is_baseline else []
     rows = [record_dict(r) for r in recs]
-    if spec.kind == "baseline":
-        predictor: Any = BaselineLearner().fit(train)
-    else:
-        if inference is not None:
-            spec = replace(spec, inference=inference)
-        predictor = llm_predictor(spec)
+    predictor = predictor_for(engine, settings.models, model, inference)
+    if predictor is None:
+        predictor = BaselineLearner().fit(train)
     preds = predictor.predict(rows, progress=progress)
     write_submission(out, {r.case_id: (p.principal, list(p.others)) for r, p in zip(recs, preds, strict=True)})
 
@@ -94,8 +121,9 @@ def predict_dataset(
             model_name=model,
             dataset_id=ds.id,
             config={
-                "inference": spec.inference,
-                "train_dataset": train_dataset if spec.kind == "baseline" else None,
+                "inference": inference,
+                "model_kind": entry.kind,
+                "train_dataset": train_dataset if is_baseline else None,
                 "out": str(out),
             },
             n_records=len(recs),
@@ -136,3 +164,26 @@ def write_run_submission(engine: Engine, run_id: int, out: Path) -> int:
         raise InputError(f"run {run_id} has no predictions")
     write_submission(out, {cid: (main, list(others)) for cid, main, others in rows})
     return len(rows)
+
+
+PREDICT_HANDLER = "app.services.mining:predict_job"
+
+
+def predict_job(params: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
+    """Job handler: `sradit predict` from the UI; the submission goes into the job's folder."""
+    out = job_dir(ctx.settings, ctx.job_id) / "submission.json"
+    run_id, n, report = predict_dataset(
+        ctx.engine,
+        ctx.settings,
+        params["model"],
+        params["dataset"],
+        out,
+        params.get("actor", "job"),
+        params.get("inference"),
+        params.get("train_dataset", "train"),
+        ctx.progress,
+    )
+    lines = [f"{n} predictions written to {out} (run {run_id})", *(report.lines() if report else [])]
+    if report:
+        ctx.metric(score=report.score)
+    return {"run_id": run_id, "records": n, "out": str(out), "lines": lines}

@@ -169,7 +169,7 @@ def retrain_job(params: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
     model_dir = Path(ctx.settings.data_dir) / "models" / f"round-{number}" / "baseline"
     learner.fit(rows + [row for _p, row in variants]).coder.save(model_dir)
     folds = assign_folds([x[ID_KEY] for x in rows], [x["主要诊断编码"] for x in rows], cfg.folds, cfg.seed)
-    predicted = oof_predictions(rows, variants, folds, cfg.folds, lambda: learner, ctx.progress)
+    predicted = oof_predictions(rows, variants, folds, cfg.folds, lambda _fold: learner, ctx.progress)
     gold = {x.case_id: (x.principal_code, x.other_codes or []) for x in recs}
     after = score(gold, {cid: (p.principal, list(p.others)) for cid, p in predicted.items()})
     fixed = sum(

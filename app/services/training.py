@@ -153,3 +153,26 @@ def _progress_from(metrics: Path, ctx: JobContext) -> None:
         if last.get("max_steps"):
             ctx.progress(int(last.get("step", 0)), int(last["max_steps"]))
         return
+
+
+TINY_HANDLER = "app.services.training:tiny_job"
+
+
+def tiny_params(out: str, answers: bool, actor: str) -> dict[str, Any]:
+    if not out:
+        raise InputError("the tiny model needs a folder to be written to")
+    return {"out": out, "answers": bool(answers), "actor": actor}
+
+
+def tiny_job(params: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
+    """Job handler: build the tiny offline Qwen2 and, with ``answers``, teach it to answer (Models page)."""
+    from training.tiny_model import build_tiny_model
+
+    out = build_tiny_model(Path(params["out"]))
+    ctx.log(f"tiny Qwen2 written to {out}")
+    summary: dict[str, Any] = {}
+    if params.get("answers"):
+        from training.tiny_answers import teach_answers
+
+        summary = teach_answers(out, log=ctx.log)
+    return {"path": str(out), **summary, "lines": [f"tiny model at {out}"]}

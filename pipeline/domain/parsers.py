@@ -64,8 +64,31 @@ def is_well_formed(text: str) -> bool:
 def answer_items(text: str) -> list[str]:
     """The items of an answer: split on separators and new lines, list numbering removed."""
     body = answer_text(text)
+    return _items(text if body is None else body)
+
+
+_MULTI_LABEL_RE = re.compile(r"^\s*(主要诊断|其他诊断)\s*:?\s*", re.M)
+
+
+def multi_answer_items(text: str) -> tuple[list[str], list[str]]:
+    """The multi-task answer (``主要诊断：…`` then ``其他诊断：…``) as (principal items, other items).
+
+    Each label starts its part, which runs to the next label; an answer without labels is read as a
+    principal answer only (a model that ignored the form earns no other codes by accident).
+    """
+    body = answer_text(text)
     if body is None:
-        body = text
+        body = text.translate(_FOLD)
+    parts = _MULTI_LABEL_RE.split(body)
+    found: dict[str, str] = {}
+    for label, content in zip(parts[1::2], parts[2::2], strict=True):
+        found.setdefault(label, content)
+    if not found:
+        return _items(body), []
+    return _items(found.get("主要诊断", "")), _items(found.get("其他诊断", ""))
+
+
+def _items(body: str) -> list[str]:
     items = []
     for raw in _ITEM_SPLIT_RE.split(_ENUM_RE.sub(r"\1", body)):
         item = raw.strip().strip("。.\"'“”「」")

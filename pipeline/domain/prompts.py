@@ -75,11 +75,12 @@ def multi_messages(record: Mapping[str, str]) -> Messages:
     return [{"role": "system", "content": MULTI_SYSTEM}, {"role": "user", "content": user}]
 
 
-_THINK = "<think>\n依据病历的入院诊断、现病史、既往史与检查结果，对照候选诊断逐一判断。\n</think>\n"
+def target_completion(task: str, principal: str, others: list[str], think: str | None = None) -> str:
+    """The assistant turn of an SFT sample, in the think/answer form, answering names.
 
-
-def target_completion(task: str, principal: str, others: list[str]) -> str:
-    """The assistant turn of an SFT sample, in the think/answer form, answering names."""
+    The think block holds a teacher's reasoning when CoT distillation supplies one, and is empty otherwise:
+    a fixed placeholder would teach every model the same made-up sentence.
+    """
     p_name = label_space.PRINCIPAL.get(principal, principal)
     o_names = [label_space.OTHER.get(c, c) for c in others]
     if task == "principal":
@@ -88,7 +89,16 @@ def target_completion(task: str, principal: str, others: list[str]) -> str:
         body = "；".join(o_names)
     else:
         body = f"主要诊断：{p_name}\n其他诊断：{'；'.join(o_names)}"
-    return f"{_THINK}<answer>{body}</answer>"
+    reasoning = f"\n{think.strip()}\n" if think and think.strip() else "\n"
+    return f"<think>{reasoning}</think>\n<answer>{body}</answer>"
+
+
+def sft_conversation(
+    task: str, record: Mapping[str, str], principal: str, others: list[str], think: str | None = None
+) -> Messages:
+    """A whole SFT sample: the sub-task's prompt and the target answer."""
+    answer = target_completion(task, principal, others, think)
+    return [*task_messages(task, record), {"role": "assistant", "content": answer}]
 
 
 def task_messages(task: str, record: Mapping[str, str]) -> Messages:

@@ -26,10 +26,11 @@ from pipeline.audit import audit
 from pipeline.domain.prompts import target_completion, task_messages
 from pipeline.domain.records import ID_KEY, MAIN_KEY, OTHER_KEY, TEXT_SECTIONS
 from pipeline.errors import InputError
+from pipeline.export import prompts
 from pipeline.mining.kfold import round_dataset
 from pipeline.review.queue import approved_variant_ids
 
-FORMATS = ("trl-sft", "trl-grpo", "llamafactory", "verl", "competition")
+FORMATS = ("trl-sft", "trl-grpo", "llamafactory", "verl", "competition", "prompts")
 TASKS = ("both", "principal", "other", "multi")
 SELECTIONS = ("best", "approved")
 
@@ -37,7 +38,9 @@ SELECTIONS = ("best", "approved")
 @dataclass(frozen=True)
 class ExportConfig:
     round_no: int = field(metadata={"help": "Variants approved in this round and every earlier one are included."})
-    format: str = field(metadata={"help": "trl-sft | trl-grpo | llamafactory | verl | competition"})
+    format: str = field(
+        metadata={"help": "trl-sft | trl-grpo | llamafactory | verl | competition | prompts (what to predict)"}
+    )
     out_dir: Path = field(metadata={"help": "Folder under which the versioned dataset folder is written."})
     selection: str = field(default="best", metadata={"help": "best: each badcase's selected variant; approved: all."})
     min_score: int | None = field(default=None, metadata={"help": "Only variants whose mean expert score ≥ this."})
@@ -267,8 +270,14 @@ def export(engine: Engine, cfg: ExportConfig, actor: str) -> ExportResult:
         raise InputError(f"task {cfg.task!r} is not one of {', '.join(TASKS)}")
     if cfg.selection not in SELECTIONS:
         raise InputError(f"selection {cfg.selection!r} is not one of {', '.join(SELECTIONS)}")
-    samples = collect(engine, cfg)
-    splits = split(samples, cfg.fold)
+    sources: dict[str, list[prompts.PromptSource]] = {}
+    splits: dict[str, list[Sample]] = {}
+    if cfg.format == "prompts":  # what models trained elsewhere predict: every record and variant, no labels
+        if cfg.fold is not None or cfg.min_score is not None:
+            raise InputError("--fold and --min-score do not apply to --format prompts (it writes every prompt)")
+        sources = prompts.collect_prompts(engine, cfg.round_no)
+    else:
+        splits = split(collect(engine, cfg), cfg.fold)
     cfg.out_dir.mkdir(parents=True, exist_ok=True)
     with read_session(engine) as s:
         version = (
@@ -291,6 +300,8 @@ def export(engine: Engine, cfg: ExportConfig, actor: str) -> ExportResult:
     try:
         counts: dict[str, int] = {}
         files = {}
+        if cfg.format == "prompts":
+            counts = prompts.write_prompts(sources, cfg.round_no, cfg.task, tmp)
         for split_name, rows in splits.items():
             file_name, n = _write_split(cfg.format, cfg, split_name, rows, tmp)
             counts[split_name] = n

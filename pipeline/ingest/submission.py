@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,6 +13,8 @@ from pipeline.domain.parsers import parse_submission
 from pipeline.domain.records import ID_KEY, MAIN_KEY, OTHER_KEY
 from pipeline.errors import InputError
 from pipeline.ingest.readers import read_rows
+from pipeline.protocols import CodePrediction, Progress
+from pipeline.settings import Settings
 
 PRED_KEY = "预测结果"
 
@@ -79,3 +81,51 @@ def write_submission(path: Path, predictions: Mapping[str, tuple[str | None, lis
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_text(json.dumps(rows, ensure_ascii=False, indent=1), encoding="utf-8")
     tmp.replace(path)
+
+
+class PredictionsFile:
+    """A :class:`pipeline.protocols.Predictor` over predictions made elsewhere, in the submission format.
+
+    Each record is looked up by its 病案标识 (a variant by ``<病案标识>#v<seq>``, the id of the prompts
+    export). The file is read and checked when this is made; a record it does not predict is refused, naming
+    the ids and the file. A 预测结果 that cannot be read is a prediction of nothing (it fails every check, as
+    it scores 0).
+    """
+
+    def __init__(self, path: Path | str, max_bytes: int | None = None) -> None:
+        self.path = Path(path)
+        read = read_predictions(self.path, Settings.max_import_bytes if max_bytes is None else max_bytes)
+        self.labels = read.labels
+        self.unparseable = set(read.unparseable)
+
+    @property
+    def name(self) -> str:
+        """How verdicts and runs name this "model": the file's name."""
+        return self.path.name
+
+    def __len__(self) -> int:
+        return len(self.labels) + len(self.unparseable)
+
+    def __contains__(self, rid: object) -> bool:
+        return rid in self.labels or rid in self.unparseable
+
+    def require(self, ids: Sequence[str], what: str = "records") -> None:
+        """Refuse (InputError) unless the file predicts every id."""
+        missing = list(dict.fromkeys(i for i in ids if i not in self))
+        if missing:
+            shown = ", ".join(missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
+            raise InputError(f"{self.path}: no prediction for {len(missing)} of the {len(set(ids))} {what}: {shown}")
+
+    def predict(self, records: Sequence[Mapping[str, str]], progress: Progress | None = None) -> list[CodePrediction]:
+        ids = [str(r.get(ID_KEY, "")).strip() for r in records]
+        self.require(ids)
+        out = []
+        for rid in ids:
+            found = self.labels.get(rid)
+            if found is None:
+                out.append(CodePrediction(None, (), parsed=False))
+            else:
+                out.append(CodePrediction(found[0], tuple(found[1])))
+        if progress:
+            progress(len(ids), len(ids))
+        return out

@@ -20,7 +20,7 @@ from pipeline.audit import audit
 from pipeline.domain.metric import ScoreReport, record_score, score
 from pipeline.domain.records import ID_KEY, MAIN_KEY, OTHER_KEY
 from pipeline.errors import InputError
-from pipeline.mining.badcases import DEFAULT_OTHER_F1_THRESHOLD, diagnose
+from pipeline.mining.badcases import DEFAULT_OTHER_F1_THRESHOLD, diagnose, label_error_confidence
 from pipeline.mining.folds import assign_folds
 from pipeline.protocols import CodePrediction, Learner, Progress
 
@@ -36,6 +36,10 @@ class MiningConfig:
         metadata={"help": "A record whose other-code F1 is below this is a badcase (as is a principal miss)."},
     )
     model: str = field(default="baseline", metadata={"help": "Name of the model (models file) that predicts."})
+    predictions: str | None = field(
+        default=None,
+        metadata={"help": "Out-of-fold predictions made elsewhere (submission format): mined instead of a model's."},
+    )
 
 
 @dataclass(frozen=True)
@@ -112,7 +116,7 @@ def oof_predictions(
     variants: list[tuple[str, dict[str, str]]],
     folds: dict[str, int],
     k: int,
-    learner_factory: Callable[[], Learner],
+    learner_factory: Callable[[int], Learner],
     progress: Progress | None = None,
 ) -> dict[str, CodePrediction]:
     """Out-of-fold predictions of the original records. Merged variants join the training folds, never the
@@ -122,7 +126,7 @@ def oof_predictions(
         train = [row for row in rows if folds[row[ID_KEY]] != f]
         train += [row for parent, row in variants if folds.get(parent, -1) != f]
         held = [row for row in rows if folds[row[ID_KEY]] == f]
-        model = learner_factory().fit(train)
+        model = learner_factory(f).fit(train)
         if progress:
             progress(2 * f + 1, 2 * k)
         for row, pred in zip(held, model.predict(held), strict=True):
@@ -132,7 +136,8 @@ def oof_predictions(
     return predicted
 
 
-def _check_round(session: Session, round_no: int | None) -> int:
+def check_round(session: Session, round_no: int | None) -> int:
+    """The round a mining goes into: ``round_no``, or the next one; refused when it has badcases already."""
     latest = session.scalar(select(func.max(Round.number))) or 0
     if round_no is None:
         return latest + 1
@@ -149,14 +154,14 @@ def _check_round(session: Session, round_no: int | None) -> int:
 
 def mine(
     engine: Engine,
-    learner_factory: Callable[[], Learner],
+    learner_factory: Callable[[int], Learner],
     cfg: MiningConfig,
     actor: str,
     job_id: int | None = None,
     progress: Progress | None = None,
 ) -> MiningReport:
     with read_session(engine) as s:
-        round_no = _check_round(s, cfg.round_no)
+        round_no = check_round(s, cfg.round_no)
         recs = labelled_records(s, cfg.dataset)
         dataset_id = recs[0].dataset_id
         rows = [record_dict(r) for r in recs]
@@ -169,7 +174,7 @@ def mine(
     report = score(gold, {cid: (p.principal, list(p.others)) for cid, p in predicted.items()})
     with write_session(engine) as s:
         # Checked again under the write lock: another mining may have taken the round meanwhile.
-        round_no = _check_round(s, round_no)
+        round_no = check_round(s, round_no)
         rnd = s.scalar(select(Round).where(Round.number == round_no)) or Round(number=round_no, status="generating")
         s.add(rnd)
         s.flush()
@@ -219,6 +224,9 @@ def mine(
                     extra_codes=list(d.extra),
                     other_f1=d.other_f1,
                     score=pred_row.score or 0.0,
+                    label_error_confidence=label_error_confidence(
+                        rec.principal_code or "", rec.other_codes or [], p.votes
+                    ),
                 )
             )
             n_bad += 1
@@ -236,4 +244,5 @@ def _config_json(cfg: MiningConfig, round_no: int) -> dict[str, Any]:
         "round": round_no,
         "threshold": cfg.threshold,
         "model": cfg.model,
+        "predictions": cfg.predictions,
     }

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from pipeline.domain.records import TEXT_SECTIONS
-from training.baseline import _SYNONYM_GATES, LOCATIONS, _sections
+from training.baseline.features import _sections
+from training.baseline.rules import _SYNONYM_GATES, LOCATIONS
 from training.regex_gate import GatedPatterns, requirement
 
 

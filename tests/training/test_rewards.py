@@ -8,6 +8,7 @@ from training.rewards import (
     OverlongPenalty,
     completion_text,
     format_reward,
+    multi_reward,
     other_reward,
     overlong_penalty,
     principal_reward,
@@ -54,6 +55,32 @@ OTHER_CASES = [
 ]
 
 
+M = "<answer>主要诊断：不稳定型心绞痛\n其他诊断：高脂血症；冠状动脉粥样硬化性心脏病</answer>"
+# (multi-task completion, gold principal, gold others, expected reward)
+MULTI_CASES = [
+    (f"{T}{M}", "I20.000", GOLD_OTHERS, 1.0),
+    (f"{T}\n{M}\n", "I20.000", GOLD_OTHERS, 1.0),
+    (M, "I20.000", GOLD_OTHERS, 0.9),  # no think block
+    (f"{T}{M}", "I21.401", GOLD_OTHERS, 0.1 + 0.9 * 0.5),  # principal wrong, others right
+    (
+        f"{T}<answer>主要诊断：不稳定型心绞痛\n其他诊断：高脂血症</answer>",
+        "I20.000",
+        GOLD_OTHERS,
+        0.1 + 0.9 * (0.5 + 0.5 * 2 / 3),
+    ),
+    (f"{T}<answer>其他诊断：高脂血症\n主要诊断：I20.000</answer>", "I20.000", ["E78.500"], 1.0),  # order, a code
+    (f"{T}<answer>主要诊断：不稳定型心绞痛；微血管性心绞痛\n其他诊断：无</answer>", "I20.000", [], 0.1 + 0.9 * 0.5),
+    (f"{T}<answer>不稳定型心绞痛</answer>", "I20.000", [], 1.0),  # no labels: read as the principal
+    (f"{T}<answer>不稳定型心绞痛</answer>", "I20.000", GOLD_OTHERS, 0.1 + 0.9 * 0.5),
+    ("", "I20.000", GOLD_OTHERS, 0.0),
+]
+
+
+@pytest.mark.parametrize(("completion", "principal", "others", "expected"), MULTI_CASES)
+def test_multi_reward_table(completion: str, principal: str, others: list[str], expected: float) -> None:
+    assert multi_reward([completion], principal=[principal], others=[others]) == [pytest.approx(expected)]
+
+
 @pytest.mark.parametrize(("completion", "gold", "expected"), PRINCIPAL_CASES)
 def test_principal_reward_table(completion: str, gold: str, expected: float) -> None:
     assert principal_reward([completion], principal=[gold]) == [pytest.approx(expected)]
@@ -89,8 +116,9 @@ def test_task_reward_dispatches_per_row() -> None:
         trainer_state=None,
     )
     assert rewards == [pytest.approx(1.0), pytest.approx(0.1 + 0.9 * 2 / 3), pytest.approx(0.1)]
-    with pytest.raises(ValueError, match="multi"):
-        task_reward(completions[:1], task=["multi"], principal=["I20.000"], others=[[]])
+    assert task_reward(completions[:1], task=["multi"], principal=["I20.000"], others=[[]]) == [pytest.approx(1.0)]
+    with pytest.raises(ValueError, match="summary"):
+        task_reward(completions[:1], task=["summary"], principal=["I20.000"], others=[[]])
     with pytest.raises(ValueError, match="principal"):
         principal_reward(completions[:1])
 

@@ -8,7 +8,7 @@ from pipeline.errors import SraditError
 from pipeline.protocols import TextGenerator
 
 if TYPE_CHECKING:
-    from training.registry import ModelSpec
+    from training.models.catalog import ModelSpec
 
 ENGINES = ("transformers", "vllm", "openai")
 

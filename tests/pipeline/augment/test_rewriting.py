@@ -29,7 +29,7 @@ def mined(engine: Engine, shared_data: Path) -> int:
 
         ids = list(s.scalars(select(Record.case_id).where(Record.principal_code != "I50.900x018").limit(4)))
     learner = Oracle(set(ids), set(), [])
-    mine(engine, lambda: learner, MiningConfig(), "t")
+    mine(engine, lambda _fold: learner, MiningConfig(), "t")
     return 4
 
 

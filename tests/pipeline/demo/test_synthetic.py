@@ -9,7 +9,9 @@ import re
 import subprocess
 import sys
 import time
+import tomllib
 from collections import Counter
+from fnmatch import fnmatch
 from pathlib import Path
 
 import pytest
@@ -160,10 +162,19 @@ def test_lengths_plausible(records: list[dict[str, str]]) -> None:
 
 
 def test_wordings_cover_the_label_space() -> None:
-    from pipeline.demo import synthetic
+    from pipeline.demo import cases, synthetic
 
     assert set(synthetic._DX) == set(PRINCIPAL) | set(OTHER)
-    assert set(synthetic._PRINCIPALS) == set(PRINCIPAL)
+    assert set(cases.PRINCIPALS) == set(PRINCIPAL)
+
+
+def test_data_files_ship_with_the_package() -> None:
+    """The phrase and label tables are read at import, so a non-editable install must carry them too."""
+    config = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))
+    patterns = config["tool"]["setuptools"]["package-data"]["pipeline"]
+    data = [p.relative_to(REPO / "pipeline").as_posix() for p in (REPO / "pipeline" / "demo").glob("*.json")]
+    assert {"demo/labels.json", "demo/phrases.json"} <= set(data)
+    assert all(any(fnmatch(d, pattern) for pattern in patterns) for d in data)
 
 
 def test_fast() -> None:

@@ -74,7 +74,7 @@ def test_diagnose_names_every_error() -> None:
 def test_mining_stores_oof_predictions_and_exactly_the_badcases(engine: Engine, train: list[str]) -> None:
     wrong, dropped, seen = set(train[:7]), set(train[10:14]), []
     learner = Oracle(wrong, dropped, seen)
-    report = mine(engine, lambda: learner, MiningConfig(folds=5, seed=0, threshold=0.9), "tester")
+    report = mine(engine, lambda _fold: learner, MiningConfig(folds=5, seed=0, threshold=0.9), "tester")
     assert report.round_no == 1
     with read_session(engine) as s:
         preds = s.scalars(select(Prediction)).all()
@@ -101,15 +101,15 @@ def test_mining_stores_oof_predictions_and_exactly_the_badcases(engine: Engine, 
 
 def test_a_new_round_keeps_the_earlier_rounds_badcases(engine: Engine, train: list[str]) -> None:
     learner = Oracle(set(train[:5]), set(), [])
-    mine(engine, lambda: learner, MiningConfig(), "tester")
+    mine(engine, lambda _fold: learner, MiningConfig(), "tester")
     learner2 = Oracle(set(train[5:8]), set(), [])
-    second = mine(engine, lambda: learner2, MiningConfig(), "tester")
+    second = mine(engine, lambda _fold: learner2, MiningConfig(), "tester")
     assert second.round_no == 2
     with read_session(engine) as s:
         assert [r.number for r in s.scalars(select(Round).order_by(Round.number))] == [1, 2]
     assert len(list_badcases(engine, round_no=1)) == 5 and len(list_badcases(engine, round_no=2)) == 3
     with pytest.raises(InputError, match="round 1 has already been mined"):
-        mine(engine, lambda: learner, MiningConfig(round_no=1), "tester")
+        mine(engine, lambda _fold: learner, MiningConfig(round_no=1), "tester")
 
 
 def test_a_failing_model_leaves_nothing(engine: Engine, train: list[str]) -> None:
@@ -122,13 +122,13 @@ def test_a_failing_model_leaves_nothing(engine: Engine, train: list[str]) -> Non
     before = row_counts(engine)
     learner = Broken(set(), set(), [])
     with pytest.raises(RuntimeError):
-        mine(engine, lambda: learner, MiningConfig(), "tester")
+        mine(engine, lambda _fold: learner, MiningConfig(), "tester")
     assert row_counts(engine) == before
 
 
 def test_unknown_or_unlabelled_dataset_is_refused(engine: Engine, shared_data: Path) -> None:
     import_file(engine, shared_data / "ccl25_testA_200.json", "testA", "test", 2**30)
     with pytest.raises(InputError, match="no dataset 'nope'"):
-        mine(engine, lambda: Oracle(set(), set(), []), MiningConfig(dataset="nope"), "t")
+        mine(engine, lambda _fold: Oracle(set(), set(), []), MiningConfig(dataset="nope"), "t")
     with pytest.raises(InputError, match="no labelled records"):
-        mine(engine, lambda: Oracle(set(), set(), []), MiningConfig(dataset="testA"), "t")
+        mine(engine, lambda _fold: Oracle(set(), set(), []), MiningConfig(dataset="testA"), "t")

@@ -31,7 +31,7 @@ def queue(engine: Engine, shared_data: Path) -> dict[str, int]:
 
         ids = list(s.scalars(select(Record.case_id).where(Record.principal_code != "I50.900x018").limit(3)))
     learner = Oracle(set(ids), set(), [])
-    mine(engine, lambda: learner, MiningConfig(), "t")
+    mine(engine, lambda _fold: learner, MiningConfig(), "t")
     generate_round(engine, RewriteConfig(round_no=1, n=4), Counting(), "t")
     filter_round(engine, 1, [DuplicateFilter(99.99, 99.99), LengthFilter()], "t")
     users = {}

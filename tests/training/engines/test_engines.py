@@ -19,7 +19,7 @@ import pytest
 from pipeline.errors import SraditError
 from pipeline.protocols import Sampling
 from tests.conftest import ROOT
-from training.registry import ModelSpec
+from training.models.catalog import ModelSpec
 
 RECORDS = [
     {"病案标识": "T1", "主诉": "反复胸闷3年，加重1天", "现病史": "活动后胸闷", "入院诊断": "不稳定型心绞痛"},
@@ -70,7 +70,7 @@ def test_missing_model_path_is_a_clear_error(tmp_path: Path) -> None:
 VLLM_SCRIPT = """
 import json, sys
 from training.predictors import llm_predictor
-from training.registry import ModelSpec
+from training.models.catalog import ModelSpec
 from pipeline.protocols import Sampling
 
 if __name__ == "__main__":  # vLLM's engine spawns processes

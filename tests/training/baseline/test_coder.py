@@ -10,7 +10,7 @@ import copy
 import json
 import os
 from collections import Counter
-from dataclasses import fields, replace
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -20,18 +20,13 @@ from sklearn.model_selection import StratifiedKFold
 from pipeline.domain.codes import split_code_list
 from pipeline.domain.label_space import OTHER, PRINCIPAL
 from pipeline.domain.metric import score
-from pipeline.domain.records import ID_KEY, MAIN_KEY, OTHER_KEY, TEXT_SECTIONS
-from training.baseline import (
-    RULE_FEATURE_NAMES,
-    BaselineCoder,
-    BaselineConfig,
-    MissingLabelsError,
-    ModelFormatError,
-    NotFittedError,
-    rule_features,
-)
+from pipeline.domain.records import ID_KEY, MAIN_KEY, OTHER_KEY
+from tests.conftest import SHARED_DATA
+from tests.training.baseline.test_rules import _synthetic
+from training.baseline.coder import BaselineCoder
+from training.baseline.config import BaselineConfig, MissingLabelsError, ModelFormatError, NotFittedError
 
-DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "ccl25_train_206.json"
+DATA = SHARED_DATA / "ccl25_train_206.json"
 
 
 @pytest.fixture(scope="module")
@@ -46,70 +41,6 @@ def records() -> list[dict]:
 @pytest.fixture(scope="module")
 def fitted(records: list[dict]) -> BaselineCoder:
     return BaselineCoder().fit(records)
-
-
-def _synthetic(rid: str, main: str, others: str, dx: str, course: str = "") -> dict:
-    """A made-up record in the competition format (the project's own words, no real text)."""
-    rec = {k: "" for k in TEXT_SECTIONS}
-    rec.update({ID_KEY: rid, MAIN_KEY: main, OTHER_KEY: others, "入院诊断": dx, "诊疗经过": course})
-    rec["主诉"] = "胸闷不适数日"
-    return rec
-
-
-def _feature(record: dict, name: str) -> float:
-    return float(rule_features(record)[RULE_FEATURE_NAMES.index(name)])
-
-
-# -- configuration ------------------------------------------------------------------------------------
-
-
-def test_every_config_field_has_help() -> None:
-    for f in fields(BaselineConfig):
-        assert f.metadata.get("help"), f"BaselineConfig.{f.name} has no help text"
-
-
-def test_config_rejects_bad_values() -> None:
-    with pytest.raises(ValueError, match="threshold_strategy"):
-        BaselineConfig(threshold_strategy="magic")
-    with pytest.raises(ValueError):
-        BaselineConfig(ngram_min=4, ngram_max=2)
-
-
-def test_config_json_round_trip() -> None:
-    cfg = BaselineConfig(other_C=3.0, threshold_strategy="global", threshold_grid=(0.3, 0.4))
-    assert BaselineConfig.from_json(json.loads(json.dumps(cfg.to_json()))) == cfg
-
-
-# -- rule features (synthetic snippets) -----------------------------------------------------------------
-
-
-def test_rule_features_read_grades_synonyms_and_negation() -> None:
-    rec = _synthetic(
-        "S1",
-        "I50.900x018",
-        "I50.900x008",
-        "1.慢性心衰急性加重 心功能Ⅲ级(NYHA分级)2.高血压病(3级,很高危)3.冠心病4.阵发性房颤",
-    )
-    rec["既往史"] = "否认糖尿病病史。"
-    assert _feature(rec, "dx:htn_g3_vh") == 1.0
-    assert _feature(rec, "dx:nyha3") == 1.0
-    assert _feature(rec, "dx:nyha2") == 0.0
-    assert _feature(rec, "dx:coronary_heart_disease") > 0
-    assert _feature(rec, "dx:paroxysmal_af") > 0
-    assert _feature(rec, "dx1:hf_exacerbation") > 0  # the first listed diagnosis
-    assert _feature(rec, "hist:diabetes") == 0.0  # negated by 否认
-    killip = _synthetic("S2", "I21.401", "I50.900x014", "1.急性非ST段抬高型心肌梗死 Killip Ⅱ级")
-    assert _feature(killip, "dx:killip2") == 1.0
-    assert _feature(killip, "dx:nstemi") > 0
-
-
-def test_rule_features_read_numbers() -> None:
-    rec = _synthetic(
-        "S3", "I21.401", "I25.103", "1.胸痛待查", course="冠脉造影示前降支近段狭窄约90%。肌钙蛋白I:1250pg/mL↑。"
-    )
-    assert _feature(rec, "num:stenosis_ge90") == 1.0
-    assert _feature(rec, "num:troponin_ge1") == 1.0  # 1250 pg/mL = 1.25 ng/mL
-    assert len(rule_features(rec)) == len(RULE_FEATURE_NAMES)
 
 
 # -- labels ----------------------------------------------------------------------------------------------

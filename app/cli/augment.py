@@ -1,0 +1,140 @@
+"""Generating and filtering variants: `rewrite`, `filter`, and `rewrites show` to inspect them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from app.cli.common import Ctx, friendly, pass_ctx, progress_bar
+from pipeline.errors import SraditError
+
+
+@click.command("rewrite")
+@click.option("--round", "round_no", type=int, required=True)
+@click.option("--n", default=20, show_default=True, help="Variants per badcase.")
+@click.option("--generator", type=click.Choice(["rules", "llm"]), default="rules", show_default=True)
+@click.option("--model", "model_name", help="LLM (models file) for --generator llm.")
+@click.option("--temperature", default=0.9, show_default=True)
+@click.option("--seed", default=0, show_default=True)
+@pass_ctx
+@friendly
+def rewrite_cmd(
+    c: Ctx, round_no: int, n: int, generator: str, model_name: str | None, temperature: float, seed: int
+) -> None:
+    """Generate N label-preserving variants per badcase of a round (stop and rerun: it resumes)."""
+    from app.services.rewrite import REWRITE_HANDLER, rewrite_params
+    from pipeline.audit import cli_actor
+    from pipeline.augment.rewriting import RewriteConfig
+    from pipeline.jobs.runner import run_foreground
+
+    cfg = RewriteConfig(round_no, n, generator, model_name, temperature, seed)
+    bar, update = progress_bar(f"rewrite round {round_no}")
+    with bar:
+        result = run_foreground(
+            c.ready_engine(),
+            c.settings,
+            "rewrite",
+            REWRITE_HANDLER,
+            rewrite_params(cfg, cli_actor()),
+            cli_actor(),
+            update,
+        )
+    for line in result["lines"]:
+        click.echo(line)
+
+
+@click.command("filter")
+@click.option("--round", "round_no", type=int, required=True)
+@click.option(
+    "--label-predictions",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Predictions made elsewhere for every variant of the round (submission format, ids <病案标识>#v<seq> "
+    "as in `export --format prompts`), for the label-consistency filter.",
+)
+@click.option(
+    "--label-model",
+    help="A model for the label-consistency filter: a registered SFT model or ensemble, or an LLM of the models "
+    "file (default: the baseline trained on the round's training set).",
+)
+@click.option(
+    "--policy-predictions",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Predictions made elsewhere for every variant of the round, for the policy-verification filter.",
+)
+@click.option(
+    "--policy-model",
+    help="A model for the policy-verification filter (TCECP): an LLM of the models file or a registered model; "
+    "skipped without this or --policy-predictions.",
+)
+@pass_ctx
+@friendly
+def filter_cmd(
+    c: Ctx,
+    round_no: int,
+    label_predictions: Path | None,
+    label_model: str | None,
+    policy_predictions: Path | None,
+    policy_model: str | None,
+) -> None:
+    """Run the filter chain over a round's variants and rank the survivors for review."""
+    from app.services.rewrite import FILTER_HANDLER, filter_params
+    from pipeline.audit import cli_actor
+    from pipeline.jobs.runner import run_foreground
+
+    params = filter_params(
+        round_no,
+        cli_actor(),
+        policy_model=policy_model,
+        label_model=label_model,
+        label_predictions=label_predictions,
+        policy_predictions=policy_predictions,
+    )
+    bar, update = progress_bar(f"filter round {round_no}")
+    with bar:
+        result = run_foreground(c.ready_engine(), c.settings, "filter", FILTER_HANDLER, params, cli_actor(), update)
+    for line in result["lines"]:
+        click.echo(line)
+
+
+@click.group()
+def rewrites() -> None:
+    """Variants."""
+
+
+@rewrites.command("show")
+@click.argument("case_id")
+@click.option("--round", "round_no", type=int)
+@click.option("--text", "show_text", is_flag=True, help="Also print each variant's 入院诊断 and 现病史.")
+@pass_ctx
+@friendly
+def rewrites_show(c: Ctx, case_id: str, round_no: int | None, show_text: bool) -> None:
+    """A badcase's variants, ranked first, with every filter verdict."""
+    from pipeline.augment.filter_chain import badcase_variants
+
+    found = badcase_variants(c.ready_engine(), case_id, round_no)
+    if not found:
+        raise SraditError(f"{case_id} is not a badcase" + (f" of round {round_no}" if round_no else ""))
+    for number, views in found:
+        click.echo(f"round {number}: {len(views)} variants")
+        for v in views:
+            state = (
+                "failed"
+                if v.status == "failed"
+                else ("PASS" if v.passed else "fail" if v.passed is False else "unfiltered")
+            )
+            rank = f"#{v.rank}" if v.rank else "  "
+            sim = f"{v.similarity:.1f}%" if v.similarity is not None else "-"
+            click.echo(
+                f"  {rank:>4} v{v.seq:<3} {state:<10} similarity {sim:<7} {v.generator}: {', '.join(v.edits[:4])}"
+            )
+            if v.error:
+                click.echo(f"        error: {v.error}")
+            for name, (passed, reason) in v.verdicts.items():
+                click.echo(f"        {'✓' if passed else '✗'} {name:<10} {reason}")
+            if show_text and v.sections:
+                for key in ("入院诊断", "现病史"):
+                    click.echo(f"        {key}：{v.sections.get(key, '')}")
+
+
+COMMANDS: tuple[click.Command, ...] = (rewrite_cmd, filter_cmd, rewrites)

@@ -1,0 +1,114 @@
+"""Setting the stage: the database, the ICD-10 dictionary, the demo and accounts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from app.cli.common import Ctx, friendly, pass_ctx
+from db.models import ROLES
+from pipeline.errors import SraditError
+
+# --- db ---------------------------------------------------------------------------------------
+
+
+@click.group()
+def db() -> None:
+    """The database."""
+
+
+@db.command("init")
+@pass_ctx
+@friendly
+def db_init(c: Ctx) -> None:
+    """Create the database or migrate it to the newest schema (SRADIT_DB_URL)."""
+    from pipeline.database import init_database
+
+    revision = init_database(c.engine)
+    click.echo(f"database {c.settings.db_url} is at revision {revision}")
+
+
+# --- codes ------------------------------------------------------------------------------------
+
+
+@click.group()
+def codes() -> None:
+    """The ICD-10 dictionary and the task's label space."""
+
+
+@codes.command("import")
+@click.argument("file", type=click.Path(path_type=Path))
+@pass_ctx
+@friendly
+def codes_import(c: Ctx, file: Path) -> None:
+    """Load a dictionary from TSV/CSV (header `code name`) or xlsx (columns 疾病编码, 疾病名称)."""
+    from pipeline.audit import cli_actor
+    from pipeline.ingest.dictionary import import_dictionary
+
+    s = import_dictionary(c.ready_engine(), file, c.settings.max_import_bytes, cli_actor())
+    click.echo(f"{s.total} codes: {s.inserted} new, {s.updated} renamed, {s.unchanged} unchanged")
+
+
+@codes.command("show")
+@click.argument("code")
+@pass_ctx
+@friendly
+def codes_show(c: Ctx, code: str) -> None:
+    """Print a code's name (and its role in the label space)."""
+    from pipeline.ingest.dictionary import lookup
+
+    info = lookup(c.ready_engine(), code)
+    if info.name is None:
+        hint = "".join(f"\n  {k}\t{n}" for k, n in info.neighbours)
+        raise SraditError(f"code {info.code!r} is not in the dictionary" + (f"; codes nearby:{hint}" if hint else ""))
+    roles = f"\t[label space: {', '.join(info.roles)}]" if info.roles else ""
+    click.echo(f"{info.code}\t{info.name}{roles}")
+
+
+# --- demo and users ---------------------------------------------------------------------------
+
+
+@click.command("demo")
+@click.option("--force", is_flag=True, help="Drop an existing database and build the demo anew.")
+@click.option("--if-missing", is_flag=True, help="Do nothing when the database already exists (used by `make run`).")
+@pass_ctx
+@friendly
+def demo_cmd(c: Ctx, force: bool, if_missing: bool) -> None:
+    """Build the demo database from the project's own synthetic records, and print its accounts."""
+    from app.services.demo import build_demo
+    from pipeline.demo.database import has_data
+
+    if if_missing and has_data(c.engine):
+        click.echo(f"database {c.settings.db_url} exists; keeping it (`sradit demo --force` rebuilds it)")
+        return
+    demo = build_demo(c.engine, c.settings, force=force)
+    click.echo(f"demo database {c.settings.db_url}")
+    for line in demo.lines():
+        click.echo("  " + line)
+    click.echo("accounts (demo only — change them before real use):")
+    for role, (name, password) in demo.base.accounts.items():
+        click.echo(f"  {role:<9} {name} / {password}")
+
+
+@click.group()
+def user() -> None:
+    """Accounts."""
+
+
+@user.command("add")
+@click.argument("name")
+@click.option("--role", required=True, type=click.Choice(ROLES))
+@click.option("--password", help="At least 8 characters; without it a password is generated and printed.")
+@pass_ctx
+@friendly
+def user_add(c: Ctx, name: str, role: str, password: str | None) -> None:
+    """Add an account."""
+    from pipeline.accounts.users import add_user
+    from pipeline.audit import cli_actor
+
+    generated = add_user(c.ready_engine(), name, role, password, cli_actor())
+    click.echo(f"added {role} {name}" + (f" with password {generated}" if generated else ""))
+
+
+COMMANDS: tuple[click.Command, ...] = (db, codes, demo_cmd, user)

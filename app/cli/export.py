@@ -1,0 +1,47 @@
+"""Augmenting the training set: `export` writes originals + approved variants for a trainer."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from app.cli.common import Ctx, friendly, pass_ctx
+
+
+@click.command("export")
+@click.option("--round", "round_no", type=int, required=True)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["trl-sft", "trl-grpo", "llamafactory", "verl", "competition", "prompts"]),
+    required=True,
+    help="A trainer's format, or prompts: every record's and variant's prompts, for models run elsewhere.",
+)
+@click.option("--out", required=True, type=click.Path(path_type=Path), help="Folder for the versioned dataset.")
+@click.option(
+    "--selection",
+    type=click.Choice(["best", "approved"]),
+    default="best",
+    show_default=True,
+    help="best: each badcase's selected variant; approved: every variant approved by majority.",
+)
+@click.option("--min-score", type=int, help="Only variants whose mean expert score is at least this.")
+@click.option("--task", type=click.Choice(["both", "principal", "other", "multi"]), default="both", show_default=True)
+@click.option("--fold", type=int, help="Write a K-fold split whose evaluation set is this fold.")
+@pass_ctx
+@friendly
+def export_cmd(
+    c: Ctx, round_no: int, fmt: str, out: Path, selection: str, min_score: int | None, task: str, fold: int | None
+) -> None:
+    """Write the training set (originals + approved variants) in a trainer's format, or (--format prompts) the
+    prompts of the round's records and variants for models that predict outside the tool."""
+    from pipeline.audit import cli_actor
+    from pipeline.export.datasets import ExportConfig, export
+
+    r = export(c.ready_engine(), ExportConfig(round_no, fmt, out, selection, min_score, task, fold), cli_actor())
+    counts = ", ".join(f"{k} {v}" for k, v in r.row_counts.items())
+    click.echo(f"export {r.export_id} (v{r.version}) written to {r.path}\n  {counts}\n  sha256 {r.checksum}")
+
+
+COMMANDS: tuple[click.Command, ...] = (export_cmd,)

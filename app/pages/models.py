@@ -1,0 +1,118 @@
+"""Models: every model with its lineage, an ensemble's members, registering a folder, predicting a dataset,
+and building the tiny offline model. Long work runs as jobs (the Jobs page shows their logs)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from app.auth import require, user_name
+from app.services.jobs import get_job, submit
+from app.services.mining import PREDICT_HANDLER
+from app.services.models import describe, model_entries, register_external
+from app.services.training import TINY_HANDLER, tiny_params
+from app.state import ready_engine, settings
+from pipeline.errors import SraditError
+
+require("engineer")
+st.title("Models")
+engine = ready_engine()
+if engine is None:
+    st.stop()
+
+entries = model_entries(engine, settings())
+st.dataframe(
+    pd.DataFrame(
+        [
+            {
+                "name": e.name,
+                "kind": e.kind,
+                "sub-task": e.subtask or "",
+                "fold": "" if e.fold is None else f"fold{e.fold}",
+                "round": "" if e.round_no is None else f"r{e.round_no}",
+                "dataset": e.dataset or "",
+                "parent": e.parent or "",
+                "held-out score": e.metrics.get("held_out_score", e.metrics.get("oof_score")),
+            }
+            for e in entries
+        ]
+    ),
+    hide_index=True,
+    width="stretch",
+)
+st.caption(
+    "Learners (kind learner) live in the models file; `sradit kfold --model LEARNER` (or Badcases → mine) trains "
+    "one model per fold and sub-task and registers them with their ensemble."
+)
+chosen = st.selectbox("Details of", [e.name for e in entries])
+if chosen:
+    st.code("\n".join(describe(engine, settings(), chosen)), language=None, wrap_lines=True)
+
+st.subheader("Predict a dataset")
+with st.form("predict"):
+    c1, c2, c3 = st.columns(3)
+    model = c1.selectbox("Model", [e.name for e in entries if e.kind != "learner"])
+    dataset = c2.text_input("Dataset", "test")
+    inference = c3.selectbox("Inference", ["model's own", "greedy", "tcecp"])
+    if st.form_submit_button("Predict"):
+        params = {
+            "model": model,
+            "dataset": dataset.strip(),
+            "inference": None if inference == "model's own" else inference,
+            "actor": user_name(),
+        }
+        st.session_state["predict_job"] = submit(engine, settings(), "predict", PREDICT_HANDLER, params, user_name())
+if "predict_job" in st.session_state:
+    job = get_job(engine, st.session_state["predict_job"])
+    st.caption(f"Job {job.id}: {job.status}" + (f" — {job.message}" if job.message else ""))
+    for line in (job.result or {}).get("lines", []):
+        st.text(line)
+
+st.subheader("Register a model trained elsewhere")
+with st.form("register"):
+    c1, c2, c3 = st.columns(3)
+    name = c1.text_input("Name")
+    path = c2.text_input("Folder (weights + tokenizer)")
+    kind = c3.selectbox("Kind", ["sft", "grpo"])
+    c4, c5, c6 = st.columns(3)
+    subtask = c4.selectbox("Sub-task", ["both", "principal", "other", "multi"])
+    round_no = c5.number_input("Round (0: none)", 0, 1000, 0)
+    dataset_version = c6.text_input("Dataset version it was trained on")
+    if st.form_submit_button("Register"):
+        try:
+            register_external(
+                engine,
+                settings(),
+                name.strip(),
+                Path(path.strip()),
+                kind,
+                None if subtask == "both" else subtask,
+                int(round_no) or None,
+                dataset_version.strip() or None,
+                None,
+                "transformers",
+                user_name(),
+            )
+            st.success(f"registered {name}")
+            st.rerun()
+        except SraditError as e:
+            st.error(str(e))
+
+st.subheader("The tiny offline model")
+st.caption(
+    "A 2-layer Qwen2 built on this machine: random weights, or taught on the demo records to answer both prompts "
+    "(a few CPU minutes). It stands in for a real LLM in tests and demos — its scores say nothing about real models."
+)
+with st.form("tiny"):
+    c1, c2 = st.columns(2)
+    out = c1.text_input("Folder", str(Path(settings().data_dir) / "models" / "tiny-answers"))
+    answers = c2.checkbox("Teach it to answer", value=True)
+    if st.form_submit_button("Build"):
+        st.session_state["tiny_job"] = submit(
+            engine, settings(), "tiny-model", TINY_HANDLER, tiny_params(out.strip(), answers, user_name()), user_name()
+        )
+if "tiny_job" in st.session_state:
+    job = get_job(engine, st.session_state["tiny_job"])
+    st.caption(f"Job {job.id}: {job.status}" + (f" — {job.message}" if job.message else ""))

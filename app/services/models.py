@@ -1,0 +1,98 @@
+"""Models as the pages and the CLI see them: the pickers' lists, one model described, registering a folder."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from sqlalchemy import Engine
+
+from pipeline.settings import Settings
+from training.models import registry
+from training.models.catalog import load_models
+from training.models.resolve import ModelEntry, all_models, find_model
+
+
+def model_names(engine: Engine, settings: Settings, kinds: tuple[str, ...] | None = None) -> list[str]:
+    """Names for a model picker (baseline first), optionally only some kinds (see resolve.KINDS)."""
+    return [e.name for e in all_models(engine, settings.models) if kinds is None or e.kind in kinds]
+
+
+def model_entries(engine: Engine, settings: Settings) -> list[ModelEntry]:
+    return all_models(engine, settings.models)
+
+
+def describe(engine: Engine, settings: Settings, name: str) -> list[str]:
+    """`sradit model show NAME`: lineage, folder, config and metrics; an ensemble's members and its vote."""
+    e = find_model(engine, settings.models, name)
+    cols = e.columns()
+    lines = [
+        f"name      {e.name}",
+        f"kind      {e.kind}",
+        f"subtask   {cols[2]}",
+        f"fold      {cols[3]}",
+        f"round     {cols[4]}",
+        f"dataset   {cols[5]}",
+        f"parent    {cols[6]}",
+    ]
+    if e.learner:
+        lines.append(f"learner   {e.learner}")
+    if e.path:
+        lines.append(f"path      {e.path}")
+    if e.spec is not None and e.kind != "baseline":
+        spec = e.spec
+        settings_line = {"engine": spec.engine, "inference": spec.inference, "max_tokens": spec.max_tokens}
+        if e.kind == "learner":
+            settings_line |= {
+                "base": spec.base,
+                "config": spec.config,
+                "subtasks": spec.subtasks,
+                "vote_share": spec.vote_share,
+                "cotd": spec.cotd,
+            }
+        lines.append(f"settings  {json.dumps(settings_line, ensure_ascii=False)}")
+    if e.kind == "ensemble":
+        share = e.config.get("vote_share")
+        lines.append(
+            f"vote      principal: majority of the folds (ties: the fold with the best held-out score); "
+            f"other codes: named by at least {share:.0%} of the folds"
+            if isinstance(share, int | float)
+            else "vote      majority"
+        )
+        lines.append(f"members   {len(e.members)}")
+        for m in e.members:
+            models = ", ".join(f"{k} {v}" for k, v in sorted((m.get("models") or {}).items()))
+            score = m.get("score")
+            lines.append(f"  fold{m['fold']}  held-out {score if score is not None else '-'}  {models}")
+    if e.metrics:
+        lines.append(f"metrics   {json.dumps(e.metrics, ensure_ascii=False, sort_keys=True)}")
+    if e.config and e.kind != "ensemble":
+        lines.append(f"config    {json.dumps(e.config, ensure_ascii=False, sort_keys=True)}")
+    return lines
+
+
+def register_external(
+    engine: Engine,
+    settings: Settings,
+    name: str,
+    path: Path,
+    kind: str,
+    subtask: str | None,
+    round_no: int | None,
+    dataset: str | None,
+    parent: str | None,
+    engine_name: str,
+    actor: str,
+) -> int:
+    """A model trained outside the tool joins the registry; it predicts through ``engine_name``."""
+    reg = registry.Registration(
+        name=name,
+        kind=kind,
+        path=str(path),
+        subtask=subtask,
+        round_no=round_no,
+        dataset=dataset,
+        parent=parent,
+        config={"serving": {"engine": engine_name}, "trained": "elsewhere"},
+    )
+    return registry.register(engine, reg, actor, taken=list(load_models(settings.models)))

@@ -1,0 +1,51 @@
+"""`sradit export --format prompts`, and the round trip it serves: prompts out, predictions made elsewhere back in
+through `sradit filter --label-predictions`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from tests.app.cli.test_augment import rewritten, verdicts  # noqa: F401  (fixture)
+
+
+def test_prompts_out_predictions_back(
+    cli: Any,
+    db_url: str,
+    rewritten: dict[str, tuple[str, list[str]]],  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    out = cli("export", "--round", "1", "--format", "prompts", "--out", str(tmp_path / "exports")).output
+    folder = tmp_path / "exports" / "round1-prompts-v1"
+    assert f"written to {folder}" in out and "records 412, variants 12" in out and "sha256 " in out
+    rows = [json.loads(line) for line in (folder / "variants.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert {r["id"] for r in rows} == set(rewritten) and {r["task"] for r in rows} == {"principal", "other"}
+    assert "sradit filter --round 1 --label-predictions" in (folder / "README.txt").read_text(encoding="utf-8")
+
+    # A team predicts every id of variants.jsonl elsewhere (here: the gold codes) and brings the file back.
+    answers = {r["id"]: rewritten[r["id"]] for r in rows}
+    preds = tmp_path / "external.jsonl"
+    preds.write_text(
+        "".join(
+            json.dumps({"病案标识": rid, "预测结果": f"[{m}|{';'.join(o)}]"}, ensure_ascii=False) + "\n"
+            for rid, (m, o) in answers.items()
+        ),
+        encoding="utf-8",
+    )
+    assert "label 6" in cli("filter", "--round", "1", "--label-predictions", str(preds)).output
+    label = verdicts(db_url, "label")
+    assert set(label) == set(rewritten)
+    assert all(ok and reason == "external.jsonl predicts the gold codes" for ok, reason in label.values())
+
+
+def test_prompts_export_refuses_options_that_do_not_apply(
+    cli: Any,
+    rewritten: dict[str, tuple[str, list[str]]],  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    r = cli("export", "--round", "1", "--format", "prompts", "--out", str(tmp_path), "--fold", "0", ok=False)
+    assert r.exit_code == 1 and "do not apply to --format prompts" in r.output
+    r = cli("export", "--round", "7", "--format", "prompts", "--out", str(tmp_path), ok=False)
+    assert r.exit_code == 1 and "no round 7" in r.output
+    assert not list(tmp_path.glob("round*"))

@@ -1,0 +1,46 @@
+"""The baseline coder's rule features, read from made-up snippets: grades, synonyms, negation, numbers."""
+
+from __future__ import annotations
+
+from pipeline.domain.records import ID_KEY, MAIN_KEY, OTHER_KEY, TEXT_SECTIONS
+from training.baseline.rules import RULE_FEATURE_NAMES, rule_features
+
+
+def _synthetic(rid: str, main: str, others: str, dx: str, course: str = "") -> dict:
+    """A made-up record in the competition format (the project's own words, no real text)."""
+    rec = {k: "" for k in TEXT_SECTIONS}
+    rec.update({ID_KEY: rid, MAIN_KEY: main, OTHER_KEY: others, "入院诊断": dx, "诊疗经过": course})
+    rec["主诉"] = "胸闷不适数日"
+    return rec
+
+
+def _feature(record: dict, name: str) -> float:
+    return float(rule_features(record)[RULE_FEATURE_NAMES.index(name)])
+
+
+def test_rule_features_read_grades_synonyms_and_negation() -> None:
+    rec = _synthetic(
+        "S1",
+        "I50.900x018",
+        "I50.900x008",
+        "1.慢性心衰急性加重 心功能Ⅲ级(NYHA分级)2.高血压病(3级,很高危)3.冠心病4.阵发性房颤",
+    )
+    rec["既往史"] = "否认糖尿病病史。"
+    assert _feature(rec, "dx:htn_g3_vh") == 1.0
+    assert _feature(rec, "dx:nyha3") == 1.0
+    assert _feature(rec, "dx:nyha2") == 0.0
+    assert _feature(rec, "dx:coronary_heart_disease") > 0
+    assert _feature(rec, "dx:paroxysmal_af") > 0
+    assert _feature(rec, "dx1:hf_exacerbation") > 0  # the first listed diagnosis
+    assert _feature(rec, "hist:diabetes") == 0.0  # negated by 否认
+    killip = _synthetic("S2", "I21.401", "I50.900x014", "1.急性非ST段抬高型心肌梗死 Killip Ⅱ级")
+    assert _feature(killip, "dx:killip2") == 1.0
+    assert _feature(killip, "dx:nstemi") > 0
+
+
+def test_rule_features_read_numbers() -> None:
+    rec = _synthetic(
+        "S3", "I21.401", "I25.103", "1.胸痛待查", course="冠脉造影示前降支近段狭窄约90%。肌钙蛋白I:1250pg/mL↑。"
+    )
+    assert _feature(rec, "num:stenosis_ge90") == 1.0
+    assert _feature(rec, "num:troponin_ge1") == 1.0  # 1250 pg/mL = 1.25 ng/mL

@@ -1,0 +1,60 @@
+"""The models file: learner entries beside external LLMs, and every problem named by its entry."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pipeline.errors import InputError
+from training.models.catalog import load_models
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "models.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_a_learner_entry(tmp_path: Path) -> None:
+    models = load_models(
+        write(
+            tmp_path,
+            """
+[models.qwen-sft]
+kind = "sft"
+base = "/models/Qwen2.5-7B-Instruct"
+config = "configs/sft.yaml"
+subtasks = "multi"
+vote_share = 0.6
+cotd = true
+""",
+        )
+    )
+    spec = models["qwen-sft"]
+    assert spec.is_learner and spec.engine == "transformers" and spec.subtasks == "multi"
+    assert (spec.base, spec.config, spec.vote_share, spec.cotd) == (
+        "/models/Qwen2.5-7B-Instruct",
+        "configs/sft.yaml",
+        0.6,
+        True,
+    )
+    assert list(models) == ["baseline", "qwen-sft"] and not models["baseline"].is_learner
+
+
+@pytest.mark.parametrize(
+    ("entry", "problem"),
+    [
+        ('kind = "sft"\nconfig = "c.yaml"', "needs `base`"),
+        ('kind = "sft"\nbase = "b"', "needs `config`"),
+        ('kind = "sft"\nbase = "b"\nconfig = "c"\nsubtasks = "triple"', "subtasks 'triple' is not pair or multi"),
+        ('kind = "sft"\nbase = "b"\nconfig = "c"\nvote_share = 0', "vote_share 0 is not a number in (0, 1]"),
+        ('kind = "sft"\nbase = "b"\nconfig = "c"\nengine = "openai"', "engine 'openai' is not transformers, vllm"),
+        ('kind = "grpo"', "kind 'grpo' is not one of baseline, llm, sft"),
+        ('kind = "llm"\nengine = "vllm"\ncolour = "red"', "unknown fields ['colour']"),
+    ],
+)
+def test_problems_name_the_entry(tmp_path: Path, entry: str, problem: str) -> None:
+    with pytest.raises(InputError) as e:
+        load_models(write(tmp_path, f"[models.bad]\n{entry}\n"))
+    assert any("[models.bad]" in p and problem in p for p in e.value.problems), e.value.problems

@@ -1,0 +1,82 @@
+"""The registry of trained models on a real SQLite file: lineage kept, names unique, bad input named."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine
+
+from pipeline.errors import InputError
+from tests.conftest import row_counts
+from training.models import registry
+from training.models.registry import Registration
+from training.models.resolve import _folders, all_models, find_model
+
+
+def folder(tmp_path: Path, name: str) -> str:
+    path = tmp_path / name
+    path.mkdir()
+    (path / "config.json").write_text("{}", encoding="utf-8")
+    return str(path)
+
+
+def test_register_and_read_back_with_lineage(engine: Engine, tmp_path: Path) -> None:
+    reg = Registration(
+        "m-r1-fold0-principal",
+        "sft",
+        folder(tmp_path, "p"),
+        subtask="principal",
+        fold=0,
+        round_no=1,
+        dataset="train",
+        parent="/models/base",
+        learner="m",
+        config={"sft": {"learning_rate": 3e-3}},
+        metrics={"held_out_score": 71.5},
+    )
+    registry.register(engine, reg, "tester")
+    entry = find_model(engine, tmp_path / "absent.toml", reg.name)
+    assert entry.columns() == [reg.name, "sft", "principal", "fold0", "r1", "train", "/models/base"]
+    assert entry.config == {"sft": {"learning_rate": 3e-3}} and entry.metrics == {"held_out_score": 71.5}
+    assert [e.name for e in all_models(engine, tmp_path / "absent.toml")] == ["baseline", reg.name]
+
+
+def test_a_pair_member_finds_its_sibling(engine: Engine, tmp_path: Path) -> None:
+    p, o = folder(tmp_path, "p"), folder(tmp_path, "o")
+    registry.register(engine, Registration("m-fold0-principal", "sft", p, subtask="principal"), "t")
+    alone = find_model(engine, tmp_path / "x.toml", "m-fold0-principal")
+    assert _folders(engine, alone) == {"principal": p, "other": p}  # no sibling yet: one model answers both
+    registry.register(engine, Registration("m-fold0-other", "sft", o, subtask="other"), "t")
+    assert _folders(engine, alone) == {"principal": p, "other": o}
+
+
+@pytest.mark.parametrize(
+    ("reg", "message"),
+    [
+        (Registration("bad name", "sft", None), "use letters, digits"),
+        (Registration("m", "lora", None), "kind 'lora' is not one of sft, grpo, ensemble"),
+        (Registration("m", "sft", "/nowhere"), "is not a folder"),
+        (Registration("m", "ensemble"), "has no members"),
+        (Registration("m", "sft", None, subtask="both"), "sub-task 'both'"),
+    ],
+)
+def test_bad_registrations_write_nothing(engine: Engine, reg: Registration, message: str) -> None:
+    before = row_counts(engine)
+    with pytest.raises(InputError, match=message):
+        registry.register(engine, reg, "t")
+    assert row_counts(engine) == before
+
+
+def test_a_folder_without_a_model_is_refused(engine: Engine, tmp_path: Path) -> None:
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(InputError, match="no config.json"):
+        registry.register(engine, Registration("m", "grpo", str(tmp_path / "empty")), "t")
+
+
+def test_names_are_unique_and_unknown_names_list_the_known(engine: Engine, tmp_path: Path) -> None:
+    registry.register(engine, Registration("m", "grpo", folder(tmp_path, "g")), "t")
+    with pytest.raises(InputError, match="already registered"):
+        registry.register(engine, Registration("m", "grpo", folder(tmp_path, "h")), "t")
+    with pytest.raises(InputError, match="known: baseline, m"):
+        find_model(engine, tmp_path / "absent.toml", "nope")

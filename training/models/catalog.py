@@ -1,0 +1,172 @@
+"""The models file (DESIGN.md, "Models and rounds"): one TOML file, ``SRADIT_MODELS`` (default ``models.toml``).
+
+    [models.qwen]                # an external model: used as it is
+    kind = "llm"
+    engine = "vllm"              # transformers | vllm | openai
+    path = "/models/qwen2.5-7b-instruct"
+    inference = "tcecp"          # greedy | tcecp
+    max_tokens = 1500
+    [models.qwen.options]        # passed to the engine (vLLM: tensor_parallel_size, max_model_len, …)
+    tensor_parallel_size = 2
+
+    [models.served]
+    kind = "llm"
+    engine = "openai"
+    url = "http://127.0.0.1:8000/v1"
+    served_name = "qwen"         # the server's model name; defaults to the entry's path or name
+    api_key_env = "OPENAI_API_KEY"
+    external = true              # runs outside the hospital
+
+    [models.qwen-sft]            # a learner: what K-fold trains per fold and rounds retrain
+    kind = "sft"
+    base = "/models/Qwen2.5-7B-Instruct"   # a folder or a registered model
+    config = "configs/sft.yaml"  # `sradit train sft` settings (max_steps, batch_size, learning_rate, …)
+    subtasks = "pair"            # pair: one model per sub-task (the paper's best) | multi: one model, both answers
+    engine = "transformers"      # how the trained fold models predict: transformers | vllm
+    vote_share = 0.5             # the ensemble keeps other codes named by at least this share of the folds
+    cotd = false                 # SFT targets think with the teacher's stored reasoning (CoT distillation)
+
+``baseline`` (the CPU coder) is built in.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pipeline.errors import InputError
+
+KINDS = ("baseline", "llm", "sft")
+INFERENCE = ("greedy", "tcecp")
+SUBTASK_MODES = ("pair", "multi")
+_FIELDS = {
+    "kind",
+    "engine",
+    "path",
+    "url",
+    "served_name",
+    "api_key_env",
+    "inference",
+    "max_tokens",
+    "options",
+    "external",
+    "base",
+    "config",
+    "subtasks",
+    "vote_share",
+    "cotd",
+}
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    name: str
+    kind: str = "baseline"
+    engine: str | None = None
+    path: str | None = None
+    url: str | None = None
+    served_name_: str | None = None
+    api_key_env: str | None = None
+    inference: str = "greedy"
+    max_tokens: int = 1500
+    options: dict[str, Any] = field(default_factory=dict)
+    external: bool = False
+    #: learners (kind "sft") only
+    base: str | None = None
+    config: str | None = None
+    subtasks: str = "pair"
+    vote_share: float = 0.5
+    cotd: bool = False
+
+    @property
+    def served_name(self) -> str:
+        return self.served_name_ or self.path or self.name
+
+    @property
+    def is_learner(self) -> bool:
+        return self.kind == "sft"
+
+    def require(self, attr: str) -> str:
+        value = getattr(self, attr)
+        if not value:
+            raise InputError(f"model {self.name!r}: engine {self.engine!r} needs `{attr}` in the models file")
+        return str(value)
+
+
+BASELINE = ModelSpec(name="baseline", kind="baseline")
+
+
+def _problems(name: str, entry: dict[str, Any]) -> list[str]:
+    problems = []
+    unknown = set(entry) - _FIELDS
+    if unknown:
+        problems.append(f"[models.{name}]: unknown fields {sorted(unknown)}")
+    kind = entry.get("kind", "llm")
+    if kind not in KINDS:
+        problems.append(f"[models.{name}] kind {kind!r} is not one of {', '.join(KINDS)}")
+    engines = ("transformers", "vllm", "openai") if kind == "llm" else ("transformers", "vllm")
+    if kind in ("llm", "sft") and entry.get("engine", "transformers" if kind == "sft" else None) not in engines:
+        problems.append(f"[models.{name}] engine {entry.get('engine')!r} is not {', '.join(engines)}")
+    if entry.get("inference", "greedy") not in INFERENCE:
+        problems.append(f"[models.{name}] inference {entry.get('inference')!r} is not greedy or tcecp")
+    if kind == "sft":
+        for needed in ("base", "config"):
+            if not entry.get(needed):
+                problems.append(f'[models.{name}] a learner (kind = "sft") needs `{needed}`')
+        if entry.get("subtasks", "pair") not in SUBTASK_MODES:
+            problems.append(f"[models.{name}] subtasks {entry.get('subtasks')!r} is not pair or multi")
+        share = entry.get("vote_share", 0.5)
+        if not isinstance(share, int | float) or not 0 < share <= 1:
+            problems.append(f"[models.{name}] vote_share {share!r} is not a number in (0, 1]")
+    return problems
+
+
+def load_models(path: Path) -> dict[str, ModelSpec]:
+    """Every model of the file (the file may be absent), plus the built-in baseline."""
+    models = {"baseline": BASELINE}
+    if not path.is_file():
+        return models
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+        raise InputError(f"{path}: not a valid TOML file: {e}") from None
+    problems: list[str] = []
+    for name, entry in (data.get("models") or {}).items():
+        if not isinstance(entry, dict):
+            problems.append(f"[models.{name}] must be a table")
+            continue
+        found = _problems(name, entry)
+        problems += found
+        if found:
+            continue
+        kind = entry.get("kind", "llm")
+        models[name] = ModelSpec(
+            name=name,
+            kind=kind,
+            engine=entry.get("engine", "transformers" if kind == "sft" else None),
+            path=entry.get("path"),
+            url=entry.get("url"),
+            served_name_=entry.get("served_name"),
+            api_key_env=entry.get("api_key_env"),
+            inference=entry.get("inference", "greedy"),
+            max_tokens=int(entry.get("max_tokens", 1500)),
+            options=dict(entry.get("options") or {}),
+            external=bool(entry.get("external", False)),
+            base=entry.get("base"),
+            config=entry.get("config"),
+            subtasks=entry.get("subtasks", "pair"),
+            vote_share=float(entry.get("vote_share", 0.5)),
+            cotd=bool(entry.get("cotd", False)),
+        )
+    if problems:
+        raise InputError(f"{path}: {len(problems)} problems in the models file", problems)
+    return models
+
+
+def get_model(path: Path, name: str) -> ModelSpec:
+    models = load_models(path)
+    if name not in models:
+        raise InputError(f"no model named {name!r} in {path} (known: {', '.join(sorted(models))})")
+    return models[name]

@@ -1,0 +1,138 @@
+"""Learners: models that K-fold trains once per fold and rounds retrain (``kind = "sft"`` in the models file).
+
+For each fold, :class:`SFTLearner` fine-tunes its base model with the project's SFT path (TRL) on the fold's
+training records — one model per sub-task (``subtasks = "pair"``, the paper's best) or one model answering
+both (``"multi"``) — and returns a predictor built from the trained folders, which K-fold mining uses on the
+held-out fold. What it trained is kept in :attr:`SFTLearner.trained`, so the caller can register the fold
+models (with their lineage) in the same step that stores the out-of-fold results.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from pipeline.domain.prompts import sft_conversation
+from pipeline.domain.records import ID_KEY, MAIN_KEY, OTHER_KEY
+from pipeline.protocols import Predictor, Progress
+from training.models.catalog import ModelSpec
+from training.predictors import coder_predictor
+
+#: (病案标识, sub-task) → the teacher's reasoning, for CoT-distilled targets
+Traces = Mapping[tuple[str, str], str]
+
+
+def fold_model_name(learner: str, round_no: int, fold: int, subtask: str) -> str:
+    return f"{learner}-r{round_no}-fold{fold}-{subtask}"
+
+
+def ensemble_name(learner: str, round_no: int) -> str:
+    return f"{learner}-kfold-r{round_no}"
+
+
+def subtasks_of(spec: ModelSpec) -> tuple[str, ...]:
+    return ("principal", "other") if spec.subtasks == "pair" else ("multi",)
+
+
+@dataclass
+class FoldModel:
+    """One trained fold model, as the registry will record it."""
+
+    name: str
+    fold: int
+    subtask: str
+    path: str
+    config: dict[str, Any]
+    metrics: dict[str, Any] = field(default_factory=dict)
+
+
+def sft_training_rows(
+    records: Sequence[Mapping[str, str]], subtask: str, traces: Traces | None = None
+) -> list[dict[str, Any]]:
+    """trl-sft rows of labelled records for one sub-task; the think block holds a trace only when one exists."""
+    rows = []
+    for rec in records:
+        others = [c for c in (rec.get(OTHER_KEY) or "").split(";") if c]
+        think = (traces or {}).get((rec[ID_KEY], subtask))
+        messages = sft_conversation(subtask, rec, rec[MAIN_KEY], others, think)
+        rows.append({"messages": messages, "task": subtask, "case_id": rec[ID_KEY]})
+    return rows
+
+
+class SFTLearner:
+    """Trains and predicts with a learner's fold models (see the module docstring)."""
+
+    def __init__(
+        self,
+        spec: ModelSpec,
+        *,
+        base_path: str,
+        round_no: int,
+        models_dir: Path,
+        work_dir: Path,
+        traces: Traces | None = None,
+        log: Callable[[str], None] = print,
+        on_progress: Progress | None = None,
+    ) -> None:
+        self.spec, self.base_path, self.round_no = spec, base_path, round_no
+        self.models_dir, self.work_dir = models_dir, work_dir
+        self.traces, self.log, self.on_progress = traces, log, on_progress
+        self.trained: list[FoldModel] = []
+
+    def names(self, folds: int) -> list[str]:
+        return [
+            fold_model_name(self.spec.name, self.round_no, k, t) for k in range(folds) for t in subtasks_of(self.spec)
+        ]
+
+    def for_fold(self, fold: int) -> _FoldLearner:
+        return _FoldLearner(self, fold)
+
+    def train(self, fold: int, records: Sequence[Mapping[str, str]]) -> dict[str, str]:
+        """Fine-tune one model per sub-task on ``records``; returns {sub-task: folder}."""
+        from training.sft import config_dict, run_sft
+        from training.train_entry import load_config
+
+        folders: dict[str, str] = {}
+        for subtask in subtasks_of(self.spec):
+            name = fold_model_name(self.spec.name, self.round_no, fold, subtask)
+            rows = sft_training_rows(records, subtask, self.traces if self.spec.cotd else None)
+            train_file = self.work_dir / f"{name}.jsonl"
+            train_file.parent.mkdir(parents=True, exist_ok=True)
+            with train_file.open("w", encoding="utf-8") as f:
+                for row in rows:
+                    f.write(json.dumps(row, ensure_ascii=False) + "\n")
+            out = self.models_dir / name
+            if out.exists():
+                shutil.rmtree(out)  # an interrupted earlier attempt under the same (unregistered) name
+            cfg = replace(
+                load_config("sft", self.spec.require("config")),
+                model_path=self.base_path,
+                train_file=str(train_file),
+                output_dir=str(out),
+                tasks=None,
+                eval_file=None,
+                metrics_file=str(self.work_dir / f"{name}.metrics.jsonl"),
+            )
+            self.log(f"fold {fold}: SFT of {subtask} on {len(rows)} records → {out}")
+            result = run_sft(cfg)
+            metrics = {k: result[k] for k in ("train_loss", "global_step", "train_rows") if k in result}
+            self.trained.append(FoldModel(name, fold, subtask, str(out), config_dict(cfg), metrics))
+            folders[subtask] = str(out)
+        return folders
+
+    def predictor(self, folders: Mapping[str, str]) -> Predictor:
+        return coder_predictor(self.spec, folders)
+
+
+class _FoldLearner:
+    """The :class:`pipeline.protocols.Learner` K-fold mining asks for, one per fold."""
+
+    def __init__(self, owner: SFTLearner, fold: int) -> None:
+        self.owner, self.fold = owner, fold
+
+    def fit(self, records: Sequence[Mapping[str, str]], progress: Progress | None = None) -> Predictor:
+        return self.owner.predictor(self.owner.train(self.fold, records))

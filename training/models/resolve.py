@@ -1,0 +1,155 @@
+"""One name, one model: the models file and the registry seen as a single list, and any name made a predictor.
+
+Every ``--model`` flag and model picker goes through here, so a registered SFT model, a K-fold ensemble, an
+external LLM and the built-in baseline are chosen the same way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine
+
+from db.models import RegisteredModel
+from pipeline.errors import InputError
+from pipeline.protocols import Predictor
+from training.models import registry
+from training.models.catalog import ModelSpec, load_models
+from training.models.ensemble import DEFAULT_MIN_SHARE, EnsemblePredictor, Member
+
+#: The KIND column of `sradit model list`, in this order.
+KINDS = ("baseline", "external", "learner", "sft", "grpo", "ensemble")
+_PAIR_SUFFIXES = {"-principal": "-other", "-other": "-principal"}
+
+
+@dataclass(frozen=True)
+class ModelEntry:
+    """A model as every picker shows it, whichever of the two places it comes from."""
+
+    name: str
+    kind: str  #: one of KINDS
+    subtask: str | None = None
+    fold: int | None = None
+    round_no: int | None = None
+    dataset: str | None = None
+    parent: str | None = None
+    path: str | None = None
+    learner: str | None = None
+    config: dict[str, Any] = field(default_factory=dict)
+    metrics: dict[str, Any] = field(default_factory=dict)
+    members: list[dict[str, Any]] = field(default_factory=list)
+    spec: ModelSpec | None = None  #: the models-file entry, for baseline / external / learner
+
+    def columns(self) -> list[str]:
+        """NAME KIND SUBTASK FOLD ROUND DATASET PARENT, ``-`` for none (whitespace-free cells)."""
+        cells = [
+            self.name,
+            self.kind,
+            self.subtask or "-",
+            f"fold{self.fold}" if self.fold is not None else "-",
+            f"r{self.round_no}" if self.round_no is not None else "-",
+            self.dataset or "-",
+            self.parent or "-",
+        ]
+        return [c.replace(" ", "_") for c in cells]
+
+
+def _from_spec(spec: ModelSpec) -> ModelEntry:
+    if spec.kind == "baseline":
+        return ModelEntry(spec.name, "baseline", spec=spec)
+    if spec.is_learner:
+        return ModelEntry(spec.name, "learner", subtask=spec.subtasks, parent=spec.base, spec=spec)
+    return ModelEntry(spec.name, "external", parent=spec.path or spec.url, path=spec.path, spec=spec)
+
+
+def _from_row(row: RegisteredModel) -> ModelEntry:
+    return ModelEntry(
+        row.name,
+        row.kind,
+        subtask=row.subtask,
+        fold=row.fold,
+        round_no=row.round_no,
+        dataset=row.dataset,
+        parent=row.parent,
+        path=row.path,
+        learner=row.learner,
+        config=dict(row.config or {}),
+        metrics=dict(row.metrics or {}),
+        members=list(row.members or []),
+    )
+
+
+def all_models(engine: Engine, models_file: Path) -> list[ModelEntry]:
+    """The models file's entries (baseline first), then the registry, oldest first."""
+    return [_from_spec(s) for s in load_models(models_file).values()] + [
+        _from_row(r) for r in registry.registered(engine)
+    ]
+
+
+def find_model(engine: Engine, models_file: Path, name: str) -> ModelEntry:
+    specs = load_models(models_file)
+    if name in specs:
+        return _from_spec(specs[name])
+    row = registry.find(engine, name)
+    if row is None:
+        known = ", ".join(e.name for e in all_models(engine, models_file))
+        raise InputError(f"no model named {name!r} (known: {known}); `sradit model list` shows them all")
+    return _from_row(row)
+
+
+def _serving_spec(entry: ModelEntry, inference: str | None) -> ModelSpec:
+    """How a registered model predicts: the engine and settings its learner (or registration) recorded."""
+    serving = entry.config.get("serving") or {}
+    return ModelSpec(
+        name=entry.name,
+        kind="llm",
+        engine=serving.get("engine", "transformers"),
+        inference=inference or serving.get("inference", "greedy"),
+        max_tokens=int(serving.get("max_tokens", 1500)),
+        options=dict(serving.get("options") or {}),
+    )
+
+
+def _folders(engine: Engine, entry: ModelEntry) -> dict[str, str]:
+    """The folders that answer for a registered SFT/GRPO model: itself, plus its sub-task sibling if any."""
+    if not entry.path:
+        raise InputError(f"model {entry.name!r} has no folder")
+    if entry.subtask == "multi":
+        return {"multi": entry.path}
+    for suffix, other in _PAIR_SUFFIXES.items():
+        if entry.name.endswith(suffix):
+            sibling = registry.find(engine, entry.name[: -len(suffix)] + other)
+            if sibling is not None and sibling.path:
+                return {entry.subtask or suffix[1:]: entry.path, other[1:]: sibling.path}
+    # A single model answers both prompts (a sub-task model asked the other prompt does what it can).
+    return {"principal": entry.path, "other": entry.path}
+
+
+def predictor_for(engine: Engine, models_file: Path, name: str, inference: str | None = None) -> Predictor | None:
+    """The predictor of a model name; None for the baseline, which the caller fits on its training records."""
+    from training.predictors import coder_predictor, llm_predictor
+
+    entry = find_model(engine, models_file, name)
+    if entry.kind == "baseline":
+        return None
+    if entry.kind == "learner":
+        raise InputError(
+            f"{name!r} is a learner: it is trained, not used as it is. Run `sradit kfold --model {name}`; "
+            f"its ensemble ({name}-kfold-r<N>) and fold models then predict"
+        )
+    if entry.kind == "external":
+        assert entry.spec is not None
+        spec = entry.spec if inference is None else replace(entry.spec, inference=inference)
+        return llm_predictor(spec)
+    serving = _serving_spec(entry, inference)
+    if entry.kind == "ensemble":
+        members: list[tuple[Member, Callable[[], Predictor]]] = []
+        for m in entry.members:
+            folders = {k: v for k, v in m.get("folders", {}).items()}
+            members.append((Member(int(m["fold"]), m.get("score")), lambda f=folders: coder_predictor(serving, f)))
+        share = float(entry.config.get("vote_share", DEFAULT_MIN_SHARE))
+        return EnsemblePredictor(members, min_share=share)
+    return coder_predictor(serving, _folders(engine, entry))

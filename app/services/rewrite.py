@@ -136,7 +136,11 @@ def filter_params(
     _one_source_each(label_model, label_predictions, policy_model, policy_predictions)
 
     def path(p: Path | str | None) -> str | None:
-        return str(Path(p).resolve()) if p else None
+        if not p:
+            return None
+        if not Path(p).is_file():
+            raise InputError(f"{p}: no such predictions file")
+        return str(Path(p).resolve())
 
     return {
         "round_no": round_no,

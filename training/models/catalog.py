@@ -20,7 +20,7 @@
     [models.qwen-sft]            # a learner: what K-fold trains per fold and rounds retrain
     kind = "sft"
     base = "/models/Qwen2.5-7B-Instruct"   # a folder or a registered model
-    config = "configs/sft.yaml"  # `sradit train sft` settings (max_steps, batch_size, learning_rate, …)
+    config = "configs/sft.yaml"  # `sradit train sft` settings (max_steps, batch_size, …); relative: beside this file
     subtasks = "pair"            # pair: one model per sub-task (the paper's best) | multi: one model, both answers
     engine = "transformers"      # how the trained fold models predict: transformers | vllm
     vote_share = 0.5             # the ensemble keeps other codes named by at least this share of the folds
@@ -123,6 +123,15 @@ def _problems(name: str, entry: dict[str, Any]) -> list[str]:
     return problems
 
 
+def _beside(models_file: Path, value: str | None, only_if_exists: bool = False) -> str | None:
+    """A relative path in the models file means a path beside it (so it holds whoever runs the command);
+    a base that is no such path stays as written: the name of a registered model."""
+    if not value or Path(value).is_absolute():
+        return value
+    candidate = models_file.resolve().parent / value
+    return str(candidate) if candidate.exists() or not only_if_exists else value
+
+
 def load_models(path: Path) -> dict[str, ModelSpec]:
     """Every model of the file (the file may be absent), plus the built-in baseline."""
     models = {"baseline": BASELINE}
@@ -154,8 +163,8 @@ def load_models(path: Path) -> dict[str, ModelSpec]:
             max_tokens=int(entry.get("max_tokens", 1500)),
             options=dict(entry.get("options") or {}),
             external=bool(entry.get("external", False)),
-            base=entry.get("base"),
-            config=entry.get("config"),
+            base=_beside(path, entry.get("base"), only_if_exists=True),
+            config=_beside(path, entry.get("config")),
             subtasks=entry.get("subtasks", "pair"),
             vote_share=float(entry.get("vote_share", 0.5)),
             cotd=bool(entry.get("cotd", False)),

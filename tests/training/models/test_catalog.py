@@ -16,6 +16,15 @@ def write(tmp_path: Path, text: str) -> Path:
     return path
 
 
+def test_a_base_that_is_no_path_is_a_registered_model_name(tmp_path: Path) -> None:
+    (tmp_path / "bases" / "tiny").mkdir(parents=True)
+    text = '[models.a]\nkind = "sft"\nbase = "{}"\nconfig = "c.yaml"\n'
+    assert load_models(write(tmp_path, text.format("bases/tiny")))["a"].base == str(tmp_path / "bases" / "tiny")
+    assert load_models(write(tmp_path, text.format("tiny-sft-r1-fold0-principal")))["a"].base == (
+        "tiny-sft-r1-fold0-principal"
+    )
+
+
 def test_a_learner_entry(tmp_path: Path) -> None:
     models = load_models(
         write(
@@ -33,12 +42,8 @@ cotd = true
     )
     spec = models["qwen-sft"]
     assert spec.is_learner and spec.engine == "transformers" and spec.subtasks == "multi"
-    assert (spec.base, spec.config, spec.vote_share, spec.cotd) == (
-        "/models/Qwen2.5-7B-Instruct",
-        "configs/sft.yaml",
-        0.6,
-        True,
-    )
+    assert (spec.base, spec.vote_share, spec.cotd) == ("/models/Qwen2.5-7B-Instruct", 0.6, True)
+    assert spec.config == str(tmp_path / "configs" / "sft.yaml")  # relative paths are beside the models file
     assert list(models) == ["baseline", "qwen-sft"] and not models["baseline"].is_learner
 
 

@@ -110,7 +110,6 @@ def main() -> int:
     args = ap.parse_args()
 
     from training.tiny_answers import teach_answers
-
     from training.tiny_model import build_tiny_model
 
     with tempfile.TemporaryDirectory(prefix="bench_models.") as d:

@@ -63,3 +63,15 @@ class Cli:
 @pytest.fixture
 def cli(db_url: str, tmp_path: Path) -> Cli:
     return Cli(db_url, tmp_path)
+
+
+@pytest.fixture(scope="session")
+def tiny_answering_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tiny offline Qwen2 taught to answer both prompts (`sradit model tiny --answers`), built once a session:
+    a few CPU minutes of real TRL SFT, shared by every test of the LLM paths."""
+    from training.tiny_answers import teach_answers
+    from training.tiny_model import build_tiny_model
+
+    path = build_tiny_model(tmp_path_factory.mktemp("tiny_answers") / "tiny")
+    teach_answers(path, steps=100, log=lambda _line: None)  # enough to answer in form; the CLI default is 150
+    return path

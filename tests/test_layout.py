@@ -32,8 +32,7 @@ def imported_packages(path: Path) -> set[str]:
 @pytest.mark.parametrize("package", PACKAGES)
 def test_imports_only_go_down(package: str) -> None:
     wrong = {
-        str(p.relative_to(ROOT)): sorted(imported_packages(p) - ALLOWED[package] - {package})
-        for p in sources(package)
+        str(p.relative_to(ROOT)): sorted(imported_packages(p) - ALLOWED[package] - {package}) for p in sources(package)
     }
     assert {k: v for k, v in wrong.items() if v} == {}
 

@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from pipeline.protocols import CodePrediction, Predictor, Progress
+from training import tcecp
 
 DEFAULT_MIN_SHARE = 0.5
 
@@ -47,14 +48,7 @@ def vote_others(sets: Sequence[Sequence[str]], min_share: float = DEFAULT_MIN_SH
     """Codes named by at least ``min_share`` of the folds, in the order they first appear."""
     if not 0 < min_share <= 1:
         raise ValueError(f"min_share must be in (0, 1], got {min_share}")
-    needed = max(1, math.ceil(min_share * len(sets) - 1e-9))
-    counts = Counter(code for s in sets for code in set(s))
-    order: list[str] = []
-    for s in sets:
-        for code in s:
-            if counts[code] >= needed and code not in order:
-                order.append(code)
-    return order
+    return tcecp.vote_others(sets, min_votes=max(1, math.ceil(min_share * len(sets) - 1e-9)))
 
 
 def vote(

@@ -109,14 +109,12 @@ def main() -> int:
     ap.add_argument("--no-vllm", action="store_true", help="transformers only")
     args = ap.parse_args()
 
-    from training.tiny_answers import teach_answers
-    from training.tiny_model import build_tiny_model
+    from training.tiny_answers import build_answering_model
 
     with tempfile.TemporaryDirectory(prefix="bench_models.") as d:
         tmp = Path(d)
         t0 = time.perf_counter()
-        model = build_tiny_model(tmp / "tiny")
-        teach_answers(model, log=lambda _line: None)
+        model = Path(build_answering_model(tmp / "tiny", log=lambda _line: None)["path"])
         print(f"tiny answering model built in {time.perf_counter() - t0:.0f} s (one run)")
 
         records = [r for r in generate_records(args.records, 0, seed=11)][: args.records]

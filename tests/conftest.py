@@ -69,9 +69,7 @@ def cli(db_url: str, tmp_path: Path) -> Cli:
 def tiny_answering_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The tiny offline Qwen2 taught to answer both prompts (`sradit model tiny --answers`), built once a session:
     a few CPU minutes of real TRL SFT, shared by every test of the LLM paths."""
-    from training.tiny_answers import teach_answers
-    from training.tiny_model import build_tiny_model
+    from training.tiny_answers import build_answering_model
 
-    path = build_tiny_model(tmp_path_factory.mktemp("tiny_answers") / "tiny")
-    teach_answers(path, steps=100, log=lambda _line: None)  # enough to answer in form; the CLI default is 150
-    return path
+    built = build_answering_model(tmp_path_factory.mktemp("tiny_answers") / "tiny", log=lambda _line: None)
+    return Path(built["path"])

@@ -117,7 +117,7 @@ def _save_tokenizer(tokenizer, folder: Path) -> None:
     cfg_path.write_text(json.dumps(cfg, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
 
 
-def _build_model(tokenizer, seed: int, max_position_embeddings: int):  # -> Qwen2ForCausalLM
+def _build_model(tokenizer, seed: int, max_position_embeddings: int, num_key_value_heads: int):  # -> Qwen2ForCausalLM
     import torch
     from transformers import GenerationConfig, Qwen2Config, Qwen2ForCausalLM
 
@@ -132,7 +132,7 @@ def _build_model(tokenizer, seed: int, max_position_embeddings: int):  # -> Qwen
         bos_token_id=pad_id,
         eos_token_id=eos_id,
         pad_token_id=pad_id,
-        **_CONFIG,
+        **{**_CONFIG, "num_key_value_heads": num_key_value_heads},
     )
     config.dtype = "float32"
     with torch.random.fork_rng(devices=[]):  # seeded init without touching the caller's RNG state
@@ -180,15 +180,22 @@ def build_tiny_model(
     seed: int = 0,
     vocab_size: int = 3000,
     max_position_embeddings: int = 16384,
+    num_key_value_heads: int = 1,
 ) -> Path:
     """Build the tiny offline Qwen2 (tokenizer, config, float32 safetensors weights) into ``out_dir``.
 
     ``vocab_size`` is the BPE trainer's target; the model's vocabulary is the tokenizer's actual size
     (never larger, so every id the model can emit decodes).  An existing model folder at ``out_dir``
     is replaced; any other non-empty folder there is refused.  Returns ``out_dir``.
+
+    ``num_key_value_heads`` (1 or 2, of 2 query heads) is the one shape knob: the model that
+    :mod:`training.tiny_answers` teaches uses 2, so that some heads can read the whole record while others
+    keep track of the answer form; the default random model keeps 1.
     """
     if max_position_embeddings < 2048:
         raise ValueError("max_position_embeddings must be at least 2048")
+    if num_key_value_heads not in (1, 2):
+        raise ValueError("num_key_value_heads must be 1 or 2 (the model has 2 attention heads)")
     if vocab_size < 300:
         raise ValueError("vocab_size must be at least 300 (256 bytes + special tokens + merges)")
     out_dir = Path(out_dir).expanduser().resolve()
@@ -196,7 +203,7 @@ def build_tiny_model(
     tmp = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=f".{out_dir.name}.tmp-"))
     try:
         tokenizer = _train_tokenizer(vocab_size, max_position_embeddings)
-        model = _build_model(tokenizer, seed, max_position_embeddings)
+        model = _build_model(tokenizer, seed, max_position_embeddings, num_key_value_heads)
         model.save_pretrained(str(tmp), safe_serialization=True)
         _save_tokenizer(tokenizer, tmp)
         _make_readable(tmp)

@@ -18,20 +18,20 @@ def model() -> None:
 @model.command("tiny")
 @click.option("--out", required=True, type=click.Path(path_type=Path), help="Folder to write the model into.")
 @click.option("--seed", default=0, show_default=True)
-@click.option("--answers", is_flag=True, help="Then teach it (TRL SFT, a few CPU minutes) to answer both prompts.")
-@click.option("--steps", default=150, show_default=True, help="SFT steps of --answers.")
+@click.option("--answers", is_flag=True, help="Then teach it to answer both prompts (TRL SFT on CPU, a few minutes).")
+@click.option("--steps", default=None, type=int, help="SFT steps of --answers (default: the teaching's 160).")
 @friendly
-def model_tiny(out: Path, seed: int, answers: bool, steps: int) -> None:
+def model_tiny(out: Path, seed: int, answers: bool, steps: int | None) -> None:
     """Build the tiny offline Qwen2 that stands in for an LLM: random weights, or taught to answer (--answers)."""
-    from training.tiny_model import build_tiny_model
-
-    path = build_tiny_model(out, seed=seed)
-    click.echo(f"tiny Qwen2 written to {path}")
     if answers:
-        from training.tiny_answers import teach_answers
+        from training.tiny_answers import build_answering_model
 
-        summary = teach_answers(path, steps=steps, log=lambda line: click.echo(line, err=True))
-        click.echo(f"taught to answer: {summary['steps']} steps in {summary['seconds']:.0f} s")
+        s = build_answering_model(out, seed=seed, steps=steps, log=lambda line: click.echo(line, err=True))
+        click.echo(f"tiny Qwen2 taught to answer written to {s['path']} ({s['steps']} steps, {s['seconds']:.0f} s)")
+    else:
+        from training.tiny_model import build_tiny_model
+
+        click.echo(f"tiny Qwen2 written to {build_tiny_model(out, seed=seed)}")
 
 
 @model.command("list")

@@ -166,13 +166,12 @@ def tiny_params(out: str, answers: bool, actor: str) -> dict[str, Any]:
 
 def tiny_job(params: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
     """Job handler: build the tiny offline Qwen2 and, with ``answers``, teach it to answer (Models page)."""
+    if params.get("answers"):
+        from training.tiny_answers import build_answering_model
+
+        summary = build_answering_model(Path(params["out"]), log=ctx.log)
+        return {**summary, "lines": [f"tiny model taught to answer at {summary['path']}"]}
     from training.tiny_model import build_tiny_model
 
     out = build_tiny_model(Path(params["out"]))
-    ctx.log(f"tiny Qwen2 written to {out}")
-    summary: dict[str, Any] = {}
-    if params.get("answers"):
-        from training.tiny_answers import teach_answers
-
-        summary = teach_answers(out, log=ctx.log)
-    return {"path": str(out), **summary, "lines": [f"tiny model at {out}"]}
+    return {"path": str(out), "lines": [f"tiny model at {out}"]}

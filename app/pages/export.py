@@ -60,4 +60,7 @@ rows = [
     for e in list_exports(engine)
 ]
 st.subheader("Versions")
-st.dataframe(pd.DataFrame(rows), hide_index=True) if rows else st.caption("None yet.")
+if rows:
+    st.dataframe(pd.DataFrame(rows), hide_index=True)
+else:
+    st.caption("None yet.")

@@ -48,9 +48,9 @@ def kfold_job(params: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
         result = _mining_result(ctx, done.report, [f"ensemble {done.ensemble}"])
         return {**result, "ensemble": done.ensemble, "fold_models": done.fold_models, "fold_scores": done.fold_scores}
     if spec is None:
-        # A registered model (an SFT model, an ensemble) predicts every fold as it is, like an external LLM.
-        predictor = predictor_for(ctx.engine, ctx.settings.models, cfg.model)
-        learner: Any = FixedLearner(predictor) if predictor is not None else BaselineLearner()
+        # A registered model (an SFT model, an ensemble) predicts every fold as it is, like an external LLM; the
+        # baseline is always a models-file entry, so a registered name always gives a predictor.
+        learner: Any = FixedLearner(predictor_for(ctx.engine, ctx.settings.models, cfg.model))
     else:
         learner = learner_for(spec)  # loaded once: K-fold asks for it once per fold
     report = mine(ctx.engine, lambda _fold: learner, cfg, actor, job_id=ctx.job_id, progress=ctx.progress)

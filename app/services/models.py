@@ -13,9 +13,9 @@ from training.models.catalog import load_models
 from training.models.resolve import ModelEntry, all_models, find_model
 
 
-def model_names(engine: Engine, settings: Settings, kinds: tuple[str, ...] | None = None) -> list[str]:
-    """Names for a model picker (baseline first), optionally only some kinds (see resolve.KINDS)."""
-    return [e.name for e in all_models(engine, settings.models) if kinds is None or e.kind in kinds]
+def model_names(engine: Engine, settings: Settings) -> list[str]:
+    """Names for a model picker: the models file's entries (baseline first), then the registry."""
+    return [e.name for e in all_models(engine, settings.models)]
 
 
 def model_entries(engine: Engine, settings: Settings) -> list[ModelEntry]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -71,5 +72,8 @@ def tiny_answering_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     a few CPU minutes of real TRL SFT, shared by every test of the LLM paths."""
     from training.tiny_answers import build_answering_model
 
+    # Local iteration only: reuse a model built earlier (`sradit model tiny --out DIR --answers`).
+    if os.environ.get("SRADIT_TEST_TINY_ANSWERS") and not os.environ.get("CI"):
+        return Path(os.environ["SRADIT_TEST_TINY_ANSWERS"])
     built = build_answering_model(tmp_path_factory.mktemp("tiny_answers") / "tiny", log=lambda _line: None)
     return Path(built["path"])

@@ -211,8 +211,8 @@ def grpo_rows(rows: Sequence[dict[str, Any]], tasks: Sequence[str] | None = None
         task = row.get("task")
         if tasks and task not in tasks:
             continue
-        if task not in ("principal", "other"):
-            raise InputError(f"row {i}: task {task!r} is not principal or other")
+        if task not in ("principal", "other", "multi"):
+            raise InputError(f"row {i}: task {task!r} is not principal, other or multi")
         prompt = row.get("prompt")
         if not isinstance(prompt, list) or not prompt:
             raise InputError(f"row {i}: `prompt` must be a non-empty list of chat turns")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import click
@@ -15,37 +16,37 @@ def round_group() -> None:
 
 
 @round_group.command("start")
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Round configuration (YAML: mining, learner, folds, generator, rewrite_model, n, label_model, "
+    "policy_model, inference, grpo_config, dataset, seed, threshold); the options below override it.",
+)
 @click.option("--non-interactive", is_flag=True, help="Approve by the filter chain alone (marked as such), no experts.")
-@click.option("--dataset", default="train", show_default=True, help="Training set of round 1.")
-@click.option("--model", "model_name", default="baseline", show_default=True)
-@click.option("--n", default=20, show_default=True, help="Variants per badcase.")
-@click.option("--generator", type=click.Choice(["rules", "llm"]), default="rules", show_default=True)
-@click.option("--generator-model", help="LLM (models file) for --generator llm.")
-@click.option("--policy-model", help="LLM (models file) for the policy filter.")
-@click.option("--folds", default=5, show_default=True)
-@click.option("--seed", default=0, show_default=True)
-@click.option("--threshold", default=0.5, show_default=True)
+@click.option("--dataset", help="Training set of round 1 [default: train].")
+@click.option("--learner", "--model", "learner", help="The learner: baseline or a models-file learner [baseline].")
+@click.option("--mining", type=click.Choice(["kfold", "policy"]), help="kfold (§2.1) or policy (§2.4) [kfold].")
+@click.option("--n", type=int, help="Variants per badcase [20].")
+@click.option("--generator", type=click.Choice(["rules", "llm"]), help="What writes the variants [rules].")
+@click.option("--rewrite-model", "--generator-model", "rewrite_model", help="LLM (models file) for --generator llm.")
+@click.option("--label-model", help="Label filter's model [auto].")
+@click.option("--policy-model", help="Policy filter's model: auto, none or a name [auto].")
+@click.option("--inference", type=click.Choice(["greedy", "tcecp"]), help="For mining and both filters [greedy].")
+@click.option("--folds", type=int, help="K of K-fold mining [5].")
+@click.option("--seed", type=int, help="Seed of folds and generation [0].")
+@click.option("--threshold", type=float, help="Other-code F1 below which a record is a badcase [0.5].")
 @pass_ctx
 @friendly
-def round_start(
-    c: Ctx,
-    non_interactive: bool,
-    dataset: str,
-    model_name: str,
-    n: int,
-    generator: str,
-    generator_model: str | None,
-    policy_model: str | None,
-    folds: int,
-    seed: int,
-    threshold: float,
-) -> None:
+def round_start(c: Ctx, config_file: Path | None, non_interactive: bool, **options: Any) -> None:
     """Start the next round, or continue the unfinished one, and run its stages as far as they go."""
     from app.services.rounds import start_or_continue
     from pipeline.audit import cli_actor
     from pipeline.jobs.runner import run_foreground
-    from pipeline.rounds.lifecycle import RoundConfig
+    from pipeline.rounds.config import load_round_config, round_config
 
+    given = {k: v for k, v in options.items() if v is not None}
+    cfg = load_round_config(config_file, given) if config_file else round_config(given, "options")
     engine, actor = c.ready_engine(), cli_actor()
 
     def run_stage(kind: str, handler: str, params: dict[str, Any]) -> dict[str, Any]:
@@ -53,7 +54,6 @@ def round_start(
         with bar:
             return run_foreground(engine, c.settings, kind, handler, params, actor, update)
 
-    cfg = RoundConfig(dataset, model_name, n, generator, generator_model, policy_model, folds, seed, threshold)
     mode = "non-interactive" if non_interactive else "interactive"
     number, status = start_or_continue(engine, c.settings, mode, cfg, actor, run_stage)
     if status == "in_review":
@@ -78,13 +78,16 @@ def _print_rounds(engine: Any) -> None:
         ident, train = r.results.get("identifying", {}), r.results.get("training", {})
         line = f"round {r.number}  {r.status:<12} {r.mode:<16} dataset {r.config.get('dataset')}"
         if ident:
-            line += f"  badcases {ident.get('badcases')}  score {ident.get('score', 0):.2f}"
+            line += f"  badcases {ident.get('badcases')}  score {ident.get('score') or 0:.2f}"
         if r.status == "in_review":
             decided, total = review_complete(engine, r.number)
             line += f"  reviewed {decided}/{total}"
-        if train:
-            line += f" → {train.get('score_after', 0):.2f}  fixed {train.get('fixed')}"
-        click.echo(line)
+        if train.get("score_after") is not None:
+            line += (
+                f" → {train['score_after']:.2f} ({train.get('measured', 'out-of-fold')})  fixed {train.get('fixed')}"
+            )
+        models = r.models_line()
+        click.echo(line + (f"  {models}" if models else ""))
 
 
 COMMANDS: tuple[click.Command, ...] = (round_group,)

@@ -44,8 +44,13 @@ if rows:
                 "expert min / approved": None
                 if r.expert_minutes_per_approved is None
                 else round(r.expert_minutes_per_approved, 2),
+                "mined with": ", ".join(r.models["mined"]),
+                "filtered with": ", ".join(r.models["filtered"]),
+                "trained": ", ".join(r.models["trained"]),
                 "score before": r.score_before,
+                "measured": r.before_measured,
                 "score after": r.score_after,
+                "measured ": r.after_measured,
                 "principal acc. before": pct(r.principal_before),
                 "after": pct(r.principal_after),
                 "other F1 before": pct(r.other_f1_before),

@@ -1,4 +1,5 @@
-"""Rounds: start the next round or continue one (a background job running its stages), see each stage."""
+"""Rounds: configure the next round (the same fields as `sradit round start --config`, shown as YAML, with what it
+will cost), start or continue it as a background job, watch each stage's job, see which models every round used."""
 
 from __future__ import annotations
 
@@ -7,10 +8,16 @@ import streamlit as st
 
 from app.auth import require, user_name
 from app.services.jobs import get_job, recent_jobs, submit
+from app.services.round_plan import cost
 from app.services.rounds import ROUND_HANDLER
 from app.state import ready_engine, settings
+from pipeline.errors import InputError
+from pipeline.rounds.config import AUTO, GENERATORS, INFERENCES, MININGS, NONE, RoundConfig, round_config
 from pipeline.rounds.lifecycle import review_complete, rounds
 from training.models.catalog import load_models
+from training.models.registry import registered
+
+STAGE_JOBS = ("kfold", "rewrite", "filter", "retrain", "train-sft", "train-grpo")
 
 require("engineer")
 st.title("Rounds")
@@ -20,41 +27,83 @@ if engine is None:
 
 existing = rounds(engine)
 unfinished = [r for r in existing if r.status != "done"]
-models = load_models(settings().models)
-llms = [n for n, m in models.items() if m.kind == "llm"]
-with st.form("round"):
-    label = f"Continue round {unfinished[-1].number}" if unfinished else "Start the next round"
-    st.markdown(f"**{label}**")
+specs = load_models(settings().models)
+names = [m.name for m in registered(engine)]
+
+
+def _config_form() -> RoundConfig | None:
+    """The round configuration's fields; None (with the reason shown) while they do not make a valid config."""
+    learners = ["baseline"] + [n for n, m in specs.items() if m.is_learner]
+    llms = [n for n, m in specs.items() if m.kind == "llm"]
     c1, c2, c3, c4 = st.columns(4)
-    mode = c1.selectbox(
-        "Approval",
-        ["interactive", "non-interactive"],
-        help="non-interactive: the filter chain approves (marked as such); no expert",
-    )
-    n = c2.number_input("Variants per badcase", 1, 100, 20)
-    generator = c3.selectbox("Generator", ["rules", "llm"])
-    generator_model = c4.selectbox("LLM", llms or ["(none configured)"], disabled=not llms)
+    values = {
+        "mining": c1.selectbox("Mining", MININGS, help=RoundConfig.__dataclass_fields__["mining"].metadata["help"]),
+        "learner": c2.selectbox("Learner", learners, help='Models-file learners (kind = "sft") and the baseline'),
+        "folds": c3.number_input("Folds", 2, 20, 5),
+        "inference": c4.selectbox("Inference", INFERENCES, help="For mining and both filters"),
+    }
     c5, c6, c7 = st.columns(3)
-    dataset = c5.text_input("Dataset (round 1)", "train")
-    threshold = c6.slider("Badcase: other F1 below", 0.0, 1.0, 0.5, 0.05)
-    seed = c7.number_input("Seed", 0, 10_000, 0)
-    if st.form_submit_button(label, type="primary"):
-        config = {
-            "dataset": dataset,
-            "n": int(n),
-            "generator": generator,
-            "generator_model": generator_model if generator == "llm" and llms else None,
-            "threshold": float(threshold),
-            "seed": int(seed),
-        }
+    values["generator"] = c5.selectbox("Generator", GENERATORS)
+    values["rewrite_model"] = c6.selectbox("Rewrite LLM", [None, *llms], disabled=values["generator"] != "llm")
+    values["n"] = c7.number_input("Variants per badcase", 1, 100, 20)
+    c8, c9, c10 = st.columns(3)
+    values["label_model"] = c8.selectbox("Label filter model", [AUTO, "baseline", *names, *llms])
+    values["policy_model"] = c9.selectbox("Policy filter model", [AUTO, NONE, *names, *llms])
+    values["grpo_config"] = c10.text_input("GRPO config", "configs/grpo.yaml")
+    c11, c12, c13 = st.columns(3)
+    values["dataset"] = c11.text_input("Dataset (round 1)", "train")
+    values["threshold"] = c12.slider("Badcase: other F1 below", 0.0, 1.0, 0.5, 0.05)
+    values["seed"] = c13.number_input("Seed", 0, 10_000, 0)
+    try:
+        return round_config(values, "the form")
+    except InputError as e:
+        st.warning(str(e))
+        return None
+
+
+if unfinished:
+    current = unfinished[-1]
+    st.markdown(f"**Round {current.number}** is at stage **{current.status}** ({current.mode}).")
+    if current.status == "in_review" and current.mode == "interactive":
+        decided, total = review_complete(engine, current.number)
+        st.info(f"It waits for the experts: {decided} of {total} badcases decided on the Review page.")
+    st.code(round_config(current.config).to_yaml(), language="yaml")
+    mode = st.selectbox(
+        "Approval for the rest of the round",
+        ["interactive", "non-interactive"],
+        index=0 if current.mode == "interactive" else 1,
+        help="non-interactive: the filter chain approves what the experts have not decided (marked as such)",
+    )
+    if st.button(f"Continue round {current.number}", type="primary"):
         st.session_state["round_job"] = submit(
             engine,
             settings(),
             "round",
             ROUND_HANDLER,
-            {"mode": mode, "config": config, "actor": user_name()},
+            {"mode": mode, "config": current.config, "actor": user_name()},
             user_name(),
         )
+else:
+    st.markdown("**Configure the next round**")
+    cfg = _config_form()
+    mode = st.selectbox("Approval", ["interactive", "non-interactive"], help="non-interactive: no experts")
+    if cfg is not None:
+        last = existing[-1] if existing else None
+        dataset = (last.results.get("augmenting", {}).get("dataset") if last else None) or cfg.dataset
+        guess = last.results.get("identifying", {}).get("badcases") if last else None
+        plan = cost(engine, settings(), cfg, dataset, guess)
+        left, right = st.columns(2)
+        left.code(cfg.to_yaml(), language="yaml")
+        right.markdown("**What it will run**\n\n" + "\n".join(f"- {line}" for line in plan.lines))
+        if st.button("Start the next round", type="primary"):
+            st.session_state["round_job"] = submit(
+                engine,
+                settings(),
+                "round",
+                ROUND_HANDLER,
+                {"mode": mode, "config": cfg.as_dict(), "actor": user_name()},
+                user_name(),
+            )
 
 
 @st.fragment(run_every=2)
@@ -66,9 +115,9 @@ def _running() -> None:
             return
         job_id = active[0].id
     job = get_job(engine, job_id)
-    stages = [j for j in recent_jobs(engine, limit=10) if j.kind in ("kfold", "rewrite", "filter", "retrain")]
+    stages = [j for j in recent_jobs(engine, limit=10) if j.kind in STAGE_JOBS]
     current = next((j for j in stages if j.status == "running"), None)
-    text = f"round job {job.id}: {job.status}" + (f" · stage {current.kind}" if current else "")
+    text = f"round job {job.id}: {job.status}" + (f" · stage {current.kind} (job {current.id})" if current else "")
     st.progress(current.progress if current else (1.0 if job.status == "succeeded" else 0.0), text=text)
     if job.status == "failed":
         st.error(job.message or "failed")
@@ -85,21 +134,24 @@ if existing:
     rows = []
     for r in reversed(existing):
         ident, train = r.results.get("identifying", {}), r.results.get("training", {})
-        reviewed = "{}/{}".format(*review_complete(engine, r.number)) if r.status == "in_review" else ""
+        models = r.models()
         rows.append(
             {
                 "round": r.number,
                 "status": r.status,
                 "mode": r.mode,
                 "dataset": r.config.get("dataset"),
+                "mined with": ", ".join(models["mined"]),
                 "badcases": ident.get("badcases"),
-                "reviewed": reviewed,
                 "generated": r.results.get("generating", {}).get("generated"),
                 "passing": r.results.get("filtering", {}).get("passed"),
+                "filtered with": ", ".join(models["filtered"]),
                 "selected": r.results.get("in_review", {}).get("selected"),
                 "approved by": r.results.get("in_review", {}).get("approved_by"),
+                "trained": ", ".join(models["trained"]),
                 "score before": ident.get("score"),
                 "score after": train.get("score_after"),
+                "after measured": train.get("measured"),
                 "fixed": train.get("fixed"),
                 "started": r.created_at,
                 "finished": r.finished_at,

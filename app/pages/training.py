@@ -110,7 +110,13 @@ def _watch() -> None:
     lines = pd.DataFrame(metrics(job))
     curves = [c for c in ("loss", "reward", "train_loss") if c in lines.columns]
     if curves and "step" in lines.columns:
-        st.line_chart(lines.dropna(subset=curves, how="all").set_index("step")[curves])
+        points = lines.dropna(subset=curves, how="all")
+        if "model" in points.columns:  # a round's training job trains one model per sub-task: a line each
+            points = points.pivot_table(index="step", columns="model", values=curves[0])
+            st.caption(f"{curves[0]} per model")
+            st.line_chart(points)
+        else:
+            st.line_chart(points.set_index("step")[curves])
     st.code(log_tail(job, 60) or "(no log yet)", language=None)
 
 

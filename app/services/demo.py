@@ -19,7 +19,8 @@ from pipeline.demo.database import build_demo as build_base
 from pipeline.export.datasets import ExportConfig, ExportResult, export
 from pipeline.mining.kfold import MiningConfig, MiningReport, mine
 from pipeline.review.queue import decide
-from pipeline.rounds.lifecycle import RoundConfig, set_stage
+from pipeline.rounds.config import RoundConfig
+from pipeline.rounds.lifecycle import set_stage
 from pipeline.settings import Settings
 from training.predictors import BaselineLearner
 
@@ -65,7 +66,7 @@ def build_demo(engine: Engine, settings: Settings, *, force: bool, seed: int = 0
     with write_session(engine) as s:
         rnd = s.scalar(select(Round).where(Round.number == number))
         assert rnd is not None
-        rnd.config = {**RoundConfig(threshold=DEMO_THRESHOLD, n=DEMO_VARIANTS, seed=seed).__dict__}
+        rnd.config = RoundConfig(threshold=DEMO_THRESHOLD, n=DEMO_VARIANTS, seed=seed, policy_model="none").as_dict()
     set_stage(
         engine,
         number,

@@ -48,6 +48,11 @@ def fold_scores(ctx: JobContext, run_id: int) -> dict[int, float]:
     return {f: round(100 * sum(v) / len(v), 4) for f, v in by_fold.items()}
 
 
+def serving_of(spec: ModelSpec) -> dict[str, object]:
+    """How a learner's trained models predict later (training.models.resolve reads it back)."""
+    return {"engine": spec.engine, "inference": spec.inference, "max_tokens": spec.max_tokens, "options": spec.options}
+
+
 @dataclass(frozen=True)
 class LearnerMining:
     report: MiningReport
@@ -84,13 +89,7 @@ def kfold_learner(ctx: JobContext, spec: ModelSpec, cfg: MiningConfig, actor: st
     try:
         report = mine(ctx.engine, learner.for_fold, cfg, actor, job_id=ctx.job_id, progress=ctx.progress)
         scores = fold_scores(ctx, report.run_id)
-        # How the fold models predict later (training.models.resolve reads it back).
-        serving = {
-            "engine": spec.engine,
-            "inference": spec.inference,
-            "max_tokens": spec.max_tokens,
-            "options": spec.options,
-        }
+        serving = serving_of(spec)
         with write_session(ctx.engine) as s:
             for m in learner.trained:
                 registry.add(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +43,8 @@ def kfold_job(params: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
         report = mine(ctx.engine, lambda _fold: fixed, cfg, actor, job_id=ctx.job_id, progress=ctx.progress)
         return _mining_result(ctx, report)
     spec = load_models(ctx.settings.models).get(cfg.model)
+    if spec is not None and cfg.inference:
+        spec = replace(spec, inference=cfg.inference)
     if spec is not None and spec.is_learner:
         done = kfold_learner(ctx, spec, cfg, actor)
         result = _mining_result(ctx, done.report, [f"ensemble {done.ensemble}"])
@@ -50,7 +52,7 @@ def kfold_job(params: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
     if spec is None:
         # A registered model (an SFT model, an ensemble) predicts every fold as it is, like an external LLM; the
         # baseline is always a models-file entry, so a registered name always gives a predictor.
-        learner: Any = FixedLearner(predictor_for(ctx.engine, ctx.settings.models, cfg.model))
+        learner: Any = FixedLearner(predictor_for(ctx.engine, ctx.settings.models, cfg.model, cfg.inference))
     else:
         learner = learner_for(spec)  # loaded once: K-fold asks for it once per fold
     report = mine(ctx.engine, lambda _fold: learner, cfg, actor, job_id=ctx.job_id, progress=ctx.progress)

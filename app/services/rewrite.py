@@ -85,14 +85,16 @@ def build_filters(
     label_model: str | None = None,
     label_predictions: str | None = None,
     policy_predictions: str | None = None,
+    inference: str | None = None,
 ) -> list[Filter]:
     """The chain: label consistency, policy verification (optional), facts, near duplicates, length.
 
     Label consistency uses, in this order: a predictions file made elsewhere (``label_predictions``, named
     by its file name in the verdicts), a named model (``label_model``: a registered SFT model or ensemble, or
     an LLM of the models file), or the baseline trained on the round's training set. Policy verification
-    uses a predictions file (``policy_predictions``) or a model reasoning with TCECP (``policy_model``); it
-    is skipped without either.
+    uses a predictions file (``policy_predictions``) or a model reasoning (``policy_model``, TCECP unless
+    ``inference`` says otherwise) and judges only the variants every other filter passed; it is skipped
+    without either.
     """
     _one_source_each(label_model, label_predictions, policy_model, policy_predictions)
     # The files first: a short or malformed one is refused before any model is loaded or fitted.
@@ -102,7 +104,7 @@ def build_filters(
     if label_file is not None:
         label = LabelConsistencyFilter(label_file, label_file.name)
     else:
-        predictor = predictor_for(engine, settings.models, label_model) if label_model else None
+        predictor = predictor_for(engine, settings.models, label_model, inference) if label_model else None
         if predictor is None:  # the baseline: fitted on the round's training set
             with read_session(engine) as s:
                 train = [record_dict(r) for r in labelled_records(s, round_dataset(s, round_no).name)]
@@ -110,15 +112,15 @@ def build_filters(
         label = LabelConsistencyFilter(predictor, label_model or "baseline")
     filters: list[Filter] = [label]
     if policy_file is not None:
-        filters.append(PolicyFilter(policy_file, policy_file.name))
+        filters.append(PolicyFilter(policy_file, policy_file.name, inference=None))
     elif policy_model:
-        policy = predictor_for(engine, settings.models, policy_model, inference="tcecp")
+        policy = predictor_for(engine, settings.models, policy_model, inference=inference or "tcecp")
         if policy is None:
             raise InputError(
                 f"the policy model {policy_model!r} is the baseline: policy verification needs a model that "
                 "reasons (an LLM of the models file or a registered SFT / GRPO model)"
             )
-        filters.append(PolicyFilter(policy, policy_model))
+        filters.append(PolicyFilter(policy, policy_model, inference=inference or "tcecp"))
     filters += [FactsFilter(settings.workers), DuplicateFilter(), LengthFilter()]
     return filters
 
@@ -131,6 +133,7 @@ def filter_params(
     label_model: str | None = None,
     label_predictions: Path | str | None = None,
     policy_predictions: Path | str | None = None,
+    inference: str | None = None,
 ) -> dict[str, Any]:
     """The filter job's params (JSON: paths as absolute strings, the same for a worker started elsewhere)."""
     _one_source_each(label_model, label_predictions, policy_model, policy_predictions)
@@ -148,6 +151,7 @@ def filter_params(
         "label_model": label_model,
         "label_predictions": path(label_predictions),
         "policy_predictions": path(policy_predictions),
+        "inference": inference,
         "actor": actor,
     }
 
@@ -162,6 +166,7 @@ def filter_job(params: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
         label_model=params.get("label_model"),
         label_predictions=params.get("label_predictions"),
         policy_predictions=params.get("policy_predictions"),
+        inference=params.get("inference"),
     )
     report = filter_round(ctx.engine, round_no, filters, params.get("actor", "job"), ctx.progress)
     ctx.metric(variants=report.variants, passed=report.passed)

@@ -4,6 +4,7 @@ a stage that fails or is killed is simply run again: every stage is resumable or
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
@@ -12,20 +13,18 @@ from typing import Any
 from sqlalchemy import Engine, select
 
 from app.services.mining import KFOLD_HANDLER, kfold_params
-from app.services.rewrite import FILTER_HANDLER, REWRITE_HANDLER, rewrite_params
+from app.services.retrain import BASELINE_HANDLER, GRPO_HANDLER, SFT_HANDLER
+from app.services.rewrite import FILTER_HANDLER, REWRITE_HANDLER, filter_params, rewrite_params
+from app.services.round_plan import label_model, mining_model, pair, policy_model, round_models
 from db.engine import read_session
-from db.models import Badcase, Dataset, ModelRun, Round
+from db.models import Badcase, ModelRun, Round
 from pipeline.augment.filter_chain import funnel
 from pipeline.augment.rewriting import RewriteConfig
-from pipeline.domain.metric import score
-from pipeline.domain.records import ID_KEY
 from pipeline.errors import InputError
 from pipeline.jobs.runner import JobContext, run_foreground
-from pipeline.mining.badcases import diagnose
-from pipeline.mining.folds import assign_folds
-from pipeline.mining.kfold import MiningConfig, labelled_records, merged_variants, oof_predictions, record_dict
+from pipeline.mining.kfold import MiningConfig
+from pipeline.rounds.config import NONE, RoundConfig, round_config
 from pipeline.rounds.lifecycle import (
-    RoundConfig,
     approve_by_filters,
     augment,
     expert_minutes_per_approved,
@@ -35,10 +34,8 @@ from pipeline.rounds.lifecycle import (
     set_stage,
 )
 from pipeline.settings import Settings
-from training.predictors import BaselineLearner
 
 ROUND_HANDLER = "app.services.rounds:round_job"
-RETRAIN_HANDLER = "app.services.rounds:retrain_job"
 
 #: run_stage(kind, handler, params) -> result; the CLI runs stages in the foreground, the UI in a worker.
 StageRunner = Callable[[str, str, dict[str, Any]], dict[str, Any]]
@@ -61,34 +58,37 @@ def _mined(engine: Engine, number: int) -> dict[str, Any] | None:
             "principal_accuracy": run.principal_accuracy,
             "other_f1": run.other_f1,
             "badcases": n,
+            "model": run.model_name,
         }
 
 
 def advance(engine: Engine, settings: Settings, number: int, actor: str, run_stage: StageRunner) -> str:
     """Run the round's stages from where it stands until it is done or waits for experts; returns its status."""
+
+    def timed(kind: str, handler: str, params: dict[str, Any]) -> dict[str, Any]:
+        started = time.monotonic()
+        result = run_stage(kind, handler, params)
+        return {**result, "seconds": round(time.monotonic() - started, 1)}
+
     while True:
         r = get_round(engine, number)
-        cfg = RoundConfig(**r.config)
+        cfg = round_config(r.config)
         if r.status == "done":
             return "done"
         if r.status == "identifying":
-            done = _mined(engine, number)
-            if done is None:  # a mining killed half-way wrote nothing: run it again
-                mining = MiningConfig(cfg.dataset, cfg.folds, cfg.seed, number, cfg.threshold, cfg.model)
-                run_stage("kfold", KFOLD_HANDLER, kfold_params(mining, actor))
-                done = _mined(engine, number)
-            set_stage(engine, number, "generating", "identifying", done)
+            _identify(engine, number, cfg, actor, timed)
         elif r.status == "generating":
-            rewrite = RewriteConfig(number, cfg.n, cfg.generator, cfg.generator_model, seed=cfg.seed)
-            result = run_stage("rewrite", REWRITE_HANDLER, rewrite_params(rewrite, actor))
-            set_stage(engine, number, "filtering", "generating", {k: result[k] for k in ("generated", "failed")})
-        elif r.status == "filtering":
-            result = run_stage(
-                "filter", FILTER_HANDLER, {"round_no": number, "policy_model": cfg.policy_model, "actor": actor}
-            )
+            rewrite = RewriteConfig(number, cfg.n, cfg.generator, cfg.rewrite_model, seed=cfg.seed)
+            result = timed("rewrite", REWRITE_HANDLER, rewrite_params(rewrite, actor))
             set_stage(
-                engine, number, "in_review", "filtering", {"funnel": funnel(engine, number), "passed": result["passed"]}
+                engine,
+                number,
+                "filtering",
+                "generating",
+                {k: result[k] for k in ("generated", "failed", "seconds")} | {"models": [cfg.rewrite_model or "rules"]},
             )
+        elif r.status == "filtering":
+            _filter(engine, number, cfg, actor, timed)
         elif r.status == "in_review":
             if r.mode == "non-interactive":
                 chosen = approve_by_filters(engine, number, actor)
@@ -112,13 +112,80 @@ def advance(engine: Engine, settings: Settings, number: int, actor: str, run_sta
                 )
         elif r.status == "augmenting":
             a = augment(engine, number, actor)
-            set_stage(engine, number, "training", "augmenting", asdict(a))
+            set_stage(engine, number, "training", "augmenting", {**asdict(a), "merged": a.added_variants})
         elif r.status == "training":
-            result = run_stage("retrain", RETRAIN_HANDLER, {"round_no": number, "actor": actor})
-            set_stage(engine, number, "done", "training", result)
+            _train(engine, number, cfg, dict(r.results.get("training") or {}), actor, timed)
             write_report(settings, number, get_round(engine, number))
         else:
             raise InputError(f"round {number} has an unknown status {r.status!r}")
+
+
+def _identify(engine: Engine, number: int, cfg: RoundConfig, actor: str, timed: StageRunner) -> None:
+    done = _mined(engine, number)
+    seconds = None
+    if done is None:  # a mining killed half-way wrote nothing: run it again
+        model = mining_model(engine, cfg, number)
+        mining = MiningConfig(cfg.dataset, cfg.folds, cfg.seed, number, cfg.threshold, model, inference=cfg.inference)
+        seconds = timed("kfold", KFOLD_HANDLER, kfold_params(mining, actor))["seconds"]
+        done = _mined(engine, number)
+        assert done is not None
+    models = round_models(engine, number, cfg.learner) if cfg.mining == "kfold" else []
+    done = {
+        **done,
+        "mining": cfg.mining,
+        "models": models or [done["model"]],
+        "measured": "out-of-fold" if cfg.mining == "kfold" else "in-sample",
+        "seconds": seconds,
+    }
+    set_stage(engine, number, "generating", "identifying", done)
+
+
+def _filter(engine: Engine, number: int, cfg: RoundConfig, actor: str, timed: StageRunner) -> None:
+    dataset = get_round(engine, number).config.get("dataset", cfg.dataset)
+    label = label_model(engine, cfg, number, dataset)
+    policy = policy_model(engine, cfg, number)
+    params = filter_params(number, actor, policy_model=policy, label_model=label, inference=cfg.inference)
+    result = timed("filter", FILTER_HANDLER, params)
+    skipped = None
+    if policy is None:
+        skipped = (
+            "switched off (policy_model: none)"
+            if cfg.policy_model == NONE
+            else "skipped: there is no GRPO policy yet (round 1 trains the first)"
+        )
+    set_stage(
+        engine,
+        number,
+        "in_review",
+        "filtering",
+        {
+            "funnel": funnel(engine, number),
+            "passed": result["passed"],
+            "seconds": result["seconds"],
+            "label_models": pair(engine, label) or ["baseline"],
+            "policy_models": pair(engine, policy),
+            "policy": skipped or "on the label filter's survivors",
+        },
+    )
+
+
+def _train(engine: Engine, number: int, cfg: RoundConfig, done: dict[str, Any], actor: str, timed: StageRunner) -> None:
+    """Retrain: the baseline in one job; an LLM learner SFT then GRPO, each its own job, each skipped once done
+    (a killed stage re-runs alone; its job registers only what is not registered yet)."""
+    params = {"round_no": number, "actor": actor}
+    if not cfg.llm_learner:
+        result = timed("retrain", BASELINE_HANDLER, params)
+        set_stage(engine, number, "done", "training", {**result, "models": ["baseline"]})
+        return
+    for stage, handler in (("sft", SFT_HANDLER), ("grpo", GRPO_HANDLER)):
+        if stage not in done:
+            done[stage] = timed(f"train-{stage}", handler, params)
+            set_stage(engine, number, "training", "training", done)
+    grpo = done["grpo"]
+    summary = {k: grpo[k] for k in grpo if k not in ("models", "lines", "seconds")}
+    summary["models"] = done["sft"]["models"] + grpo["models"]
+    summary["seconds"] = round((done["sft"].get("seconds") or 0) + (grpo.get("seconds") or 0), 1)
+    set_stage(engine, number, "done", "training", {**done, **summary})
 
 
 def start_or_continue(
@@ -135,60 +202,11 @@ def round_job(params: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
     def run_stage(kind: str, handler: str, stage_params: dict[str, Any]) -> dict[str, Any]:
         return run_foreground(ctx.engine, ctx.settings, kind, handler, stage_params, actor)
 
-    cfg = RoundConfig(**params.get("config", {}))
+    cfg = round_config(params.get("config", {}))
     number, status = start_or_continue(
         ctx.engine, ctx.settings, params.get("mode", "interactive"), cfg, actor, run_stage
     )
     return {"round": number, "status": status}
-
-
-def retrain_job(params: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
-    """Retrain the round's model on the augmented dataset and measure it the same way it was mined:
-    out-of-fold on the original records (merged variants train, never in their parent's fold)."""
-    number = int(params["round_no"])
-    r = get_round(ctx.engine, number)
-    cfg = RoundConfig(**r.config)
-    if cfg.model != "baseline":
-        raise InputError(
-            f"round {number}: retraining {cfg.model!r} runs on the Training page (`sradit train`); "
-            "rounds retrain the baseline coder themselves"
-        )
-    dataset = r.results.get("augmenting", {}).get("dataset")
-    with read_session(ctx.engine) as s:
-        ds = s.scalar(select(Dataset).where(Dataset.name == dataset))
-        if ds is None:
-            raise InputError(f"round {number}: the augmented dataset {dataset!r} is missing")
-        recs = labelled_records(s, dataset)
-        variants = merged_variants(s, ds.id)
-        bad = {
-            b.record.case_id: b
-            for b in s.scalars(select(Badcase).join(Round, Round.id == Badcase.round_id).where(Round.number == number))
-        }
-    rows = [record_dict(x) for x in recs]
-    learner = BaselineLearner()
-    model_dir = Path(ctx.settings.data_dir) / "models" / f"round-{number}" / "baseline"
-    learner.fit(rows + [row for _p, row in variants]).coder.save(model_dir)
-    folds = assign_folds([x[ID_KEY] for x in rows], [x["主要诊断编码"] for x in rows], cfg.folds, cfg.seed)
-    predicted = oof_predictions(rows, variants, folds, cfg.folds, lambda _fold: learner, ctx.progress)
-    gold = {x.case_id: (x.principal_code, x.other_codes or []) for x in recs}
-    after = score(gold, {cid: (p.principal, list(p.others)) for cid, p in predicted.items()})
-    fixed = sum(
-        not diagnose(
-            b.gold_principal, gold[cid][1], predicted[cid].principal, predicted[cid].others, cfg.threshold
-        ).is_badcase
-        for cid, b in bad.items()
-        if cid in predicted
-    )
-    ctx.metric(score_after=after.score, fixed=fixed)
-    return {
-        "model_dir": str(model_dir),
-        "score_after": after.score,
-        "principal_accuracy_after": after.principal_accuracy,
-        "other_f1_after": after.other_f1,
-        "fixed": fixed,
-        "still_wrong": len(bad) - fixed,
-        "training_records": len(rows) + len(variants),
-    }
 
 
 def write_report(settings: Settings, number: int, r: Any) -> Path:
@@ -197,18 +215,34 @@ def write_report(settings: Settings, number: int, r: Any) -> Path:
     (folder / "report.json").write_text(
         json.dumps(asdict(r), ensure_ascii=False, indent=1, default=str), encoding="utf-8"
     )
-    ident, train = r.results.get("identifying", {}), r.results.get("training", {})
-    review = r.results.get("in_review", {})
+    res = r.results
+    ident, train, review = res.get("identifying", {}), res.get("training", {}), res.get("in_review", {})
+    filtering, augmenting = res.get("filtering", {}), res.get("augmenting", {})
+    models = r.models()
+    measured = train.get("measured", "out-of-fold")
     lines = [
         f"# Round {number} ({r.mode})",
         "",
-        f"- dataset: {r.config.get('dataset')} → {r.results.get('augmenting', {}).get('dataset')}",
-        f"- badcases: {ident.get('badcases')}; fixed after retraining: {train.get('fixed')}; "
-        f"still wrong: {train.get('still_wrong')}",
-        f"- variants generated: {r.results.get('generating', {}).get('generated')}; passing every filter: "
-        f"{r.results.get('filtering', {}).get('passed')}; selected: {review.get('selected')} "
-        f"(approved by {review.get('approved_by')})",
-        f"- score before: {ident.get('score', 0):.2f} → after: {train.get('score_after', 0):.2f}",
+        f"- dataset: {r.config.get('dataset')} → {augmenting.get('dataset')}; "
+        f"{augmenting.get('added_variants', 0)} variants merged",
+        f"- mined ({ident.get('mining', 'kfold')}, {ident.get('measured', 'out-of-fold')}) with: "
+        f"{', '.join(models['mined']) or '-'}; badcases: {ident.get('badcases')}",
+        f"- variants generated: {res.get('generating', {}).get('generated')}; passing every filter: "
+        f"{filtering.get('passed')}; selected: {review.get('selected')} (approved by {review.get('approved_by')})",
+        f"- label filter: {', '.join(filtering.get('label_models') or ['baseline'])}; policy filter: "
+        f"{', '.join(filtering.get('policy_models') or []) or '-'} ({filtering.get('policy', 'not recorded')})",
+        f"- trained: {', '.join(models['trained']) or '-'}",
+        f"- fixed after retraining ({measured}): {train.get('fixed')}; still wrong: {train.get('still_wrong')}",
+        f"- score before ({ident.get('measured', 'out-of-fold')}): {ident.get('score') or 0:.2f} → after "
+        f"({measured}): {train.get('score_after') or 0:.2f}",
+        "",
+        "| stage | seconds |",
+        "|---|---|",
     ]
+    for stage in ("identifying", "generating", "filtering", "training"):
+        lines.append(f"| {stage} | {res.get(stage, {}).get('seconds', '-')} |")
+    for sub in ("sft", "grpo"):
+        if sub in train:
+            lines.append(f"| training: {sub} | {train[sub].get('seconds', '-')} |")
     (folder / "report.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
     return folder

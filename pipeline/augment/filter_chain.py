@@ -15,7 +15,9 @@ from pipeline.augment.filters import Candidate, Filter, Verdict
 from pipeline.augment.rewriting import round_id
 from pipeline.protocols import Progress
 
-CHAIN_ORDER = ("label", "policy", "facts", "duplicates", "length")
+#: Display and funnel order. Filters marked ``survivors_only`` (the policy model) run last, on the variants
+#: every other filter passed: the paper's policy check is the costliest call and never judges a dropped variant.
+CHAIN_ORDER = ("label", "facts", "duplicates", "length", "policy")
 
 
 @dataclass
@@ -94,8 +96,11 @@ def filter_round(
         chunk = ids[start : start + badcases_per_batch]
         batch = [c for bid in chunk for c in groups[bid]]
         judged: dict[int, dict[str, Verdict]] = defaultdict(dict)
-        for f in filters:
-            for c, verdict in zip(batch, f.judge(batch), strict=True):
+        for f in sorted(filters, key=lambda f: getattr(f, "survivors_only", False)):
+            todo = batch
+            if getattr(f, "survivors_only", False):
+                todo = [c for c in batch if all(v.passed for v in judged[c.variant_id].values())]
+            for c, verdict in zip(todo, f.judge(todo) if todo else [], strict=True):
                 judged[c.variant_id][f.name] = verdict
         _store(engine, chunk, groups, judged, [f.name for f in filters], report)
         if progress:

@@ -40,6 +40,9 @@ class MiningConfig:
         default=None,
         metadata={"help": "Out-of-fold predictions made elsewhere (submission format): mined instead of a model's."},
     )
+    inference: str | None = field(
+        default=None, metadata={"help": "greedy | tcecp for an LLM (None: the model's own setting)."}
+    )
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,9 @@ class RoundRow:
     principal_after: float | None
     other_f1_before: float | None
     other_f1_after: float | None
+    models: dict[str, list[str]]  #: registered names it mined, filtered and trained with
+    before_measured: str  #: out-of-fold | in-sample (policy mining)
+    after_measured: str | None  #: out-of-fold (baseline) | in-sample (LLM policy on its training records)
 
 
 def round_rows(engine: Engine) -> list[RoundRow]:
@@ -78,6 +81,9 @@ def round_rows(engine: Engine) -> list[RoundRow]:
                 principal_after=train.get("principal_accuracy_after"),
                 other_f1_before=run.other_f1 if run else None,
                 other_f1_after=train.get("other_f1_after"),
+                models=r.models(),
+                before_measured=r.results.get("identifying", {}).get("measured", "out-of-fold"),
+                after_measured=train.get("measured", "out-of-fold" if train else None),
             )
         )
     return out

@@ -3,7 +3,7 @@ augmentation (a new dataset version: the previous one's records plus the round's
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Engine, func, insert, select
@@ -14,23 +14,9 @@ from db.models import ROUND_STAGES, Badcase, Dataset, Record, Review, Round, Sel
 from pipeline.audit import audit
 from pipeline.errors import InputError
 from pipeline.ingest.validation import content_hash
+from pipeline.rounds.config import RoundConfig
 
 MODES = ("interactive", "non-interactive")
-
-
-@dataclass(frozen=True)
-class RoundConfig:
-    dataset: str = field(
-        default="train", metadata={"help": "Training set of round 1 (later rounds: the last version)."}
-    )
-    model: str = field(default="baseline", metadata={"help": "Model that mines badcases and is retrained."})
-    n: int = field(default=20, metadata={"help": "Variants per badcase."})
-    generator: str = field(default="rules", metadata={"help": "rules | llm"})
-    generator_model: str | None = field(default=None, metadata={"help": "LLM for --generator llm."})
-    policy_model: str | None = field(default=None, metadata={"help": "LLM for the policy-verification filter."})
-    folds: int = field(default=5, metadata={"help": "K of the K-fold mining."})
-    seed: int = field(default=0, metadata={"help": "Seed of folds and generation."})
-    threshold: float = field(default=0.5, metadata={"help": "Other-code F1 below which a record is a badcase."})
 
 
 @dataclass(frozen=True)
@@ -42,6 +28,20 @@ class RoundView:
     results: dict[str, Any]
     created_at: str
     finished_at: str | None
+
+    def models(self) -> dict[str, list[str]]:
+        """The registered names (both models of a pair) this round mined, filtered and trained with so far."""
+        res = self.results
+        filtering = res.get("filtering", {})
+        return {
+            "mined": list(res.get("identifying", {}).get("models") or []),
+            "filtered": list(filtering.get("label_models") or []) + list(filtering.get("policy_models") or []),
+            "trained": list(res.get("training", {}).get("models") or []),
+        }
+
+    def models_line(self) -> str:
+        """``mined A,B  filtered C  trained D,E`` (stages not reached yet are left out)."""
+        return "  ".join(f"{stage} {','.join(names)}" for stage, names in self.models().items() if names)
 
 
 def _view(r: Round) -> RoundView:
@@ -86,7 +86,7 @@ def open_round(engine: Engine, mode: str, cfg: RoundConfig, actor: str) -> tuple
         dataset = (last.results.get("augmenting", {}).get("dataset") if last else None) or cfg.dataset
         if s.scalar(select(Dataset.id).where(Dataset.name == dataset)) is None:
             raise InputError(f"there is no dataset {dataset!r} to start a round on")
-        config = {**cfg.__dict__, "dataset": dataset}
+        config = {**cfg.as_dict(), "dataset": dataset}
         number = (last.number if last else 0) + 1
         s.add(Round(number=number, status="identifying", mode=mode, config=config, results={}))
         audit(

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from pipeline.domain.prompts import sft_conversation
+from pipeline.domain.prompts import sft_conversation, task_messages
 from pipeline.domain.records import ID_KEY, MAIN_KEY, OTHER_KEY
 from pipeline.protocols import Predictor, Progress
 from training.models.catalog import ModelSpec
@@ -43,7 +43,7 @@ class FoldModel:
     """One trained fold model, as the registry will record it."""
 
     name: str
-    fold: int
+    fold: int | None
     subtask: str
     path: str
     config: dict[str, Any]
@@ -61,6 +61,20 @@ def sft_training_rows(
         messages = sft_conversation(subtask, rec, rec[MAIN_KEY], others, think)
         rows.append({"messages": messages, "task": subtask, "case_id": rec[ID_KEY]})
     return rows
+
+
+def grpo_training_rows(records: Sequence[Mapping[str, str]], subtask: str) -> list[dict[str, Any]]:
+    """trl-grpo rows (prompt, task, gold principal and others) of labelled records for one sub-task."""
+    return [
+        {
+            "prompt": task_messages(subtask, rec),
+            "task": subtask,
+            "principal": rec[MAIN_KEY],
+            "others": [c for c in (rec.get(OTHER_KEY) or "").split(";") if c],
+            "case_id": rec[ID_KEY],
+        }
+        for rec in records
+    ]
 
 
 class SFTLearner:
@@ -93,36 +107,50 @@ class SFTLearner:
 
     def train(self, fold: int, records: Sequence[Mapping[str, str]]) -> dict[str, str]:
         """Fine-tune one model per sub-task on ``records``; returns {sub-task: folder}."""
-        from training.sft import config_dict, run_sft
-        from training.train_entry import load_config
-
         folders: dict[str, str] = {}
         for subtask in subtasks_of(self.spec):
             name = fold_model_name(self.spec.name, self.round_no, fold, subtask)
-            rows = sft_training_rows(records, subtask, self.traces if self.spec.cotd else None)
-            train_file = self.work_dir / f"{name}.jsonl"
-            train_file.parent.mkdir(parents=True, exist_ok=True)
-            with train_file.open("w", encoding="utf-8") as f:
-                for row in rows:
-                    f.write(json.dumps(row, ensure_ascii=False) + "\n")
-            out = self.models_dir / name
-            if out.exists():
-                shutil.rmtree(out)  # an interrupted earlier attempt under the same (unregistered) name
-            cfg = replace(
-                load_config("sft", self.spec.require("config")),
-                model_path=self.base_path,
-                train_file=str(train_file),
-                output_dir=str(out),
-                tasks=None,
-                eval_file=None,
-                metrics_file=str(self.work_dir / f"{name}.metrics.jsonl"),
-            )
-            self.log(f"fold {fold}: SFT of {subtask} on {len(rows)} records → {out}")
-            result = run_sft(cfg)
-            metrics = {k: result[k] for k in ("train_loss", "global_step", "train_rows") if k in result}
-            self.trained.append(FoldModel(name, fold, subtask, str(out), config_dict(cfg), metrics))
-            folders[subtask] = str(out)
+            self.log(f"fold {fold}: SFT of {subtask} on {len(records)} records")
+            folders[subtask] = self.train_model(name, subtask, records, fold=fold).path
         return folders
+
+    def train_model(
+        self,
+        name: str,
+        subtask: str,
+        records: Sequence[Mapping[str, str]],
+        fold: int | None = None,
+        on_metric: Callable[[dict[str, Any]], None] | None = None,
+    ) -> FoldModel:
+        """Fine-tune the base on ``records`` for one sub-task into ``<models_dir>/<name>`` (a folder left by an
+        interrupted earlier attempt under the same, unregistered, name is replaced)."""
+        from training.sft import config_dict, run_sft
+        from training.train_entry import load_config
+
+        rows = sft_training_rows(records, subtask, self.traces if self.spec.cotd else None)
+        train_file = self.work_dir / f"{name}.jsonl"
+        train_file.parent.mkdir(parents=True, exist_ok=True)
+        with train_file.open("w", encoding="utf-8") as f:
+            for row in rows:
+                f.write(json.dumps(row, ensure_ascii=False) + "\n")
+        out = self.models_dir / name
+        if out.exists():
+            shutil.rmtree(out)
+        cfg = replace(
+            load_config("sft", self.spec.require("config")),
+            model_path=self.base_path,
+            train_file=str(train_file),
+            output_dir=str(out),
+            tasks=None,
+            eval_file=None,
+            metrics_file=None if on_metric else str(self.work_dir / f"{name}.metrics.jsonl"),
+        )
+        self.log(f"SFT {name}: {subtask} on {len(rows)} records from {self.base_path} → {out}")
+        result = run_sft(cfg, on_metric=on_metric, on_progress=self.on_progress)
+        metrics = {k: result[k] for k in ("train_loss", "global_step", "train_rows") if k in result}
+        model = FoldModel(name, fold, subtask, str(out), config_dict(cfg), metrics)
+        self.trained.append(model)
+        return model
 
     def predictor(self, folders: Mapping[str, str]) -> Predictor:
         return coder_predictor(self.spec, folders)

@@ -1,7 +1,9 @@
 """The filter chain (issue 4): each filter judges a batch of variants and says why.
 
-Every filter runs on every variant, so each variant carries all its verdicts; a variant passes when
-every filter passed it. Filters are plain objects with a ``name`` and ``judge(batch) -> verdicts``.
+Every filter runs on every variant, so each variant carries all its verdicts, except a filter marked
+``survivors_only = True`` (the policy model): it runs last, on the variants every other filter passed. A
+variant passes when every filter that judged it passed it. Filters are plain objects with a ``name`` and
+``judge(batch) -> verdicts``.
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""Policy verification (paper: the policy model after reasoning): an LLM predictor with TCECP votes."""
+"""Policy verification (paper §2.4: the policy model after reasoning): an LLM predictor, with TCECP votes by
+default. It is the chain's costliest call, so it judges only the variants every other filter passed."""
 
 from __future__ import annotations
 
@@ -11,9 +12,14 @@ from pipeline.protocols import Predictor
 
 class PolicyFilter:
     name = "policy"
+    survivors_only = True
 
-    def __init__(self, predictor: Predictor, model_name: str, min_other_f1: float = 1.0) -> None:
+    def __init__(
+        self, predictor: Predictor, model_name: str, min_other_f1: float = 1.0, inference: str | None = "tcecp"
+    ) -> None:
         self.predictor, self.model_name, self.min_other_f1 = predictor, model_name, min_other_f1
+        #: how the answers were made, for the reason line (None: a predictions file made elsewhere)
+        self.how = f" ({inference.upper() if inference == 'tcecp' else inference})" if inference else ""
 
     def judge(self, batch: Sequence[Candidate]) -> list[Verdict]:
         preds = self.predictor.predict([c.as_record() for c in batch])
@@ -29,9 +35,9 @@ class PolicyFilter:
                 "votes": p.votes,
             }
             reason = (
-                f"{self.model_name} (TCECP) keeps the labels"
+                f"{self.model_name}{self.how} keeps the labels"
                 if ok
-                else f"{self.model_name} (TCECP): principal {p.principal or '—'} (gold {c.gold_principal}), "
+                else f"{self.model_name}{self.how}: principal {p.principal or '—'} (gold {c.gold_principal}), "
                 f"other F1 {f1:.2f}"
             )
             out.append(Verdict(ok, reason, detail))

@@ -1,0 +1,273 @@
+"""Retraining inside a round (paper figure 3, "merge → retrain"): the jobs behind a round's training stage.
+
+- The baseline learner: refitted on the augmented dataset and measured out of fold, as it was mined.
+- An LLM learner: SFT of its base on the augmented dataset (one model per sub-task for a pair, one for
+  multi), then GRPO from each SFT model with the paper's rewards (:mod:`training.grpo`: dynamic difficulty
+  calibration, token-level loss, overlong shaping). Each model is registered as soon as it is trained, with
+  the round as its lineage and the sha256 of its weights, so a stage that is killed and run again trains only
+  what is not registered yet: exactly one model per stage and sub-task.
+
+After GRPO the new policy predicts the round's original records; those figures are **in-sample** (the policy
+trained on them) and are labelled so wherever they are shown.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, select
+
+from app.services.learners import base_folder, serving_of
+from db.engine import read_session
+from db.models import Badcase, Dataset, Round
+from pipeline.distill.traces import load_traces
+from pipeline.domain.metric import score
+from pipeline.domain.records import ID_KEY
+from pipeline.errors import InputError
+from pipeline.jobs.runner import JobContext, job_dir
+from pipeline.mining.badcases import diagnose
+from pipeline.mining.folds import assign_folds
+from pipeline.mining.kfold import labelled_records, merged_variants, oof_predictions, record_dict
+from pipeline.rounds.config import round_config
+from pipeline.rounds.lifecycle import get_round
+from training.models import registry
+from training.models.catalog import ModelSpec, get_model
+from training.models.learners import SFTLearner, grpo_training_rows, subtasks_of
+from training.predictors import BaselineLearner
+
+BASELINE_HANDLER = "app.services.retrain:baseline_job"
+SFT_HANDLER = "app.services.retrain:sft_job"
+GRPO_HANDLER = "app.services.retrain:grpo_job"
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def sft_name(learner: str, round_no: int, subtask: str) -> str:
+    return f"{learner}-r{round_no}-sft-{subtask}"
+
+
+def grpo_name(learner: str, round_no: int, subtask: str) -> str:
+    return f"{learner}-r{round_no}-grpo-{subtask}"
+
+
+def weights_sha256(folder: str | Path) -> str:
+    """One checksum over a saved model's weight files (safetensors or bin), in name order."""
+    digest = hashlib.sha256()
+    files = sorted(p for p in Path(folder).iterdir() if p.suffix in (".safetensors", ".bin"))
+    if not files:
+        raise InputError(f"{folder}: no weight files (*.safetensors, *.bin) to checksum")
+    for path in files:
+        digest.update(path.name.encode())
+        with path.open("rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                digest.update(block)
+    return digest.hexdigest()
+
+
+def _round_data(engine: Engine, number: int) -> tuple[Any, str, list[dict[str, str]]]:
+    """(the round's config, its augmented dataset, every labelled record of it: originals and merged variants)."""
+    r = get_round(engine, number)
+    dataset = r.results.get("augmenting", {}).get("dataset")
+    with read_session(engine) as s:
+        ds = s.scalar(select(Dataset).where(Dataset.name == dataset))
+        if ds is None:
+            raise InputError(f"round {number}: the augmented dataset {dataset!r} is missing")
+        rows = [record_dict(x) for x in labelled_records(s, dataset)]
+        rows += [row for _parent, row in merged_variants(s, ds.id)]
+    return round_config(r.config), dataset, rows
+
+
+def _learner(ctx: JobContext, cfg: Any) -> ModelSpec:
+    spec = get_model(ctx.settings.models, cfg.learner)
+    if not spec.is_learner:
+        raise InputError(f'round learner {cfg.learner!r} is a {spec.kind} model, not a learner (kind = "sft")')
+    return spec
+
+
+def sft_job(params: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
+    """SFT of the learner's base on the round's augmented dataset, per sub-task, each registered once."""
+    number = int(params["round_no"])
+    cfg, dataset, rows = _round_data(ctx.engine, number)
+    spec = _learner(ctx, cfg)
+    learner = SFTLearner(
+        spec,
+        base_path=base_folder(ctx, spec),
+        round_no=number,
+        models_dir=ctx.settings.data_dir / "models",
+        work_dir=job_dir(ctx.settings, ctx.job_id),
+        traces=load_traces(ctx.engine, dataset) if spec.cotd else None,
+        log=ctx.log,
+        on_progress=ctx.progress,
+    )
+    names = []
+    for subtask in subtasks_of(spec):
+        name = sft_name(spec.name, number, subtask)
+        names.append(name)
+        if registry.find(ctx.engine, name) is not None:
+            ctx.log(f"{name} is registered already: not trained again")
+            continue
+        model = learner.train_model(
+            name, subtask, rows, on_metric=lambda line, n=name: ctx.metric(**{**line, "model": n})
+        )
+        registry.register(
+            ctx.engine,
+            registry.Registration(
+                name=name,
+                kind="sft",
+                path=model.path,
+                subtask=subtask,
+                round_no=number,
+                dataset=dataset,
+                parent=spec.base,
+                learner=spec.name,
+                config={"sft": model.config, "serving": serving_of(spec), "cotd": spec.cotd},
+                metrics={**model.metrics, "weights_sha256": weights_sha256(model.path)},
+                job_id=ctx.job_id,
+            ),
+            params.get("actor", "job"),
+        )
+    return {"models": names, "lines": [f"SFT registered: {', '.join(names)}"]}
+
+
+def grpo_config_path(value: str) -> Path:
+    """A round's grpo_config: as given, or relative to the project (the shipped configs/…)."""
+    for path in (Path(value), ROOT / value):
+        if path.is_file():
+            return path
+    raise InputError(f"grpo_config {value!r}: no such file (relative paths are read from the project folder)")
+
+
+def grpo_job(params: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
+    """GRPO from each of the round's SFT models, then the new policy's in-sample figures on the round's records."""
+    from training.grpo import run_grpo
+    from training.sft import config_dict
+    from training.train_entry import load_config
+
+    number = int(params["round_no"])
+    cfg, dataset, rows = _round_data(ctx.engine, number)
+    spec = _learner(ctx, cfg)
+    config_file = grpo_config_path(cfg.grpo_config)
+    names = []
+    for subtask in subtasks_of(spec):
+        name, parent_name = grpo_name(spec.name, number, subtask), sft_name(spec.name, number, subtask)
+        names.append(name)
+        if registry.find(ctx.engine, name) is not None:
+            ctx.log(f"{name} is registered already: not trained again")
+            continue
+        parent = registry.find(ctx.engine, parent_name)
+        if parent is None or not parent.path:
+            raise InputError(f"round {number}: GRPO starts from {parent_name!r}, which is not registered")
+        folder = job_dir(ctx.settings, ctx.job_id)
+        folder.mkdir(parents=True, exist_ok=True)
+        train_file = folder / f"{name}.jsonl"
+        with train_file.open("w", encoding="utf-8") as f:
+            for row in grpo_training_rows(rows, subtask):
+                f.write(json.dumps(row, ensure_ascii=False) + "\n")
+        out = ctx.settings.data_dir / "models" / name
+        run = replace(
+            load_config("grpo", config_file),
+            model_path=parent.path,
+            train_file=str(train_file),
+            output_dir=str(out),
+            tasks=None,
+            eval_file=None,
+            metrics_file=None,
+        )
+        ctx.log(f"GRPO {name}: {subtask} on {len(rows)} records from {parent_name} → {out}")
+        result = run_grpo(
+            run, on_metric=lambda line, n=name: ctx.metric(**{**line, "model": n}), on_progress=ctx.progress
+        )
+        metrics = {
+            k: result[k] for k in ("train_loss", "global_step", "train_rows", "dropped_groups", "calibration_stable")
+        }
+        registry.register(
+            ctx.engine,
+            registry.Registration(
+                name=name,
+                kind="grpo",
+                path=str(out),
+                subtask=subtask,
+                round_no=number,
+                dataset=dataset,
+                parent=parent_name,
+                learner=spec.name,
+                config={"grpo": config_dict(run), "serving": serving_of(spec)},
+                metrics={**metrics, "weights_sha256": weights_sha256(out)},
+                job_id=ctx.job_id,
+            ),
+            params.get("actor", "job"),
+        )
+    after = _in_sample_after(ctx, number, cfg, names[0])
+    return {"models": names, **after, "lines": [f"GRPO registered: {', '.join(names)}"]}
+
+
+def _badcases(engine: Engine, number: int) -> dict[str, Any]:
+    with read_session(engine) as s:
+        return {
+            b.record.case_id: b
+            for b in s.scalars(select(Badcase).join(Round, Round.id == Badcase.round_id).where(Round.number == number))
+        }
+
+
+def _in_sample_after(ctx: JobContext, number: int, cfg: Any, policy: str) -> dict[str, Any]:
+    """The new policy on the round's original records (which it trained on: in-sample)."""
+    from training.models.resolve import predictor_for
+
+    with read_session(ctx.engine) as s:
+        recs = labelled_records(s, cfg.dataset)
+    predictor = predictor_for(ctx.engine, ctx.settings.models, policy, inference=cfg.inference)
+    assert predictor is not None  # a registered GRPO model always predicts
+    preds = predictor.predict([record_dict(x) for x in recs], progress=ctx.progress)
+    predicted = {x.case_id: p for x, p in zip(recs, preds, strict=True)}
+    return _after(ctx, number, cfg, recs, predicted, measured="in-sample", model=policy)
+
+
+def _after(
+    ctx: JobContext, number: int, cfg: Any, recs: list[Any], predicted: dict[str, Any], measured: str, model: str
+) -> dict[str, Any]:
+    gold = {x.case_id: (x.principal_code, x.other_codes or []) for x in recs}
+    after = score(gold, {cid: (p.principal, list(p.others)) for cid, p in predicted.items()})
+    bad = _badcases(ctx.engine, number)
+    fixed = sum(
+        not diagnose(
+            b.gold_principal, gold[cid][1], predicted[cid].principal, predicted[cid].others, cfg.threshold
+        ).is_badcase
+        for cid, b in bad.items()
+        if cid in predicted
+    )
+    ctx.metric(score_after=after.score, fixed=fixed)
+    return {
+        "score_after": after.score,
+        "principal_accuracy_after": after.principal_accuracy,
+        "other_f1_after": after.other_f1,
+        "fixed": fixed,
+        "still_wrong": len(bad) - fixed,
+        "measured": measured,
+        "measured_with": model,
+    }
+
+
+def baseline_job(params: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
+    """Refit the baseline on the augmented dataset and measure it the way it was mined: out of fold on the
+    original records (merged variants train, never in their parent's fold)."""
+    number = int(params["round_no"])
+    r = get_round(ctx.engine, number)
+    cfg = round_config(r.config)
+    dataset = r.results.get("augmenting", {}).get("dataset")
+    with read_session(ctx.engine) as s:
+        ds = s.scalar(select(Dataset).where(Dataset.name == dataset))
+        if ds is None:
+            raise InputError(f"round {number}: the augmented dataset {dataset!r} is missing")
+        recs = labelled_records(s, dataset)
+        variants = merged_variants(s, ds.id)
+    rows = [record_dict(x) for x in recs]
+    learner = BaselineLearner()
+    model_dir = Path(ctx.settings.data_dir) / "models" / f"round-{number}" / "baseline"
+    learner.fit(rows + [row for _p, row in variants]).coder.save(model_dir)
+    folds = assign_folds([x[ID_KEY] for x in rows], [x["主要诊断编码"] for x in rows], cfg.folds, cfg.seed)
+    predicted = oof_predictions(rows, variants, folds, cfg.folds, lambda _fold: learner, ctx.progress)
+    after = _after(ctx, number, cfg, recs, predicted, measured="out-of-fold", model="baseline")
+    return {"model_dir": str(model_dir), **after, "training_records": len(rows) + len(variants)}

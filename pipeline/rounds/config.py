@@ -1,0 +1,142 @@
+"""A round's configuration: what mines, generates, filters and retrains (the YAML of `sradit round start
+--config` and of the Rounds page, stored with the round it ran).
+
+Every key is optional. Older rounds stored ``model`` and ``generator_model`` and ``policy_model: null``;
+they read back as ``learner``, ``rewrite_model`` and ``policy_model: none``, so their reports stay readable.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from pipeline.errors import InputError
+
+MININGS = ("kfold", "policy")
+GENERATORS = ("rules", "llm")
+INFERENCES = ("greedy", "tcecp")
+AUTO, NONE = "auto", "none"
+#: Keys of rounds stored before the configuration had its present names.
+_LEGACY = {"model": "learner", "generator_model": "rewrite_model"}
+
+
+def _help(text: str) -> dict[str, str]:
+    return {"help": text}
+
+
+@dataclass(frozen=True)
+class RoundConfig:
+    mining: str = field(
+        default="kfold",
+        metadata=_help(
+            "kfold: out-of-fold badcases from the learner trained per fold (paper §2.1) | policy: full inference "
+            "on the training set with the current GRPO policy (§2.4, phase 2)."
+        ),
+    )
+    learner: str = field(
+        default="baseline", metadata=_help("The learner K-fold trains per fold and the round retrains (models file).")
+    )
+    folds: int = field(default=5, metadata=_help("K of the K-fold mining."))
+    generator: str = field(default="rules", metadata=_help("rules | llm: what writes the variants."))
+    rewrite_model: str | None = field(default=None, metadata=_help("The LLM (models file) of generator llm."))
+    n: int = field(default=20, metadata=_help("Variants per badcase."))
+    label_model: str = field(
+        default=AUTO,
+        metadata=_help(
+            "Label-consistency filter. auto: this round's K-fold ensemble for an LLM learner (or, with policy "
+            "mining, the SFT coder the previous round trained on this round's dataset); the baseline fitted on "
+            "the round's dataset for the baseline learner. Or any model name."
+        ),
+    )
+    policy_model: str = field(
+        default=AUTO,
+        metadata=_help(
+            "Policy-verification filter. auto: the newest GRPO policy (round 1 has none: skipped); none: skip; "
+            "or any model name."
+        ),
+    )
+    inference: str = field(default="greedy", metadata=_help("greedy | tcecp, for mining and both filters."))
+    grpo_config: str = field(
+        default="configs/grpo.yaml",
+        metadata=_help("GRPO settings of the retraining (`sradit train grpo` keys); relative to the project."),
+    )
+    dataset: str = field(default="train", metadata=_help("Training set of round 1 (later rounds: the last version)."))
+    seed: int = field(default=0, metadata=_help("Seed of folds and generation."))
+    threshold: float = field(
+        default=0.5, metadata=_help("Other-code F1 below which a record is a badcase (as is a principal miss).")
+    )
+
+    def __post_init__(self) -> None:
+        for key, allowed in (("mining", MININGS), ("generator", GENERATORS), ("inference", INFERENCES)):
+            if getattr(self, key) not in allowed:
+                raise InputError(f"round config: {key} {getattr(self, key)!r} is not one of {', '.join(allowed)}")
+        if self.folds < 2:
+            raise InputError(f"round config: folds {self.folds!r} must be at least 2")
+        if self.n < 1:
+            raise InputError(f"round config: n {self.n!r} must be at least 1")
+        if not 0.0 <= self.threshold <= 1.0:
+            raise InputError(f"round config: threshold {self.threshold!r} must be between 0 and 1")
+        if self.generator == "llm" and not self.rewrite_model:
+            raise InputError("round config: generator llm needs rewrite_model (an LLM of the models file)")
+
+    @property
+    def llm_learner(self) -> bool:
+        return self.learner != "baseline"
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def to_yaml(self) -> str:
+        return yaml.safe_dump(self.as_dict(), allow_unicode=True, sort_keys=False)
+
+
+def round_config(values: Mapping[str, Any], where: str = "round config") -> RoundConfig:
+    """A configuration from a mapping (a YAML file, a form, a stored round): unknown keys and wrong types are
+    refused with the key's name."""
+    known = {f.name: f for f in fields(RoundConfig)}
+    clean: dict[str, Any] = {}
+    for key, value in values.items():
+        name = _LEGACY.get(key, key)
+        if name not in known:
+            raise InputError(f"{where}: unknown key {key!r} (known: {', '.join(known)})")
+        if name == "policy_model" and value is None:
+            value = NONE  # rounds stored before "auto" existed skipped the policy filter without one
+        if value is None and known[name].default is not None:
+            continue
+        clean[name] = _coerce(name, value, known[name].default, where)
+    return RoundConfig(**clean)
+
+
+def _coerce(name: str, value: Any, default: Any, where: str) -> Any:
+    if value is None:
+        return None
+    if isinstance(default, bool) or default is None or isinstance(default, str):
+        if not isinstance(value, str | int | float):
+            raise InputError(f"{where}: {name} must be text, not {value!r}")
+        return str(value)
+    kind = type(default)
+    try:
+        if kind is int and isinstance(value, float) and not value.is_integer():
+            raise ValueError
+        return kind(value)
+    except (TypeError, ValueError):
+        raise InputError(
+            f"{where}: {name} must be {'an integer' if kind is int else 'a number'}, not {value!r}"
+        ) from None
+
+
+def load_round_config(path: Path, overrides: Mapping[str, Any] | None = None) -> RoundConfig:
+    """Read a round configuration file (YAML); ``overrides`` (CLI options given) win over the file."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except OSError as e:
+        raise InputError(f"{path}: cannot read the round config ({e.strerror})") from None
+    except yaml.YAMLError as e:
+        raise InputError(f"{path}: not valid YAML ({e})") from None
+    if not isinstance(data, dict):
+        raise InputError(f"{path}: a round config is a mapping of keys to values")
+    return round_config({**data, **(overrides or {})}, where=str(path))

@@ -1,0 +1,149 @@
+"""SRADIT rounds with an LLM learner, end to end on the tiny answering model: round 1 mines out of fold with
+K-fold SFT, round 2 mines with round 1's GRPO policy; both filter with real models, retrain SFT then GRPO and
+register what they trained. A training stage interrupted mid-run (Ctrl-C, as `run_foreground` sees it) is run
+again alone and registers nothing twice. Real TRL training, real SQLite, the real CLI."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from sqlalchemy import select
+
+from app.services.rounds import start_or_continue
+from db.engine import make_engine, read_session
+from db.models import Job, RegisteredModel
+from pipeline.database import init_database
+from pipeline.demo.synthetic import generate_records
+from pipeline.ingest.importer import import_rows
+from pipeline.jobs.runner import run_foreground
+from pipeline.rounds.config import load_round_config
+from pipeline.rounds.lifecycle import get_round
+from pipeline.settings import Settings
+from tests.conftest import ROOT, Cli
+from training.models import registry
+
+pytestmark = pytest.mark.slow
+LEARNER = "tiny-sft"
+
+
+def _config(tmp: Path, kind: str, **values: Any) -> Path:
+    config = yaml.safe_load((ROOT / "configs" / "cpu" / f"{kind}-tiny.yaml").read_text(encoding="utf-8"))
+    config.update(values)
+    path = tmp / f"{kind}.yaml"
+    path.write_text(yaml.safe_dump(config), encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="module")
+def two_rounds(tmp_path_factory: pytest.TempPathFactory, tiny_answering_model: Path) -> Iterator[tuple[Cli, Path]]:
+    """24 demo-generator records; round 1 (kfold) through the CLI; round 2 (policy) interrupted in GRPO, then
+    continued through the CLI."""
+    tmp = tmp_path_factory.mktemp("llm_rounds")
+    db_url = f"sqlite:///{tmp / 'sradit.db'}"
+    engine = make_engine(db_url)
+    init_database(engine)
+    records = [r for r in generate_records(n_labelled=24, n_unlabelled=0, seed=3)]
+    import_rows(engine, records, "train", "test", source="synthetic(seed=3)")
+    sft = _config(tmp, "sft", max_steps=4)
+    grpo = _config(tmp, "grpo", max_steps=2)
+    (tmp / "models.toml").write_text(
+        f'[models.{LEARNER}]\nkind = "sft"\nbase = "{tiny_answering_model}"\nconfig = "{sft}"\n'
+        f'subtasks = "pair"\nmax_tokens = 96\n[models.{LEARNER}.options]\nbatch_size = 8\n',
+        encoding="utf-8",
+    )
+    common = {"learner": LEARNER, "folds": 2, "n": 2, "generator": "rules", "grpo_config": str(grpo)}
+    (tmp / "round1.yaml").write_text(yaml.safe_dump({"mining": "kfold", **common}), encoding="utf-8")
+    (tmp / "round2.yaml").write_text(yaml.safe_dump({"mining": "policy", **common}), encoding="utf-8")
+    cli = Cli(db_url, tmp)
+    cli.env["SRADIT_MODELS"] = str(tmp / "models.toml")
+    cli("round", "start", "--config", str(tmp / "round1.yaml"), "--non-interactive")
+
+    # Round 2 up to its GRPO stage, interrupted while the second sub-task trains (the first is registered).
+    settings = Settings.from_env({**cli.env})
+    interrupted = f"{LEARNER}-r2-grpo-principal"
+
+    def run_stage(kind: str, handler: str, params: dict[str, Any]) -> dict[str, Any]:
+        def kill_after_first_model(_done: int, _total: int) -> None:
+            if kind == "train-grpo" and registry.find(engine, interrupted) is not None:
+                raise KeyboardInterrupt
+
+        return run_foreground(engine, settings, kind, handler, params, "test", kill_after_first_model)
+
+    with pytest.raises(KeyboardInterrupt):
+        start_or_continue(
+            engine, settings, "non-interactive", load_round_config(tmp / "round2.yaml"), "test", run_stage
+        )
+    assert get_round(engine, 2).status == "training"
+    cli("round", "start", "--non-interactive")  # continues round 2 where it stopped
+    engine.dispose()
+    yield cli, tmp
+
+
+def test_two_rounds_end_done_with_registered_sft_and_grpo_models(two_rounds: tuple[Cli, Path]) -> None:
+    cli, _tmp = two_rounds
+    engine = make_engine(cli.env["SRADIT_DB_URL"])
+    with read_session(engine) as s:
+        rows = {m.name: m for m in s.scalars(select(RegisteredModel))}
+    for n in (1, 2):
+        r = get_round(engine, n)
+        assert r.status == "done", (n, r.status)
+        assert r.results["augmenting"]["merged"] == r.results["in_review"]["selected"]
+        for stage in ("sft", "grpo"):
+            for subtask in ("principal", "other"):
+                name = f"{LEARNER}-r{n}-{stage}-{subtask}"
+                assert rows[name].kind == stage and rows[name].round_no == n
+                assert rows[name].dataset == r.results["augmenting"]["dataset"]
+        for subtask in ("principal", "other"):
+            grpo, sft = rows[f"{LEARNER}-r{n}-grpo-{subtask}"], rows[f"{LEARNER}-r{n}-sft-{subtask}"]
+            assert grpo.parent == sft.name
+            assert grpo.metrics["weights_sha256"] != sft.metrics["weights_sha256"]  # GRPO moved the weights
+        assert r.results["training"]["measured"] == "in-sample"
+    # Round 1 mined out of fold with its fold models; round 2 with round 1's policy.
+    r1, r2 = get_round(engine, 1), get_round(engine, 2)
+    assert r1.models()["mined"][-1] == f"{LEARNER}-kfold-r1" and len(r1.models()["mined"]) == 5
+    assert r1.results["filtering"]["policy_models"] == []
+    assert "no GRPO policy yet" in r1.results["filtering"]["policy"]
+    assert r2.models()["mined"] == [f"{LEARNER}-r1-grpo-principal"]
+    assert r2.results["filtering"]["label_models"] == [f"{LEARNER}-r1-sft-principal", f"{LEARNER}-r1-sft-other"]
+    assert r2.results["filtering"]["policy_models"] == [f"{LEARNER}-r1-grpo-principal", f"{LEARNER}-r1-grpo-other"]
+    engine.dispose()
+
+
+def test_round_status_names_every_model_of_each_round(two_rounds: tuple[Cli, Path]) -> None:
+    cli, tmp = two_rounds
+    lines = [line for line in cli("round", "status").output.splitlines() if line.startswith("round ")]
+    assert [line.split()[:3] for line in lines] == [["round", "1", "done"], ["round", "2", "done"]]
+    assert f"mined {LEARNER}-r1-grpo-principal" in lines[1]
+    for stage in ("sft", "grpo"):
+        assert f"{LEARNER}-r2-{stage}-principal,{LEARNER}-r2-{stage}-other" in lines[1]
+    report = (tmp / "var" / "rounds" / "round-2" / "report.md").read_text(encoding="utf-8")
+    assert "variants merged" in report and "in-sample" in report and "| training: grpo |" in report
+
+
+def test_an_interrupted_training_stage_reruns_alone_and_registers_each_model_once(
+    two_rounds: tuple[Cli, Path],
+) -> None:
+    cli, _tmp = two_rounds
+    engine = make_engine(cli.env["SRADIT_DB_URL"])
+    with read_session(engine) as s:
+        jobs = s.scalars(select(Job).where(Job.kind.like("train-%")).order_by(Job.id)).all()
+        grpo2 = s.scalars(
+            select(RegisteredModel).where(RegisteredModel.round_no == 2, RegisteredModel.kind == "grpo")
+        ).all()
+    # round 1: sft, grpo; round 2: sft, grpo (cancelled), grpo again; SFT of round 2 was not redone.
+    assert [(j.kind, j.status) for j in jobs] == [
+        ("train-sft", "succeeded"),
+        ("train-grpo", "succeeded"),
+        ("train-sft", "succeeded"),
+        ("train-grpo", "cancelled"),
+        ("train-grpo", "succeeded"),
+    ]
+    by_name = {m.name: m.job_id for m in grpo2}
+    assert len(grpo2) == 2
+    assert by_name[f"{LEARNER}-r2-grpo-principal"] == jobs[3].id  # kept from the interrupted job
+    assert by_name[f"{LEARNER}-r2-grpo-other"] == jobs[4].id  # trained by the re-run
+    engine.dispose()

@@ -78,7 +78,10 @@ def _print_rounds(engine: Any) -> None:
         ident, train = r.results.get("identifying", {}), r.results.get("training", {})
         line = f"round {r.number}  {r.status:<12} {r.mode:<16} dataset {r.config.get('dataset')}"
         if ident:
-            line += f"  badcases {ident.get('badcases')}  score {ident.get('score') or 0:.2f}"
+            line += (
+                f"  badcases {ident.get('badcases')}  score {ident.get('score') or 0:.2f}"
+                f" ({ident.get('measured', 'out-of-fold')})"
+            )
         if r.status == "in_review":
             decided, total = review_complete(engine, r.number)
             line += f"  reviewed {decided}/{total}"

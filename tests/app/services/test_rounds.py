@@ -13,14 +13,15 @@ import pytest
 import yaml
 from sqlalchemy import select
 
+from app.services.round_plan import label_model
 from app.services.rounds import start_or_continue
 from db.engine import make_engine, read_session
-from db.models import Job, RegisteredModel
+from db.models import Badcase, Job, RegisteredModel, Round, Variant, VariantVerdict
 from pipeline.database import init_database
 from pipeline.demo.synthetic import generate_records
 from pipeline.ingest.importer import import_rows
 from pipeline.jobs.runner import run_foreground
-from pipeline.rounds.config import load_round_config
+from pipeline.rounds.config import load_round_config, round_config
 from pipeline.rounds.lifecycle import get_round
 from pipeline.settings import Settings
 from tests.conftest import ROOT, Cli
@@ -55,7 +56,16 @@ def two_rounds(tmp_path_factory: pytest.TempPathFactory, tiny_answering_model: P
         f'subtasks = "pair"\nmax_tokens = 96\n[models.{LEARNER}.options]\nbatch_size = 8\n',
         encoding="utf-8",
     )
-    common = {"learner": LEARNER, "folds": 2, "n": 2, "generator": "rules", "grpo_config": str(grpo)}
+    # The label filter is the baseline fitted on the round's records: the tiny model rejects nearly every variant
+    # of a record it gets wrong, and the rounds should merge some and give the policy filter survivors to judge.
+    common = {
+        "learner": LEARNER,
+        "folds": 2,
+        "n": 2,
+        "generator": "rules",
+        "grpo_config": str(grpo),
+        "label_model": "baseline",
+    }
     (tmp / "round1.yaml").write_text(yaml.safe_dump({"mining": "kfold", **common}), encoding="utf-8")
     (tmp / "round2.yaml").write_text(yaml.safe_dump({"mining": "policy", **common}), encoding="utf-8")
     cli = Cli(db_url, tmp)
@@ -104,12 +114,30 @@ def test_two_rounds_end_done_with_registered_sft_and_grpo_models(two_rounds: tup
         assert r.results["training"]["measured"] == "in-sample"
     # Round 1 mined out of fold with its fold models; round 2 with round 1's policy.
     r1, r2 = get_round(engine, 1), get_round(engine, 2)
+    assert r1.results["augmenting"]["merged"] > 0  # round 2 trained on them
     assert r1.models()["mined"][-1] == f"{LEARNER}-kfold-r1" and len(r1.models()["mined"]) == 5
     assert r1.results["filtering"]["policy_models"] == []
     assert "no GRPO policy yet" in r1.results["filtering"]["policy"]
     assert r2.models()["mined"] == [f"{LEARNER}-r1-grpo-principal"]
-    assert r2.results["filtering"]["label_models"] == [f"{LEARNER}-r1-sft-principal", f"{LEARNER}-r1-sft-other"]
     assert r2.results["filtering"]["policy_models"] == [f"{LEARNER}-r1-grpo-principal", f"{LEARNER}-r1-grpo-other"]
+    # Round 2's policy judged exactly the variants every other filter passed, and said what it answered.
+    with read_session(engine) as s:
+        policy = s.scalars(
+            select(VariantVerdict)
+            .join(Variant, Variant.id == VariantVerdict.variant_id)
+            .join(Badcase, Badcase.id == Variant.badcase_id)
+            .join(Round, Round.id == Badcase.round_id)
+            .where(Round.number == 2, VariantVerdict.filter == "policy")
+        ).all()
+    stages = dict(r2.results["filtering"]["funnel"])
+    assert len(policy) == stages["length"] > 0 and stages["policy"] == r2.results["filtering"]["passed"]
+    assert all(v.detail["model"] == f"{LEARNER}-r1-grpo-principal" and "principal" in v.detail for v in policy)
+    # label_model auto: this round's K-fold ensemble, or (policy mining) the SFT coder of the round's dataset.
+    auto = {"learner": LEARNER, "label_model": "auto"}
+    assert label_model(engine, round_config({**auto, "mining": "kfold"}), 1, "train") == f"{LEARNER}-kfold-r1"
+    assert label_model(engine, round_config({**auto, "mining": "policy"}), 2, "train@r1") == (
+        f"{LEARNER}-r1-sft-principal"
+    )
     engine.dispose()
 
 

@@ -3,19 +3,23 @@
 
 from __future__ import annotations
 
+import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import streamlit as st
 import yaml
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 from streamlit.testing.v1 import AppTest
 
 from app.services.demo import build_demo
 from db.engine import make_engine, read_session
 from db.models import Job
 from pipeline.demo.database import build_demo as build_records
+from pipeline.domain.label_space import PRINCIPAL
+from pipeline.domain.parsers import parse_submission
 from pipeline.settings import Settings
 from tests.conftest import ROOT
 
@@ -75,3 +79,68 @@ def test_a_round_waiting_for_experts_says_so(tmp_path: Path, monkeypatch: pytest
     assert any("It waits for the experts" in i.value for i in at.info)
     assert yaml.safe_load(at.code[0].value)["policy_model"] == "none"
     assert "Continue round 1" in [b.label for b in at.button]
+
+
+def _wait(engine: Engine, job_id: int, seconds: float = 480) -> Job:
+    """The job as it ended (its worker is a real process started by the page's submit)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        with read_session(engine) as s:
+            job = s.get(Job, job_id)
+            assert job is not None
+            if job.status not in ("queued", "running"):
+                return job
+        time.sleep(1)
+    raise AssertionError(f"job {job_id} still running after {seconds} s")
+
+
+@pytest.mark.slow
+def test_an_llm_round_runs_from_the_rounds_page_and_its_ensemble_predicts_from_the_models_page(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tiny_answering_model: Path
+) -> None:
+    """Issue 11/12 from the browser's side: the tiny learner configured on the Rounds page, the round run by the
+    page's background job through every stage, then the round's K-fold ensemble predicting from the Models page."""
+    url = f"sqlite:///{tmp_path / 'sradit.db'}"
+    engine = make_engine(url)
+    build_records(engine, force=False)
+    sft = yaml.safe_load((ROOT / "configs" / "cpu" / "sft-tiny.yaml").read_text(encoding="utf-8")) | {"max_steps": 4}
+    grpo = yaml.safe_load((ROOT / "configs" / "cpu" / "grpo-tiny.yaml").read_text(encoding="utf-8")) | {"max_steps": 2}
+    (tmp_path / "sft.yaml").write_text(yaml.safe_dump(sft), encoding="utf-8")
+    (tmp_path / "grpo.yaml").write_text(yaml.safe_dump(grpo), encoding="utf-8")
+    (tmp_path / "models.toml").write_text(
+        f'[models.tiny-sft]\nkind = "sft"\nbase = "{tiny_answering_model}"\nconfig = "{tmp_path / "sft.yaml"}"\n'
+        'subtasks = "pair"\nmax_tokens = 96\n[models.tiny-sft.options]\nbatch_size = 8\n',
+        encoding="utf-8",
+    )
+    at = page(url, tmp_path, monkeypatch)
+    choose = {"Learner": "tiny-sft", "Label filter model": "baseline", "Approval": "non-interactive"}
+    for label, value in choose.items():
+        next(s for s in at.selectbox if s.label == label).select(value).run()
+    next(n for n in at.number_input if n.label == "Folds").set_value(2).run()
+    next(n for n in at.number_input if n.label == "Variants per badcase").set_value(2).run()
+    next(t for t in at.text_input if t.label == "GRPO config").input(str(tmp_path / "grpo.yaml")).run()
+    assert "8 trainings in all" in " ".join(m.value for m in at.markdown)  # 2 folds × 2, then 2 SFT + 2 GRPO
+    next(b for b in at.button if b.label == "Start the next round").click().run()
+    job = _wait(engine, at.session_state["round_job"])
+    assert (job.status, job.result) == ("succeeded", {"round": 1, "status": "done"}), job.message
+
+    at = page(url, tmp_path, monkeypatch)
+    table = at.dataframe[0].value
+    assert table.loc[0, "status"] == "done" and table.loc[0, "mined with"].endswith("tiny-sft-kfold-r1")
+    assert "tiny-sft-r1-grpo-principal" in table.loc[0, "trained"]
+    with read_session(engine) as s:
+        kinds = [j.kind for j in s.scalars(select(Job).order_by(Job.id))]
+    assert kinds[-6:] == ["round", "kfold", "rewrite", "filter", "train-sft", "train-grpo"]  # each stage a job
+
+    models = AppTest.from_file(str(ROOT / "app" / "pages" / "models.py"), default_timeout=60)
+    for key, value in {"user_id": 2, "user_name": "engineer", "user_role": "engineer"}.items():
+        models.session_state[key] = value
+    models.run()
+    next(s for s in models.selectbox if s.label == "Model").select("tiny-sft-kfold-r1")
+    next(b for b in models.button if b.label == "Predict").click().run()
+    predicted = _wait(engine, models.session_state["predict_job"])
+    assert predicted.status == "succeeded", predicted.message
+    rows = json.loads(Path(predicted.result["out"]).read_text(encoding="utf-8"))
+    parsed = [parse_submission(r["预测结果"]) for r in rows]
+    assert len(parsed) == 5 and sum(p is not None and p.main in PRINCIPAL for p in parsed) >= 4, rows
+    engine.dispose()

@@ -40,7 +40,26 @@ class Settings:
         metadata={"help": "Largest file `sradit import` reads; larger ones are refused with a message."},
     )
 
+    metric: str = field(
+        default="f1",
+        metadata={
+            "help": "Score reported across the tool: f1 (the paper's eq. 6) or recall (the task's published "
+            "formula). Badcase rules and GRPO rewards keep F1."
+        },
+    )
+    fold_group: str = field(
+        default="patient",
+        metadata={
+            "help": "K-fold keeps together: patient (all admissions of one patient, from ids ZY + admission + "
+            "10-digit patient number) or record."
+        },
+    )
+
     def __post_init__(self) -> None:
+        choices = {"metric": ("f1", "recall"), "fold_group": ("patient", "record")}
+        for name, allowed in choices.items():
+            if getattr(self, name) not in allowed:
+                raise SraditError(f"SRADIT_{name.upper()}={getattr(self, name)!r} is not one of {', '.join(allowed)}")
         minimum = {"busy_timeout_ms": 0, "reviews_required": 1, "workers": 0, "max_import_bytes": 1}
         for name, least in minimum.items():
             if getattr(self, name) < least:

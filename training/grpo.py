@@ -167,6 +167,14 @@ class GRPORunConfig:
     inference: str = field(default="greedy", metadata=_help("Evaluation decoding: greedy or tcecp."))
     eval_max_tokens: int = field(default=1500, metadata=_help("Tokens generated per answer in the evaluation."))
     eval_batch_size: int = field(default=4, metadata=_help("Prompts per generation batch in the evaluation."))
+    eval_metric: str = field(default="f1", metadata=_help("f1 (the paper's) | recall (the task's formula)."))
+    allow_in_sample: bool = field(
+        default=False,
+        metadata=_help(
+            "Evaluate on records the model trained on (or variants of them); the score is then labelled in-sample. "
+            "Off: such an eval_file is refused, naming the overlap."
+        ),
+    )
 
     def batch_plan(self, processes: int | None = None) -> dict[str, int]:
         """TRL batch arguments for this many processes (see the module docstring)."""

@@ -155,6 +155,7 @@ def evaluate_model(
     seed: int = 0,
     batch_size: int = 4,
     progress: ProgressSink | None = None,
+    metric: str = "f1",
 ) -> dict[str, Any]:
     """Score a saved model on labelled records (competition JSON / JSONL / CSV / xlsx).
 
@@ -181,11 +182,13 @@ def evaluate_model(
     predictor = LLMPredictor(generator, inference=inference, max_tokens=max_tokens, seed=seed)
     preds = predictor.predict(records, progress=progress)
     labels = {str(r[ID_KEY]).strip(): (p.principal, list(p.others)) for r, p in zip(records, preds, strict=True)}
-    report = score(gold, labels)
+    report = score(gold, labels, metric)
     return {
         "score": report.score,
+        "metric": report.metric,
         "principal_accuracy": report.principal_accuracy,
         "other_f1": report.other_f1,
+        "other_recall": report.other_recall,
         "n_eval_records": report.n_records,
         "inference": inference,
     }
@@ -209,8 +212,29 @@ def check_common(cfg: Any) -> None:
         problems.append(f"eval_file {cfg.eval_file!r} does not exist")
     if cfg.inference not in INFERENCE:
         problems.append(f"inference {cfg.inference!r} is not one of {', '.join(INFERENCE)}")
+    if cfg.eval_metric not in ("f1", "recall"):
+        problems.append(f"eval_metric {cfg.eval_metric!r} is not f1 or recall")
     if problems:
         raise InputError("invalid training configuration: " + "; ".join(problems), problems)
+    if cfg.eval_file and not cfg.allow_in_sample:
+        overlap = eval_overlap(cfg.train_file, cfg.eval_file)
+        if overlap:
+            raise InputError(
+                f"eval_file {cfg.eval_file} shares {len(overlap)} records with the training data "
+                f"(originals or variants of them: {', '.join(overlap[:5])}{' …' if len(overlap) > 5 else ''}); "
+                "a held-out score needs records the model never saw. Set allow_in_sample to score them anyway "
+                "(the result is then labelled in-sample)."
+            )
+
+
+def eval_overlap(train_file: str | Path, eval_file: str | Path) -> list[str]:
+    """Ids of ``eval_file`` whose record, or a variant of it (``<id>#r<N>v<k>``), is in ``train_file``."""
+    from pipeline.domain.records import ID_KEY
+    from pipeline.ingest.readers import read_rows
+
+    trained = {str(row.get("case_id", "")).split("#")[0] for row in read_jsonl(train_file)}
+    ids = {str(row.get(ID_KEY, "")).strip().split("#")[0] for row in read_rows(Path(eval_file), _EVAL_MAX_BYTES)}
+    return sorted(ids & trained - {""})
 
 
 # --------------------------------------------------------------------------------------------------
@@ -288,6 +312,14 @@ class SFTRunConfig:
     inference: str = field(default="greedy", metadata=_help("Evaluation decoding: greedy or tcecp."))
     eval_max_tokens: int = field(default=1500, metadata=_help("Tokens generated per answer in the evaluation."))
     eval_batch_size: int = field(default=4, metadata=_help("Prompts per generation batch in the evaluation."))
+    eval_metric: str = field(default="f1", metadata=_help("f1 (the paper's) | recall (the task's formula)."))
+    allow_in_sample: bool = field(
+        default=False,
+        metadata=_help(
+            "Evaluate on records the model trained on (or variants of them); the score is then labelled in-sample. "
+            "Off: such an eval_file is refused, naming the overlap."
+        ),
+    )
 
     def validate(self) -> None:
         check_common(self)
@@ -425,7 +457,10 @@ def evaluate_after_training(
             max_tokens=cfg.eval_max_tokens,
             seed=cfg.seed,
             batch_size=cfg.eval_batch_size,
+            metric=cfg.eval_metric,
         )
+        # check_common refused an overlapping eval_file unless allow_in_sample: say which one this is.
+        scores["evaluation"] = "in-sample" if eval_overlap(cfg.train_file, cfg.eval_file) else "held-out"
         result.update(scores)
         callback.emit(
             {

@@ -26,19 +26,30 @@ def import_cmd(c: Ctx, file: Path, dataset: str) -> None:
 @click.command("score")
 @click.option("--gold", required=True, type=click.Path(path_type=Path), help="Gold labels, competition format.")
 @click.option("--pred", required=True, type=click.Path(path_type=Path), help="Predictions, submission format.")
+@click.option(
+    "--metric",
+    type=click.Choice(["f1", "recall"]),
+    help="f1: 0.5·principal + 0.5·F1 of the other codes (the paper's eq. 6); recall: 0.5·principal + "
+    "0.5·|pred ∩ gold|/|gold| (the task's published formula). Default: SRADIT_METRIC (f1).",
+)
 @pass_ctx
 @friendly
-def score_cmd(c: Ctx, gold: Path, pred: Path) -> None:
-    """Print the competition score (×100), principal accuracy and mean other-F1."""
+def score_cmd(c: Ctx, gold: Path, pred: Path, metric: str | None) -> None:
+    """Score a submission as submitted: `score  NN.NN  (f1)` first, then principal accuracy and the other-code
+    F1 and recall; missing or unreadable predictions score 0 (warned on stderr)."""
     from pipeline.domain.metric import score
     from pipeline.ingest.submission import read_gold, read_predictions
 
     g = read_gold(gold, c.settings.max_import_bytes)
-    p = read_predictions(pred, c.settings.max_import_bytes)
-    for line in score(g, p.labels).lines():
+    p = read_predictions(pred, c.settings.max_import_bytes, as_submitted=True)
+    report = score(g, p.labels, metric or c.settings.metric)
+    for line in report.lines()[: -len(report.warnings()) or None]:
         click.echo(line)
+    for line in report.warnings():
+        click.echo(line, err=True)
     if p.unparseable:
-        click.echo(f"unparseable      {len(p.unparseable)} predictions (scored 0): {', '.join(p.unparseable[:5])}")
+        shown = ", ".join(p.unparseable[:5])
+        click.echo(f"unparseable      {len(p.unparseable)} predictions (scored 0): {shown}", err=True)
 
 
 COMMANDS: tuple[click.Command, ...] = (import_cmd, score_cmd)

@@ -80,7 +80,7 @@ def _print_rounds(engine: Any) -> None:
         if ident:
             line += (
                 f"  badcases {ident.get('badcases')}  score {ident.get('score') or 0:.2f}"
-                f" ({ident.get('measured', 'out-of-fold')})"
+                f" ({ident.get('metric', 'f1')}, {ident.get('measured', 'out-of-fold')})"
             )
         if r.status == "in_review":
             decided, total = review_complete(engine, r.number)

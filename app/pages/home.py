@@ -47,6 +47,7 @@ if rows:
                 "mined with": ", ".join(r.models["mined"]),
                 "filtered with": ", ".join(r.models["filtered"]),
                 "trained": ", ".join(r.models["trained"]),
+                "metric": r.metric,
                 "score before": r.score_before,
                 "measured": r.before_measured,
                 "score after": r.score_after,
@@ -62,7 +63,7 @@ if rows:
     st.dataframe(table, hide_index=True)
     left, right = st.columns(2)
     with left:
-        st.markdown("**Score over rounds**")
+        st.markdown(f"**Score over rounds ({rows[-1].metric}: 0.5 × principal + 0.5 × other codes)**")
         scores = pd.DataFrame(
             {"before": [r.score_before for r in rows], "after retraining": [r.score_after for r in rows]},
             index=pd.Index([r.number for r in rows], name="round"),

@@ -47,8 +47,14 @@ else:
     prompts = st.number_input("Prompts per rollout batch (paper: 64; a CPU run wants 2)", 1, 512, 2)
 max_steps = c5.number_input("Max steps (-1: the paper's epochs)", -1, 100_000, 4)
 eval_limit = c6.number_input("Evaluate on N held-out records (0: none)", 0, 10_000, 4)
-c7, c8, c9 = st.columns(3)
-eval_dataset = c7.text_input("Evaluation dataset (blank: the export's held-out fold)", "train")
+c7, c8, c9, c10 = st.columns(4)
+eval_dataset = c7.text_input(
+    "Evaluation dataset (blank: the export's held-out fold)",
+    "",
+    help="A dataset that shares a record (or a variant of one) with the training data is refused: its score "
+    "would not be held out.",
+)
+allow_in_sample = c10.checkbox("Allow in-sample evaluation", help="The score is then labelled in-sample.")
 inference = c8.selectbox("Evaluation inference", ["greedy", "tcecp"])
 max_new = c9.number_input("Tokens per answer (completion / evaluation)", 4, 8192, 16)
 
@@ -75,6 +81,8 @@ request = TrainRequest(
     values,
     eval_dataset.strip() or None if eval_limit else None,
     int(eval_limit) or None,
+    allow_in_sample=allow_in_sample,
+    metric=settings().metric,
 )
 try:
     st.markdown("**The exact command and configuration**")
@@ -103,8 +111,10 @@ def _watch() -> None:
     if job.status == "failed":
         st.error(job.message or "failed")
     if job.result and job.result.get("score") is not None:
+        where = job.result.get("evaluation", "held-out")
         st.success(
-            f"held-out score {job.result['score']:.2f} (principal acc. {job.result['principal_accuracy']:.2%}, "
+            f"{where} score {job.result['score']:.2f} ({job.result.get('metric', 'f1')}; principal acc. "
+            f"{job.result['principal_accuracy']:.2%}, "
             f"other F1 {job.result['other_f1']:.2%})"
         )
     lines = pd.DataFrame(metrics(job))

@@ -36,6 +36,8 @@ def kfold_job(params: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
     params = dict(params)
     actor = params.pop("actor", "job")
     cfg = MiningConfig(**params)
+    # The reported metric and the fold grouping are the deployment's settings unless the caller chose.
+    cfg = replace(cfg, metric=cfg.metric or ctx.settings.metric, group=cfg.group or ctx.settings.fold_group)
     if cfg.predictions:
         from pipeline.ingest.submission import PredictionsFile
 
@@ -69,6 +71,8 @@ def _mining_result(ctx: JobContext, report: MiningReport, extra_lines: list[str]
         "other_f1": report.report.other_f1,
         "badcases": report.n_badcases,
         "by_error": report.by_error,
+        "metric": report.report.metric,
+        "patients_with_several_admissions": report.patients_with_several,
         "lines": report.lines() + (extra_lines or []),
     }
 

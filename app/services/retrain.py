@@ -229,7 +229,7 @@ def _after(
     ctx: JobContext, number: int, cfg: Any, recs: list[Any], predicted: dict[str, Any], measured: str, model: str
 ) -> dict[str, Any]:
     gold = {x.case_id: (x.principal_code, x.other_codes or []) for x in recs}
-    after = score(gold, {cid: (p.principal, list(p.others)) for cid, p in predicted.items()})
+    after = score(gold, {cid: (p.principal, list(p.others)) for cid, p in predicted.items()}, ctx.settings.metric)
     bad = _badcases(ctx.engine, number)
     fixed = sum(
         not diagnose(
@@ -247,6 +247,7 @@ def _after(
         "still_wrong": len(bad) - fixed,
         "measured": measured,
         "measured_with": model,
+        "metric": after.metric,
     }
 
 
@@ -267,7 +268,9 @@ def baseline_job(params: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
     learner = BaselineLearner()
     model_dir = Path(ctx.settings.data_dir) / "models" / f"round-{number}" / "baseline"
     learner.fit(rows + [row for _p, row in variants]).coder.save(model_dir)
-    folds = assign_folds([x[ID_KEY] for x in rows], [x["主要诊断编码"] for x in rows], cfg.folds, cfg.seed)
+    folds = assign_folds(
+        [x[ID_KEY] for x in rows], [x["主要诊断编码"] for x in rows], cfg.folds, cfg.seed, ctx.settings.fold_group
+    )
     predicted = oof_predictions(rows, variants, folds, cfg.folds, lambda _fold: learner, ctx.progress)
     after = _after(ctx, number, cfg, recs, predicted, measured="out-of-fold", model="baseline")
     return {"model_dir": str(model_dir), **after, "training_records": len(rows) + len(variants)}

@@ -59,6 +59,7 @@ def _mined(engine: Engine, number: int) -> dict[str, Any] | None:
             "other_f1": run.other_f1,
             "badcases": n,
             "model": run.model_name,
+            "metric": (run.config or {}).get("metric", "f1"),
         }
 
 
@@ -233,8 +234,9 @@ def write_report(settings: Settings, number: int, r: Any) -> Path:
         f"{', '.join(filtering.get('policy_models') or []) or '-'} ({filtering.get('policy', 'not recorded')})",
         f"- trained: {', '.join(models['trained']) or '-'}",
         f"- fixed after retraining ({measured}): {train.get('fixed')}; still wrong: {train.get('still_wrong')}",
-        f"- score before ({ident.get('measured', 'out-of-fold')}): {ident.get('score') or 0:.2f} → after "
-        f"({measured}): {train.get('score_after') or 0:.2f}",
+        f"- score before ({ident.get('metric', 'f1')}, {ident.get('measured', 'out-of-fold')}): "
+        f"{ident.get('score') or 0:.2f} → after ({train.get('metric', 'f1')}, {measured}): "
+        f"{train.get('score_after') or 0:.2f}",
         "",
         "| stage | seconds |",
         "|---|---|",

@@ -19,7 +19,7 @@ from db.engine import read_session
 from db.models import DatasetExport, Record
 from pipeline.errors import InputError
 from pipeline.jobs.runner import JobContext, job_dir
-from pipeline.mining.kfold import labelled_records, record_dict
+from pipeline.mining.kfold import labelled_records, record_dict, round_dataset
 from pipeline.settings import Settings
 
 TRAIN_HANDLER = "app.services.training:train_job"
@@ -37,6 +37,8 @@ class TrainRequest:
     eval_dataset: str | None = None  #: labelled dataset scored after training (None: the export's held-out fold)
     eval_limit: int | None = None  #: score only the first N records (the tiny model on CPU is slow)
     accelerate_config: str | None = None  #: configs/accelerate/zero3.yaml or fsdp.yaml for several GPUs
+    allow_in_sample: bool = False  #: evaluate on records the model trained on; the score is labelled in-sample
+    metric: str = "f1"  #: f1 | recall for the evaluation score
 
 
 def _export(engine: Engine, export_id: int) -> DatasetExport:
@@ -71,8 +73,12 @@ def plan(engine: Engine, settings: Settings, req: TrainRequest, folder: Path) ->
         raise InputError(f"{req.kind} trains on a {FORMAT_FOR[req.kind]} export; export {e.id} is {e.format}")
     if not req.model_path or not Path(req.model_path).is_dir():
         raise InputError(f"base model path {req.model_path!r} is not a folder")
+    if req.eval_dataset and not req.allow_in_sample:
+        _check_held_out(engine, e, req.eval_dataset)
     values = {
         **req.values,
+        "eval_metric": req.metric,
+        "allow_in_sample": req.allow_in_sample,
         "model_path": req.model_path,
         "train_file": str(Path(e.path) / "train.jsonl"),
         "output_dir": str(folder / "model"),
@@ -83,21 +89,47 @@ def plan(engine: Engine, settings: Settings, req: TrainRequest, folder: Path) ->
     return values, command(folder / "config.yaml", req.kind, req.accelerate_config)
 
 
+def _trained_ids(e: DatasetExport) -> set[str]:
+    """The records an export trains on: originals, and the parents of its variants (``<id>#r<N>v<k>``)."""
+    path = Path(e.path) / "train.jsonl"
+    if not path.is_file():
+        raise InputError(f"export {e.id}: {path} is missing")
+    with path.open(encoding="utf-8") as f:
+        return {str(json.loads(line).get("case_id", "")).split("#")[0] for line in f if line.strip()}
+
+
+def _check_held_out(engine: Engine, e: DatasetExport, dataset: str) -> None:
+    with read_session(engine) as s:
+        ids = {r.case_id for r in labelled_records(s, dataset)}
+    overlap = sorted(ids & _trained_ids(e))
+    if overlap:
+        raise InputError(
+            f"dataset {dataset!r} shares {len(overlap)} records with export {e.id}'s training data "
+            f"({', '.join(overlap[:5])}{' …' if len(overlap) > 5 else ''}): its score would be in-sample. Evaluate on "
+            "the export's held-out fold (export with a fold) or a dataset it never saw, or allow in-sample."
+        )
+
+
 def _write_eval(engine: Engine, req: TrainRequest, path: Path) -> int:
     e = _export(engine, req.export_id)
     with read_session(engine) as s:
         if req.eval_dataset:
             recs = labelled_records(s, req.eval_dataset)
-        else:  # the export's held-out fold: originals of that fold in the export's dataset
+        else:  # the export's held-out fold: originals of that fold in the export's own dataset
             fold = e.options.get("fold")
-            recs = [
-                r
-                for r in s.scalars(
+            dataset_id = round_dataset(s, e.round_no).id
+            recs = list(
+                s.scalars(
                     select(Record)
-                    .where(Record.fold == fold, Record.origin == "original", Record.principal_code.is_not(None))
+                    .where(
+                        Record.dataset_id == dataset_id,
+                        Record.fold == fold,
+                        Record.origin == "original",
+                        Record.principal_code.is_not(None),
+                    )
                     .order_by(Record.id)
                 )
-            ]
+            )
         rows = [record_dict(r) for r in recs][: req.eval_limit or None]
     path.write_text(json.dumps(rows, ensure_ascii=False), encoding="utf-8")
     return len(rows)

@@ -1,4 +1,13 @@
-"""The competition metric: 0.5 × principal exact match + 0.5 × F1 of the other-code sets."""
+"""The competition metric, both published formulas, per record 0.5 × [principal exact] plus 0.5 × either:
+
+- ``f1`` (the paper's eq. 6, the default): F1 of the other-code sets;
+- ``recall`` (the task's own published description): |pred ∩ gold| / |gold| of the other codes.
+
+The mean over records ×100 is the leaderboard figure. Codes are compared exactly as given (sets: a duplicate
+counts once); cleaning a model's output is the predictor's business, never the scorer's. Two empty sets
+agree (1.0) under both formulas; an empty gold set with predicted codes scores 0 under F1 and 1 under recall
+(there is nothing to recall). A missing prediction scores 0.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +15,7 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 
 Labels = tuple[str | None, Collection[str]]
+METRICS = ("f1", "recall")
 
 
 def set_f1(gold: Collection[str], pred: Collection[str]) -> float:
@@ -18,11 +28,29 @@ def set_f1(gold: Collection[str], pred: Collection[str]) -> float:
     return 2 * len(g & p) / (len(g) + len(p))
 
 
-def record_score(gold: Labels, pred: Labels | None) -> float:
+def set_recall(gold: Collection[str], pred: Collection[str]) -> float:
+    """|pred ∩ gold| / |gold|; an empty gold set leaves nothing to recall (1.0)."""
+    g = set(gold)
+    return len(g & set(pred)) / len(g) if g else 1.0
+
+
+def check_metric(metric: str) -> str:
+    if metric not in METRICS:
+        from pipeline.errors import InputError
+
+        raise InputError(f"metric {metric!r} is not one of {', '.join(METRICS)}")
+    return metric
+
+
+def other_part(gold: Collection[str], pred: Collection[str], metric: str = "f1") -> float:
+    return set_f1(gold, pred) if metric == "f1" else set_recall(gold, pred)
+
+
+def record_score(gold: Labels, pred: Labels | None, metric: str = "f1") -> float:
     """One record's score in [0, 1]; a missing prediction scores 0."""
     if pred is None:
         return 0.0
-    return 0.5 * float(pred[0] is not None and pred[0] == gold[0]) + 0.5 * set_f1(gold[1], pred[1])
+    return 0.5 * float(pred[0] is not None and pred[0] == gold[0]) + 0.5 * other_part(gold[1], pred[1], metric)
 
 
 @dataclass(frozen=True)
@@ -33,35 +61,49 @@ class ScoreReport:
     n_records: int
     n_missing: int  #: gold records with no prediction (scored 0)
     extra_ids: list[str] = field(default_factory=list)  #: predictions for ids not in the gold set
+    metric: str = "f1"  #: which formula ``score`` is (see the module docstring)
+    other_recall: float = 0.0  #: mean recall of the other-code sets
 
     def lines(self) -> list[str]:
-        out = [
-            f"score            {self.score:.2f}",
+        """``score  NN.NN  (f1)`` first, then the parts; warnings (missing, ignored) in :meth:`warnings`."""
+        return [
+            f"score  {self.score:.2f}  ({self.metric})",
             f"principal acc.   {self.principal_accuracy * 100:.2f}",
             f"other F1         {self.other_f1 * 100:.2f}",
+            f"other recall     {self.other_recall * 100:.2f}",
             f"records          {self.n_records}",
+            *self.warnings(),
         ]
+
+    def warnings(self) -> list[str]:
+        out = []
         if self.n_missing:
             out.append(f"missing preds    {self.n_missing} (scored 0)")
         if self.extra_ids:
             out.append(f"ignored preds    {len(self.extra_ids)} for ids not in the gold file")
         return out
 
+    def label(self) -> str:
+        """``NN.NN (f1)``: a score always names its formula."""
+        return f"{self.score:.2f} ({self.metric})"
 
-def score(gold: Mapping[str, Labels], pred: Mapping[str, Labels]) -> ScoreReport:
-    """Score predictions keyed by record id against gold labels keyed the same way."""
+
+def score(gold: Mapping[str, Labels], pred: Mapping[str, Labels], metric: str = "f1") -> ScoreReport:
+    """Score predictions keyed by record id against gold labels keyed the same way, with ``metric``."""
+    check_metric(metric)
     if not gold:
-        return ScoreReport(0.0, 0.0, 0.0, 0, 0, sorted(pred))
-    total = main_hits = f1_sum = 0.0
+        return ScoreReport(0.0, 0.0, 0.0, 0, 0, sorted(pred), metric)
+    total = main_hits = f1_sum = recall_sum = 0.0
     missing = 0
     for rid, labels in gold.items():
         p = pred.get(rid)
         if p is None:
             missing += 1
             continue
-        total += record_score(labels, p)
+        total += record_score(labels, p, metric)
         main_hits += float(p[0] is not None and p[0] == labels[0])
         f1_sum += set_f1(labels[1], p[1])
+        recall_sum += set_recall(labels[1], p[1])
     n = len(gold)
     return ScoreReport(
         score=100 * total / n,
@@ -70,4 +112,6 @@ def score(gold: Mapping[str, Labels], pred: Mapping[str, Labels]) -> ScoreReport
         n_records=n,
         n_missing=missing,
         extra_ids=sorted(set(pred) - set(gold)),
+        metric=metric,
+        other_recall=recall_sum / n,
     )

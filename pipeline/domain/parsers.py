@@ -49,6 +49,24 @@ def parse_submission(text: str) -> Parsed | None:
     return Parsed(main if is_code(main) else None, tuple(c for c in others if c != main))
 
 
+_SUBMITTED_SPLIT_RE = re.compile(r"[;；,，\s]+")
+
+
+def submitted_labels(text: str) -> Parsed | None:
+    """Read ``[main|o1;o2]`` exactly as submitted, for scoring: the other codes split on ``;`` ``；`` ``,``
+    ``，`` and whitespace, stripped, duplicates once; a principal code repeated among them stays; no code is
+    normalised. Brackets and bars may be full-width (the form, not the codes). None when there is no such form.
+    """
+    folded = text.translate(_FOLD)
+    groups = [g for g in _BRACKETED_RE.findall(folded) if "|" in g]
+    body = groups[-1] if groups else (folded if "|" in folded else None)
+    if body is None:
+        return None
+    head, _, tail = body.strip().strip("[]").partition("|")
+    others = dict.fromkeys(c for c in _SUBMITTED_SPLIT_RE.split(tail.strip()) if c)
+    return Parsed(head.strip() or None, tuple(others))
+
+
 def answer_text(text: str) -> str | None:
     """The content of the last ``<answer>`` block (an unclosed one runs to the end), else None."""
     found = _ANSWER_RE.findall(text.translate(_FOLD))

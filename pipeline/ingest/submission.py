@@ -9,7 +9,7 @@ from pathlib import Path
 
 from pipeline.domain.codes import normalise_code, split_code_list
 from pipeline.domain.metric import Labels
-from pipeline.domain.parsers import parse_submission
+from pipeline.domain.parsers import parse_submission, submitted_labels
 from pipeline.domain.records import ID_KEY, MAIN_KEY, OTHER_KEY
 from pipeline.errors import InputError
 from pipeline.ingest.readers import read_rows
@@ -48,7 +48,11 @@ def read_gold(path: Path, max_bytes: int) -> dict[str, Labels]:
     return gold
 
 
-def read_predictions(path: Path, max_bytes: int) -> Predictions:
+def read_predictions(path: Path, max_bytes: int, as_submitted: bool = False) -> Predictions:
+    """Predictions by record id. ``as_submitted`` (scoring) reads each 预测结果 without cleaning anything
+    (:func:`pipeline.domain.parsers.submitted_labels`); otherwise as a model's output is read
+    (codes normalised, the principal dropped from the other codes)."""
+    parse = submitted_labels if as_submitted else parse_submission
     labels: dict[str, Labels] = {}
     unparseable: list[str] = []
     problems: list[str] = []
@@ -60,7 +64,7 @@ def read_predictions(path: Path, max_bytes: int) -> Predictions:
         if rid in labels or rid in unparseable:
             problems.append(f"record {rid} (row {row_no}): predicted twice")
             continue
-        parsed = parse_submission(str(row.get(PRED_KEY) or ""))
+        parsed = parse(str(row.get(PRED_KEY) or ""))
         if parsed is None:
             unparseable.append(rid)
         else:

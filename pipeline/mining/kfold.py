@@ -21,7 +21,7 @@ from pipeline.domain.metric import ScoreReport, record_score, score
 from pipeline.domain.records import ID_KEY, MAIN_KEY, OTHER_KEY
 from pipeline.errors import InputError
 from pipeline.mining.badcases import DEFAULT_OTHER_F1_THRESHOLD, diagnose, label_error_confidence
-from pipeline.mining.folds import assign_folds
+from pipeline.mining.folds import assign_folds, several_admissions
 from pipeline.protocols import CodePrediction, Learner, Progress
 
 
@@ -43,6 +43,12 @@ class MiningConfig:
     inference: str | None = field(
         default=None, metadata={"help": "greedy | tcecp for an LLM (None: the model's own setting)."}
     )
+    metric: str | None = field(
+        default=None, metadata={"help": "f1 | recall: the reported score (badcases keep F1); None: f1."}
+    )
+    group: str | None = field(
+        default=None, metadata={"help": "patient: a patient's admissions share a fold | record; None: patient."}
+    )
 
 
 @dataclass(frozen=True)
@@ -52,6 +58,7 @@ class MiningReport:
     report: ScoreReport
     n_badcases: int
     by_error: dict[str, int]
+    patients_with_several: int = 0  #: patients with more than one admission, each kept in one fold
 
     def lines(self) -> list[str]:
         errors = ", ".join(f"{k} {v}" for k, v in sorted(self.by_error.items()))
@@ -59,6 +66,7 @@ class MiningReport:
             f"round {self.round_no}: out-of-fold predictions stored as run {self.run_id}",
             *self.report.lines(),
             f"badcases         {self.n_badcases} ({errors or 'none'})",
+            f"patients         {self.patients_with_several} with more than one admission, each kept in one fold",
         ]
 
 
@@ -170,11 +178,12 @@ def mine(
         rows = [record_dict(r) for r in recs]
         extra = merged_variants(s, dataset_id)
     ids = {r.case_id: r.id for r in recs}
-    folds = assign_folds([r.case_id for r in recs], [r.principal_code or "" for r in recs], cfg.folds, cfg.seed)
+    case_ids = [r.case_id for r in recs]
+    folds = assign_folds(case_ids, [r.principal_code or "" for r in recs], cfg.folds, cfg.seed, cfg.group or "patient")
     predicted = oof_predictions(rows, extra, folds, cfg.folds, learner_factory, progress)
 
     gold = {r.case_id: (r.principal_code, r.other_codes or []) for r in recs}
-    report = score(gold, {cid: (p.principal, list(p.others)) for cid, p in predicted.items()})
+    report = score(gold, {cid: (p.principal, list(p.others)) for cid, p in predicted.items()}, cfg.metric or "f1")
     with write_session(engine) as s:
         # Checked again under the write lock: another mining may have taken the round meanwhile.
         round_no = check_round(s, round_no)
@@ -236,7 +245,7 @@ def mine(
             by_error.update(d.error_types)
         s.execute(update(Record), [{"id": ids[cid], "fold": f} for cid, f in folds.items()])
         audit(s, actor, "kfold.mine", f"round {round_no}", run_id=run.id, badcases=n_bad, score=round(report.score, 2))
-    return MiningReport(round_no, run.id, report, n_bad, dict(by_error))
+    return MiningReport(round_no, run.id, report, n_bad, dict(by_error), several_admissions(case_ids))
 
 
 def _config_json(cfg: MiningConfig, round_no: int) -> dict[str, Any]:
@@ -248,4 +257,6 @@ def _config_json(cfg: MiningConfig, round_no: int) -> dict[str, Any]:
         "threshold": cfg.threshold,
         "model": cfg.model,
         "predictions": cfg.predictions,
+        "metric": cfg.metric or "f1",
+        "group": cfg.group or "patient",
     }

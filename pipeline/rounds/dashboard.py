@@ -33,6 +33,7 @@ class RoundRow:
     models: dict[str, list[str]]  #: registered names it mined, filtered and trained with
     before_measured: str  #: out-of-fold | in-sample (policy mining)
     after_measured: str | None  #: out-of-fold (baseline) | in-sample (LLM policy on its training records)
+    metric: str  #: f1 | recall: which formula the scores are
 
 
 def round_rows(engine: Engine) -> list[RoundRow]:
@@ -84,6 +85,7 @@ def round_rows(engine: Engine) -> list[RoundRow]:
                 models=r.models(),
                 before_measured=r.results.get("identifying", {}).get("measured", "out-of-fold"),
                 after_measured=train.get("measured", "out-of-fold" if train else None),
+                metric=(run.config or {}).get("metric", "f1") if run else "f1",
             )
         )
     return out

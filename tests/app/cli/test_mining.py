@@ -21,7 +21,7 @@ def loaded(cli: Any, shared_data: Path) -> Any:
 
 
 def _score(output: str) -> str:
-    m = re.search(r"^score\s+([0-9.]+)$", output, re.M)
+    m = re.search(r"^score\s+([0-9.]+)\s+\(f1\)$", output, re.M)
     assert m, output
     return m.group(1)
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -10,10 +12,11 @@ from sqlalchemy import Engine
 
 from app.services.demo import build_demo
 from app.services.jobs import get_job, metrics
-from app.services.training import TRAIN_HANDLER, TrainRequest, preview, request_params
+from app.services.training import TRAIN_HANDLER, TrainRequest, _write_eval, preview, request_params
 from pipeline.errors import InputError
 from pipeline.export.datasets import ExportConfig, export
 from pipeline.jobs.runner import submit
+from pipeline.rounds.lifecycle import approve_by_filters, augment
 from pipeline.settings import Settings
 from training.tiny_model import build_tiny_model
 
@@ -34,15 +37,11 @@ def _wait(engine: Engine, job_id: int, timeout: float = 400) -> None:
 
 def test_sft_and_grpo_jobs_finish_with_curves_and_a_score(engine: Engine, setup: tuple[Settings, Path]) -> None:
     settings, tiny = setup
-    sft_export = 1  # the demo's trl-sft export
-    grpo_export = export(engine, ExportConfig(1, "trl-grpo", settings.data_dir / "exports"), "t").export_id
+    # Exports with a held-out fold: the evaluation defaults to it (never the training records).
+    sft_export = export(engine, ExportConfig(1, "trl-sft", settings.data_dir / "exports", fold=0), "t").export_id
+    grpo_export = export(engine, ExportConfig(1, "trl-grpo", settings.data_dir / "exports", fold=0), "t").export_id
     sft = TrainRequest(
-        "sft",
-        sft_export,
-        str(tiny),
-        {"max_steps": 2, "batch_size": 2, "eval_max_tokens": 8},
-        eval_dataset="train",
-        eval_limit=2,
+        "sft", sft_export, str(tiny), {"max_steps": 2, "batch_size": 2, "eval_max_tokens": 8}, eval_limit=2
     )
     assert "python" in preview(engine, settings, sft) and "training.train_entry sft" in preview(engine, settings, sft)
     grpo = TrainRequest(
@@ -59,7 +58,6 @@ def test_sft_and_grpo_jobs_finish_with_curves_and_a_score(engine: Engine, setup:
             "eval_max_tokens": 8,
             "extra_reward": "tests.training.test_grpo:varied_reward",
         },
-        eval_dataset="train",
         eval_limit=2,
     )
     first = submit(engine, settings, "train-sft", TRAIN_HANDLER, request_params(sft, "t"), "t")
@@ -71,6 +69,7 @@ def test_sft_and_grpo_jobs_finish_with_curves_and_a_score(engine: Engine, setup:
         job = get_job(engine, job_id)
         assert job.status == "succeeded", job.message
         assert job.result is not None and job.result["score"] is not None and job.result["n_eval_records"] == 2
+        assert (job.result["evaluation"], job.result["metric"]) == ("held-out", "f1")
         assert any(curve in line for line in metrics(job))
 
 
@@ -78,3 +77,26 @@ def test_a_wrong_export_kind_is_refused(engine: Engine, setup: tuple[Settings, P
     settings, tiny = setup
     with pytest.raises(InputError, match="grpo trains on a trl-grpo export"):
         preview(engine, settings, TrainRequest("grpo", 1, str(tiny)))
+
+
+def test_an_in_sample_evaluation_is_refused_unless_allowed(engine: Engine, setup: tuple[Settings, Path]) -> None:
+    settings, tiny = setup
+    in_sample = TrainRequest("sft", 1, str(tiny), eval_dataset="train", eval_limit=2)  # the demo's export of train
+    with pytest.raises(InputError, match="dataset 'train' shares 60 records with export 1's training data"):
+        preview(engine, settings, in_sample)
+    allowed = preview(engine, settings, replace(in_sample, allow_in_sample=True))
+    assert "allow_in_sample: true" in allowed
+
+
+def test_the_held_out_fold_after_an_augmented_round_has_each_record_once(
+    engine: Engine, setup: tuple[Settings, Path], tmp_path: Path
+) -> None:
+    """Originals and their copies in train@r1 share ids and folds: the fold is read from the export's dataset."""
+    settings, tiny = setup
+    approve_by_filters(engine, 1, "t")
+    augment(engine, 1, "t")
+    e = export(engine, ExportConfig(1, "trl-sft", settings.data_dir / "exports", fold=0), "t").export_id
+    n = _write_eval(engine, TrainRequest("sft", e, str(tiny)), tmp_path / "eval.json")
+    rows = json.loads((tmp_path / "eval.json").read_text(encoding="utf-8"))
+    ids = [r["病案标识"] for r in rows]
+    assert n == len(ids) == len(set(ids)) > 0

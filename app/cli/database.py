@@ -87,7 +87,7 @@ def demo_cmd(c: Ctx, force: bool, if_missing: bool) -> None:
     for line in demo.lines():
         click.echo("  " + line)
     click.echo("accounts (demo only — change them before real use):")
-    for role, (name, password) in demo.base.accounts.items():
+    for name, (role, password) in demo.base.accounts.items():
         click.echo(f"  {role:<9} {name} / {password}")
 
 

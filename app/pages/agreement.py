@@ -8,6 +8,7 @@ import streamlit as st
 from app.auth import require, user_name
 from app.state import ready_engine
 from pipeline.overview import round_numbers
+from pipeline.review.agreement import agreement_stats
 from pipeline.review.queue import agreement, item_choices, settle
 
 require("engineer")
@@ -20,9 +21,50 @@ if not rounds:
     st.info("No round yet.")
     st.stop()
 round_no = st.selectbox("Round", rounds)
+stats = agreement_stats(engine, round_no)
+
+
+def _fmt(value: float | None) -> str:
+    return "—" if value is None else f"{value:.3f}"
+
+
+cols = st.columns(3)
+for col, stat in zip(cols, (stats.fleiss, stats.best_alpha, stats.score_alpha), strict=True):
+    col.metric(stat.name, _fmt(stat.value), help=f"{stat.items} items, {stat.raters} experts", delta=None)
+    col.caption(f"on {stat.items} items, {stat.raters} experts" + ("" if stat.value is not None else " (too few)"))
+st.caption(
+    "Kappa and alpha: 1 is perfect agreement, 0 what chance alone gives; — means too few items or no variation "
+    "(every expert always approving) to measure."
+)
+if stats.pairs:
+    st.markdown("**Cohen's kappa, each pair of experts (approve / reject on the same variants)**")
+    st.dataframe(
+        pd.DataFrame(
+            [{"expert": p.expert_a, "with": p.expert_b, "kappa": p.kappa, "variants": p.items} for p in stats.pairs]
+        ),
+        hide_index=True,
+    )
+if stats.experts:
+    st.markdown("**Each expert**")
+    st.dataframe(
+        pd.DataFrame(
+            [
+                {
+                    "expert": e.expert,
+                    "decisions": e.decisions,
+                    "median seconds": e.median_seconds,
+                    "approve rate": e.approve_rate,
+                    "agrees with the majority": e.agrees_with_majority,
+                    "of decisions with a majority": e.compared,
+                }
+                for e in stats.experts
+            ]
+        ),
+        hide_index=True,
+    )
 a = agreement(engine, round_no)
-st.metric("Overall agreement", "—" if a.overall is None else f"{a.overall:.0%}")
 if a.per_badcase:
+    st.markdown("**Best picks per badcase (share of expert pairs picking the same variant)**")
     st.dataframe(pd.DataFrame(a.per_badcase, columns=["病案标识", "reviewers", "agreement"]), hide_index=True)
 else:
     st.caption("No badcase has been reviewed by two experts yet.")

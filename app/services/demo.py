@@ -29,6 +29,7 @@ DEMO_VARIANTS = 20
 # the default 0.5 gives the demo a review queue of a dozen or more badcases.
 DEMO_THRESHOLD = 0.8
 DEMO_REVIEWED_BADCASES = 3
+DEMO_SECOND_EXPERT_BADCASES = 5
 
 
 @dataclass(frozen=True)
@@ -93,6 +94,7 @@ def _review_a_few(engine: Engine) -> int:
     """The demo expert has picked a best variant for a few badcases, so the queue shows progress."""
     with read_session(engine) as s:
         expert = s.scalar(select(User.id).where(User.name == "expert"))
+        second = s.scalar(select(User.id).where(User.name == "expert2"))
         badcases = list(s.scalars(select(Badcase.id).order_by(Badcase.id)))
         ranked = {
             b: list(
@@ -102,10 +104,18 @@ def _review_a_few(engine: Engine) -> int:
             )
             for b in badcases
         }
-    assert expert is not None
+    assert expert is not None and second is not None
+    eligible = [b for b in badcases if len(ranked[b]) >= 2]
     n = 0
-    for b in [b for b in badcases if len(ranked[b]) >= 2][:DEMO_REVIEWED_BADCASES]:
+    for b in eligible[:DEMO_REVIEWED_BADCASES]:
         decide(engine, expert, ranked[b][1], "approve", score=3, seconds=20.0)
         decide(engine, expert, ranked[b][0], "approve", best=True, score=5, seconds=35.0)
+        n += 2
+    # A second expert, so the Agreement page has kappa and alpha to show: agrees mostly, not always (one
+    # different best pick leaves a tie for an engineer to settle).
+    for i, b in enumerate(eligible[:DEMO_SECOND_EXPERT_BADCASES]):
+        best, other = (ranked[b][1], ranked[b][0]) if i == 1 else (ranked[b][0], ranked[b][1])
+        decide(engine, second, other, "reject" if i % 2 else "approve", score=2 if i % 2 else 3, seconds=25.0 + i)
+        decide(engine, second, best, "approve", best=True, score=4 + (i % 2), seconds=40.0 + 2 * i)
         n += 2
     return n

@@ -13,8 +13,10 @@ from pipeline.errors import SraditError
 from pipeline.ingest.importer import ImportSummary, import_rows
 
 #: Demo accounts and their passwords — for a local demo only, printed by ``sradit demo``.
+#: name → (role, password); two experts, so agreement has figures out of the box.
 DEMO_ACCOUNTS: dict[str, tuple[str, str]] = {
     "expert": ("expert", "expert-demo"),
+    "expert2": ("expert", "expert2-demo"),
     "engineer": ("engineer", "engineer-demo"),
     "admin": ("admin", "admin-demo"),
 }
@@ -51,6 +53,6 @@ def build_demo(engine: Engine, *, force: bool, seed: int = 0, actor: str = "demo
         import_rows(engine, labelled, DEMO_TRAIN, actor, source=f"synthetic(seed={seed})"),
         import_rows(engine, unlabelled, DEMO_TEST, actor, source=f"synthetic(seed={seed})"),
     ]
-    for role, (name, password) in DEMO_ACCOUNTS.items():
+    for name, (role, password) in DEMO_ACCOUNTS.items():
         add_user(engine, name, role, password, actor)
     return DemoSummary(imports, DEMO_ACCOUNTS)

@@ -69,9 +69,10 @@ class AgreementStats:
 
         out = [f"round {self.round_no}"]
         for st in (self.fleiss, self.best_alpha, self.score_alpha):
-            out.append(f"{st.name:<34} {fmt(st.value):>7}  ({st.items} items, {st.raters} experts)")
+            out.append(f"{st.name:<40} {fmt(st.value):>7}  ({st.items} items, {st.raters} experts)")
         for p in self.pairs:
-            out.append(f"Cohen's kappa {p.expert_a} · {p.expert_b:<18} {fmt(p.kappa):>7}  ({p.items} variants)")
+            pair = f"Cohen's kappa {p.expert_a} · {p.expert_b}"
+            out.append(f"{pair:<40} {fmt(p.kappa):>7}  ({p.items} variants)")
         for e in self.experts:
             rate = "—" if e.approve_rate is None else f"{e.approve_rate:.0%}"
             maj = "—" if e.agrees_with_majority is None else f"{e.agrees_with_majority:.0%} of {e.compared}"

@@ -19,7 +19,6 @@ from sqlalchemy import select
 from app.services.demo import build_demo
 from db.engine import make_engine, read_session
 from db.models import Review, User
-from pipeline.accounts.users import add_user
 from pipeline.settings import Settings
 from tests.conftest import ROOT
 
@@ -47,7 +46,6 @@ def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str
     db_url = f"sqlite:///{folder / 'demo.db'}"
     engine = make_engine(db_url)
     build_demo(engine, Settings(db_url=db_url, data_dir=folder / "var"), force=False)
-    add_user(engine, "expert2", "expert", "expert2-demo", "test")
     port = _free_port()
     env = {**os.environ, "SRADIT_DB_URL": db_url, "SRADIT_DATA_DIR": str(folder / "var")}
     log = (folder / "streamlit.log").open("w")

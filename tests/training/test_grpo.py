@@ -39,8 +39,13 @@ from training.train_entry import ConfigError, load_config  # noqa: E402
 EXTRA = "tests.training.test_grpo:varied_reward"
 
 
+#: The case_id column of every batch the trainer rewarded (refills included), to count groups independently.
+REWARDED: list[list[str]] = []
+
+
 def varied_reward(completions, case_id, **kwargs):  # noqa: ANN001, ANN201
     """Distinct characters per character: varies on random text; constant 0 on FLAT prompts."""
+    REWARDED.append(list(case_id))
     out = []
     for completion, cid in zip(completions, case_id, strict=True):
         text = completion_text(completion)
@@ -131,13 +136,19 @@ def test_grpo_trains_with_calibration_and_writes_metrics(tiny: Path, tmp_path: P
     train = grpo_file(tmp_path / "train.jsonl", n_flat=2, n_var=4)
     out = tmp_path / "out"
     seen: list[dict] = []
+    REWARDED.clear()
     result = run_grpo(small_config(tiny, train, out), on_metric=seen.append)
     assert result["global_step"] == 3 and result["train_rows"] == 6
     assert result["gradient_accumulation_steps"] == 2 and result["steps_per_generation"] == 2
     assert result["use_vllm"] is False and result["calibration_stable"] is True
-    # one epoch over 6 prompts in batches of 2: both FLAT prompts were drawn, and discarded
-    assert result["dropped_groups"] >= 2
-    assert result["refilled_groups"] + result["masked_groups"] == result["dropped_groups"]
+    # Counted from what the reward saw, not from the calibration's own counters: every FLAT group rewarded has
+    # zero spread and is dropped (stable from the first step with a window of 1); a reward call with fewer
+    # groups than a batch (2 prompts) is a refill; a dropped group without a refill is masked.
+    groups = [len(call) // 2 for call in REWARDED]  # num_generations = 2
+    flat = sum(cid.startswith("FLAT") for call in REWARDED for cid in call) // 2
+    refills = sum(n for n in groups if n < 2)
+    assert flat >= 2 and result["dropped_groups"] == flat  # both FLAT prompts were drawn, and discarded
+    assert result["refilled_groups"] == refills and result["masked_groups"] == flat - refills
 
     before = load_file(str(tiny / "model.safetensors"))
     after = load_file(str(out / "model.safetensors"))

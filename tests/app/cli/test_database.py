@@ -60,11 +60,17 @@ def test_user_add_stores_a_salted_hash_and_prints_a_generated_password(cli: Any,
 
 def test_demo_builds_and_refuses_to_overwrite(cli: Any, db_url: str) -> None:
     out = cli("demo").output
-    for name, password in (("expert", "expert-demo"), ("engineer", "engineer-demo"), ("admin", "admin-demo")):
+    accounts = (
+        ("expert", "expert-demo"),
+        ("expert2", "expert2-demo"),
+        ("engineer", "engineer-demo"),
+        ("admin", "admin-demo"),
+    )
+    for name, password in accounts:
         assert f"{name} / {password}" in out
     counts = row_counts(make_engine(db_url))
-    assert counts["records"] >= 60 and counts["users"] == 3
+    assert counts["records"] >= 60 and counts["users"] == 4
     again = cli("demo", ok=False)
     assert again.exit_code == 1 and "--force" in again.output
     cli("demo", "--force")
-    assert row_counts(make_engine(db_url))["users"] == 3
+    assert row_counts(make_engine(db_url))["users"] == 4

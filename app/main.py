@@ -3,7 +3,9 @@ account sees depend on its role (each page also checks the role itself)."""
 
 from __future__ import annotations
 
+import logging
 import sys
+import uuid
 from pathlib import Path
 
 # `streamlit run app/main.py` puts app/ on sys.path, not the project root that holds our packages.
@@ -47,4 +49,13 @@ with st.sidebar:
     if st.button("Sign out"):
         sign_out()
         st.rerun()
-st.navigation(pages).run()
+try:
+    st.navigation(pages).run()
+except Exception as e:  # noqa: BLE001 — st.stop / st.rerun are BaseExceptions and pass through untouched
+    # A user never sees a traceback: a message and an id to find it in the server's log.
+    error_id = uuid.uuid4().hex[:8]
+    logging.getLogger("sradit.app").exception("error %s on page %s (user %s)", error_id, st.context.url, user_name())
+    st.error(
+        f"Something went wrong on this page ({type(e).__name__}). Error id **{error_id}**: the server log holds "
+        "the details. Reload the page to try again."
+    )

@@ -29,3 +29,18 @@ def diff_html(original: str, variant: str) -> tuple[str, str]:
         if b:
             right.append(_INS.format(b))
     return "".join(left), "".join(right)
+
+
+def diff_text(original: str, variant: str) -> str:
+    """The variant with its changes marked for a terminal: ``[-removed-]{+added+}`` (git's word-diff style)."""
+    out: list[str] = []
+    matcher = SequenceMatcher(None, original, variant, autojunk=False)
+    for op, a0, a1, b0, b1 in matcher.get_opcodes():
+        if op == "equal":
+            out.append(variant[b0:b1])
+            continue
+        if a1 > a0:
+            out.append(f"[-{original[a0:a1]}-]")
+        if b1 > b0:
+            out.append(f"{{+{variant[b0:b1]}+}}")
+    return "".join(out)

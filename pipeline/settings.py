@@ -2,12 +2,29 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 from pipeline.errors import SraditError
+
+
+def database_key(db_url: str) -> str:
+    """A folder name for a database: its file or database name and a short hash of where it lives (the
+    password left out, so changing it moves nothing)."""
+    from sqlalchemy.engine import make_url
+
+    url = make_url(db_url)
+    if url.get_backend_name() == "sqlite":
+        where = str(Path(url.database or "memory").resolve()) if url.database else "memory"
+        name = Path(url.database).stem if url.database else "memory"
+    else:
+        where = url.render_as_string(hide_password=True).replace("***", "")
+        name = url.database or url.get_backend_name()
+    safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in name)[:40]
+    return f"{safe}-{hashlib.sha256(where.encode()).hexdigest()[:8]}"
 
 
 @dataclass(frozen=True)
@@ -64,6 +81,12 @@ class Settings:
         for name, least in minimum.items():
             if getattr(self, name) < least:
                 raise SraditError(f"SRADIT_{name.upper()}={getattr(self, name)} must be at least {least}")
+
+    @property
+    def workspace(self) -> Path:
+        """This database's own folder under ``data_dir``: job logs, trained models, exports and round reports.
+        Two databases sharing one data folder never share a job id's folder or a model's name."""
+        return self.data_dir / database_key(self.db_url)
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **overrides: Any) -> Settings:

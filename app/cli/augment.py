@@ -105,16 +105,28 @@ def rewrites() -> None:
 @rewrites.command("show")
 @click.argument("case_id")
 @click.option("--round", "round_no", type=int)
-@click.option("--text", "show_text", is_flag=True, help="Also print each variant's 入院诊断 and 现病史.")
+@click.option(
+    "--text", "show_text", is_flag=True, help="Also print the original, then each variant with its changes marked."
+)
 @pass_ctx
 @friendly
 def rewrites_show(c: Ctx, case_id: str, round_no: int | None, show_text: bool) -> None:
-    """A badcase's variants, ranked first, with every filter verdict."""
-    from pipeline.augment.filter_chain import badcase_variants
+    """A badcase's variants, ranked first, with every filter verdict and every edit; with --text the original's
+    sections, then each variant's, changes marked [-removed-]{+added+}."""
+    from app.textdiff import diff_text
+    from pipeline.augment.filter_chain import badcase_original, badcase_variants
+    from pipeline.domain.records import TEXT_SECTIONS
 
-    found = badcase_variants(c.ready_engine(), case_id, round_no)
+    engine = c.ready_engine()
+    found = badcase_variants(engine, case_id, round_no)
     if not found:
         raise SraditError(f"{case_id} is not a badcase" + (f" of round {round_no}" if round_no else ""))
+    original = badcase_original(engine, case_id)
+    if show_text:
+        click.echo("original")
+        for key in TEXT_SECTIONS:
+            if original.get(key):
+                click.echo(f"  {key}：{original[key]}")
     for number, views in found:
         click.echo(f"round {number}: {len(views)} variants")
         for v in views:
@@ -125,16 +137,21 @@ def rewrites_show(c: Ctx, case_id: str, round_no: int | None, show_text: bool) -
             )
             rank = f"#{v.rank}" if v.rank else "  "
             sim = f"{v.similarity:.1f}%" if v.similarity is not None else "-"
-            click.echo(
-                f"  {rank:>4} v{v.seq:<3} {state:<10} similarity {sim:<7} {v.generator}: {', '.join(v.edits[:4])}"
-            )
+            click.echo(f"  {rank:>4} v{v.seq:<3} {state:<10} similarity {sim:<7} {v.generator}")
+            for edit in v.edits:
+                click.echo(f"        edit: {edit}")
             if v.error:
                 click.echo(f"        error: {v.error}")
             for name, (passed, reason) in v.verdicts.items():
                 click.echo(f"        {'✓' if passed else '✗'} {name:<10} {reason}")
             if show_text and v.sections:
-                for key in ("入院诊断", "现病史"):
-                    click.echo(f"        {key}：{v.sections.get(key, '')}")
+                click.echo(f"        variant {v.seq}")
+                for key in TEXT_SECTIONS:
+                    before = original.get(key, "")
+                    after = v.sections.get(key, before)
+                    if before or after:
+                        marked = diff_text(before, after) if before != after else after
+                        click.echo(f"          {key}{'' if before == after else ' (changed)'}：{marked}")
 
 
 COMMANDS: tuple[click.Command, ...] = (rewrite_cmd, filter_cmd, rewrites)

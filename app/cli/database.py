@@ -80,7 +80,11 @@ def demo_cmd(c: Ctx, force: bool, if_missing: bool) -> None:
     from pipeline.demo.database import has_data
 
     if if_missing and has_data(c.engine):
+        from pipeline.accounts.users import list_users
+
         click.echo(f"database {c.settings.db_url} exists; keeping it (`sradit demo --force` rebuilds it)")
+        names = ", ".join(f"{name} ({role})" for name, role, active, _created in list_users(c.engine) if active)
+        click.echo(f"accounts: {names}; `sradit user passwd NAME` sets a new password")
         return
     demo = build_demo(c.engine, c.settings, force=force)
     click.echo(f"demo database {c.settings.db_url}")
@@ -109,6 +113,20 @@ def user_add(c: Ctx, name: str, role: str, password: str | None) -> None:
 
     generated = add_user(c.ready_engine(), name, role, password, cli_actor())
     click.echo(f"added {role} {name}" + (f" with password {generated}" if generated else ""))
+
+
+@user.command("passwd")
+@click.argument("name")
+@click.option("--password", help="At least 8 characters; without it a password is generated and printed.")
+@pass_ctx
+@friendly
+def user_passwd(c: Ctx, name: str, password: str | None) -> None:
+    """Set a new password for an account (the old one stops working)."""
+    from pipeline.accounts.users import set_password
+    from pipeline.audit import cli_actor
+
+    generated = set_password(c.ready_engine(), name, password, cli_actor())
+    click.echo(f"password of {name} changed" + (f": {generated}" if generated else ""))
 
 
 COMMANDS: tuple[click.Command, ...] = (db, codes, demo_cmd, user)

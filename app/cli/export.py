@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import click
@@ -37,11 +38,24 @@ def export_cmd(
     """Write the training set (originals + approved variants) in a trainer's format, or (--format prompts) the
     prompts of the round's records and variants for models that predict outside the tool."""
     from pipeline.audit import cli_actor
-    from pipeline.export.datasets import ExportConfig, export
+    from pipeline.export.datasets import ExportConfig, collect, export
 
-    r = export(c.ready_engine(), ExportConfig(round_no, fmt, out, selection, min_score, task, fold), cli_actor())
+    engine = c.ready_engine()
+    cfg = ExportConfig(round_no, fmt, out, selection, min_score, task, fold)
+    if fmt != "prompts" and not any(x.origin == "variant" for x in collect(engine, cfg)):
+        click.echo("variants 0")
+        click.echo(
+            f"round {round_no} has no decided variant to export ({selection}): review its badcases on the Review "
+            "page, or run `sradit round start --non-interactive` to let the filter chain choose (marked as such)",
+            err=True,
+        )
+        sys.exit(2)
+    r = export(engine, cfg, cli_actor())
     counts = ", ".join(f"{k} {v}" for k, v in r.row_counts.items())
+    variants = sum(v for k, v in r.row_counts.items() if k.endswith("_variant_records"))
     click.echo(f"export {r.export_id} (v{r.version}) written to {r.path}\n  {counts}\n  sha256 {r.checksum}")
+    if fmt != "prompts":
+        click.echo(f"variants {variants}")
 
 
 COMMANDS: tuple[click.Command, ...] = (export_cmd,)

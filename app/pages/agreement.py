@@ -21,6 +21,10 @@ if not rounds:
     st.info("No round yet.")
     st.stop()
 round_no = st.selectbox("Round", rounds)
+st.caption(
+    "Agreement needs two experts on the same badcases: set `SRADIT_REVIEWS_REQUIRED=2` (or more) so a badcase "
+    "stays in every expert's queue until that many have picked; ties then come here to settle."
+)
 stats = agreement_stats(engine, round_no)
 
 

@@ -11,7 +11,9 @@ from app.services.mining import KFOLD_HANDLER, kfold_params
 from app.services.models import model_names
 from app.state import ready_engine, settings
 from db.models import BADCASE_ERRORS
+from pipeline.augment.filter_chain import badcase_variants
 from pipeline.distill.traces import traces_of_badcase
+from pipeline.domain.label_space import all_codes
 from pipeline.domain.records import TEXT_SECTIONS
 from pipeline.mining.badcases import badcase_detail, list_badcases
 from pipeline.mining.kfold import MiningConfig
@@ -68,14 +70,17 @@ error = f2.selectbox("Error type", ["any", *BADCASE_ERRORS])
 code = f3.text_input("Code involved", placeholder="e.g. I25.103")
 shown = list_badcases(engine, round_no, None if error == "any" else error, code.strip() or None)
 
+names = all_codes()
 table = pd.DataFrame(
     [
         {
             "id": r.id,
             "病案标识": r.case_id,
             "errors": ", ".join(r.error_types),
-            "gold principal": r.gold_principal,
-            "predicted": r.predicted_principal or "—",
+            "gold principal": f"{r.gold_principal} {names.get(r.gold_principal, '')}",
+            "predicted": f"{r.predicted_principal} {names.get(r.predicted_principal, '')}"
+            if r.predicted_principal
+            else "—",
             "other F1": round(r.other_f1, 2),
             "missing": "; ".join(r.missing),
             "extra": "; ".join(r.extra),
@@ -85,8 +90,15 @@ table = pd.DataFrame(
     ]
 )
 st.caption(f"{len(shown)} of {sum(r.round_no == round_no for r in rows)} badcases of round {round_no}")
-picked = st.dataframe(table, hide_index=True, on_select="rerun", selection_mode="single-row", key="badcase_table")
-selected = picked.selection.rows if picked else []
+# Keyed by the filters: a selection made in one filtered table never indexes another (it would point past its end).
+picked = st.dataframe(
+    table,
+    hide_index=True,
+    on_select="rerun",
+    selection_mode="single-row",
+    key=f"badcase_table_{round_no}_{error}_{code.strip()}",
+)
+selected = [i for i in (picked.selection.rows if picked else []) if i < len(table)]
 if selected:
     st.session_state["badcase_id"] = int(table.iloc[selected[0]]["id"])
 
@@ -114,6 +126,29 @@ if badcase_id is not None and any(r.id == badcase_id for r in shown):
     if d.raw_output:
         with st.expander("Model output"):
             st.text(d.raw_output)
+    st.markdown("**Variants of this badcase** (ranked by the filter chain; review them on the Review page)")
+    found = badcase_variants(engine, d.row.case_id, round_no)
+    variants = [v for _number, views in found for v in views]
+    if not variants:
+        st.caption("No variants yet: generate them on the Generate page (or `sradit rewrite`).")
+    else:
+        st.dataframe(
+            pd.DataFrame(
+                [
+                    {
+                        "rank": v.rank,
+                        "variant": v.seq,
+                        "passed": v.passed,
+                        "similarity %": None if v.similarity is None else round(v.similarity, 1),
+                        "generator": v.generator,
+                        "failed filters": ", ".join(n for n, (ok, _r) in v.verdicts.items() if not ok),
+                        "edits": len(v.edits),
+                    }
+                    for v in variants
+                ]
+            ),
+            hide_index=True,
+        )
     traces = traces_of_badcase(engine, badcase_id)
     st.markdown("**Teacher reasoning (CoT distillation)**")
     if not traces:

@@ -10,7 +10,7 @@ import streamlit as st
 from app.auth import require, user_name
 from app.state import ready_engine, settings
 from pipeline.errors import SraditError
-from pipeline.export.datasets import FORMATS, ExportConfig, export, list_exports
+from pipeline.export.datasets import FORMATS, ExportConfig, export, list_exports, zip_folder
 from pipeline.overview import round_numbers
 
 require("engineer")
@@ -32,7 +32,7 @@ with st.form("export"):
     selection = c4.selectbox("Variants", ["best", "approved"], help="best: the selected variant of each badcase")
     min_score = c5.number_input("Minimum expert score (0: any)", 0, 5, 0)
     fold = c6.number_input("K-fold split: evaluation fold (-1: none)", -1, 9, -1)
-    out = st.text_input("Folder", str(settings().data_dir / "exports"))
+    out = st.text_input("Folder", str(settings().workspace / "exports"))
     if st.form_submit_button("Export", type="primary"):
         cfg = ExportConfig(
             int(round_no), fmt, Path(out), selection, int(min_score) or None, task, None if fold < 0 else int(fold)
@@ -62,5 +62,13 @@ rows = [
 st.subheader("Versions")
 if rows:
     st.dataframe(pd.DataFrame(rows), hide_index=True)
+    chosen = st.selectbox("Download a version", [r["id"] for r in rows], format_func=lambda i: f"export {i}")
+    folder = Path(next(r["path"] for r in rows if r["id"] == chosen))
+    if folder.is_dir():
+        st.download_button(
+            f"Download {folder.name}.zip", zip_folder(folder), file_name=f"{folder.name}.zip", mime="application/zip"
+        )
+    else:
+        st.warning(f"{folder} is no longer on the server.")
 else:
     st.caption("None yet.")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import altair as alt
 import pandas as pd
 import streamlit as st
 
@@ -31,16 +32,19 @@ actor = user_name()
 llms = [name for name, spec in load_models(settings().models).items() if spec.kind == "llm"]
 #: models that predict as they are (learners are trained, not used); the baseline is the label filter's default
 predictors = [m.name for m in all_models(engine, settings().models) if m.kind not in ("baseline", "learner")]
+# Outside the form: what the generator is decides which of the form's fields apply.
+generator = st.radio(
+    "Generator", ["rules", "llm"], horizontal=True, help="rules needs no model; llm uses a model of the models file"
+)
 with st.form("generate"):
-    c1, c2, c3 = st.columns(3)
+    c1, c3 = st.columns(2)
     round_no = c1.selectbox("Round", rounds)
-    generator = c2.selectbox(
-        "Generator", ["rules", "llm"], help="rules needs no model; llm uses a model of the models file"
-    )
-    model = c3.selectbox("LLM model / engine", llms or ["(none configured)"], disabled=not llms)
+    model = c3.selectbox("LLM model / engine", llms or ["(none configured)"], disabled=generator != "llm" or not llms)
     c4, c5, c6 = st.columns(3)
     n = c4.number_input("Variants per badcase (N)", 1, 100, 20)
-    temperature = c5.slider("Temperature", 0.0, 1.5, 0.9, 0.05)
+    temperature = c5.slider(
+        "Temperature", 0.0, 1.5, 0.9, 0.05, disabled=generator != "llm", help="LLM sampling; rules do not sample"
+    )
     policy = c6.selectbox("Policy-verification model", ["(skip)", *predictors])
     label = st.selectbox("Label-consistency model", ["baseline", *predictors])
     with st.expander("Predictions made elsewhere (files on the server; replace the models above)"):
@@ -102,7 +106,10 @@ _progress()
 
 st.subheader(f"Round {round_no}: the filter funnel")
 stages = funnel(engine, int(round_no))
-st.bar_chart(pd.DataFrame(stages, columns=["stage", "variants"]).set_index("stage"), horizontal=True, sort=False)
+funnel_bars = alt.Chart(pd.DataFrame(stages, columns=["stage", "variants"])).encode(
+    y=alt.Y("stage:N", sort=None, title=None, axis=alt.Axis(labelLimit=0)), x=alt.X("variants:Q", title="variants")
+)
+st.altair_chart(funnel_bars.mark_bar() + funnel_bars.mark_text(align="left", dx=3).encode(text="variants:Q"))
 st.subheader("Per principal code")
 st.dataframe(
     pd.DataFrame(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import altair as alt
 import pandas as pd
 import streamlit as st
 
@@ -22,72 +23,88 @@ ov = overview(engine)
 c1, c2, c3, c4 = st.columns(4)
 c1.metric("EMRs", ov.emrs, help="Distinct original records; dataset versions (train@rN) hold copies of them.")
 c2.metric("Labelled EMRs", ov.labelled_emrs)
-c3.metric("Dictionary codes", ov.dictionary_codes)
+c3.metric(
+    "Label-space codes",
+    sum(ov.label_codes.values()),
+    help=f"ICD dictionary: {ov.dictionary_codes} codes imported"
+    + ("" if ov.dictionary_codes else " (`sradit codes import icd10_clinical_v2.tsv` adds the full names)"),
+)
 c4.metric("Users", sum(ov.users.values()))
 
 rows = round_rows(engine)
 if rows:
     st.subheader("Rounds")
     pct = lambda x: None if x is None else round(100 * x, 2)  # noqa: E731
+    two = lambda x: None if x is None else round(x, 2)  # noqa: E731
     table = pd.DataFrame(
         [
             {
                 "round": r.number,
                 "status": r.status,
-                "mode": r.mode,
                 "badcases": r.badcases,
                 "fixed": r.fixed,
                 "still wrong": r.still_wrong,
                 "variants": r.funnel[0][1] if r.funnel else 0,
                 "passing all filters": r.funnel[-1][1] if len(r.funnel) > 1 else None,
-                "approved": r.approved,
-                "expert min / approved": None
-                if r.expert_minutes_per_approved is None
-                else round(r.expert_minutes_per_approved, 2),
-                "mined with": ", ".join(r.models["mined"]),
-                "filtered with": ", ".join(r.models["filtered"]),
-                "trained": ", ".join(r.models["trained"]),
-                "metric": r.metric,
-                "score before": r.score_before,
+                "selected": r.approved,
+                "expert min / selected": two(r.expert_minutes_per_approved),
+                f"score before ({r.metric})": two(r.score_before),
                 "measured": r.before_measured,
-                "score after": r.score_after,
+                f"score after ({r.metric})": two(r.score_after),
                 "measured ": r.after_measured,
-                "principal acc. before": pct(r.principal_before),
-                "after": pct(r.principal_after),
-                "other F1 before": pct(r.other_f1_before),
-                "after ": pct(r.other_f1_after),
+                "principal acc. before → after": f"{pct(r.principal_before)} → {pct(r.principal_after) or '—'}",
+                "other F1 before → after": f"{pct(r.other_f1_before)} → {pct(r.other_f1_after) or '—'}",
+                "models": "; ".join(f"{k}: {', '.join(v)}" for k, v in r.models.items() if v),
             }
             for r in rows
         ]
-    )
-    st.dataframe(table, hide_index=True)
+    ).fillna("—")
+    st.dataframe(table, hide_index=True, column_config={"models": st.column_config.TextColumn(width="large")})
     left, right = st.columns(2)
     with left:
         st.markdown(f"**Score over rounds ({rows[-1].metric}: 0.5 × principal + 0.5 × other codes)**")
-        scores = pd.DataFrame(
-            {"before": [r.score_before for r in rows], "after retraining": [r.score_after for r in rows]},
-            index=pd.Index([r.number for r in rows], name="round"),
+        long = pd.DataFrame(
+            [
+                {"round": f"round {r.number}", "when": when, "score": value}
+                for r in rows
+                for when, value in (("before", r.score_before), ("after retraining", r.score_after))
+                if value is not None
+            ]
         )
-        st.line_chart(scores)
+        if not long.empty:
+            # Scaled to the data (not 0–100), so 94.33 → 94.64 is visible; points and values for one round too.
+            base = alt.Chart(long).encode(
+                x=alt.X("round:N", title="round", sort=None),
+                y=alt.Y("score:Q", title=f"score ({rows[-1].metric})", scale=alt.Scale(zero=False, padding=8)),
+                color=alt.Color("when:N", title=None, sort=["before", "after retraining"]),
+            )
+            labels = base.mark_text(dy=-10).encode(text=alt.Text("score:Q", format=".2f"))
+            st.altair_chart(base.mark_line(point=True) + labels, use_container_width=True)
     with right:
         latest = rows[-1]
         st.markdown(f"**Round {latest.number}: variants left after each filter**")
         if latest.funnel:
-            st.bar_chart(
-                pd.DataFrame(latest.funnel, columns=["stage", "variants"]).set_index("stage"),
-                horizontal=True,
-                sort=False,
+            funnel = pd.DataFrame(latest.funnel, columns=["stage", "variants"])
+            bars = alt.Chart(funnel).encode(
+                y=alt.Y("stage:N", sort=None, title=None, axis=alt.Axis(labelLimit=0)),
+                x=alt.X("variants:Q", title="variants"),
             )
+            st.altair_chart(bars.mark_bar() + bars.mark_text(align="left", dx=3).encode(text="variants:Q"))
     codes = per_code_accuracy(engine)
     if codes:
         names = all_codes()
         st.markdown("**Per-code recall in the newest out-of-fold predictions (rarest first: the long tail)**")
-        st.bar_chart(
-            pd.DataFrame(
-                [{"code": f"{c.code} {names.get(c.code, '')} (n={c.support})", "recall": c.recall} for c in codes[:25]]
-            ).set_index("code"),
-            horizontal=True,
-            sort=False,
+        recall = pd.DataFrame(
+            [{"code": f"{c.code} {names.get(c.code, '')} (n={c.support})", "recall": c.recall} for c in codes[:25]]
+        )
+        bars = alt.Chart(recall).encode(
+            y=alt.Y("code:N", sort=None, title=None, axis=alt.Axis(labelLimit=0)),
+            x=alt.X("recall:Q", title="recall", scale=alt.Scale(domain=[0, 1])),
+        )
+        # A recall of 0 draws no bar: its value is written beside the axis all the same.
+        st.altair_chart(
+            bars.mark_bar() + bars.mark_text(align="left", dx=3).encode(text=alt.Text("recall:Q", format=".2f")),
+            use_container_width=True,
         )
 
 st.subheader("Datasets")

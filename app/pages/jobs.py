@@ -45,7 +45,7 @@ def _jobs() -> None:
     if job.status in ("queued", "running") and st.button("Cancel job", key=f"cancel_{job.id}"):
         cancel(engine, job.id, user_name())
         st.rerun(scope="fragment")
-    st.code(log_tail(job) or "(no log yet)", language=None)
+    st.code(log_tail(job) or "(no log yet)", language=None, wrap_lines=True)
 
 
 _jobs()

@@ -107,7 +107,7 @@ st.caption(
 )
 with st.form("tiny"):
     c1, c2 = st.columns(2)
-    out = c1.text_input("Folder", str(Path(settings().data_dir) / "models" / "tiny-answers"))
+    out = c1.text_input("Folder", str(settings().workspace / "models" / "tiny-answers"))
     answers = c2.checkbox("Teach it to answer", value=True)
     if st.form_submit_button("Build"):
         st.session_state["tiny_job"] = submit(

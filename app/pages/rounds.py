@@ -13,6 +13,7 @@ from app.services.rounds import ROUND_HANDLER
 from app.state import ready_engine, settings
 from pipeline.errors import InputError
 from pipeline.rounds.config import AUTO, GENERATORS, INFERENCES, MININGS, NONE, RoundConfig, round_config
+from pipeline.rounds.dashboard import round_rows
 from pipeline.rounds.lifecycle import review_complete, rounds
 from training.models.catalog import load_models
 from training.models.registry import registered
@@ -131,6 +132,7 @@ def _running() -> None:
 _running()
 
 if existing:
+    selected = {row.number: row.approved for row in round_rows(engine)}  # the Home page's count, live
     rows = []
     for r in reversed(existing):
         ident, train = r.results.get("identifying", {}), r.results.get("training", {})
@@ -141,22 +143,25 @@ if existing:
                 "status": r.status,
                 "mode": r.mode,
                 "dataset": r.config.get("dataset"),
+                "threshold": r.config.get("threshold"),
+                "n": r.config.get("n"),
                 "mined with": ", ".join(models["mined"]),
                 "badcases": ident.get("badcases"),
                 "generated": r.results.get("generating", {}).get("generated"),
                 "passing": r.results.get("filtering", {}).get("passed"),
                 "filtered with": ", ".join(models["filtered"]),
-                "selected": r.results.get("in_review", {}).get("selected"),
+                "selected": selected.get(r.number, 0),
                 "approved by": r.results.get("in_review", {}).get("approved_by"),
                 "trained": ", ".join(models["trained"]),
-                "score before": ident.get("score"),
-                "score after": train.get("score_after"),
+                "score before": None if ident.get("score") is None else round(ident["score"], 2),
+                "score after": None if train.get("score_after") is None else round(train["score_after"], 2),
                 "after measured": train.get("measured"),
                 "fixed": train.get("fixed"),
                 "started": r.created_at,
                 "finished": r.finished_at,
             }
         )
-    st.dataframe(pd.DataFrame(rows), hide_index=True)
+    st.dataframe(pd.DataFrame(rows).fillna("—"), hide_index=True)
+    st.caption("Rounds mined at different thresholds or n are not comparable badcase for badcase.")
 else:
     st.info("No round yet.")

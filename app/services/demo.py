@@ -5,7 +5,6 @@ the review queue, a few expert reviews, and an export."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 from sqlalchemy import Engine, select
 
@@ -85,7 +84,7 @@ def build_demo(engine: Engine, settings: Settings, *, force: bool, seed: int = 0
     set_stage(engine, number, "in_review", "filtering", {"funnel": funnel(engine, number), "passed": filtered.passed})
     reviews = _review_a_few(engine)
     exported = export(
-        engine, ExportConfig(mined.round_no, "trl-sft", Path(settings.data_dir) / "exports", task="both"), "demo"
+        engine, ExportConfig(mined.round_no, "trl-sft", settings.workspace / "exports", task="both"), "demo"
     )
     return Demo(base, mined, rewritten, filtered, reviews, exported)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -59,10 +60,32 @@ def cancel(engine: Engine, job_id: int, actor: str) -> str:
     return jobs.cancel(engine, job_id, actor)
 
 
+_PROGRESS_BAR = re.compile(r"\d+%\|.*\|\s*\d+/\d+\s*\[")
+
+
+def clean_log(text: str) -> list[str]:
+    """A log as a person reads it: a progress bar redrawn with carriage returns keeps only its last state, and
+    progress-bar-only lines (tqdm's) are left out."""
+    out = []
+    for line in text.splitlines():
+        last = line.split("\r")[-1].rstrip()
+        if last and not _PROGRESS_BAR.search(last):
+            out.append(last)
+    return out
+
+
 def log_tail(view: JobView, lines: int = 200) -> str:
-    if not view.log_path or not Path(view.log_path).is_file():
+    """The end of a job's log; for a job that ran in a terminal (`sradit …`), what it reported instead."""
+    if view.log_path and Path(view.log_path).is_file():
+        return "\n".join(clean_log(Path(view.log_path).read_text(encoding="utf-8", errors="replace"))[-lines:])
+    if view.status in ("queued", "running"):
         return ""
-    return "\n".join(Path(view.log_path).read_text(encoding="utf-8", errors="replace").splitlines()[-lines:])
+    reported = list((view.result or {}).get("lines") or [])
+    return "\n".join(
+        ["(this job ran in a terminal through `sradit`; its output went there — what it reported:)", *reported]
+        if reported
+        else [f"(this job ran in a terminal through `sradit`; it ended {view.status}: {view.message or 'no message'})"]
+    )
 
 
 def metrics(view: JobView) -> list[dict[str, Any]]:

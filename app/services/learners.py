@@ -76,7 +76,7 @@ def kfold_learner(ctx: JobContext, spec: ModelSpec, cfg: MiningConfig, actor: st
         spec,
         base_path=base,
         round_no=round_no,
-        models_dir=ctx.settings.data_dir / "models",
+        models_dir=ctx.settings.workspace / "models",
         work_dir=job_dir(ctx.settings, ctx.job_id) / "kfold",
         traces=traces,
         log=ctx.log,

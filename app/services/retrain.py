@@ -96,7 +96,7 @@ def sft_job(params: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
         spec,
         base_path=base_folder(ctx, spec),
         round_no=number,
-        models_dir=ctx.settings.data_dir / "models",
+        models_dir=ctx.settings.workspace / "models",
         work_dir=job_dir(ctx.settings, ctx.job_id),
         traces=load_traces(ctx.engine, dataset) if spec.cotd else None,
         log=ctx.log,
@@ -166,7 +166,7 @@ def grpo_job(params: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
         with train_file.open("w", encoding="utf-8") as f:
             for row in grpo_training_rows(rows, subtask):
                 f.write(json.dumps(row, ensure_ascii=False) + "\n")
-        out = ctx.settings.data_dir / "models" / name
+        out = ctx.settings.workspace / "models" / name
         run = replace(
             load_config("grpo", config_file),
             model_path=parent.path,
@@ -266,7 +266,7 @@ def baseline_job(params: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
         variants = merged_variants(s, ds.id)
     rows = [record_dict(x) for x in recs]
     learner = BaselineLearner()
-    model_dir = Path(ctx.settings.data_dir) / "models" / f"round-{number}" / "baseline"
+    model_dir = ctx.settings.workspace / "models" / f"round-{number}" / "baseline"
     learner.fit(rows + [row for _p, row in variants]).coder.save(model_dir)
     folds = assign_folds(
         [x[ID_KEY] for x in rows], [x["主要诊断编码"] for x in rows], cfg.folds, cfg.seed, ctx.settings.fold_group

@@ -92,9 +92,22 @@ def advance(engine: Engine, settings: Settings, number: int, actor: str, run_sta
             _filter(engine, number, cfg, actor, timed)
         elif r.status == "in_review":
             if r.mode == "non-interactive":
+                by_experts, _total = review_complete(engine, number)  # decided before the switch: they stand
                 chosen = approve_by_filters(engine, number, actor)
+                approved_by = (
+                    "filter chain" if not by_experts else "experts" if not chosen else "experts and filter chain"
+                )
                 set_stage(
-                    engine, number, "augmenting", "in_review", {"selected": chosen, "approved_by": "filter chain"}
+                    engine,
+                    number,
+                    "augmenting",
+                    "in_review",
+                    {
+                        "selected": by_experts + chosen,
+                        "by_experts": by_experts,
+                        "by_filter_chain": chosen,
+                        "approved_by": approved_by,
+                    },
                 )
             else:
                 decided, total = review_complete(engine, number)
@@ -211,7 +224,7 @@ def round_job(params: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
 
 
 def write_report(settings: Settings, number: int, r: Any) -> Path:
-    folder = Path(settings.data_dir) / "rounds" / f"round-{number}"
+    folder = settings.workspace / "rounds" / f"round-{number}"
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "report.json").write_text(
         json.dumps(asdict(r), ensure_ascii=False, indent=1, default=str), encoding="utf-8"

@@ -136,7 +136,7 @@ def _write_eval(engine: Engine, req: TrainRequest, path: Path) -> int:
 
 
 def preview(engine: Engine, settings: Settings, req: TrainRequest) -> str:
-    values, cmd = plan(engine, settings, req, Path(settings.data_dir) / "jobs" / "<job id>")
+    values, cmd = plan(engine, settings, req, settings.workspace / "jobs" / "<job id>")
     return shlex.join(cmd) + "\n\n# config.yaml\n" + yaml.safe_dump(values, allow_unicode=True, sort_keys=True)
 
 

@@ -61,6 +61,20 @@ def add_user(engine: Engine, name: str, role: str, password: str | None, actor: 
     return generated
 
 
+def set_password(engine: Engine, name: str, password: str | None, actor: str) -> str | None:
+    """Change a user's password; returns the generated one when none was given."""
+    if password is not None and len(password) < 8:
+        raise InputError(f"the password for {name!r} is too short: at least 8 characters")
+    generated = generate_password() if password is None else None
+    with write_session(engine) as s:
+        user = s.scalar(select(User).where(User.name == name.strip()))
+        if user is None:
+            raise InputError(f"there is no user named {name!r}")
+        user.password_hash = hash_password(password or generated or "")
+        audit(s, actor, "user.passwd", user.name)
+    return generated
+
+
 def authenticate(engine: Engine, name: str, password: str) -> tuple[int, str] | None:
     """(user id, role) when the name and password match an active user, else None."""
     with read_session(engine) as s:

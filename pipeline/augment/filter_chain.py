@@ -221,6 +221,15 @@ def badcase_variants(engine: Engine, case_id: str, round_no: int | None = None) 
     return out
 
 
+def badcase_original(engine: Engine, case_id: str) -> dict[str, str]:
+    """The sections of the record a badcase was mined from (its variants' original)."""
+    with read_session(engine) as s:
+        sections = s.scalar(
+            select(Record.sections).join(Badcase, Badcase.record_id == Record.id).where(Record.case_id == case_id)
+        )
+    return dict(sections or {})
+
+
 def funnel(engine: Engine, round_no: int) -> list[tuple[str, int]]:
     """Variants left after each filter in chain order (a funnel), starting from all generated."""
     rid = round_id(engine, round_no)

@@ -352,3 +352,15 @@ def export(engine: Engine, cfg: ExportConfig, actor: str) -> ExportResult:
 def list_exports(engine: Engine) -> list[DatasetExport]:
     with read_session(engine) as s:
         return list(s.scalars(select(DatasetExport).order_by(DatasetExport.id.desc())))
+
+
+def zip_folder(folder: Path) -> bytes:
+    """An export folder as a zip archive (for a browser download), its files under the folder's name."""
+    import io
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
+        for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+            zf.write(path, Path(folder.name) / path.relative_to(folder))
+    return buffer.getvalue()

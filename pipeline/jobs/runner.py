@@ -43,7 +43,7 @@ class Cancelled(Exception):
 
 
 def job_dir(settings: Settings, job_id: int) -> Path:
-    return settings.data_dir / "jobs" / str(job_id)
+    return settings.workspace / "jobs" / str(job_id)
 
 
 @dataclass

@@ -187,7 +187,19 @@ def mine(
     with write_session(engine) as s:
         # Checked again under the write lock: another mining may have taken the round meanwhile.
         round_no = check_round(s, round_no)
-        rnd = s.scalar(select(Round).where(Round.number == round_no)) or Round(number=round_no, status="generating")
+        rnd = s.scalar(select(Round).where(Round.number == round_no)) or Round(
+            number=round_no,
+            status="generating",
+            # A round started by `sradit kfold` records what it was mined with, as `round start` would.
+            config={
+                "mining": "kfold",
+                "learner": cfg.model,
+                "dataset": cfg.dataset,
+                "folds": cfg.folds,
+                "seed": cfg.seed,
+                "threshold": cfg.threshold,
+            },
+        )
         s.add(rnd)
         s.flush()
         run = ModelRun(

@@ -205,3 +205,40 @@ def _settle(page: Page) -> None:
         " && !document.querySelector('[data-stale=true]'); }",
         timeout=60_000,
     )
+
+
+ROLE_PAGES = {
+    "expert": ["Home", "Review queue"],
+    "engineer": [
+        "Home",
+        "Review queue",
+        "Rounds",
+        "Badcases",
+        "Generate",
+        "Agreement",
+        "Export",
+        "Training",
+        "Models",
+        "Jobs",
+    ],
+    "admin": ["Users"],
+}
+
+
+@pytest.mark.parametrize("account", ["expert", "engineer", "admin"])
+def test_every_page_as_every_role_draws_without_an_error(
+    browser: Browser, app_url: tuple[str, str], account: str
+) -> None:
+    """Each role's pages on the demo database: no traceback, no exception element, no rendered docstring."""
+    url, _ = app_url
+    page = browser.new_context().new_page()
+    sign_in(page, url, account, f"{account}-demo")
+    names = ROLE_PAGES[account] if account != "admin" else ROLE_PAGES["engineer"] + ROLE_PAGES["admin"]
+    for name in names:
+        page.get_by_role("link", name=name, exact=True).click()
+        expect(page.locator("h1").first).to_be_visible(timeout=30_000)
+        _settle(page)
+        text = page.locator("section.main, [data-testid='stMain']").first.inner_text()
+        assert page.locator("[data-testid='stException']").count() == 0, f"{account} · {name}: an exception"
+        for bad in ("Traceback (most recent call last)", "DeltaGenerator", "Something went wrong"):
+            assert bad not in text, f"{account} · {name}: {bad!r} on the page"

@@ -28,3 +28,16 @@ def test_bad_values_are_named(env: dict[str, str], message: str) -> None:
     with pytest.raises(SraditError) as e:
         Settings.from_env(env)
     assert str(e.value) == message
+
+
+def test_two_databases_sharing_a_data_folder_keep_their_folders_apart(tmp_path: Path) -> None:
+    from pipeline.jobs.runner import job_dir
+
+    a = Settings(db_url=f"sqlite:///{tmp_path / 'a' / 'sradit.db'}", data_dir=tmp_path / "var")
+    b = Settings(db_url=f"sqlite:///{tmp_path / 'b' / 'sradit.db'}", data_dir=tmp_path / "var")
+    assert a.workspace != b.workspace and a.workspace.parent == b.workspace.parent == tmp_path / "var"
+    assert job_dir(a, 1) != job_dir(b, 1)  # job 1 of each database
+    assert a.workspace.name.startswith("sradit-")
+    pg = Settings(db_url="postgresql+psycopg://u:secret@db.local/sradit", data_dir=tmp_path / "var")
+    same = Settings(db_url="postgresql+psycopg://u:other@db.local/sradit", data_dir=tmp_path / "var")
+    assert pg.workspace == same.workspace and "secret" not in str(pg.workspace)  # the password moves nothing

@@ -74,3 +74,15 @@ def test_demo_builds_and_refuses_to_overwrite(cli: Any, db_url: str) -> None:
     assert again.exit_code == 1 and "--force" in again.output
     cli("demo", "--force")
     assert row_counts(make_engine(db_url))["users"] == 4
+
+
+def test_a_second_demo_run_names_the_accounts_and_passwd_changes_one(cli: Any) -> None:
+    cli("demo")
+    again = cli("demo", "--if-missing").output
+    assert "expert (expert)" in again and "sradit user passwd NAME" in again and "expert-demo" not in again
+    assert "password of expert changed" in cli("user", "passwd", "expert", "--password", "new-secret-1").output
+    from pipeline.accounts.users import authenticate
+
+    engine = make_engine(cli.env["SRADIT_DB_URL"])
+    assert authenticate(engine, "expert", "expert-demo") is None and authenticate(engine, "expert", "new-secret-1")
+    assert cli("user", "passwd", "nobody", ok=False).exit_code == 1

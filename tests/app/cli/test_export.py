@@ -49,3 +49,27 @@ def test_prompts_export_refuses_options_that_do_not_apply(
     r = cli("export", "--round", "7", "--format", "prompts", "--out", str(tmp_path), ok=False)
     assert r.exit_code == 1 and "no round 7" in r.output
     assert not list(tmp_path.glob("round*"))
+
+
+def test_the_readme_loop_on_real_records_exports_variants_or_says_what_to_do(
+    cli: Any, shared_data: Path, tmp_path: Path
+) -> None:
+    cli("db", "init")
+    cli("import", str(shared_data / "ccl25_train_206.json"), "--dataset", "train")
+    cli("kfold")
+    cli("rewrite", "--round", "1", "--n", "2")
+    cli("filter", "--round", "1")
+    refused = cli("export", "--round", "1", "--format", "trl-sft", "--out", str(tmp_path / "ex"), ok=False)
+    assert refused.exit_code == 2 and refused.stdout.strip() == "variants 0"
+    assert "sradit round start --non-interactive" in refused.stderr and not (tmp_path / "ex").exists()
+
+    cli("round", "start", "--non-interactive")  # the filter chain chooses; the round retrains the baseline
+    done = cli("export", "--round", "1", "--format", "trl-sft", "--out", str(tmp_path / "ex")).stdout
+    n = int(next(line for line in done.splitlines() if line.startswith("variants ")).split()[1])
+    assert n > 0
+
+    case_id = next(line.split("\t")[1] for line in cli("badcases", "list", "--round", "1").stdout.splitlines()[1:])
+    shown = cli("rewrites", "show", case_id, "--text").stdout.splitlines()
+    assert shown[0] == "original" and any(line.startswith("  主诉：") for line in shown[:14])
+    assert any("(changed)" in line and "[-" in line and "{+" in line for line in shown)
+    assert sum(line.strip().startswith("edit: ") for line in shown) >= 2  # every edit, not the first four

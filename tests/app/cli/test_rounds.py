@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from db.engine import make_engine, read_session
 from db.models import Badcase, Dataset, Job, Record, Selection, Variant
 from pipeline.demo.synthetic import generate_records
+from pipeline.settings import Settings
 from tests.conftest import ROOT
 
 
@@ -69,9 +70,10 @@ def test_killed_mid_round_it_resumes_without_duplicates(cli: Any, db_url: str, t
         assert augmented is not None
         added = s.scalar(select(func.count()).where(Record.dataset_id == augmented.id, Record.origin == "variant"))
         assert added == len(selections)
-    report = Path(cli.env["SRADIT_DATA_DIR"]) / "rounds" / "round-1" / "report.md"
+    workspace = Settings.from_env(cli.env).workspace
+    report = workspace / "rounds" / "round-1" / "report.md"
     assert "approved by filter chain" in report.read_text(encoding="utf-8")
-    assert (Path(cli.env["SRADIT_DATA_DIR"]) / "models" / "round-1" / "baseline").is_dir()
+    assert (workspace / "models" / "round-1" / "baseline").is_dir()
     status = cli("round", "status").output
     assert "round 1  done" in status and "non-interactive" in status and "→" in status
 

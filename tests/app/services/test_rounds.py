@@ -148,7 +148,8 @@ def test_round_status_names_every_model_of_each_round(two_rounds: tuple[Cli, Pat
     assert f"mined {LEARNER}-r1-grpo-principal" in lines[1]
     for stage in ("sft", "grpo"):
         assert f"{LEARNER}-r2-{stage}-principal,{LEARNER}-r2-{stage}-other" in lines[1]
-    report = (tmp / "var" / "rounds" / "round-2" / "report.md").read_text(encoding="utf-8")
+    workspace = Settings.from_env(cli.env).workspace
+    report = (workspace / "rounds" / "round-2" / "report.md").read_text(encoding="utf-8")
     assert "variants merged" in report and "in-sample" in report and "| training: grpo |" in report
 
 

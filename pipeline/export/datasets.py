@@ -26,7 +26,7 @@ from pipeline.audit import audit
 from pipeline.domain.prompts import target_completion, task_messages
 from pipeline.domain.records import ID_KEY, MAIN_KEY, OTHER_KEY, TEXT_SECTIONS
 from pipeline.errors import InputError
-from pipeline.export import prompts
+from pipeline.export import prompts, trainer_configs
 from pipeline.mining.kfold import round_dataset
 from pipeline.review.queue import approved_variant_ids
 
@@ -321,6 +321,9 @@ def export(engine: Engine, cfg: ExportConfig, actor: str) -> ExportResult:
             (tmp / "dataset_info.json").write_text(
                 json.dumps(info, ensure_ascii=False, indent=1, sort_keys=True) + "\n", encoding="utf-8"
             )
+            trainer_configs.write_llamafactory(tmp, final.resolve(), cfg.task, cfg.round_no)
+        if cfg.format == "verl":
+            trainer_configs.write_verl(tmp, final.resolve(), files)
         checksum = _checksum(tmp)
         tmp.rename(final)
     except BaseException:

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# The llamafactory and verl exports read by the frameworks' own code (issue: trainers' exports), in a throwaway
+# virtual environment: LLaMA-Factory and verl pin other transformers versions than the project's.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+.venv/bin/python .ci/consumers/make_exports.py "$work"
+python3 -m venv "$work/venv"
+# The CPU torch the project pins, then the trainers at the versions the exports were checked against.
+"$work/venv/bin/pip" install -q "torch==2.13.0" "llamafactory==0.9.5" "verl==0.9.1"
+# torchvision and torchaudio wheels are built for another torch than this CPU one: torchvision breaks
+# transformers' imports, torchaudio fails to load. LLaMA-Factory imports torchaudio at start-up (for audio
+# data, which text SFT never touches), so an empty stand-in takes its place.
+"$work/venv/bin/pip" uninstall -q -y torchvision torchaudio || true
+mkdir -p "$work/stubs/torchaudio"
+echo '"""Empty stand-in: no torchaudio is built for this CPU torch; text SFT never calls it."""' \
+  > "$work/stubs/torchaudio/__init__.py"
+PYTHONPATH="$work/stubs" "$work/venv/bin/python" .ci/consumers/read_exports.py "$work"

@@ -163,5 +163,9 @@ if existing:
         )
     st.dataframe(pd.DataFrame(rows).fillna("—"), hide_index=True)
     st.caption("Rounds mined at different thresholds or n are not comparable badcase for badcase.")
+    shown = st.selectbox(
+        "Settings a round ran with", [r.number for r in reversed(existing)], format_func="round {}".format
+    )
+    st.code(round_config(next(r for r in existing if r.number == shown).config).to_yaml(), language="yaml")
 else:
     st.info("No round yet.")

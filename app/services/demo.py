@@ -5,23 +5,25 @@ the review queue, a few expert reviews, and an export."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import Engine, select
 
-from app.services.rewrite import build_filters
+from app.services.mining import KFOLD_HANDLER, kfold_params
+from app.services.rewrite import FILTER_HANDLER, REWRITE_HANDLER, filter_params, rewrite_params
 from db.engine import read_session, write_session
 from db.models import Badcase, Round, User, Variant
-from pipeline.augment.filter_chain import FilterReport, filter_round, funnel
-from pipeline.augment.rewriting import RewriteConfig, RewriteReport, RuleRewriter, generate_round
+from pipeline.augment.filter_chain import funnel
+from pipeline.augment.rewriting import RewriteConfig
 from pipeline.demo.database import DemoSummary
 from pipeline.demo.database import build_demo as build_base
 from pipeline.export.datasets import ExportConfig, ExportResult, export
-from pipeline.mining.kfold import MiningConfig, MiningReport, mine
+from pipeline.jobs.runner import run_foreground
+from pipeline.mining.kfold import MiningConfig
 from pipeline.review.queue import decide
 from pipeline.rounds.config import RoundConfig
 from pipeline.rounds.lifecycle import set_stage
 from pipeline.settings import Settings
-from training.predictors import BaselineLearner
 
 DEMO_VARIANTS = 20
 # The baseline codes the synthetic records well (no principal misses); a stricter other-F1 threshold than
@@ -34,58 +36,52 @@ DEMO_SECOND_EXPERT_BADCASES = 5
 @dataclass(frozen=True)
 class Demo:
     base: DemoSummary
-    mined: MiningReport
-    rewritten: RewriteReport
-    filtered: FilterReport
+    mined: dict[str, Any]  #: the kfold job's result
+    rewritten: dict[str, Any]  #: the rewrite job's result
+    filtered: dict[str, Any]  #: the filter job's result
     reviews: int
     exported: ExportResult
 
     def lines(self) -> list[str]:
         return [
             *(s.line() for s in self.base.imports),
-            f"round {self.mined.round_no} mined with the baseline coder: score {self.mined.report.score:.2f}, "
-            f"{self.mined.n_badcases} badcases",
-            f"{self.rewritten.generated} rule-based variants; {self.filtered.passed} pass every filter",
+            f"round {self.mined['round']} mined with the baseline coder: score {self.mined['score']:.2f} "
+            f"({self.mined['metric']}), {self.mined['badcases']} badcases",
+            f"{self.rewritten['generated']} rule-based variants; {self.filtered['passed']} pass every filter",
             f"{self.reviews} expert reviews; export v{self.exported.version} at {self.exported.path}",
         ]
 
 
 def build_demo(engine: Engine, settings: Settings, *, force: bool, seed: int = 0) -> Demo:
     base = build_base(engine, force=force, seed=seed)
-    learner = BaselineLearner()
-    mined = mine(
+    # Through the job runner, as a user's steps would go: the Jobs page lists what built the demo.
+    mined = run_foreground(
         engine,
-        lambda _fold: learner,
-        MiningConfig(dataset="train", folds=5, seed=seed, threshold=DEMO_THRESHOLD),
-        actor="demo",
+        settings,
+        "kfold",
+        KFOLD_HANDLER,
+        kfold_params(MiningConfig(dataset="train", folds=5, seed=seed, threshold=DEMO_THRESHOLD), "demo"),
+        "demo",
     )
-    rewritten = generate_round(engine, RewriteConfig(mined.round_no, DEMO_VARIANTS, seed=seed), RuleRewriter(), "demo")
-    filtered = filter_round(engine, mined.round_no, build_filters(engine, settings, mined.round_no), "demo")
+    number = mined["round"]
+    rewrite = RewriteConfig(number, DEMO_VARIANTS, seed=seed)
+    rewritten = run_foreground(engine, settings, "rewrite", REWRITE_HANDLER, rewrite_params(rewrite, "demo"), "demo")
+    filtered = run_foreground(engine, settings, "filter", FILTER_HANDLER, filter_params(number, "demo"), "demo")
     # Recorded as a round would record its stages, so the Rounds page and the dashboard show round 1.
-    number = mined.round_no
     with write_session(engine) as s:
         rnd = s.scalar(select(Round).where(Round.number == number))
         assert rnd is not None
         rnd.config = RoundConfig(threshold=DEMO_THRESHOLD, n=DEMO_VARIANTS, seed=seed, policy_model="none").as_dict()
+    identified = {k: mined[k] for k in ("run_id", "score", "principal_accuracy", "other_f1", "badcases", "metric")}
+    set_stage(engine, number, "generating", "identifying", {**identified, "models": ["baseline"], "mining": "kfold"})
     set_stage(
-        engine,
-        number,
-        "generating",
-        "identifying",
-        {
-            "run_id": mined.run_id,
-            "score": mined.report.score,
-            "principal_accuracy": mined.report.principal_accuracy,
-            "other_f1": mined.report.other_f1,
-            "badcases": mined.n_badcases,
-        },
+        engine, number, "filtering", "generating", {"generated": rewritten["generated"], "failed": rewritten["failed"]}
     )
-    set_stage(engine, number, "filtering", "generating", {"generated": rewritten.generated, "failed": rewritten.failed})
-    set_stage(engine, number, "in_review", "filtering", {"funnel": funnel(engine, number), "passed": filtered.passed})
+    set_stage(
+        engine, number, "in_review", "filtering", {"funnel": funnel(engine, number), "passed": filtered["passed"]}
+    )
     reviews = _review_a_few(engine)
-    exported = export(
-        engine, ExportConfig(mined.round_no, "trl-sft", settings.workspace / "exports", task="both"), "demo"
-    )
+    exported = export(engine, ExportConfig(number, "trl-sft", settings.workspace / "exports", task="both"), "demo")
     return Demo(base, mined, rewritten, filtered, reviews, exported)
 
 

@@ -177,11 +177,16 @@ def test_cli_entry_trains_evaluates_and_prints_result(
         f"eval_file: {eval_file}\neval_max_tokens: 4\n",
         encoding="utf-8",
     )
-    code = main(["sft", str(cfg), "--set", "max_steps=1", "--set", "inference=greedy"])
+    # The evaluation records share their ids (DEMO000001, …) with the training rows: refused as in-sample …
+    assert main(["sft", str(cfg), "--set", "max_steps=1"]) == 2
+    assert "shares 2 records with the training data" in capsys.readouterr().err
+    # … unless allowed, and then labelled so.
+    code = main(["sft", str(cfg), "--set", "max_steps=1", "--set", "inference=greedy", "--set", "allow_in_sample=true"])
     assert code == 0
     line = [x for x in capsys.readouterr().out.splitlines() if x.startswith("RESULT ")][-1]
     result = json.loads(line.removeprefix("RESULT "))
     assert result["global_step"] == 1 and result["n_eval_records"] == 2
+    assert (result["evaluation"], result["metric"]) == ("in-sample", "f1")
     assert 0 <= result["score"] <= 100 and 0 <= result["principal_accuracy"] <= 1 and 0 <= result["other_f1"] <= 1
 
 

@@ -105,7 +105,7 @@ def main() -> None:
                 results[round_no].append(report.score)
                 detail[round_no].append(f"{report.principal_accuracy:.3f}/{report.other_f1:.3f}")
         print(f"  seed {seed} done in {time.perf_counter() - t:.0f} s", flush=True)
-    print("5-fold OOF score of the baseline coder on 206 real records (mean ± std over seeds 0,1,2):")
+    print("5-fold OOF score (f1) of the baseline coder on 206 real records (mean ± std over seeds 0,1,2):")
     for rounds_done, scores in results.items():
         sd = statistics.stdev(scores) if len(scores) > 1 else 0.0
         label = "no augmentation" if rounds_done == 0 else f"{rounds_done} round{'s' * (rounds_done > 1)}"

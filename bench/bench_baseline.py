@@ -67,7 +67,7 @@ def run(records: list[dict], seeds: list[int], n_folds: int, overrides: dict, qu
         per_seed.append(rep)
         if not quiet:
             print(
-                f"seed {seed}: score {rep.score:6.2f}   principal acc {100 * rep.principal_accuracy:6.2f}"
+                f"seed {seed}: score (f1) {rep.score:6.2f}   principal acc {100 * rep.principal_accuracy:6.2f}"
                 f"   other F1 {100 * rep.other_f1:6.2f}",
                 flush=True,
             )
@@ -80,7 +80,7 @@ def run(records: list[dict], seeds: list[int], n_folds: int, overrides: dict, qu
     accs = [100 * r.principal_accuracy for r in per_seed]
     f1s = [100 * r.other_f1 for r in per_seed]
     if not quiet:
-        print(f"mean over seeds {seeds}: score {ms(scores)}   principal acc {ms(accs)}   other F1 {ms(f1s)}")
+        print(f"mean over seeds {seeds}: score (f1) {ms(scores)}   principal acc {ms(accs)}   other F1 {ms(f1s)}")
         print(
             f"fit per fold ({len(records) * (n_folds - 1) // n_folds} records): "
             f"{statistics.mean(fit_times):.2f} s (max {max(fit_times):.2f} s)   "
@@ -115,12 +115,12 @@ def nested(records: list[dict], seeds: list[int], n_folds: int, inner_folds: int
         rep = score(gold, pred)
         scores.append(rep.score)
         print(
-            f"nested seed {seed}: score {rep.score:6.2f}   principal acc {100 * rep.principal_accuracy:6.2f}"
+            f"nested seed {seed}: score (f1) {rep.score:6.2f}   principal acc {100 * rep.principal_accuracy:6.2f}"
             f"   other F1 {100 * rep.other_f1:6.2f}",
             flush=True,
         )
     sd = statistics.stdev(scores) if len(scores) > 1 else 0.0
-    print(f"nested mean over seeds {seeds}: score {statistics.mean(scores):6.2f} ± {sd:4.2f}")
+    print(f"nested mean over seeds {seeds}: score (f1) {statistics.mean(scores):6.2f} ± {sd:4.2f}")
 
 
 def main(argv: list[str] | None = None) -> int:

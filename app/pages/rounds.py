@@ -122,6 +122,8 @@ def _running() -> None:
     st.progress(current.progress if current else (1.0 if job.status == "succeeded" else 0.0), text=text)
     if job.status == "failed":
         st.error(job.message or "failed")
+    elif job.status == "succeeded" and job.result and job.result["status"] == "in_review":
+        st.info(f"round {job.result['round']} waits for the experts: its badcases are on the Review page")
     elif job.status == "succeeded" and job.result:
         st.success(f"round {job.result['round']}: {job.result['status']}")
     if job.status not in ("queued", "running") and st.session_state.get("round_job_shown") != job.id:

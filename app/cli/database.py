@@ -129,4 +129,55 @@ def user_passwd(c: Ctx, name: str, password: str | None) -> None:
     click.echo(f"password of {name} changed" + (f": {generated}" if generated else ""))
 
 
+@user.command("role")
+@click.argument("name")
+@click.argument("new_role", metavar="ROLE", type=click.Choice(ROLES))
+@pass_ctx
+@friendly
+def user_role(c: Ctx, name: str, new_role: str) -> None:
+    """Change an account's role (it applies from the user's next page)."""
+    from pipeline.accounts.users import set_role
+    from pipeline.audit import cli_actor
+
+    set_role(c.ready_engine(), name, new_role, cli_actor())
+    click.echo(f"{name} is now {new_role}")
+
+
+@user.command("disable")
+@click.argument("name")
+@pass_ctx
+@friendly
+def user_disable(c: Ctx, name: str) -> None:
+    """Disable an account: it cannot sign in, and an open session ends on its next page."""
+    from pipeline.accounts.users import set_active
+    from pipeline.audit import cli_actor
+
+    set_active(c.ready_engine(), name, False, cli_actor())
+    click.echo(f"{name} disabled")
+
+
+@user.command("enable")
+@click.argument("name")
+@pass_ctx
+@friendly
+def user_enable(c: Ctx, name: str) -> None:
+    """Enable a disabled account again."""
+    from pipeline.accounts.users import set_active
+    from pipeline.audit import cli_actor
+
+    set_active(c.ready_engine(), name, True, cli_actor())
+    click.echo(f"{name} enabled")
+
+
+@user.command("list")
+@pass_ctx
+@friendly
+def user_list(c: Ctx) -> None:
+    """One line per account: name, role, and `disabled` when it is."""
+    from pipeline.accounts.users import list_users
+
+    for name, role, active, created in list_users(c.ready_engine()):
+        click.echo(f"{name}\t{role}\t{'active' if active else 'disabled'}\tcreated {created}")
+
+
 COMMANDS: tuple[click.Command, ...] = (db, codes, demo_cmd, user)

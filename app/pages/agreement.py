@@ -6,6 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from app.auth import require, user_name
+from app.inert import inert
 from app.state import ready_engine
 from pipeline.overview import round_numbers
 from pipeline.review.agreement import agreement_stats
@@ -79,7 +80,7 @@ if not a.to_settle:
 for badcase_id, case_id in a.to_settle:
     choices = item_choices(engine, badcase_id)
     with st.form(f"settle_{badcase_id}"):
-        pick = st.selectbox(f"{case_id}: the best variant", list(choices), format_func=lambda v, c=choices: c[v])
+        pick = st.selectbox(f"{inert(case_id)}: the best variant", list(choices), format_func=lambda v, c=choices: c[v])
         if st.form_submit_button("Settle"):
             settle(engine, user_name(), badcase_id, int(pick))
             st.rerun()

@@ -6,6 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from app.auth import require, user_name
+from app.inert import inert
 from app.services.jobs import get_job, recent_jobs, submit
 from app.services.mining import KFOLD_HANDLER, kfold_params
 from app.services.models import model_names
@@ -105,7 +106,7 @@ if selected:
 badcase_id = st.session_state.get("badcase_id")
 if badcase_id is not None and any(r.id == badcase_id for r in shown):
     d = badcase_detail(engine, badcase_id)
-    st.subheader(f"{d.row.case_id} — {', '.join(d.row.error_types)}")
+    st.subheader(f"{inert(d.row.case_id)} — {', '.join(d.row.error_types)}")
     g, p = st.columns(2)
     with g:
         st.markdown("**Gold**")
@@ -155,5 +156,5 @@ if badcase_id is not None and any(r.id == badcase_id for r in shown):
         st.caption("No reasoning stored for this record: `sradit cotd --teacher NAME` writes it.")
     for t in traces:
         label = f"{t.subtask} · {t.teacher} · {t.prompt_version} · {t.dataset} · {t.created_at:%Y-%m-%d %H:%M}"
-        with st.expander(label):
+        with st.expander(inert(label)):
             st.text(t.text)  # as text: a teacher's output is never rendered as markup

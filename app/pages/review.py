@@ -7,6 +7,7 @@ import time
 import streamlit as st
 
 from app.auth import require, user_id
+from app.inert import inert
 from app.state import ready_engine, settings
 from app.textdiff import diff_html
 from pipeline.domain.records import TEXT_SECTIONS
@@ -92,7 +93,7 @@ top[2].progress(
     f"{p.badcases_decided}/{p.badcases} badcases decided",
 )
 if st.session_state.get("review_last"):
-    st.caption(st.session_state["review_last"])
+    st.caption(inert(st.session_state["review_last"]))
 
 if current is None:
     st.success("The queue is empty for you in this round.")
@@ -104,7 +105,7 @@ names = names_for(
     {current.gold_principal, current.predicted_principal or "", *current.gold_others, *current.missing, *current.extra},
 )
 st.subheader(
-    f"{current.case_id} · variant {current.seq} ({current.position}/{current.of})"
+    f"{inert(current.case_id)} · variant {current.seq} ({current.position}/{current.of})"
     + (f" · rank {current.rank}" if current.rank else " · filtered out" if current.passed is False else "")
 )
 
@@ -133,7 +134,7 @@ with verdicts:
         or "not filtered yet"
     )
     if current.edits:
-        st.caption("edits: " + ", ".join(current.edits[:8]))
+        st.caption("edits: " + inert(", ".join(current.edits[:8])))
 
 st.markdown("**Decision** — keys: 1–5 score · A approve · X reject · B best · S skip · U undo")
 with st.container(horizontal=True):

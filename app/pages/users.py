@@ -1,4 +1,4 @@
-"""Users (admins): list and add accounts."""
+"""Users (admins): list accounts, add one, change a role, disable or enable, set a new password."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import streamlit as st
 from app.auth import require, user_name
 from app.state import ready_engine
 from db.models import ROLES
-from pipeline.accounts.users import add_user, list_users
+from pipeline.accounts.users import add_user, list_users, set_active, set_password, set_role
 from pipeline.errors import SraditError
 
 require("admin")
@@ -16,7 +16,39 @@ st.title("Users")
 engine = ready_engine()
 if engine is None:
     st.stop()
-st.dataframe(pd.DataFrame(list_users(engine), columns=["name", "role", "active", "created (UTC)"]), hide_index=True)
+accounts = list_users(engine)
+st.dataframe(
+    pd.DataFrame(
+        [(n, r, "active" if a else "disabled", c) for n, r, a, c in accounts],
+        columns=["name", "role", "state", "created (UTC)"],
+    ),
+    hide_index=True,
+)
+
+st.subheader("Change an account")
+with st.form("change_user"):
+    c1, c2, c3 = st.columns(3)
+    name = c1.selectbox("Account", [a[0] for a in accounts])
+    action = c2.selectbox("Change", ["role", "disable", "enable", "new password"])
+    new_role = c3.selectbox("New role (for a role change)", ROLES)
+    password = st.text_input("New password (blank: generate one)", type="password")
+    if st.form_submit_button("Apply"):
+        try:
+            if action == "role":
+                set_role(engine, name, new_role, user_name())
+                st.success(f"{name} is now {new_role}; it applies from their next page")
+            elif action in ("disable", "enable"):
+                if action == "disable" and name == user_name():
+                    raise SraditError("you cannot disable your own account")
+                set_active(engine, name, action == "enable", user_name())
+                st.success(f"{name} {action}d")
+            else:
+                generated = set_password(engine, name, password or None, user_name())
+                st.success(f"password of {name} changed" + (f": {generated}" if generated else ""))
+        except SraditError as e:
+            st.error(str(e))
+
+st.subheader("Add an account")
 with st.form("add_user", clear_on_submit=True):
     c1, c2, c3 = st.columns(3)
     name = c1.text_input("Name")

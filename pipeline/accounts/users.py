@@ -6,6 +6,7 @@ import base64
 import hashlib
 import hmac
 import secrets
+from typing import Any
 
 from sqlalchemy import Engine, select
 
@@ -43,6 +44,18 @@ def generate_password() -> str:
     return secrets.token_urlsafe(12)
 
 
+#: Verified against when the name is unknown, so an unknown name costs the same scrypt work as a known one.
+_DUMMY_HASH = hash_password(secrets.token_urlsafe(16))
+
+
+def check_password_policy(name: str, password: str) -> None:
+    """At least 8 characters, and not the account's own name."""
+    if len(password) < 8:
+        raise InputError(f"the password for {name!r} is too short: at least 8 characters")
+    if password.strip().lower() == name.strip().lower():
+        raise InputError(f"the password for {name!r} cannot be the account's name")
+
+
 def add_user(engine: Engine, name: str, role: str, password: str | None, actor: str) -> str | None:
     """Store a user; returns the generated password when none was given."""
     name = name.strip()
@@ -50,8 +63,8 @@ def add_user(engine: Engine, name: str, role: str, password: str | None, actor: 
         raise InputError("a user name cannot be empty")
     if role not in ROLES:
         raise InputError(f"role {role!r} is not one of {', '.join(ROLES)}")
-    if password is not None and len(password) < 8:
-        raise InputError(f"the password for {name!r} is too short: at least 8 characters")
+    if password is not None:
+        check_password_policy(name, password)
     generated = generate_password() if password is None else None
     with write_session(engine) as s:
         if s.scalar(select(User.id).where(User.name == name)) is not None:
@@ -63,23 +76,57 @@ def add_user(engine: Engine, name: str, role: str, password: str | None, actor: 
 
 def set_password(engine: Engine, name: str, password: str | None, actor: str) -> str | None:
     """Change a user's password; returns the generated one when none was given."""
-    if password is not None and len(password) < 8:
-        raise InputError(f"the password for {name!r} is too short: at least 8 characters")
+    if password is not None:
+        check_password_policy(name, password)
     generated = generate_password() if password is None else None
     with write_session(engine) as s:
-        user = s.scalar(select(User).where(User.name == name.strip()))
-        if user is None:
-            raise InputError(f"there is no user named {name!r}")
+        user = _existing(s, name)
         user.password_hash = hash_password(password or generated or "")
         audit(s, actor, "user.passwd", user.name)
     return generated
 
 
+def set_role(engine: Engine, name: str, role: str, actor: str) -> None:
+    if role not in ROLES:
+        raise InputError(f"role {role!r} is not one of {', '.join(ROLES)}")
+    with write_session(engine) as s:
+        user = _existing(s, name)
+        user.role = role
+        audit(s, actor, "user.role", user.name, role=role)
+
+
+def set_active(engine: Engine, name: str, active: bool, actor: str) -> None:
+    """Disable (or enable again) an account: a disabled one cannot sign in, and an open session ends on its
+    next page (app/auth.py reads the account on every run)."""
+    with write_session(engine) as s:
+        user = _existing(s, name)
+        user.active = active
+        audit(s, actor, "user.enable" if active else "user.disable", user.name)
+
+
+def _existing(s: Any, name: str) -> User:
+    user = s.scalar(select(User).where(User.name == name.strip()))
+    if user is None:
+        raise InputError(f"there is no user named {name!r}")
+    return user
+
+
+def account(engine: Engine, user_id: int) -> tuple[str, str] | None:
+    """(name, role) of an active account, None when it is gone or disabled."""
+    with read_session(engine) as s:
+        user = s.get(User, user_id)
+        return (user.name, user.role) if user is not None and user.active else None
+
+
 def authenticate(engine: Engine, name: str, password: str) -> tuple[int, str] | None:
-    """(user id, role) when the name and password match an active user, else None."""
+    """(user id, role) when the name and password match an active user, else None. An unknown or disabled
+    name costs one password check too, so the time taken does not tell which names exist."""
     with read_session(engine) as s:
         user = s.scalar(select(User).where(User.name == name.strip(), User.active.is_(True)))
-        if user is None or not verify_password(password, user.password_hash):
+        if user is None:
+            verify_password(password, _DUMMY_HASH)
+            return None
+        if not verify_password(password, user.password_hash):
             return None
         return user.id, user.role
 

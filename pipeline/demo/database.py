@@ -16,9 +16,9 @@ from pipeline.ingest.importer import ImportSummary, import_rows
 #: name → (role, password); two experts, so agreement has figures out of the box.
 DEMO_ACCOUNTS: dict[str, tuple[str, str]] = {
     "expert": ("expert", "expert-demo"),
-    "expert2": ("expert", "expert2-demo"),
     "engineer": ("engineer", "engineer-demo"),
     "admin": ("admin", "admin-demo"),
+    "expert2": ("expert", "expert2-demo"),
 }
 DEMO_TRAIN, DEMO_TEST = "train", "test"
 

@@ -86,3 +86,15 @@ def test_a_second_demo_run_names_the_accounts_and_passwd_changes_one(cli: Any) -
     engine = make_engine(cli.env["SRADIT_DB_URL"])
     assert authenticate(engine, "expert", "expert-demo") is None and authenticate(engine, "expert", "new-secret-1")
     assert cli("user", "passwd", "nobody", ok=False).exit_code == 1
+
+
+def test_accounts_are_changed_and_disabled_from_the_cli(cli: Any) -> None:
+    cli("demo")
+    cli("user", "role", "expert2", "engineer")
+    cli("user", "disable", "expert")
+    lines = {line.split("\t")[0]: line.split("\t") for line in cli("user", "list").stdout.splitlines()}
+    assert lines["expert"][1:3] == ["expert", "disabled"] and lines["expert2"][1:3] == ["engineer", "active"]
+    cli("user", "enable", "expert")
+    lines = {line.split("\t")[0]: line.split("\t") for line in cli("user", "list").stdout.splitlines()}
+    assert lines["expert"][2] == "active"
+    assert cli("user", "role", "expert", "doctor", ok=False).exit_code == 2

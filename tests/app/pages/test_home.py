@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -84,3 +85,44 @@ def test_home_explains_a_missing_database(tmp_path: Path, monkeypatch: pytest.Mo
     at = AppTest.from_file(MAIN, default_timeout=30).run()
     assert not at.exception
     assert "sradit db init" in at.error[0].value
+
+
+def test_a_disabled_account_is_signed_out_and_a_new_role_applies_on_the_next_page(
+    demo_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from db.engine import make_engine
+    from pipeline.accounts.users import set_active, set_role
+
+    engine = make_engine(demo_url)
+    at = signed_in_app(demo_url, monkeypatch, "expert2", "expert2-demo")
+    set_role(engine, "expert2", "engineer", "admin")
+    at.run()
+    assert at.session_state["user_role"] == "engineer"
+    set_role(engine, "expert2", "expert", "admin")
+    at = signed_in_app(demo_url, monkeypatch, "expert2", "expert2-demo")
+    set_active(engine, "expert2", False, "admin")
+    at.run()  # its next page's run signs it out
+    assert not at.exception, at.exception
+    assert "user_id" not in at.session_state
+    set_active(engine, "expert2", True, "admin")
+
+
+def test_wrong_passwords_in_a_row_are_throttled_with_the_form_kept(
+    demo_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SRADIT_DB_URL", demo_url)
+    at = AppTest.from_file(MAIN, default_timeout=60).run()
+    messages = []
+    for _ in range(20):
+        at.text_input(key="signin_name").input("admin")
+        at.text_input(key="signin_password").input("not-the-password")
+        at.button[0].click().run()
+        messages.append(at.error[0].value)
+        if messages[-1].startswith("Too many failed sign-ins"):
+            break
+    assert re.fullmatch(r"Too many failed sign-ins — try again in \d+ s", messages[-1]), messages
+    assert at.text_input(key="signin_name").value == "admin"  # the form stays, with what was typed
+    from db.engine import make_engine
+    from pipeline.accounts import throttle
+
+    throttle.clear(make_engine(demo_url), throttle.keys("admin", None))

@@ -255,6 +255,14 @@ def _write_split(fmt: str, cfg: ExportConfig, name: str, samples: list[Sample], 
     return path.name, len(rows)
 
 
+def _write_sha256sums(folder: Path) -> None:
+    """``SHA256SUMS`` in the folder, in ``sha256sum``'s format, so `sha256sum -c SHA256SUMS` verifies a copy."""
+    lines = []
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        lines.append(f"{hashlib.sha256(path.read_bytes()).hexdigest()}  {path.relative_to(folder)}")
+    (folder / "SHA256SUMS").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
 def _checksum(folder: Path) -> str:
     h = hashlib.sha256()
     for path in sorted(folder.iterdir()):
@@ -324,8 +332,17 @@ def export(engine: Engine, cfg: ExportConfig, actor: str) -> ExportResult:
             trainer_configs.write_llamafactory(tmp, final.resolve(), cfg.task, cfg.round_no)
         if cfg.format == "verl":
             trainer_configs.write_verl(tmp, final.resolve(), files)
+        _write_sha256sums(tmp)
         checksum = _checksum(tmp)
-        tmp.rename(final)
+        try:
+            tmp.rename(final)
+        except OSError:
+            if final.exists():
+                raise InputError(
+                    f"another export of round {cfg.round_no} as {cfg.format} took version {version} at the same "
+                    f"time ({final}); run this one again and it takes the next version"
+                ) from None
+            raise
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

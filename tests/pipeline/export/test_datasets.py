@@ -134,3 +134,36 @@ def test_bad_options_are_refused(engine: Engine, tmp_path: Path) -> None:
         export(engine, ExportConfig(4, "trl-sft", tmp_path), "t")
     with pytest.raises(InputError, match="format 'csv'"):
         export(engine, ExportConfig(1, "csv", tmp_path), "t")
+
+
+def test_the_folder_verifies_with_sha256sum(engine: Engine, reviewed: dict, tmp_path: Path) -> None:
+    import subprocess
+
+    r = export(engine, ExportConfig(1, "trl-sft", tmp_path), "t")
+    done = subprocess.run(["sha256sum", "-c", "SHA256SUMS"], cwd=r.path, capture_output=True, text=True)
+    assert done.returncode == 0 and "train.jsonl: OK" in done.stdout, done.stdout + done.stderr
+    (r.path / "train.jsonl").write_text("tampered\n", encoding="utf-8")
+    assert subprocess.run(["sha256sum", "-c", "--quiet", "SHA256SUMS"], cwd=r.path, capture_output=True).returncode
+
+
+def test_a_simultaneous_export_of_the_same_version_is_refused_cleanly(
+    engine: Engine, reviewed: dict, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another process renames its folder into place between this export's version scan and its rename."""
+    from pipeline.export import datasets
+
+    real = datasets._write_sha256sums
+
+    def racing(folder: Path) -> None:
+        real(folder)
+        other = folder.parent / folder.name.split(".")[1]  # ".round1-trl-sft-v1.xxxx" → "round1-trl-sft-v1"
+        other.mkdir()
+        (other / "train.jsonl").write_text("{}\n", encoding="utf-8")
+
+    monkeypatch.setattr(datasets, "_write_sha256sums", racing)
+    out = tmp_path / "exports"
+    with pytest.raises(InputError, match="another export of round 1 as trl-sft took version 1 at the same time"):
+        export(engine, ExportConfig(1, "trl-sft", out), "t")
+    assert [p.name for p in out.iterdir()] == ["round1-trl-sft-v1"]  # no temporary folder left
+    monkeypatch.undo()
+    assert export(engine, ExportConfig(1, "trl-sft", out), "t").version == 2

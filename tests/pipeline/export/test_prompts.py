@@ -66,6 +66,7 @@ def test_every_record_and_variant_once_per_task(engine: Engine, round1: dict[str
     assert r.path.name == "round1-prompts-v1"
     assert sorted(p.name for p in r.path.iterdir()) == [
         "README.txt",
+        "SHA256SUMS",
         "label_space.json",
         "records.jsonl",
         "variants.jsonl",

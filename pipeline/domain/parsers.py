@@ -38,12 +38,10 @@ def parse_submission(text: str) -> Parsed | None:
     Tolerates full-width brackets, bars and semicolons, spaces, a missing bracket pair, and text
     around the brackets (the last bracketed group holding a ``|`` wins).
     """
-    folded = text.translate(_FOLD)
-    groups = [g for g in _BRACKETED_RE.findall(folded) if "|" in g]
-    body = groups[-1] if groups else (folded if "|" in folded else None)
-    if body is None:
+    parts = _submission_parts(text)
+    if parts is None:
         return None
-    head, _, tail = body.strip().strip("[]").partition("|")
+    head, tail = parts
     main = normalise_code(head)
     others, _bad = split_code_list(tail)
     return Parsed(main if is_code(main) else None, tuple(c for c in others if c != main))
@@ -57,14 +55,23 @@ def submitted_labels(text: str) -> Parsed | None:
     ``，`` and whitespace, stripped, duplicates once; a principal code repeated among them stays; no code is
     normalised. Brackets and bars may be full-width (the form, not the codes). None when there is no such form.
     """
+    parts = _submission_parts(text)
+    if parts is None:
+        return None
+    head, tail = parts
+    others = dict.fromkeys(c for c in _SUBMITTED_SPLIT_RE.split(tail.strip()) if c)
+    return Parsed(head.strip() or None, tuple(others))
+
+
+def _submission_parts(text: str) -> tuple[str, str] | None:
+    """The principal and other-codes parts of the last ``[main|others]`` group (full-width forms folded)."""
     folded = text.translate(_FOLD)
     groups = [g for g in _BRACKETED_RE.findall(folded) if "|" in g]
     body = groups[-1] if groups else (folded if "|" in folded else None)
     if body is None:
         return None
     head, _, tail = body.strip().strip("[]").partition("|")
-    others = dict.fromkeys(c for c in _SUBMITTED_SPLIT_RE.split(tail.strip()) if c)
-    return Parsed(head.strip() or None, tuple(others))
+    return head, tail
 
 
 def answer_text(text: str) -> str | None:

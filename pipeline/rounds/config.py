@@ -114,7 +114,7 @@ def round_config(values: Mapping[str, Any], where: str = "round config") -> Roun
 def _coerce(name: str, value: Any, default: Any, where: str) -> Any:
     if value is None:
         return None
-    if isinstance(default, bool) or default is None or isinstance(default, str):
+    if default is None or isinstance(default, str):
         if not isinstance(value, str | int | float):
             raise InputError(f"{where}: {name} must be text, not {value!r}")
         return str(value)

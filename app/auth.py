@@ -82,7 +82,7 @@ def resume_from_cookie() -> None:
     if signed_in():
         return
     token = st.context.cookies.get(cookie_name())
-    if not token:
+    if not isinstance(token, str) or not token:  # AppTest's stand-in client has no real cookies
         return
     from app.state import engine
     from pipeline.accounts import sessions
@@ -116,7 +116,8 @@ def sign_in(uid: int, name: str, user_role: str) -> None:
     from app.state import engine, settings
     from pipeline.accounts import sessions
 
-    issued = sessions.issue(engine(), uid, st.context.ip_address, settings().session_hours)
+    client = st.context.ip_address
+    issued = sessions.issue(engine(), uid, client if isinstance(client, str) else None, settings().session_hours)
     st.session_state.update(user_id=uid, user_name=name, user_role=user_role, session_id=issued.session_id)
     seconds = max(1, int((issued.expires_at - utcnow()).total_seconds()))
     st.session_state[_SET_COOKIE] = (issued.token, seconds)

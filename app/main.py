@@ -22,9 +22,10 @@ st.set_page_config(page_title="SRADIT Studio", page_icon=":material/stethoscope:
 
 
 def pages(everyone: bool) -> dict[str, list[st.Page]]:
-    """The pages of the signed-in account's role, or every page (``everyone``) for the signed-out router."""
+    """The pages of the signed-in account's role, or every page (``everyone``) for the signed-out router, whose
+    default is the sign-in form."""
     found: dict[str, list[st.Page]] = {
-        "": [st.Page("pages/home.py", title="Home", icon=":material/home:", default=True)],
+        "": [st.Page("pages/home.py", title="Home", icon=":material/home:", default=not everyone)],
         "Review": [st.Page("pages/review.py", title="Review queue", icon=":material/rate_review:")],
     }
     if everyone or may("engineer"):
@@ -46,11 +47,15 @@ def pages(everyone: bool) -> dict[str, list[st.Page]]:
 resume_from_cookie()  # a reload or a new tab: the session cookie signs the page in
 refresh()  # a session ended, a role changed or an account disabled since the last run applies now
 if not signed_in():
-    # The router knows every page but runs none and shows no menu: the page a link asked for (/jobs) stays
-    # the current one, so the run after signing in opens it (or Home, when the role may not see it).
-    st.navigation(pages(everyone=True), position="hidden")
     from app.signin import sign_in_form
 
+    # The router knows every page but runs none and shows no menu: the page a link asked for (/jobs) stays
+    # the current one, so the run after signing in opens it (or Home, when the role may not see it, or when
+    # the link was the bare address and the current page is this sign-in form).
+    signin_page = st.Page(sign_in_form, title="Sign in", icon=":material/login:", default=True)
+    everything = pages(everyone=True)
+    everything[""].insert(0, signin_page)
+    st.navigation(everything, position="hidden")
     sign_in_form()
     write_cookie()
     st.stop()

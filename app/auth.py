@@ -101,9 +101,23 @@ def resume_from_cookie() -> None:
     )
 
 
+def _route_through_main() -> None:
+    """Streamlit's old multipage mode runs a script of app/pages/ on its own, without app/main.py, until some
+    run in this server process has called st.navigation: a fresh server's first visitor arriving on a link
+    (/jobs) would get a list of every page and no sign-in form. Switching that mode off and running again
+    sends the visit through app/main.py, which signs in from the cookie or draws the form, and keeps the page
+    asked for. Only a signed-out visit needs it (signing in goes through app/main.py), so no click is lost."""
+    from streamlit.runtime.pages_manager import PagesManager
+
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
 def require(group: str) -> None:
     refresh()
     if not signed_in():
+        _route_through_main()
         st.warning("Please sign in.")
         st.stop()
     if not may(group):

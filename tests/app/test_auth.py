@@ -1,8 +1,9 @@
 """Sessions in the app, rendered by Streamlit's AppTest on a real demo database: signing in writes the session
-cookie, the expiry setting sets its Max-Age, a session ended elsewhere signs the page out. AppTest cannot send
-cookies (its client is a stand-in) and, with app/pages/ beside app/main.py, runs a page's script without the
-router after the first run, so a reload signing in from the cookie, the deep link and the sign-out button are
-checked in a real browser (tests/app/test_browser.py)."""
+cookie, the expiry setting sets its Max-Age, a session ended elsewhere signs the page out and clears the
+cookie. AppTest cannot send cookies (its client is a stand-in), and after the first signed-in run it runs the
+page's script without app/main.py (each AppTest run starts Streamlit's old multipage mode again), so a reload
+signing in from the cookie, the deep link and the sign-out button are checked in a real browser
+(tests/app/test_browser.py)."""
 
 from __future__ import annotations
 
@@ -99,7 +100,8 @@ def test_a_session_ended_elsewhere_signs_the_page_out_on_its_next_run(
 ) -> None:
     at = _signed_in(monkeypatch, demo_url)
     sessions.revoke(make_engine(demo_url), int(at.session_state["session_id"]))  # sign-out in another tab
-    at.run()  # AppTest runs the current page's script itself here (app/pages/ exists): its require() checks
+    at.run()
     assert not at.exception, at.exception
     assert "user_id" not in at.session_state
-    assert [w.value for w in at.warning] == ["Please sign in."]
+    assert [b.label for b in at.button] == ["Sign in"]
+    assert [(token, max_age) for _, token, max_age in _cookie_scripts(at)] == [(None, 0)]

@@ -10,6 +10,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -42,15 +43,12 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture(scope="module")
-def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
-    folder = tmp_path_factory.mktemp("browser")
-    db_url = f"sqlite:///{folder / 'demo.db'}"
-    engine = make_engine(db_url)
-    build_demo(engine, Settings(db_url=db_url, data_dir=folder / "var"), force=False)
+@contextmanager
+def _serve(folder: Path, db_url: str) -> Iterator[str]:
+    """`streamlit run app/main.py` on a free port, stopped afterwards; its log goes to ``folder``."""
     port = _free_port()
     env = {**os.environ, "SRADIT_DB_URL": db_url, "SRADIT_DATA_DIR": str(folder / "var")}
-    log = (folder / "streamlit.log").open("w")
+    log = (folder / f"streamlit-{port}.log").open("w")
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -74,21 +72,33 @@ def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str
         start_new_session=True,
     )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
-    while True:
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-                if r.status == 200:
-                    break
-        except OSError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            raise AssertionError(f"streamlit did not start; see {log.name}")
-        time.sleep(0.5)
-    yield url, db_url
-    os.killpg(proc.pid, 15)
-    proc.wait(timeout=30)
-    log.close()
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise AssertionError(f"streamlit did not start; see {log.name}")
+            time.sleep(0.5)
+        yield url
+    finally:
+        os.killpg(proc.pid, 15)
+        proc.wait(timeout=30)
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
+    folder = tmp_path_factory.mktemp("browser")
+    db_url = f"sqlite:///{folder / 'demo.db'}"
+    engine = make_engine(db_url)
+    build_demo(engine, Settings(db_url=db_url, data_dir=folder / "var"), force=False)
+    with _serve(folder, db_url) as url:
+        yield url, db_url
 
 
 @pytest.fixture(scope="module")
@@ -244,20 +254,26 @@ def test_a_reload_keeps_you_signed_in_and_sign_out_ends_the_session(browser: Bro
     context.close()
 
 
-def test_signing_in_from_a_deep_link_lands_on_that_page(browser: Browser, app_url: tuple[str, str]) -> None:
-    url, _ = app_url
-    context = browser.new_context()
-    page = context.new_page()
-    page.goto(f"{url}/jobs")
-    expect(page.get_by_role("button", name="Sign in")).to_be_visible(timeout=30_000)
-    expect(page.get_by_role("link", name="Jobs")).to_have_count(0)  # signed out: no menu, no page
-    page.get_by_role("textbox", name="Name").fill("engineer")
-    page.get_by_role("textbox", name="Password").fill("engineer-demo")
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_text("Signed in as engineer")).to_be_visible(timeout=30_000)
-    expect(page.get_by_role("heading", name="Jobs")).to_be_visible(timeout=30_000)
-    assert page.url.rstrip("/").endswith("/jobs")
-    context.close()
+def test_signing_in_from_a_deep_link_lands_on_that_page(
+    browser: Browser, app_url: tuple[str, str], tmp_path: Path
+) -> None:
+    url, db_url = app_url
+    # A server just started, whose first visitor comes by the link (Streamlit's old multipage mode is still on
+    # then), and the shared one.
+    with _serve(tmp_path, db_url) as fresh:
+        for base in (fresh, url):
+            context = browser.new_context()
+            page = context.new_page()
+            page.goto(f"{base}/jobs")
+            expect(page.get_by_role("button", name="Sign in")).to_be_visible(timeout=30_000)
+            expect(page.get_by_role("link", name="Jobs")).to_have_count(0)  # signed out: no menu, no page
+            page.get_by_role("textbox", name="Name").fill("engineer")
+            page.get_by_role("textbox", name="Password").fill("engineer-demo")
+            page.get_by_role("button", name="Sign in").click()
+            expect(page.get_by_text("Signed in as engineer")).to_be_visible(timeout=30_000)
+            expect(page.get_by_role("heading", name="Jobs")).to_be_visible(timeout=30_000)
+            assert page.url.rstrip("/").endswith("/jobs"), base
+            context.close()
 
 
 def _wait_change(page: Page, before: str) -> str:

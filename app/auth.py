@@ -1,9 +1,20 @@
 """Who is signed in, and what their role may see. Pages call ``require`` first: a page reached without
-the role (by URL, say) shows an error and stops."""
+the role (by URL, say) shows an error and stops.
+
+A sign-in survives a reload: it starts a database session (pipeline/accounts/sessions.py) whose random token
+the page puts into a cookie with a line of JavaScript, because a Streamlit script cannot send a Set-Cookie
+header. A reload's websocket request carries the cookie (``st.context.cookies``), and the token signs the
+new page in. Being set from JavaScript, the cookie cannot be HttpOnly; what makes it safe is the database
+row: it expires, sign-out and a password change revoke it, and only the token's hash is stored."""
 
 from __future__ import annotations
 
+import json
+
 import streamlit as st
+
+from db.base import utcnow
+from pipeline.errors import SraditError
 
 #: What each role may do, by page group.
 ALLOWED: dict[str, set[str]] = {
@@ -11,6 +22,10 @@ ALLOWED: dict[str, set[str]] = {
     "engineer": {"engineer", "admin"},
     "admin": {"admin"},
 }
+
+#: session_state keys of the cookie to write (token, seconds) or to clear on the next drawn page.
+_SET_COOKIE = "_session_cookie_set"
+_CLEAR_COOKIE = "_session_cookie_clear"
 
 
 def signed_in() -> bool:
@@ -33,23 +48,76 @@ def may(group: str) -> bool:
     return role() in ALLOWED[group]
 
 
+def cookie_name() -> str:
+    """One cookie per database, so two servers on one host (cookies ignore the port) keep their sessions."""
+    from app.state import settings
+    from pipeline.settings import database_key
+
+    return f"sradit_session_{database_key(settings().db_url)}"
+
+
 def refresh() -> None:
-    """Read the signed-in account again: a disabled or deleted one is signed out, a changed role applies now."""
+    """Check the session and the account again: a session ended elsewhere (sign-out in another tab, a password
+    change, expiry) or a disabled or deleted account is signed out, a changed role applies now."""
     if not signed_in():
         return
     from app.state import engine
+    from pipeline.accounts import sessions
     from pipeline.accounts.users import account
 
-    found = account(engine(), user_id())
+    if "session_id" in st.session_state:
+        active = sessions.check(engine(), int(st.session_state["session_id"]), user_id())
+        found = (active.name, active.role) if active is not None else None
+    else:  # signed in without a browser session (a page's AppTest seeds the user directly)
+        found = account(engine(), user_id())
     if found is None:
         sign_out()  # the next run draws the sign-in form
         return
     st.session_state.update(user_name=found[0], user_role=found[1])
 
 
+def resume_from_cookie() -> None:
+    """Sign in from the cookie the page was loaded with (a reload, a new tab, a link opened). An unknown,
+    expired or revoked token is cleared and the sign-in form shows."""
+    if signed_in():
+        return
+    token = st.context.cookies.get(cookie_name())
+    if not isinstance(token, str) or not token:  # AppTest's stand-in client has no real cookies
+        return
+    from app.state import engine
+    from pipeline.accounts import sessions
+    from pipeline.database import require_schema
+
+    try:
+        require_schema(engine())
+    except SraditError:
+        return  # the sign-in form says what is wrong with the database
+    active = sessions.resume(engine(), token)
+    if active is None:
+        st.session_state[_CLEAR_COOKIE] = True
+        return
+    st.session_state.update(
+        user_id=active.user_id, user_name=active.name, user_role=active.role, session_id=active.session_id
+    )
+
+
+def _route_through_main() -> None:
+    """Streamlit's old multipage mode runs a script of app/pages/ on its own, without app/main.py, until some
+    run in this server process has called st.navigation: a fresh server's first visitor arriving on a link
+    (/jobs) would get a list of every page and no sign-in form. Switching that mode off and running again
+    sends the visit through app/main.py, which signs in from the cookie or draws the form, and keeps the page
+    asked for. Only a signed-out visit needs it (signing in goes through app/main.py), so no click is lost."""
+    from streamlit.runtime.pages_manager import PagesManager
+
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
 def require(group: str) -> None:
     refresh()
     if not signed_in():
+        _route_through_main()
         st.warning("Please sign in.")
         st.stop()
     if not may(group):
@@ -58,9 +126,41 @@ def require(group: str) -> None:
 
 
 def sign_in(uid: int, name: str, user_role: str) -> None:
-    st.session_state.update(user_id=uid, user_name=name, user_role=user_role)
+    """Start a session for a user whose password was just checked; the next drawn page writes its cookie."""
+    from app.state import engine, settings
+    from pipeline.accounts import sessions
+
+    client = st.context.ip_address
+    issued = sessions.issue(engine(), uid, client if isinstance(client, str) else None, settings().session_hours)
+    st.session_state.update(user_id=uid, user_name=name, user_role=user_role, session_id=issued.session_id)
+    seconds = max(1, int((issued.expires_at - utcnow()).total_seconds()))
+    st.session_state[_SET_COOKIE] = (issued.token, seconds)
+    st.session_state.pop(_CLEAR_COOKIE, None)
 
 
 def sign_out() -> None:
+    """End the session in the database (a reload, or the cookie copied elsewhere, no longer signs in) and
+    clear the cookie on the next drawn page."""
+    if "session_id" in st.session_state:
+        from app.state import engine
+        from pipeline.accounts import sessions
+
+        sessions.revoke(engine(), int(st.session_state["session_id"]))
     for key in list(st.session_state):
         del st.session_state[key]
+    st.session_state[_CLEAR_COOKIE] = True
+
+
+def write_cookie() -> None:
+    """Draw the one-off script that sets or clears the session cookie, when a sign-in or sign-out asked for one.
+    SameSite=Strict: no other site's page sends it; Secure whenever the page came over https."""
+    name = json.dumps(cookie_name())
+    secure = '(location.protocol === "https:" ? "; Secure" : "")'
+    if _SET_COOKIE in st.session_state:
+        token, seconds = st.session_state.pop(_SET_COOKIE)
+        value = f'{json.dumps(token)} + "; Path=/; Max-Age={int(seconds)}; SameSite=Strict" + {secure}'
+    elif st.session_state.pop(_CLEAR_COOKIE, False):
+        value = f'"; Path=/; Max-Age=0; SameSite=Strict" + {secure}'
+    else:
+        return
+    st.html(f"<script>document.cookie = {name} + '=' + {value};</script>", unsafe_allow_javascript=True)

@@ -15,44 +15,59 @@ if _ROOT not in sys.path:
 
 import streamlit as st  # noqa: E402
 
-from app.auth import may, refresh, role, sign_out, signed_in, user_name  # noqa: E402
+from app.auth import may, refresh, resume_from_cookie, role, sign_out, signed_in, user_name, write_cookie  # noqa: E402
 from app.inert import inert  # noqa: E402
 
 st.set_page_config(page_title="SRADIT Studio", page_icon=":material/stethoscope:", layout="wide")
 
-refresh()  # a role changed or an account disabled since the last run applies now
+
+def pages(everyone: bool) -> dict[str, list[st.Page]]:
+    """The pages of the signed-in account's role, or every page (``everyone``) for the signed-out router, whose
+    default is the sign-in form."""
+    found: dict[str, list[st.Page]] = {
+        "": [st.Page("pages/home.py", title="Home", icon=":material/home:", default=not everyone)],
+        "Review": [st.Page("pages/review.py", title="Review queue", icon=":material/rate_review:")],
+    }
+    if everyone or may("engineer"):
+        found["Engineering"] = [
+            st.Page("pages/rounds.py", title="Rounds", icon=":material/autorenew:"),
+            st.Page("pages/badcases.py", title="Badcases", icon=":material/search:"),
+            st.Page("pages/generate.py", title="Generate", icon=":material/edit_note:"),
+            st.Page("pages/agreement.py", title="Agreement", icon=":material/handshake:"),
+            st.Page("pages/export.py", title="Export", icon=":material/inventory_2:"),
+            st.Page("pages/training.py", title="Training", icon=":material/model_training:"),
+            st.Page("pages/models.py", title="Models", icon=":material/hub:"),
+            st.Page("pages/jobs.py", title="Jobs", icon=":material/settings:"),
+        ]
+    if everyone or may("admin"):
+        found["Admin"] = [st.Page("pages/users.py", title="Users", icon=":material/group:")]
+    return found
+
+
+resume_from_cookie()  # a reload or a new tab: the session cookie signs the page in
+refresh()  # a session ended, a role changed or an account disabled since the last run applies now
 if not signed_in():
-    # Drawn without st.navigation, so that after signing in the router starts fresh on the default page.
     from app.signin import sign_in_form
 
+    # The router knows every page but runs none and shows no menu: the page a link asked for (/jobs) stays
+    # the current one, so the run after signing in opens it (or Home, when the role may not see it, or when
+    # the link was the bare address and the current page is this sign-in form).
+    signin_page = st.Page(sign_in_form, title="Sign in", icon=":material/login:", default=True)
+    everything = pages(everyone=True)
+    everything[""].insert(0, signin_page)
+    st.navigation(everything, position="hidden")
     sign_in_form()
+    write_cookie()
     st.stop()
-
-pages: dict[str, list[st.Page]] = {
-    "": [st.Page("pages/home.py", title="Home", icon=":material/home:", default=True)],
-    "Review": [st.Page("pages/review.py", title="Review queue", icon=":material/rate_review:")],
-}
-if may("engineer"):
-    pages["Engineering"] = [
-        st.Page("pages/rounds.py", title="Rounds", icon=":material/autorenew:"),
-        st.Page("pages/badcases.py", title="Badcases", icon=":material/search:"),
-        st.Page("pages/generate.py", title="Generate", icon=":material/edit_note:"),
-        st.Page("pages/agreement.py", title="Agreement", icon=":material/handshake:"),
-        st.Page("pages/export.py", title="Export", icon=":material/inventory_2:"),
-        st.Page("pages/training.py", title="Training", icon=":material/model_training:"),
-        st.Page("pages/models.py", title="Models", icon=":material/hub:"),
-        st.Page("pages/jobs.py", title="Jobs", icon=":material/settings:"),
-    ]
-if may("admin"):
-    pages["Admin"] = [st.Page("pages/users.py", title="Users", icon=":material/group:")]
 
 with st.sidebar:
     st.caption(f"Signed in as **{inert(user_name())}** ({role()})")
+    write_cookie()
     if st.button("Sign out"):
         sign_out()
         st.rerun()
 try:
-    st.navigation(pages).run()
+    st.navigation(pages(everyone=False)).run()
 except Exception as e:  # noqa: BLE001 — st.stop / st.rerun are BaseExceptions and pass through untouched
     # A user never sees a traceback: a message and an id to find it in the server's log.
     error_id = uuid.uuid4().hex[:8]

@@ -85,6 +85,23 @@ class User(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
+class UserSession(Base):
+    """A signed-in browser: its cookie holds a random token, this row only the token's SHA-256, so a copy of
+    the database signs no one in. Revoked at sign-out, on a password change and when the account is disabled
+    (pipeline.accounts.sessions)."""
+
+    __tablename__ = "sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    last_seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    client: Mapped[str | None] = mapped_column(String(100))  #: the address it signed in from
+
+
 class SigninFailures(Base):
     """Failed sign-ins in a row, per account name typed and per client address (``account:<name>`` or
     ``client:<address>``): the throttle of pipeline.accounts.throttle reads and writes them."""

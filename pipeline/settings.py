@@ -56,6 +56,13 @@ class Settings:
         default=2 * 1024**3,
         metadata={"help": "Largest file `sradit import` reads; larger ones are refused with a message."},
     )
+    session_hours: int = field(
+        default=12,
+        metadata={
+            "help": "How long a sign-in lasts, reloads included, before the sign-in form comes back "
+            "(the session cookie and its database row both end then)."
+        },
+    )
 
     metric: str = field(
         default="f1",
@@ -77,7 +84,7 @@ class Settings:
         for name, allowed in choices.items():
             if getattr(self, name) not in allowed:
                 raise SraditError(f"SRADIT_{name.upper()}={getattr(self, name)!r} is not one of {', '.join(allowed)}")
-        minimum = {"busy_timeout_ms": 0, "reviews_required": 1, "workers": 0, "max_import_bytes": 1}
+        minimum = {"busy_timeout_ms": 0, "reviews_required": 1, "workers": 0, "max_import_bytes": 1, "session_hours": 1}
         for name, least in minimum.items():
             if getattr(self, name) < least:
                 raise SraditError(f"SRADIT_{name.upper()}={getattr(self, name)} must be at least {least}")

@@ -12,6 +12,7 @@ from sqlalchemy import Engine, select
 
 from db.engine import read_session, write_session
 from db.models import ROLES, User
+from pipeline.accounts.sessions import revoke_all
 from pipeline.audit import audit
 from pipeline.errors import InputError
 
@@ -82,6 +83,7 @@ def set_password(engine: Engine, name: str, password: str | None, actor: str) ->
     with write_session(engine) as s:
         user = _existing(s, name)
         user.password_hash = hash_password(password or generated or "")
+        revoke_all(s, user.id)  # whoever held the old password is signed out everywhere
         audit(s, actor, "user.passwd", user.name)
     return generated
 
@@ -96,11 +98,13 @@ def set_role(engine: Engine, name: str, role: str, actor: str) -> None:
 
 
 def set_active(engine: Engine, name: str, active: bool, actor: str) -> None:
-    """Disable (or enable again) an account: a disabled one cannot sign in, and an open session ends on its
-    next page (app/auth.py reads the account on every run)."""
+    """Disable (or enable again) an account: a disabled one cannot sign in, and its open sessions are revoked
+    (an open page ends on its next run: app/auth.py checks the session on every run)."""
     with write_session(engine) as s:
         user = _existing(s, name)
         user.active = active
+        if not active:
+            revoke_all(s, user.id)  # enabling the account again does not bring its old sessions back
         audit(s, actor, "user.enable" if active else "user.disable", user.name)
 
 

@@ -10,15 +10,18 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
 from sqlalchemy import select
 
 from app.services.demo import build_demo
 from db.engine import make_engine, read_session
-from db.models import Review, User
+from db.models import Review, User, UserSession
+from pipeline.accounts.sessions import token_hash
 from pipeline.settings import Settings
 from tests.conftest import ROOT
 
@@ -40,15 +43,12 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture(scope="module")
-def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
-    folder = tmp_path_factory.mktemp("browser")
-    db_url = f"sqlite:///{folder / 'demo.db'}"
-    engine = make_engine(db_url)
-    build_demo(engine, Settings(db_url=db_url, data_dir=folder / "var"), force=False)
+@contextmanager
+def _serve(folder: Path, db_url: str) -> Iterator[str]:
+    """`streamlit run app/main.py` on a free port, stopped afterwards; its log goes to ``folder``."""
     port = _free_port()
     env = {**os.environ, "SRADIT_DB_URL": db_url, "SRADIT_DATA_DIR": str(folder / "var")}
-    log = (folder / "streamlit.log").open("w")
+    log = (folder / f"streamlit-{port}.log").open("w")
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -72,21 +72,33 @@ def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str
         start_new_session=True,
     )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
-    while True:
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-                if r.status == 200:
-                    break
-        except OSError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            raise AssertionError(f"streamlit did not start; see {log.name}")
-        time.sleep(0.5)
-    yield url, db_url
-    os.killpg(proc.pid, 15)
-    proc.wait(timeout=30)
-    log.close()
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise AssertionError(f"streamlit did not start; see {log.name}")
+            time.sleep(0.5)
+        yield url
+    finally:
+        os.killpg(proc.pid, 15)
+        proc.wait(timeout=30)
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
+    folder = tmp_path_factory.mktemp("browser")
+    db_url = f"sqlite:///{folder / 'demo.db'}"
+    engine = make_engine(db_url)
+    build_demo(engine, Settings(db_url=db_url, data_dir=folder / "var"), force=False)
+    with _serve(folder, db_url) as url:
+        yield url, db_url
 
 
 @pytest.fixture(scope="module")
@@ -160,11 +172,17 @@ def test_an_expert_cannot_reach_an_engineer_page(browser: Browser, app_url: tupl
     sign_in(page, url, "expert", "expert-demo")
     expect(page.get_by_role("link", name="Review queue")).to_be_visible()
     assert page.get_by_role("link", name="Generate").count() == 0
-    page.goto(f"{url}/generate")  # by URL: a new session, signed out
-    expect(page.get_by_role("button", name="Sign in")).to_be_visible(timeout=30_000)
-    sign_in(page, url + "/generate", "expert", "expert-demo")
+    page.goto(f"{url}/generate")  # by URL: a new page load, still signed in by the session cookie
+    expect(page.get_by_text("Signed in as expert")).to_be_visible(timeout=30_000)
+    _settle(page)
     expect(page.get_by_text("Run the filter chain")).to_have_count(0)
+    signed_out = browser.new_page()  # signed out, the same link: after signing in, not on Generate either
+    sign_in(signed_out, url + "/generate", "expert", "expert-demo")
+    _settle(signed_out)
+    expect(signed_out.get_by_text("Run the filter chain")).to_have_count(0)
+    expect(signed_out.get_by_role("heading", name="SRADIT Studio")).to_be_visible()
     page.close()
+    signed_out.close()
 
 
 def test_two_experts_at_once_lose_no_decision(browser: Browser, app_url: tuple[str, str]) -> None:
@@ -183,6 +201,79 @@ def test_two_experts_at_once_lose_no_decision(browser: Browser, app_url: tuple[s
         hb = _wait_change(b, hb)
     assert len(reviews(db_url, "expert")) - before_a == 3
     assert len(reviews(db_url, "expert2")) - before_b == 3
+
+
+def _session_cookie(context: BrowserContext) -> dict[str, Any] | None:
+    found = [c for c in context.cookies() if c["name"].startswith("sradit_session_")]
+    assert len(found) <= 1, found
+    return dict(found[0]) if found else None
+
+
+def _session_row(db_url: str, token: str) -> UserSession | None:
+    with read_session(make_engine(db_url)) as s:
+        return s.scalar(select(UserSession).where(UserSession.token_hash == token_hash(token)))
+
+
+def test_a_reload_keeps_you_signed_in_and_sign_out_ends_the_session(browser: Browser, app_url: tuple[str, str]) -> None:
+    url, db_url = app_url
+    context = browser.new_context()
+    page = context.new_page()
+    sign_in(page, url, "engineer", "engineer-demo")
+    _settle(page)
+    cookie = _session_cookie(context)
+    assert cookie is not None, "no session cookie after signing in"
+    assert cookie["path"] == "/" and cookie["sameSite"] == "Strict" and not cookie["secure"]  # served over http
+    assert time.time() + 11.9 * 3600 < cookie["expires"] <= time.time() + 12 * 3600 + 60
+    row = _session_row(db_url, cookie["value"])
+    assert row is not None and row.revoked_at is None and row.token_hash != cookie["value"]
+
+    page.get_by_role("link", name="Jobs", exact=True).click()
+    expect(page.get_by_role("heading", name="Jobs")).to_be_visible(timeout=30_000)
+    page.reload()  # a new websocket session: the cookie signs it in, on the same page
+    expect(page.get_by_text("Signed in as engineer")).to_be_visible(timeout=30_000)
+    expect(page.get_by_role("heading", name="Jobs")).to_be_visible(timeout=30_000)
+    assert page.url.rstrip("/").endswith("/jobs")
+    expect(page.get_by_role("button", name="Sign in")).to_have_count(0)
+
+    _settle(page)
+    page.get_by_role("button", name="Sign out").click()
+    expect(page.get_by_role("button", name="Sign in")).to_be_visible(timeout=30_000)
+    page.wait_for_function("() => !document.cookie.includes('sradit_session_')", timeout=30_000)
+    row = _session_row(db_url, cookie["value"])
+    assert row is not None and row.revoked_at is not None
+    page.reload()  # signed out stays signed out
+    expect(page.get_by_role("button", name="Sign in")).to_be_visible(timeout=30_000)
+    expect(page.get_by_text("Signed in as")).to_have_count(0)
+
+    # The old cookie copied back (as a thief would) signs no one in: its row is revoked; the page clears it.
+    context.add_cookies([{"name": cookie["name"], "value": cookie["value"], "url": url}])
+    page.reload()
+    expect(page.get_by_role("button", name="Sign in")).to_be_visible(timeout=30_000)
+    page.wait_for_function("() => !document.cookie.includes('sradit_session_')", timeout=30_000)
+    expect(page.get_by_text("Signed in as")).to_have_count(0)
+    context.close()
+
+
+def test_signing_in_from_a_deep_link_lands_on_that_page(
+    browser: Browser, app_url: tuple[str, str], tmp_path: Path
+) -> None:
+    url, db_url = app_url
+    # A server just started, whose first visitor comes by the link (Streamlit's old multipage mode is still on
+    # then), and the shared one.
+    with _serve(tmp_path, db_url) as fresh:
+        for base in (fresh, url):
+            context = browser.new_context()
+            page = context.new_page()
+            page.goto(f"{base}/jobs")
+            expect(page.get_by_role("button", name="Sign in")).to_be_visible(timeout=30_000)
+            expect(page.get_by_role("link", name="Jobs")).to_have_count(0)  # signed out: no menu, no page
+            page.get_by_role("textbox", name="Name").fill("engineer")
+            page.get_by_role("textbox", name="Password").fill("engineer-demo")
+            page.get_by_role("button", name="Sign in").click()
+            expect(page.get_by_text("Signed in as engineer")).to_be_visible(timeout=30_000)
+            expect(page.get_by_role("heading", name="Jobs")).to_be_visible(timeout=30_000)
+            assert page.url.rstrip("/").endswith("/jobs"), base
+            context.close()
 
 
 def _wait_change(page: Page, before: str) -> str:

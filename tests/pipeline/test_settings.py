@@ -14,6 +14,8 @@ def test_values_come_from_the_environment() -> None:
     s = Settings.from_env({"SRADIT_WORKERS": "3", "SRADIT_DATA_DIR": "/tmp/x", "SRADIT_REVIEWS_REQUIRED": "2"})
     assert (s.workers, s.data_dir, s.reviews_required) == (3, Path("/tmp/x"), 2)
     assert Settings.from_env({}).workers == 0  # one process per core
+    assert Settings.from_env({}).session_hours == 12
+    assert Settings.from_env({"SRADIT_SESSION_HOURS": "8"}).session_hours == 8
 
 
 @pytest.mark.parametrize(
@@ -22,6 +24,7 @@ def test_values_come_from_the_environment() -> None:
         ({"SRADIT_WORKERS": "two"}, "SRADIT_WORKERS='two' is not a valid int"),
         ({"SRADIT_WORKERS": "-1"}, "SRADIT_WORKERS=-1 must be at least 0"),
         ({"SRADIT_REVIEWS_REQUIRED": "0"}, "SRADIT_REVIEWS_REQUIRED=0 must be at least 1"),
+        ({"SRADIT_SESSION_HOURS": "0"}, "SRADIT_SESSION_HOURS=0 must be at least 1"),
     ],
 )
 def test_bad_values_are_named(env: dict[str, str], message: str) -> None:

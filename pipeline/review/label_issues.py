@@ -135,7 +135,9 @@ def held_badcase_ids(engine: Engine, round_no: int) -> set[int]:
     with read_session(engine) as s:
         return set(
             s.scalars(
-                select(Badcase.id).join(Round, Round.id == Badcase.round_id).where(Round.number == round_no)
+                select(Badcase.id)
+                .join(Round, Round.id == Badcase.round_id)
+                .where(Round.number == round_no)
                 # held() is correlated on the outer badcase
                 .where(held(Badcase.id))
             )

@@ -36,6 +36,7 @@ if may("engineer"):
     pages["Engineering"] = [
         st.Page("pages/rounds.py", title="Rounds", icon=":material/autorenew:"),
         st.Page("pages/badcases.py", title="Badcases", icon=":material/search:"),
+        st.Page("pages/labels.py", title="Label issues", icon=":material/flag:"),
         st.Page("pages/generate.py", title="Generate", icon=":material/edit_note:"),
         st.Page("pages/agreement.py", title="Agreement", icon=":material/handshake:"),
         st.Page("pages/export.py", title="Export", icon=":material/inventory_2:"),

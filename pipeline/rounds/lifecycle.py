@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Engine, func, insert, select
+from sqlalchemy.orm import Session
 
 from db.base import utcnow
 from db.engine import read_session, write_session
@@ -71,6 +72,21 @@ def get_round(engine: Engine, number: int) -> RoundView:
         return _view(r)
 
 
+def _next_dataset(s: Session, default: str) -> str:
+    """The dataset a new round starts on: the last round's augmentation (else ``default``), in its newest version
+    (with the gold codes engineers corrected since)."""
+    last = s.scalar(select(Round).order_by(Round.number.desc()).limit(1))
+    dataset = (last.results.get("augmenting", {}).get("dataset") if last else None) or default
+    if s.scalar(select(Dataset.id).where(Dataset.name == dataset)) is None:
+        raise InputError(f"there is no dataset {dataset!r} to start a round on")
+    return current_version(s, dataset).name
+
+
+def next_round_dataset(engine: Engine, default: str) -> str:
+    with read_session(engine) as s:
+        return _next_dataset(s, default)
+
+
 def open_round(engine: Engine, mode: str, cfg: RoundConfig, actor: str) -> tuple[int, bool]:
     """The unfinished round to continue, or a new one; returns (number, created). Continuing a round in
     non-interactive mode switches it: the filter chain approves what the experts have not decided."""
@@ -85,10 +101,7 @@ def open_round(engine: Engine, mode: str, cfg: RoundConfig, actor: str) -> tuple
                 audit(s, actor, "round.mode", f"round {current.number}", mode=mode)
             return current.number, False
         last = s.scalar(select(Round).order_by(Round.number.desc()).limit(1))
-        dataset = (last.results.get("augmenting", {}).get("dataset") if last else None) or cfg.dataset
-        if s.scalar(select(Dataset.id).where(Dataset.name == dataset)) is None:
-            raise InputError(f"there is no dataset {dataset!r} to start a round on")
-        dataset = current_version(s, dataset).name  # with the gold codes engineers corrected since
+        dataset = _next_dataset(s, cfg.dataset)
         config = {**cfg.as_dict(), "dataset": dataset}
         number = (last.number if last else 0) + 1
         s.add(Round(number=number, status="identifying", mode=mode, config=config, results={}))

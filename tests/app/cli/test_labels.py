@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from db.engine import make_engine, read_session
-from db.models import Record
+from db.models import Badcase, Record, Round, Variant
 from pipeline.demo.synthetic import generate_records
 from pipeline.ingest.importer import import_rows
 from pipeline.mining.kfold import MiningConfig, mine
@@ -65,6 +65,16 @@ def test_flag_accept_dismiss_and_list_from_the_command_line(flagged_round: tuple
     assert [line.split("\t")[1] for line in everything[1:]] == ["accepted", "dismissed"]
     assert everything[1].split("\t")[-1] == "train@L1"
     assert len(cli("labels", "list").stdout.splitlines()) == 1  # no open issue left
+
+    # The round's generate stage leaves the accepted issue's badcase out, and says so; the dismissed one is rewritten.
+    cli("round", "start")
+    engine = make_engine(db_url)
+    with read_session(engine) as s:
+        generating = s.scalar(select(Round.results).where(Round.number == 1))["generating"]
+        rewritten = set(s.scalars(select(Record.case_id).join(Badcase).join(Variant, Variant.badcase_id == Badcase.id)))
+    assert generating["held_for_label_issues"] == 1 and generating["generated"] > 0
+    assert rewritten == {second}
+    engine.dispose()
 
     # The relabelled version is mined out of fold and rewritten like any dataset.
     mined = cli("kfold", "--dataset", "train@L1", "--folds", "2").output

@@ -72,19 +72,20 @@ def get_round(engine: Engine, number: int) -> RoundView:
         return _view(r)
 
 
-def _next_dataset(s: Session, default: str) -> str:
+def _next_dataset(s: Session, default: str) -> str | None:
     """The dataset a new round starts on: the last round's augmentation (else ``default``), in its newest version
-    (with the gold codes engineers corrected since)."""
+    (with the gold codes engineers corrected since); None when there is no such dataset."""
     last = s.scalar(select(Round).order_by(Round.number.desc()).limit(1))
     dataset = (last.results.get("augmenting", {}).get("dataset") if last else None) or default
     if s.scalar(select(Dataset.id).where(Dataset.name == dataset)) is None:
-        raise InputError(f"there is no dataset {dataset!r} to start a round on")
+        return None
     return current_version(s, dataset).name
 
 
 def next_round_dataset(engine: Engine, default: str) -> str:
+    """What the next round will start on (``default`` itself when it does not exist: starting is then refused)."""
     with read_session(engine) as s:
-        return _next_dataset(s, default)
+        return _next_dataset(s, default) or default
 
 
 def open_round(engine: Engine, mode: str, cfg: RoundConfig, actor: str) -> tuple[int, bool]:
@@ -102,6 +103,9 @@ def open_round(engine: Engine, mode: str, cfg: RoundConfig, actor: str) -> tuple
             return current.number, False
         last = s.scalar(select(Round).order_by(Round.number.desc()).limit(1))
         dataset = _next_dataset(s, cfg.dataset)
+        if dataset is None:
+            missing = (last.results.get("augmenting", {}).get("dataset") if last else None) or cfg.dataset
+            raise InputError(f"there is no dataset {missing!r} to start a round on")
         config = {**cfg.as_dict(), "dataset": dataset}
         number = (last.number if last else 0) + 1
         s.add(Round(number=number, status="identifying", mode=mode, config=config, results={}))

@@ -31,7 +31,7 @@ from pipeline.review.label_issues import (
 )
 from pipeline.rounds.config import RoundConfig
 from pipeline.rounds.dashboard import round_rows
-from pipeline.rounds.lifecycle import augment, open_round, set_stage
+from pipeline.rounds.lifecycle import augment, next_round_dataset, open_round, set_stage
 from tests.conftest import row_counts
 from tests.pipeline.augment.test_rewriting import Counting
 from tests.pipeline.mining.test_kfold import Oracle
@@ -194,6 +194,7 @@ def test_the_relabelled_version_flows_through_augmentation_rounds_export_and_the
     second = flag_label_issue(engine, kept, NEW_PRINCIPAL, ["E78.500"], "expert")
     later = accept_label_issue(engine, second, "engineer")
     assert (later.parent, later.dataset) == ("train@r1", f"train@L{second}")
+    assert next_round_dataset(engine, "train") == later.dataset  # what the Rounds page says the round will use
     number, created = open_round(engine, "interactive", RoundConfig(), "t")
     with read_session(engine) as s:
         rnd = s.scalar(select(Round).where(Round.number == number))

@@ -1,5 +1,6 @@
 """The flag form: a badcase's gold codes are wrong, and these are the right ones. The Badcases page draws it; the
-review board can draw it beside a badcase with one call, ``flag_form(engine, badcase_id, user_name())``."""
+review board can draw it beside a badcase with one call,
+``flag_form(engine, badcase_id, user_name(), gold_principal, gold_others)``."""
 
 from __future__ import annotations
 

@@ -32,6 +32,7 @@ def pages(everyone: bool) -> dict[str, list[st.Page]]:
         found["Engineering"] = [
             st.Page("pages/rounds.py", title="Rounds", icon=":material/autorenew:"),
             st.Page("pages/badcases.py", title="Badcases", icon=":material/search:"),
+            st.Page("pages/labels.py", title="Label issues", icon=":material/flag:"),
             st.Page("pages/generate.py", title="Generate", icon=":material/edit_note:"),
             st.Page("pages/agreement.py", title="Agreement", icon=":material/handshake:"),
             st.Page("pages/export.py", title="Export", icon=":material/inventory_2:"),

@@ -5,7 +5,18 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from db.base import Base, utcnow
@@ -19,6 +30,9 @@ class Dataset(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200), unique=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    #: how a version was made from another, e.g. {"kind": "relabel", "parent": "train@r1", "parent_id": 2,
+    #: "label_issue": 3, "case_id": …, "old": …, "new": …}; None for an import or a round's augmentation
+    provenance: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
     records: Mapped[list[Record]] = relationship(back_populates="dataset")
 
@@ -387,3 +401,41 @@ class ReasoningTrace(Base):
     prompt_version: Mapped[str] = mapped_column(String(32))
     text: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+LABEL_ISSUE_STATUSES = ("open", "accepted", "dismissed")
+
+
+class LabelIssue(Base):
+    """An expert's flag that a badcase's gold codes are wrong, with the codes proposed instead. While open
+    (and once accepted) the badcase is held out of augmentation; an engineer accepts it (a relabelled dataset
+    version) or dismisses it."""
+
+    __tablename__ = "label_issues"
+    __table_args__ = (
+        CheckConstraint("status IN ('open', 'accepted', 'dismissed')", name="status"),
+        # At most one open flag per badcase, held by the database itself (two experts flagging at once).
+        Index(
+            "uq_label_issues_open_badcase",
+            "badcase_id",
+            unique=True,
+            sqlite_where=text("status = 'open'"),
+            postgresql_where=text("status = 'open'"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    badcase_id: Mapped[int] = mapped_column(ForeignKey("badcases.id", ondelete="CASCADE"), index=True)
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    old_principal: Mapped[str] = mapped_column(String(64))  #: the gold codes when flagged
+    old_others: Mapped[list[str]] = mapped_column(JSON, default=list)
+    proposed_principal: Mapped[str] = mapped_column(String(64))
+    proposed_others: Mapped[list[str]] = mapped_column(JSON, default=list)
+    comment: Mapped[str | None] = mapped_column(Text)
+    flagged_by: Mapped[str] = mapped_column(String(100))
+    flagged_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    resolved_by: Mapped[str | None] = mapped_column(String(100))
+    resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    resolution_note: Mapped[str | None] = mapped_column(Text)
+    #: the relabelled dataset version an acceptance made
+    dataset_id: Mapped[int | None] = mapped_column(ForeignKey("datasets.id", ondelete="SET NULL"))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import click
 
-from app.cli import augment, database, distill, export, ingest, jobs, mining, review, rounds, training
+from app.cli import augment, database, distill, export, ingest, jobs, labels, mining, review, rounds, training
 from app.cli.common import Ctx
 
 
@@ -20,6 +20,6 @@ def main(ctx: click.Context) -> None:
     ctx.obj = Ctx()
 
 
-for _module in (database, ingest, mining, jobs, augment, review, export, rounds, training, distill):
+for _module in (database, ingest, mining, jobs, augment, review, labels, export, rounds, training, distill):
     for _command in _module.COMMANDS:
         main.add_command(_command)

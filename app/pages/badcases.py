@@ -1,4 +1,5 @@
-"""Badcases: mine a round (as a background job), browse the library, open one badcase."""
+"""Badcases: mine a round (as a background job), browse the library (likeliest label errors first), open one badcase
+and flag its gold codes as wrong."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import streamlit as st
 
 from app.auth import require, user_name
 from app.inert import inert
+from app.label_flag import flag_form
 from app.services.jobs import get_job, recent_jobs, submit
 from app.services.mining import KFOLD_HANDLER, kfold_params
 from app.services.models import model_names
@@ -18,6 +20,7 @@ from pipeline.domain.label_space import all_codes
 from pipeline.domain.records import TEXT_SECTIONS
 from pipeline.mining.badcases import badcase_detail, list_badcases
 from pipeline.mining.kfold import MiningConfig
+from pipeline.review.label_issues import HELD, list_label_issues
 
 require("engineer")
 st.title("Badcases")
@@ -69,7 +72,12 @@ f1, f2, f3 = st.columns(3)
 round_no = f1.selectbox("Round", rounds)
 error = f2.selectbox("Error type", ["any", *BADCASE_ERRORS])
 code = f3.text_input("Code involved", placeholder="e.g. I25.103")
-shown = list_badcases(engine, round_no, None if error == "any" else error, code.strip() or None)
+# Likeliest label errors first: an expert checks the gold codes before the record is rewritten 20 times.
+shown = sorted(
+    list_badcases(engine, round_no, None if error == "any" else error, code.strip() or None),
+    key=lambda r: -(r.label_error_confidence if r.label_error_confidence is not None else -1),
+)
+flags = {i.badcase_id: i.status for i in list_label_issues(engine, round_no=round_no) if i.status in HELD}
 
 names = all_codes()
 table = pd.DataFrame(
@@ -77,6 +85,8 @@ table = pd.DataFrame(
         {
             "id": r.id,
             "病案标识": r.case_id,
+            "label error?": r.label_error_confidence,
+            "label issue": flags.get(r.id, ""),
             "errors": ", ".join(r.error_types),
             "gold principal": f"{r.gold_principal} {names.get(r.gold_principal, '')}",
             "predicted": f"{r.predicted_principal} {names.get(r.predicted_principal, '')}"
@@ -90,7 +100,12 @@ table = pd.DataFrame(
         for r in shown
     ]
 )
-st.caption(f"{len(shown)} of {sum(r.round_no == round_no for r in rows)} badcases of round {round_no}")
+st.caption(
+    f"{len(shown)} of {sum(r.round_no == round_no for r in rows)} badcases of round {round_no}, likeliest label "
+    "errors first. *label error?*: how confident the out-of-fold model is that the gold codes are wrong — "
+    "1 − the probability it gave the gold codes (the baseline: principal and other codes weighted as the metric), "
+    "or the share of its votes against them (an LLM's samples, an ensemble's folds); empty when it gave neither."
+)
 # Keyed by the filters: a selection made in one filtered table never indexes another (it would point past its end).
 picked = st.dataframe(
     table,
@@ -98,6 +113,7 @@ picked = st.dataframe(
     on_select="rerun",
     selection_mode="single-row",
     key=f"badcase_table_{round_no}_{error}_{code.strip()}",
+    column_config={"label error?": st.column_config.ProgressColumn(min_value=0.0, max_value=1.0, format="%.2f")},
 )
 selected = [i for i in (picked.selection.rows if picked else []) if i < len(table)]
 if selected:
@@ -121,6 +137,12 @@ if badcase_id is not None and any(r.id == badcase_id for r in shown):
         for c in d.predicted_others:
             mark = "✗ extra" if c in d.row.extra else "✓"
             st.text(f"other      {c}  {d.names.get(c, '')}  {mark}")
+    confidence = d.row.label_error_confidence
+    st.markdown(
+        "**Are the gold codes wrong?**"
+        + ("" if confidence is None else f" The out-of-fold model is {confidence:.0%} confident they are.")
+    )
+    flag_form(engine, badcase_id, user_name(), d.row.gold_principal, d.gold_others)
     for name in TEXT_SECTIONS:
         with st.expander(name, expanded=name in ("主诉", "入院诊断")):
             st.text(d.sections.get(name, ""))  # st.text: record text is shown, never rendered as markup

@@ -48,6 +48,9 @@ if rows:
                 "passing all filters": r.funnel[-1][1] if len(r.funnel) > 1 else None,
                 "selected": r.approved,
                 "expert min / selected": two(r.expert_minutes_per_approved),
+                "label issues open / accepted / dismissed": " / ".join(
+                    str(r.label_issues[k]) for k in ("open", "accepted", "dismissed")
+                ),
                 f"score before ({r.metric})": two(r.score_before),
                 "measured": r.before_measured,
                 f"score after ({r.metric})": two(r.score_after),

@@ -14,7 +14,7 @@ from app.state import ready_engine, settings
 from pipeline.errors import InputError
 from pipeline.rounds.config import AUTO, GENERATORS, INFERENCES, MININGS, NONE, RoundConfig, round_config
 from pipeline.rounds.dashboard import round_rows
-from pipeline.rounds.lifecycle import review_complete, rounds
+from pipeline.rounds.lifecycle import next_round_dataset, review_complete, rounds
 from training.models.catalog import load_models
 from training.models.registry import registered
 
@@ -90,7 +90,7 @@ else:
     mode = st.selectbox("Approval", ["interactive", "non-interactive"], help="non-interactive: no experts")
     if cfg is not None:
         last = existing[-1] if existing else None
-        dataset = (last.results.get("augmenting", {}).get("dataset") if last else None) or cfg.dataset
+        dataset = next_round_dataset(engine, cfg.dataset)
         guess = last.results.get("identifying", {}).get("badcases") if last else None
         plan = cost(engine, settings(), cfg, dataset, guess)
         left, right = st.columns(2)
@@ -134,7 +134,7 @@ def _running() -> None:
 _running()
 
 if existing:
-    selected = {row.number: row.approved for row in round_rows(engine)}  # the Home page's count, live
+    dashboard = {row.number: row for row in round_rows(engine)}  # the Home page's counts, live
     rows = []
     for r in reversed(existing):
         ident, train = r.results.get("identifying", {}), r.results.get("training", {})
@@ -152,7 +152,9 @@ if existing:
                 "generated": r.results.get("generating", {}).get("generated"),
                 "passing": r.results.get("filtering", {}).get("passed"),
                 "filtered with": ", ".join(models["filtered"]),
-                "selected": selected.get(r.number, 0),
+                "selected": dashboard[r.number].approved if r.number in dashboard else 0,
+                "label issues open": dashboard[r.number].label_issues["open"] if r.number in dashboard else 0,
+                "relabelled": dashboard[r.number].label_issues["accepted"] if r.number in dashboard else 0,
                 "approved by": r.results.get("in_review", {}).get("approved_by"),
                 "trained": ", ".join(models["trained"]),
                 "score before": None if ident.get("score") is None else round(ident["score"], 2),

@@ -1,6 +1,6 @@
 """The demo database with every feature's state (DESIGN.md, "The demo database"): synthetic records and
 accounts (pipeline.demo.database), round 1 mined with the baseline coder, rule-generated and filtered variants in
-the review queue, a few expert reviews, and an export."""
+the review queue, a few expert reviews, one label issue an expert flagged, and an export."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from sqlalchemy import Engine, select
 from app.services.mining import KFOLD_HANDLER, kfold_params
 from app.services.rewrite import FILTER_HANDLER, REWRITE_HANDLER, filter_params, rewrite_params
 from db.engine import read_session, write_session
-from db.models import Badcase, Round, User, Variant
+from db.models import Badcase, Review, Round, User, Variant
 from pipeline.augment.filter_chain import funnel
 from pipeline.augment.rewriting import RewriteConfig
 from pipeline.demo.database import DemoSummary
@@ -20,6 +20,7 @@ from pipeline.demo.database import build_demo as build_base
 from pipeline.export.datasets import ExportConfig, ExportResult, export
 from pipeline.jobs.runner import run_foreground
 from pipeline.mining.kfold import MiningConfig
+from pipeline.review.label_issues import flag_label_issue
 from pipeline.review.queue import decide
 from pipeline.rounds.config import RoundConfig
 from pipeline.rounds.lifecycle import set_stage
@@ -81,8 +82,29 @@ def build_demo(engine: Engine, settings: Settings, *, force: bool, seed: int = 0
         engine, number, "in_review", "filtering", {"funnel": funnel(engine, number), "passed": filtered["passed"]}
     )
     reviews = _review_a_few(engine)
+    _flag_a_label(engine)
     exported = export(engine, ExportConfig(number, "trl-sft", settings.workspace / "exports", task="both"), "demo")
     return Demo(base, mined, rewritten, filtered, reviews, exported)
+
+
+def _flag_a_label(engine: Engine) -> int | None:
+    """The demo expert doubts the gold codes of the likeliest label error no one has reviewed: the record mentions
+    a code the model predicted (an "extra" code), so one open label issue waits on the Label issues page."""
+    with read_session(engine) as s:
+        reviewed = set(s.scalars(select(Review.badcase_id)))
+        candidates = [
+            b
+            for b in s.scalars(select(Badcase).order_by(Badcase.label_error_confidence.desc().nulls_last(), Badcase.id))
+            if b.id not in reviewed and b.extra_codes
+        ]
+        if not candidates:
+            return None
+        b = candidates[0]
+        gold = list(b.record.other_codes or [])
+    proposed = [*gold, *(c for c in b.extra_codes if c not in gold and c != b.gold_principal)]
+    return flag_label_issue(
+        engine, b.id, b.gold_principal, proposed, "expert", "the discharge summary also names the model's extra code"
+    )
 
 
 def _review_a_few(engine: Engine) -> int:

@@ -86,7 +86,8 @@ def advance(engine: Engine, settings: Settings, number: int, actor: str, run_sta
                 number,
                 "filtering",
                 "generating",
-                {k: result[k] for k in ("generated", "failed", "seconds")} | {"models": [cfg.rewrite_model or "rules"]},
+                {k: result[k] for k in ("generated", "failed", "seconds")}
+                | {"held_for_label_issues": result.get("held", 0), "models": [cfg.rewrite_model or "rules"]},
             )
         elif r.status == "filtering":
             _filter(engine, number, cfg, actor, timed)

@@ -14,6 +14,7 @@ from pipeline.audit import audit
 from pipeline.errors import InputError, SraditError
 from pipeline.parallel import imap
 from pipeline.protocols import Progress
+from pipeline.review.label_issues import held
 
 
 @dataclass(frozen=True)
@@ -69,12 +70,14 @@ class RewriteReport:
     generated: int = 0
     failed: int = 0
     skipped: int = 0  #: badcases that already had N variants
+    held: int = 0  #: badcases held out by a label issue (their gold codes may be wrong)
     problems: list[str] = field(default_factory=list)
 
     def lines(self) -> list[str]:
         out = [
             f"round {self.round_no}: {self.badcases} badcases, {self.generated} variants generated, "
             f"{self.failed} failed, {self.skipped} badcases already complete"
+            + (f", {self.held} held out by label issues" if self.held else "")
         ]
         out += [f"  ! {p}" for p in self.problems]
         return out
@@ -97,14 +100,16 @@ def generate_round(
         raise InputError(f"--n must be at least 1, got {cfg.n}")
     rid = round_id(engine, cfg.round_no)
     with read_session(engine) as s:
+        # A badcase whose gold codes are flagged as wrong is not rewritten: its variants would copy the error.
         todo = s.execute(
             select(Badcase.id, Badcase.record_id, func.count(Variant.id))
             .outerjoin(Variant, Variant.badcase_id == Badcase.id)
-            .where(Badcase.round_id == rid)
+            .where(Badcase.round_id == rid, ~held(Badcase.id))
             .group_by(Badcase.id)
             .order_by(Badcase.id)
         ).all()
-    report = RewriteReport(cfg.round_no, badcases=len(todo))
+        n_held = s.scalar(select(func.count()).where(Badcase.round_id == rid, held(Badcase.id))) or 0
+    report = RewriteReport(cfg.round_no, badcases=len(todo), held=n_held)
     work: list[tuple[int, int, VariantRequest]] = []  # (position in todo, badcase, request)
     for position, (badcase_id, record_id, have) in enumerate(todo, 1):
         if have >= cfg.n:
@@ -148,6 +153,7 @@ def generate_round(
             f"round {cfg.round_no}",
             generated=report.generated,
             failed=report.failed,
+            held=report.held,
             generator=cfg.generator,
         )
     return report

@@ -28,6 +28,7 @@ from pipeline.domain.records import ID_KEY, MAIN_KEY, OTHER_KEY, TEXT_SECTIONS
 from pipeline.errors import InputError
 from pipeline.export import prompts, trainer_configs
 from pipeline.mining.kfold import round_dataset
+from pipeline.review.label_issues import held
 from pipeline.review.queue import approved_variant_ids
 
 FORMATS = ("trl-sft", "trl-grpo", "llamafactory", "verl", "competition", "prompts")
@@ -151,14 +152,24 @@ def collect(engine: Engine, cfg: ExportConfig) -> list[Sample]:
 
 def _chosen_variants(s: Any, round_id: int, cfg: ExportConfig) -> set[int]:
     if cfg.selection == "best":
-        return set(
+        chosen = set(
             s.scalars(
                 select(Selection.variant_id)
                 .join(Badcase, Badcase.id == Selection.badcase_id)
                 .where(Badcase.round_id == round_id)
             )
         )
-    return approved_variant_ids(s, round_id)
+    else:
+        chosen = approved_variant_ids(s, round_id)
+    # Variants of a badcase whose gold codes are flagged as wrong carry those codes: not exported.
+    flagged = set(
+        s.scalars(
+            select(Variant.id)
+            .join(Badcase, Badcase.id == Variant.badcase_id)
+            .where(Badcase.round_id == round_id, held(Badcase.id))
+        )
+    )
+    return chosen - flagged
 
 
 def split(samples: list[Sample], fold: int | None) -> dict[str, list[Sample]]:

@@ -86,6 +86,8 @@ class BadcaseRow:
     other_f1: float
     score: float
     status: str
+    #: how confident the out-of-fold model is that the gold codes are wrong (see label_error_confidence)
+    label_error_confidence: float | None = None
 
 
 @dataclass(frozen=True)
@@ -132,6 +134,7 @@ def _row(b: Badcase, round_no: int, case_id: str) -> BadcaseRow:
         b.other_f1,
         b.score,
         b.status,
+        b.label_error_confidence,
     )
 
 

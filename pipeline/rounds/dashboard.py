@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import Engine, func, select
 
 from db.engine import read_session
 from db.models import Badcase, ModelRun, Prediction, Record, Round, Selection
 from pipeline.augment.filter_chain import funnel
+from pipeline.review.label_issues import label_issue_counts
 from pipeline.rounds.lifecycle import expert_minutes_per_approved, rounds
 
 
@@ -34,6 +35,8 @@ class RoundRow:
     before_measured: str  #: out-of-fold | in-sample (policy mining)
     after_measured: str | None  #: out-of-fold (baseline) | in-sample (LLM policy on its training records)
     metric: str  #: f1 | recall: which formula the scores are
+    #: label issues flagged on its badcases, by status: open, accepted, dismissed
+    label_issues: dict[str, int] = field(default_factory=lambda: {"open": 0, "accepted": 0, "dismissed": 0})
 
 
 def round_rows(engine: Engine) -> list[RoundRow]:
@@ -62,6 +65,7 @@ def round_rows(engine: Engine) -> list[RoundRow]:
                 .group_by(Round.number)
             ).all()
         )
+    issues = label_issue_counts(engine)
     for r in rounds(engine):
         train = r.results.get("training", {})
         run = mined.get(r.number)
@@ -86,6 +90,7 @@ def round_rows(engine: Engine) -> list[RoundRow]:
                 before_measured=r.results.get("identifying", {}).get("measured", "out-of-fold"),
                 after_measured=train.get("measured", "out-of-fold" if train else None),
                 metric=(run.config or {}).get("metric", "f1") if run else "f1",
+                label_issues=issues.get(r.number, {"open": 0, "accepted": 0, "dismissed": 0}),
             )
         )
     return out

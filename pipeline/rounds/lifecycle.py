@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Engine, func, insert, select
+from sqlalchemy.orm import Session
 
 from db.base import utcnow
 from db.engine import read_session, write_session
@@ -14,6 +15,8 @@ from db.models import ROUND_STAGES, Badcase, Dataset, Record, Review, Round, Sel
 from pipeline.audit import audit
 from pipeline.errors import InputError
 from pipeline.ingest.validation import content_hash
+from pipeline.ingest.versions import copy_records, current_version, newest_relabel
+from pipeline.review.label_issues import held
 from pipeline.rounds.config import RoundConfig
 
 MODES = ("interactive", "non-interactive")
@@ -69,6 +72,22 @@ def get_round(engine: Engine, number: int) -> RoundView:
         return _view(r)
 
 
+def _next_dataset(s: Session, default: str) -> str | None:
+    """The dataset a new round starts on: the last round's augmentation (else ``default``), in its newest version
+    (with the gold codes engineers corrected since); None when there is no such dataset."""
+    last = s.scalar(select(Round).order_by(Round.number.desc()).limit(1))
+    dataset = (last.results.get("augmenting", {}).get("dataset") if last else None) or default
+    if s.scalar(select(Dataset.id).where(Dataset.name == dataset)) is None:
+        return None
+    return current_version(s, dataset).name
+
+
+def next_round_dataset(engine: Engine, default: str) -> str:
+    """What the next round will start on (``default`` itself when it does not exist: starting is then refused)."""
+    with read_session(engine) as s:
+        return _next_dataset(s, default) or default
+
+
 def open_round(engine: Engine, mode: str, cfg: RoundConfig, actor: str) -> tuple[int, bool]:
     """The unfinished round to continue, or a new one; returns (number, created). Continuing a round in
     non-interactive mode switches it: the filter chain approves what the experts have not decided."""
@@ -83,9 +102,10 @@ def open_round(engine: Engine, mode: str, cfg: RoundConfig, actor: str) -> tuple
                 audit(s, actor, "round.mode", f"round {current.number}", mode=mode)
             return current.number, False
         last = s.scalar(select(Round).order_by(Round.number.desc()).limit(1))
-        dataset = (last.results.get("augmenting", {}).get("dataset") if last else None) or cfg.dataset
-        if s.scalar(select(Dataset.id).where(Dataset.name == dataset)) is None:
-            raise InputError(f"there is no dataset {dataset!r} to start a round on")
+        dataset = _next_dataset(s, cfg.dataset)
+        if dataset is None:
+            missing = (last.results.get("augmenting", {}).get("dataset") if last else None) or cfg.dataset
+            raise InputError(f"there is no dataset {missing!r} to start a round on")
         config = {**cfg.as_dict(), "dataset": dataset}
         number = (last.number if last else 0) + 1
         s.add(Round(number=number, status="identifying", mode=mode, config=config, results={}))
@@ -115,9 +135,11 @@ def review_complete(engine: Engine, number: int) -> tuple[int, int]:
     """(badcases decided, badcases with a variant to review) of a round."""
     with read_session(engine) as s:
         rid = s.scalar(select(Round.id).where(Round.number == number))
+        # A badcase held by a label issue waits for an engineer, not for the experts.
         reviewable = select(Badcase.id).where(
             Badcase.round_id == rid,
             select(Variant.id).where(Variant.badcase_id == Badcase.id, Variant.passed.is_(True)).exists(),
+            ~held(Badcase.id),
         )
         total = s.scalar(select(func.count()).select_from(reviewable.subquery())) or 0
         decided = (
@@ -132,7 +154,7 @@ def approve_by_filters(engine: Engine, number: int, actor: str) -> int:
     with write_session(engine) as s:
         rid = s.scalar(select(Round.id).where(Round.number == number))
         chosen = 0
-        for badcase in s.scalars(select(Badcase).where(Badcase.round_id == rid)):
+        for badcase in s.scalars(select(Badcase).where(Badcase.round_id == rid, ~held(Badcase.id))):
             if s.get(Selection, badcase.id) is not None:
                 continue
             top = s.scalar(select(Variant.id).where(Variant.badcase_id == badcase.id, Variant.rank == 1))
@@ -153,8 +175,10 @@ class Augmented:
 
 
 def augment(engine: Engine, number: int, actor: str) -> Augmented:
-    """Write the next dataset version: every record of the round's dataset (kept as it was) plus the round's
-    selected variants, each a record of origin "variant" pointing at its parent. Idempotent."""
+    """Write the next dataset version: every record of the round's dataset (kept as it was; its newest relabelled
+    version when engineers corrected gold codes meanwhile) plus the round's selected variants, each a record of
+    origin "variant" pointing at its parent and carrying its parent's codes. Badcases held by a label issue add
+    no variant. Idempotent."""
     with write_session(engine) as s:
         rnd = s.scalar(select(Round).where(Round.number == number))
         if rnd is None:
@@ -162,6 +186,7 @@ def augment(engine: Engine, number: int, actor: str) -> Augmented:
         source = s.scalar(select(Dataset).where(Dataset.name == rnd.config.get("dataset", "train")))
         if source is None:
             raise InputError(f"round {number}'s dataset {rnd.config.get('dataset')!r} is gone")
+        source = newest_relabel(s, source)
         name = f"{source.name.split('@')[0]}@r{number}"
         existing = s.scalar(select(Dataset).where(Dataset.name == name))
         if existing is not None:
@@ -174,50 +199,36 @@ def augment(engine: Engine, number: int, actor: str) -> Augmented:
         s.add(target)
         s.flush()
         now = utcnow()
-        old_records = s.scalars(select(Record).where(Record.dataset_id == source.id).order_by(Record.id)).all()
-        new_ids: dict[int, int] = {}
-        for rec in old_records:  # parents before their variants: ids are in insertion order
-            copy = Record(
-                dataset_id=target.id,
-                case_id=rec.case_id,
-                sections=rec.sections,
-                principal_code=rec.principal_code,
-                other_codes=rec.other_codes,
-                content_hash=rec.content_hash,
-                origin=rec.origin,
-                parent_id=new_ids.get(rec.parent_id or -1),
-                round_no=rec.round_no,
-                fold=rec.fold,
-                created_at=now,
-                updated_at=now,
-            )
-            s.add(copy)
-            s.flush()
-            new_ids[rec.id] = copy.id
-        by_case = {rec.case_id: new_ids[rec.id] for rec in old_records if rec.origin == "original"}
+        new_ids = copy_records(s, source, target)
+        n_old = len(new_ids)
+        by_case = {
+            rec.case_id: (new_ids[rec.id], rec.principal_code, rec.other_codes)
+            for rec in s.scalars(select(Record).where(Record.dataset_id == source.id, Record.origin == "original"))
+        }
         selected = s.execute(
             select(Variant, Record)
             .join(Selection, Selection.variant_id == Variant.id)
             .join(Badcase, Badcase.id == Selection.badcase_id)
             .join(Record, Record.id == Badcase.record_id)
-            .where(Badcase.round_id == rnd.id)
+            .where(Badcase.round_id == rnd.id, ~held(Badcase.id))
             .order_by(Record.case_id, Variant.seq)
         ).all()
         rows = []
         for v, parent in selected:
             if parent.case_id not in by_case:
                 continue
+            parent_id, principal, others = by_case[parent.case_id]
             sections = dict(v.sections or {})
             rows.append(
                 {
                     "dataset_id": target.id,
                     "case_id": f"{parent.case_id}#r{number}v{v.seq}",
                     "sections": sections,
-                    "principal_code": parent.principal_code,
-                    "other_codes": parent.other_codes,
-                    "content_hash": content_hash(sections, parent.principal_code, parent.other_codes),
+                    "principal_code": principal,
+                    "other_codes": others,
+                    "content_hash": content_hash(sections, principal, others),
                     "origin": "variant",
-                    "parent_id": by_case[parent.case_id],
+                    "parent_id": parent_id,
                     "round_no": number,
                     "fold": parent.fold,
                     "created_at": now,
@@ -232,10 +243,11 @@ def augment(engine: Engine, number: int, actor: str) -> Augmented:
             "round.augment",
             name,
             round=number,
+            source=source.name,
             added=len(rows),
             approved_by="filter chain" if rnd.mode == "non-interactive" else "experts",
         )
-        return Augmented(name, len(old_records) + len(rows), len(rows))
+        return Augmented(name, n_old + len(rows), len(rows))
 
 
 def expert_minutes_per_approved(engine: Engine, number: int) -> float | None:

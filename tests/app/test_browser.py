@@ -305,6 +305,7 @@ ROLE_PAGES = {
         "Review queue",
         "Rounds",
         "Badcases",
+        "Label issues",
         "Generate",
         "Agreement",
         "Export",
@@ -333,3 +334,35 @@ def test_every_page_as_every_role_draws_without_an_error(
         assert page.locator("[data-testid='stException']").count() == 0, f"{account} · {name}: an exception"
         for bad in ("Traceback (most recent call last)", "DeltaGenerator", "Something went wrong"):
             assert bad not in text, f"{account} · {name}: {bad!r} on the page"
+
+
+def test_an_engineer_accepts_a_label_issue_in_the_browser(browser: Browser, app_url: tuple[str, str]) -> None:
+    """The demo expert's flag of a badcase's gold codes reaches the engineer's Label issues page; accepting it there
+    makes a relabelled dataset version."""
+    from db.models import Dataset, LabelIssue
+
+    url, db_url = app_url
+    engine = make_engine(db_url)
+    with read_session(engine) as s:
+        flagged = s.scalars(select(LabelIssue).where(LabelIssue.status == "open")).all()
+    assert len(flagged) == 1 and flagged[0].flagged_by == "expert"
+    issue = flagged[0].id
+    page = browser.new_context().new_page()
+    sign_in(page, url, "engineer", "engineer-demo")
+    page.get_by_role("link", name="Label issues", exact=True).click()
+    expect(page.get_by_text(f"Issue {issue}", exact=False).first).to_be_visible(timeout=30_000)
+    expect(page.get_by_text("why: the discharge summary also names")).to_be_visible()
+    _settle(page)
+    note = page.get_by_role("textbox", name="Note (optional)")
+    note.fill("checked the chart")
+    note.press("Enter")  # the value reaches the server (a run) before the button is pressed
+    page.wait_for_timeout(300)
+    _settle(page)
+    page.get_by_role("button", name="Accept: new dataset version").click()
+    expect(page.get_by_text(f"dataset train@L{issue} (from train) is ready")).to_be_visible(timeout=30_000)
+    with read_session(engine) as s:
+        row = s.get(LabelIssue, issue)
+        assert row is not None and row.status == "accepted" and row.resolved_by == "engineer"
+        assert row.resolution_note == "checked the chart"
+        assert s.scalar(select(Dataset.name).where(Dataset.id == row.dataset_id)) == f"train@L{issue}"
+    engine.dispose()

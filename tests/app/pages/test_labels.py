@@ -1,0 +1,130 @@
+"""The Label issues page (engineers), rendered by Streamlit's AppTest on a real SQLite database: open issues
+likeliest label errors first, accepted into a relabelled dataset version or dismissed; an issue resolved elsewhere
+meanwhile is shown resolved; experts are refused the page; it is in an engineer's navigation."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import streamlit as st
+from sqlalchemy import Engine, select, update
+from streamlit.testing.v1 import AppTest
+
+from db.engine import make_engine, read_session, write_session
+from db.models import Badcase, Dataset, LabelIssue
+from pipeline.accounts.users import add_user
+from pipeline.database import init_database
+from pipeline.demo.synthetic import generate_records
+from pipeline.ingest.importer import import_rows
+from pipeline.mining.kfold import MiningConfig, mine
+from pipeline.review.label_issues import accept_label_issue, find_badcase, flag_label_issue
+from tests.conftest import ROOT
+from tests.pipeline.mining.test_kfold import Oracle
+
+PAGE = str(ROOT / "app" / "pages" / "labels.py")
+
+
+@pytest.fixture(autouse=True)
+def _fresh_resources() -> Iterator[None]:
+    st.cache_resource.clear()
+    yield
+    st.cache_resource.clear()
+
+
+def mined_database(folder: Path) -> tuple[str, list[int]]:
+    """20 synthetic records, round 1 mined by the Oracle (three principal misses, each badcase given a label-error
+    confidence: 0.3, 0.9 and none); an expert and an engineer account. Returns the URL and the three badcase ids."""
+    url = f"sqlite:///{folder / 'sradit.db'}"
+    engine = make_engine(url)
+    init_database(engine)
+    import_rows(engine, generate_records(n_labelled=20, n_unlabelled=0, seed=3), "train", "t", source="synthetic")
+    from db.models import Record
+
+    with read_session(engine) as s:
+        ids = list(
+            s.scalars(
+                select(Record.case_id)
+                .where(Record.principal_code.not_in(["I50.900x018", "I21.401"]))
+                .order_by(Record.id)
+                .limit(3)
+            )
+        )
+    mine(engine, lambda _fold: Oracle(set(ids), set(), []), MiningConfig(folds=2), "t")
+    badcases = [find_badcase(engine, c, 1) for c in ids]
+    with write_session(engine) as s:
+        for b, confidence in zip(badcases, (0.3, 0.9, None), strict=True):
+            s.execute(update(Badcase).where(Badcase.id == b).values(label_error_confidence=confidence))
+    add_user(engine, "expert", "expert", "expert-password-1", "t")
+    add_user(engine, "engineer", "engineer", "engineer-password-1", "t")
+    engine.dispose()
+    return url, badcases
+
+
+def as_user(at: AppTest, engine: Engine, name: str) -> AppTest:
+    from db.models import User
+
+    with read_session(engine) as s:
+        user = s.scalar(select(User).where(User.name == name))
+        assert user is not None
+    for key, value in {"user_id": user.id, "user_name": user.name, "user_role": user.role}.items():
+        at.session_state[key] = value
+    return at
+
+
+def test_an_engineer_accepts_one_issue_and_dismisses_another(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    url, (low, high, _none) = mined_database(tmp_path)
+    engine = make_engine(url)
+    first = flag_label_issue(engine, low, "I21.401", ["E78.500"], "expert", "troponin rose")
+    second = flag_label_issue(engine, high, "I21.401", ["E78.500", "I25.103"], "expert")
+    monkeypatch.setenv("SRADIT_DB_URL", url)
+    at = as_user(AppTest.from_file(PAGE, default_timeout=60), engine, "engineer").run()
+    assert not at.exception, at.exception
+    assert {m.label: m.value for m in at.metric} == {"Open": "2", "Accepted": "0", "Dismissed": "0"}
+    headers = [m.value for m in at.markdown if m.value.startswith("**Issue")]
+    # The likelier label error first.
+    assert headers[0].startswith(f"**Issue {second}**") and "**90%**" in headers[0]
+    assert headers[1].startswith(f"**Issue {first}**") and "**30%**" in headers[1]
+    assert "why: troponin rose" in [t.value for t in at.text]
+
+    at.text_input(key=f"label_note_{second}").input("ECG and troponin")
+    at.button(key=f"label_accept_{second}").click().run()
+    assert not at.exception, at.exception
+    assert f"dataset train@L{second} (from train) is ready" in at.success[0].value
+    with read_session(engine) as s:
+        issue = s.get(LabelIssue, second)
+        assert issue is not None and issue.status == "accepted" and issue.resolution_note == "ECG and troponin"
+        assert s.scalar(select(Dataset.name).where(Dataset.id == issue.dataset_id)) == f"train@L{second}"
+
+    # Accepted meanwhile elsewhere (the CLI, another engineer): the stale button does nothing, the page shows it.
+    accept_label_issue(engine, first, "cli:someone")
+    at.button(key=f"label_dismiss_{first}").click().run()
+    assert not at.exception, at.exception
+    with read_session(engine) as s:
+        assert s.scalar(select(LabelIssue.status).where(LabelIssue.id == first)) == "accepted"
+    assert {m.label: m.value for m in at.metric} == {"Open": "0", "Accepted": "2", "Dismissed": "0"}
+    resolved = at.dataframe[0].value
+    assert sorted(resolved["issue"]) == [first, second] and set(resolved["status"]) == {"accepted"}
+    engine.dispose()
+
+
+def test_a_dismissal_and_the_pages_place_in_the_navigation(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    url, (low, _high, _none) = mined_database(tmp_path)
+    engine = make_engine(url)
+    issue = flag_label_issue(engine, low, "I21.401", ["E78.500"], "expert")
+    monkeypatch.setenv("SRADIT_DB_URL", url)
+    at = as_user(AppTest.from_file(str(ROOT / "app" / "main.py"), default_timeout=60), engine, "engineer").run()
+    at.switch_page("pages/labels.py").run()
+    assert not at.exception, at.exception
+    at.button(key=f"label_dismiss_{issue}").click().run()
+    assert "dismissed: the gold codes stand" in at.success[0].value
+    with read_session(engine) as s:
+        assert s.scalar(select(LabelIssue.status).where(LabelIssue.id == issue)) == "dismissed"
+
+    expert = as_user(AppTest.from_file(str(ROOT / "app" / "main.py"), default_timeout=60), engine, "expert").run()
+    with pytest.raises(ValueError, match="Could not find a navigation page"):
+        expert.switch_page("pages/labels.py")
+    direct = as_user(AppTest.from_file(PAGE, default_timeout=60), engine, "expert").run()
+    assert any("may not open this page" in e.value for e in direct.error)
+    engine.dispose()

@@ -87,8 +87,8 @@ def lane_for(settings: Settings, kind: str, params: dict[str, Any]) -> str:
 def _needs_gpu(settings: Settings, name: Any) -> bool:
     """Whether a model name is an LLM: any but the baseline, "auto" (the round's own choice, judged by its
     learner) and "none"; a name the models file lacks is a registered (trained) model, an LLM."""
-    if not isinstance(name, str) or name in ("", "baseline", "auto", "none"):
-        return False
+    if not isinstance(name, str) or name in ("", "baseline", "auto", "none") or name.startswith("file:"):
+        return False  # "file:…": predictions made elsewhere, read from a file
     from training.models.catalog import get_model
 
     try:

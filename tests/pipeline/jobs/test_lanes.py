@@ -6,6 +6,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
+import subprocess
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,7 @@ from db.engine import make_engine, read_session, write_session
 from db.models import AuditEntry, Job
 from pipeline.errors import SraditError
 from pipeline.jobs.claims import claim
-from pipeline.jobs.processes import alive
+from pipeline.jobs.processes import HOST, alive
 from pipeline.jobs.runner import cancel, job_status, reconcile, submit
 from pipeline.settings import Settings
 from tests.conftest import row_counts
@@ -120,6 +121,19 @@ def test_a_job_whose_remote_worker_went_silent_is_failed(engine: Engine) -> None
     assert reconcile(engine) == [ids[0]]
     assert "worker died (pid 123 on gpu-box: no heartbeat" in (job_status(engine, ids[0]).message or "")
     assert status(engine, ids[1]) == "running"  # pid 124 here means nothing: its heartbeat is fresh
+
+
+def test_a_running_job_whose_process_is_gone_here_is_failed(engine: Engine) -> None:
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    with write_session(engine) as s:
+        job = Job(kind="t", status="running", lane="cpu", config={}, pid=gone.pid, worker_host=HOST)
+        job.started_at = job.heartbeat_at = utcnow()  # a fresh heartbeat: the pid alone tells
+        s.add(job)
+        s.flush()
+        job_id = job.id
+    assert reconcile(engine) == [job_id]
+    assert job_status(engine, job_id).message == f"worker died (pid {gone.pid}); see its log"
 
 
 def test_a_job_that_cannot_start_writes_no_rows(engine: Engine, db_url: str, tmp_path: Path) -> None:

@@ -149,10 +149,13 @@ def start_next(engine: Engine, settings: Settings, lane: str | None = None) -> l
     """Start a worker for each lane (or the one given) that the app serves, has queued jobs and runs none;
     returns the ids of the jobs started. Safe to call from anywhere, as often as wanted."""
     reconcile(engine)
+    lanes = [ln for ln in ([check_lane(lane)] if lane else LANES) if settings.lane_is_local(ln)]
+    with read_session(engine) as s:  # a look first: the Jobs page calls this every two seconds
+        waiting = set(s.scalars(select(Job.lane).where(Job.status == "queued", Job.lane.in_(lanes)).distinct()))
     started = []
-    for ln in [check_lane(lane)] if lane else LANES:
-        if not settings.lane_is_local(ln):
-            continue  # `sradit worker --lane LN` elsewhere takes these
+    for ln in lanes:
+        if ln not in waiting:
+            continue  # nothing queued in it
         with write_session(engine) as s:
             job = claim(s, ln, exclusive=True)
             job_id = job.id if job is not None else None

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select
 
 from db.base import utcnow
 from db.engine import make_engine, read_session, write_session
@@ -71,41 +71,60 @@ def test_the_app_leaves_a_lane_served_elsewhere_alone(engine: Engine, settings: 
     assert status(engine, gpu) == "queued"  # for `sradit worker --lane gpu` on the GPU server
 
 
-def _claim_all(db_url: str, lane: str, out: str, go: Any) -> None:
-    """One claimer process: claims until the lane is empty, as a worker of its own would."""
+def _claim_all(db_url: str, lane: str, out: str, go: Any, exclusive: bool = False) -> None:
+    """One claimer process: claims until the lane is empty, as a worker of its own would; ``exclusive``: once,
+    as the app's launcher does (one running job per lane)."""
     engine = make_engine(db_url)
     mine = []
     go.wait(60)  # all start together
     while True:
         with write_session(engine) as s:
-            job = claim(s, lane, exclusive=False, host=f"claimer-{os.getpid()}")
+            job = claim(s, lane, exclusive=exclusive, host=f"claimer-{os.getpid()}")
             if job is None:
                 break
             mine.append(job.id)
+        if exclusive:
+            break
     Path(out).write_text("\n".join(map(str, [os.getpid(), *mine])))
 
 
-def test_concurrent_claimers_never_claim_the_same_job(engine: Engine, db_url: str, tmp_path: Path) -> None:
-    with write_session(engine) as s:
-        s.add_all(Job(kind="test", status="queued", lane="cpu", config={}) for _ in range(60))
-        s.add(Job(kind="test", status="queued", lane="gpu", config={}))
+def _race(db_url: str, tmp_path: Path, exclusive: bool) -> dict[str, list[int]]:
+    """Four claimer processes at once; what each claimed, by the host name it records."""
     outs = [tmp_path / f"claimed-{i}" for i in range(4)]
     ctx = multiprocessing.get_context("spawn")
     go = ctx.Event()
-    procs = [ctx.Process(target=_claim_all, args=(db_url, "cpu", str(out), go)) for out in outs]
+    procs = [ctx.Process(target=_claim_all, args=(db_url, "cpu", str(out), go, exclusive)) for out in outs]
     for p in procs:
         p.start()
     go.set()
     for p in procs:
         p.join(120)
         assert p.exitcode == 0
-    by_claimer = {f"claimer-{pid}": ids for pid, *ids in ([int(x) for x in o.read_text().split()] for o in outs)}
+    return {f"claimer-{pid}": ids for pid, *ids in ([int(x) for x in o.read_text().split()] for o in outs)}
+
+
+def test_concurrent_claimers_never_claim_the_same_job(engine: Engine, db_url: str, tmp_path: Path) -> None:
+    with write_session(engine) as s:
+        s.add_all(Job(kind="test", status="queued", lane="cpu", config={}) for _ in range(60))
+        s.add(Job(kind="test", status="queued", lane="gpu", config={}))
+    by_claimer = _race(db_url, tmp_path, exclusive=False)
     claimed = [i for ids in by_claimer.values() for i in ids]
     assert len(claimed) == len(set(claimed)) == 60  # every cpu job once, none twice
     with read_session(engine) as s:
         assert s.scalar(select(Job.status).where(Job.lane == "gpu")) == "queued"  # the other lane untouched
         for job in s.scalars(select(Job).where(Job.lane == "cpu")):  # each row names the claimer that has it
             assert job.status == "running" and job.id in by_claimer[job.worker_host or ""]
+
+
+def test_the_app_s_launchers_start_one_job_per_lane_however_many_race(
+    engine: Engine, db_url: str, tmp_path: Path
+) -> None:
+    with write_session(engine) as s:
+        s.add_all(Job(kind="test", status="queued", lane="cpu", config={}) for _ in range(10))
+    claimed = [i for ids in _race(db_url, tmp_path, exclusive=True).values() for i in ids]
+    assert len(claimed) == 1
+    with read_session(engine) as s:
+        assert s.scalar(select(func.count()).where(Job.status == "running")) == 1
 
 
 def test_a_job_whose_remote_worker_went_silent_is_failed(engine: Engine) -> None:

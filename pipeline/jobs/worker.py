@@ -22,6 +22,7 @@ from collections.abc import Callable
 from typing import IO, Any
 
 from sqlalchemy import Engine
+from sqlalchemy.exc import OperationalError
 
 from db.base import utcnow
 from db.engine import read_session, write_session
@@ -56,10 +57,15 @@ def serve(
     job_id, ran = first, 0
     while not stop.is_set():
         if job_id is None:
-            reconcile(engine)
-            with write_session(engine) as s:
-                job = claim(s, lane, exclusive=until_idle)
-                job_id = job.id if job is not None else None
+            try:
+                reconcile(engine)
+                with write_session(engine) as s:
+                    job = claim(s, lane, exclusive=until_idle)
+                    job_id = job.id if job is not None else None
+            except OperationalError as e:  # the database restarting or locked for long: try again later
+                print(f"worker: the database did not answer ({e.orig}); trying again", file=sys.stderr, flush=True)
+                stop.wait(poll_seconds)
+                continue
         if job_id is None:
             if until_idle:
                 break
@@ -132,13 +138,16 @@ def _watch(engine: Engine, job_id: int, proc: subprocess.Popen[bytes], stop: thr
 
 
 def _heartbeat(engine: Engine, job_id: int) -> str:
-    with write_session(engine) as s:
-        job = s.get(Job, job_id)
-        if job is None:
-            return "missing"
-        if job.status == "running":
-            job.heartbeat_at = utcnow()
-        return job.status
+    try:
+        with write_session(engine) as s:
+            job = s.get(Job, job_id)
+            if job is None:
+                return "missing"
+            if job.status == "running":
+                job.heartbeat_at = utcnow()
+            return job.status
+    except OperationalError:
+        return "running"  # a missed beat is no reason to stop a job; the next one may get through
 
 
 def _note(log: IO[bytes], line: str) -> None:

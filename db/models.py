@@ -135,11 +135,14 @@ class Job(Base):
     __tablename__ = "jobs"
     __table_args__ = (
         CheckConstraint("status IN ('queued', 'running', 'succeeded', 'failed', 'cancelled')", name="status"),
+        CheckConstraint("lane IN ('cpu', 'gpu')", name="lane"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(50))
     status: Mapped[str] = mapped_column(String(16), default="queued", index=True)
+    #: cpu or gpu: each lane runs its own queue, so a long training never holds up a mining job
+    lane: Mapped[str] = mapped_column(String(8), default="cpu", server_default="cpu", index=True)
     config: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     pid: Mapped[int | None] = mapped_column(Integer)
     log_path: Mapped[str | None] = mapped_column(Text)
@@ -151,6 +154,10 @@ class Job(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    #: the machine whose worker runs the job (its pid means something only there) and that worker's last
+    #: sign of life: a worker on another machine is judged dead by a stale heartbeat alone
+    worker_host: Mapped[str | None] = mapped_column(String(255))
+    heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class AuditEntry(Base):

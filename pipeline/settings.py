@@ -78,9 +78,25 @@ class Settings:
             "10-digit patient number) or record."
         },
     )
+    gpu_workers: str = field(
+        default="local",
+        metadata={
+            "help": "Who runs gpu-lane jobs (training, LLM generation): local (the app starts them on this "
+            "machine) or external (`sradit worker --lane gpu` on a GPU server takes them from the database)."
+        },
+    )
+    cpu_workers: str = field(
+        default="local",
+        metadata={"help": "Who runs cpu-lane jobs (baseline mining, rule rewrites, filters): local or external."},
+    )
 
     def __post_init__(self) -> None:
-        choices = {"metric": ("f1", "recall"), "fold_group": ("patient", "record")}
+        choices = {
+            "metric": ("f1", "recall"),
+            "fold_group": ("patient", "record"),
+            "gpu_workers": ("local", "external"),
+            "cpu_workers": ("local", "external"),
+        }
         for name, allowed in choices.items():
             if getattr(self, name) not in allowed:
                 raise SraditError(f"SRADIT_{name.upper()}={getattr(self, name)!r} is not one of {', '.join(allowed)}")
@@ -88,6 +104,10 @@ class Settings:
         for name, least in minimum.items():
             if getattr(self, name) < least:
                 raise SraditError(f"SRADIT_{name.upper()}={getattr(self, name)} must be at least {least}")
+
+    def lane_is_local(self, lane: str) -> bool:
+        """Whether the app starts this lane's jobs itself (else workers elsewhere take them)."""
+        return str(getattr(self, f"{lane}_workers")) == "local"
 
     @property
     def workspace(self) -> Path:

@@ -23,12 +23,14 @@ def rewrite_cmd(
     c: Ctx, round_no: int, n: int, generator: str, model_name: str | None, temperature: float, seed: int
 ) -> None:
     """Generate N label-preserving variants per badcase of a round (stop and rerun: it resumes)."""
+    from app.services.jobs import lane_for
     from app.services.rewrite import REWRITE_HANDLER, rewrite_params
     from pipeline.audit import cli_actor
     from pipeline.augment.rewriting import RewriteConfig
     from pipeline.jobs.runner import run_foreground
 
     cfg = RewriteConfig(round_no, n, generator, model_name, temperature, seed)
+    params = rewrite_params(cfg, cli_actor())
     bar, update = progress_bar(f"rewrite round {round_no}")
     with bar:
         result = run_foreground(
@@ -36,9 +38,10 @@ def rewrite_cmd(
             c.settings,
             "rewrite",
             REWRITE_HANDLER,
-            rewrite_params(cfg, cli_actor()),
+            params,
             cli_actor(),
             update,
+            lane=lane_for(c.settings, "rewrite", params),
         )
     for line in result["lines"]:
         click.echo(line)
@@ -78,6 +81,7 @@ def filter_cmd(
     policy_model: str | None,
 ) -> None:
     """Run the filter chain over a round's variants and rank the survivors for review."""
+    from app.services.jobs import lane_for
     from app.services.rewrite import FILTER_HANDLER, filter_params
     from pipeline.audit import cli_actor
     from pipeline.jobs.runner import run_foreground
@@ -92,7 +96,9 @@ def filter_cmd(
     )
     bar, update = progress_bar(f"filter round {round_no}")
     with bar:
-        result = run_foreground(c.ready_engine(), c.settings, "filter", FILTER_HANDLER, params, cli_actor(), update)
+        lane = lane_for(c.settings, "filter", params)
+        engine = c.ready_engine()
+        result = run_foreground(engine, c.settings, "filter", FILTER_HANDLER, params, cli_actor(), update, lane)
     for line in result["lines"]:
         click.echo(line)
 

@@ -38,7 +38,7 @@ def cotd_cmd(
     )
     bar, update = progress_bar(f"cotd {teacher}")
     with bar:
-        result = run_foreground(c.ready_engine(), c.settings, "cotd", COTD_HANDLER, params, cli_actor(), update)
+        result = run_foreground(c.ready_engine(), c.settings, "cotd", COTD_HANDLER, params, cli_actor(), update, "gpu")
     for line in result["lines"]:
         click.echo(line)
 

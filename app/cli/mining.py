@@ -43,6 +43,7 @@ def kfold_cmd(
     out: Path | None,
 ) -> None:
     """Out-of-fold predictions for every labelled record, and the badcases among them."""
+    from app.services.jobs import lane_for
     from app.services.mining import KFOLD_HANDLER, kfold_params
     from pipeline.audit import cli_actor
     from pipeline.jobs.runner import run_foreground
@@ -51,11 +52,11 @@ def kfold_cmd(
     if predictions is not None:
         model_name = f"file:{predictions.name}"
     cfg = MiningConfig(dataset, folds, seed, round_no, threshold, model_name, str(predictions) if predictions else None)
+    params = kfold_params(cfg, cli_actor())
     bar, update = progress_bar(f"{folds}-fold {model_name}")
     with bar:
-        result = run_foreground(
-            c.ready_engine(), c.settings, "kfold", KFOLD_HANDLER, kfold_params(cfg, cli_actor()), cli_actor(), update
-        )
+        lane = lane_for(c.settings, "kfold", params)
+        result = run_foreground(c.ready_engine(), c.settings, "kfold", KFOLD_HANDLER, params, cli_actor(), update, lane)
     for line in result["lines"]:
         click.echo(line)
     if out is not None:

@@ -40,6 +40,7 @@ def round_group() -> None:
 @friendly
 def round_start(c: Ctx, config_file: Path | None, non_interactive: bool, **options: Any) -> None:
     """Start the next round, or continue the unfinished one, and run its stages as far as they go."""
+    from app.services.jobs import lane_for
     from app.services.rounds import start_or_continue
     from pipeline.audit import cli_actor
     from pipeline.jobs.runner import run_foreground
@@ -52,7 +53,8 @@ def round_start(c: Ctx, config_file: Path | None, non_interactive: bool, **optio
     def run_stage(kind: str, handler: str, params: dict[str, Any]) -> dict[str, Any]:
         bar, update = progress_bar(f"{kind:<8}")
         with bar:
-            return run_foreground(engine, c.settings, kind, handler, params, actor, update)
+            lane = lane_for(c.settings, kind, params)
+            return run_foreground(engine, c.settings, kind, handler, params, actor, update, lane)
 
     mode = "non-interactive" if non_interactive else "interactive"
     number, status = start_or_continue(engine, c.settings, mode, cfg, actor, run_stage)

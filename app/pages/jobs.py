@@ -1,4 +1,4 @@
-"""Jobs: what runs in the background, its progress and log; cancel."""
+"""Jobs: what runs in the background and in which lane (cpu or gpu), its progress and log; cancel."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import streamlit as st
 
 from app.auth import require, user_name
 from app.services.jobs import cancel, get_job, log_tail, recent_jobs
-from app.state import ready_engine
+from app.state import ready_engine, settings
 
 require("engineer")
 st.title("Jobs")
@@ -18,7 +18,7 @@ if engine is None:
 
 @st.fragment(run_every=2)
 def _jobs() -> None:
-    views = recent_jobs(engine)
+    views = recent_jobs(engine, settings=settings())
     if not views:
         st.info("No jobs yet.")
         return
@@ -28,6 +28,7 @@ def _jobs() -> None:
                 {
                     "id": j.id,
                     "kind": j.kind,
+                    "lane": j.lane,
                     "status": j.status,
                     "progress": j.progress,
                     "by": j.created_by,

@@ -1,4 +1,5 @@
-"""Jobs as the pages see them: submit, cancel, and read progress, log tail and metrics."""
+"""Jobs as the pages see them: submit (in the lane the work needs), cancel, and read progress, log tail and
+metrics."""
 
 from __future__ import annotations
 
@@ -10,14 +11,21 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+from pipeline.errors import SraditError
 from pipeline.jobs import runner as jobs
 from pipeline.settings import Settings
+
+#: Kinds that always need a GPU (training, an LLM teacher); the others do when a model they name is an LLM.
+GPU_KINDS = frozenset({"train-sft", "train-grpo", "sft", "grpo", "cotd", "tiny", "tiny-model"})
+#: The params naming a model that predicts or generates, in the jobs that take one.
+MODEL_PARAMS = ("model", "label_model", "policy_model", "learner", "teacher")
 
 
 @dataclass(frozen=True)
 class JobView:
     id: int
     kind: str
+    lane: str
     status: str
     progress: float
     message: str | None
@@ -32,6 +40,7 @@ def _view(j: Any) -> JobView:
     return JobView(
         j.id,
         j.kind,
+        j.lane,
         j.status,
         j.progress,
         j.message,
@@ -43,7 +52,12 @@ def _view(j: Any) -> JobView:
     )
 
 
-def recent_jobs(engine: Engine, kind: str | None = None, limit: int = 50) -> list[JobView]:
+def recent_jobs(
+    engine: Engine, kind: str | None = None, limit: int = 50, settings: Settings | None = None
+) -> list[JobView]:
+    """Newest first. With ``settings``, also starts what a dead worker held up (the page polls this)."""
+    if settings is not None:
+        jobs.start_next(engine, settings)
     return [_view(j) for j in jobs.list_jobs(engine, limit) if kind is None or j.kind == kind]
 
 
@@ -53,7 +67,34 @@ def get_job(engine: Engine, job_id: int) -> JobView:
 
 
 def submit(engine: Engine, settings: Settings, kind: str, handler: str, params: dict[str, Any], actor: str) -> int:
-    return jobs.submit(engine, settings, kind, handler, params, actor)
+    return jobs.submit(engine, settings, kind, handler, params, actor, lane_for(settings, kind, params))
+
+
+def lane_for(settings: Settings, kind: str, params: dict[str, Any]) -> str:
+    """gpu for training and LLM generation (an LLM learner, generator, filter model or teacher), cpu for
+    the rest (baseline mining, rule rewrites, filters, exports, the demo)."""
+    if kind in GPU_KINDS:
+        return "gpu"
+    if kind == "round":
+        cfg = params.get("config") or {}
+        llm = cfg.get("generator") == "llm" or cfg.get("mining") == "policy"
+        return "gpu" if llm or any(_needs_gpu(settings, cfg.get(k)) for k in MODEL_PARAMS) else "cpu"
+    if kind == "rewrite" and params.get("generator") == "llm":
+        return "gpu"
+    return "gpu" if any(_needs_gpu(settings, params.get(k)) for k in MODEL_PARAMS) else "cpu"
+
+
+def _needs_gpu(settings: Settings, name: Any) -> bool:
+    """Whether a model name is an LLM: any but the baseline, "auto" (the round's own choice, judged by its
+    learner) and "none"; a name the models file lacks is a registered (trained) model, an LLM."""
+    if not isinstance(name, str) or name in ("", "baseline", "auto", "none") or name.startswith("file:"):
+        return False  # "file:…": predictions made elsewhere, read from a file
+    from training.models.catalog import get_model
+
+    try:
+        return get_model(settings.models, name).kind != "baseline"
+    except SraditError:
+        return True
 
 
 def cancel(engine: Engine, job_id: int, actor: str) -> str:

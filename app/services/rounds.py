@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import Engine, select
 
+from app.services.jobs import lane_for
 from app.services.mining import KFOLD_HANDLER, kfold_params
 from app.services.retrain import BASELINE_HANDLER, GRPO_HANDLER, SFT_HANDLER
 from app.services.rewrite import FILTER_HANDLER, REWRITE_HANDLER, filter_params, rewrite_params
@@ -215,7 +216,8 @@ def round_job(params: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
     actor = params.get("actor", "job")
 
     def run_stage(kind: str, handler: str, stage_params: dict[str, Any]) -> dict[str, Any]:
-        return run_foreground(ctx.engine, ctx.settings, kind, handler, stage_params, actor)
+        lane = lane_for(ctx.settings, kind, stage_params)
+        return run_foreground(ctx.engine, ctx.settings, kind, handler, stage_params, actor, lane=lane)
 
     cfg = round_config(params.get("config", {}))
     number, status = start_or_continue(

@@ -1,9 +1,13 @@
 """The job runner (DESIGN.md, "Long work").
 
 A job is a row in ``jobs`` plus, while it runs, a child process in its own process group that writes a
-log file and a JSONL of metrics. Jobs run one at a time, oldest first; the worker that finishes a job
-starts the next queued one, so the queue moves on whether or not a browser is open. A running job
-whose process has gone (killed, machine restarted) is marked failed by :func:`reconcile`, log kept.
+log file and a JSONL of metrics. Jobs queue in two lanes, cpu and gpu (``claims.LANES``), each running
+one job at a time, oldest first, so a multi-hour training never holds up a mining job. A lane worker
+(``pipeline.jobs.worker``) takes a lane's jobs one after another, runs each in a process group of its
+own, heartbeats, and when the job's process dies ends its whole tree and moves on to the next; the app
+starts one whenever a lane has queued jobs and nothing running, unless ``SRADIT_<LANE>_WORKERS`` says
+workers elsewhere (``sradit worker --lane gpu`` on a GPU server) serve that lane. A running job whose
+worker is gone is marked failed by :func:`reconcile`, log kept.
 
 What a job does is a handler, ``"module:function"`` taking ``(params, ctx)`` and returning a JSON-able
 result; it is looked up when the job runs, so this module needs no knowledge of the services.
@@ -22,6 +26,7 @@ import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -32,10 +37,17 @@ from db.engine import read_session, write_session
 from db.models import Job
 from pipeline.audit import audit
 from pipeline.errors import InputError, SraditError
+from pipeline.jobs.claims import LANES, check_lane, claim, is_foreground
+from pipeline.jobs.processes import HOST, alive, end_group, signal_group
 from pipeline.settings import Settings
 
 Handler = Callable[[dict[str, Any], "JobContext"], dict[str, Any]]
 ACTIVE = ("queued", "running")
+#: A worker writes a heartbeat on its running job this often; one silent for STALE_SECONDS is dead (a
+#: worker on another machine can be judged by nothing else). Generous, as a SQLite writer may wait its turn.
+HEARTBEAT_SECONDS = 5.0
+STALE_SECONDS = 120.0
+ROOT = Path(__file__).resolve().parents[2]  # the checkout, so handlers in tests/ import in a worker too
 
 
 class Cancelled(Exception):
@@ -92,124 +104,164 @@ def resolve(handler: str) -> Handler:
         raise SraditError(f"job handler {handler!r} cannot be loaded: {e}") from None
 
 
-def submit(engine: Engine, settings: Settings, kind: str, handler: str, params: dict[str, Any], actor: str) -> int:
-    """Queue a job and start it if nothing is running; returns its id."""
+def submit(
+    engine: Engine,
+    settings: Settings,
+    kind: str,
+    handler: str,
+    params: dict[str, Any],
+    actor: str,
+    lane: str = "cpu",
+) -> int:
+    """Queue a job in its lane and start it if the lane is free; returns its id.
+
+    A job that cannot start writes no rows: its folder is made and its log opened inside the transaction
+    that adds its row and audit entry, so an unwritable data folder rolls both back.
+    """
+    check_lane(lane)
     resolve(handler)  # fail now, not in the worker
     with write_session(engine) as s:
-        job = Job(kind=kind, status="queued", config={"handler": handler, "params": params}, created_by=actor)
+        job = Job(
+            kind=kind, status="queued", lane=lane, config={"handler": handler, "params": params}, created_by=actor
+        )
         s.add(job)
         s.flush()
         d = job_dir(settings, job.id)
         job.log_path, job.metrics_path = str(d / "log.txt"), str(d / "metrics.jsonl")
-        audit(s, actor, "job.submit", f"job {job.id}", kind=kind)
+        _prepare_folder(d)
+        audit(s, actor, "job.submit", f"job {job.id}", kind=kind, lane=lane)
         job_id = job.id
-    start_next(engine, settings)
+    start_next(engine, settings, lane)
     return job_id
 
 
-def start_next(engine: Engine, settings: Settings) -> int | None:
-    """Start the oldest queued job in a worker process, unless one is running. Safe to call from anywhere."""
+def _prepare_folder(d: Path) -> None:
+    try:
+        d.mkdir(parents=True, exist_ok=True)
+        (d / "log.txt").open("ab").close()
+    except OSError as e:
+        raise SraditError(
+            f"the job's folder {d} cannot be written ({e.strerror or e}); check SRADIT_DATA_DIR — no job was queued"
+        ) from None
+
+
+def start_next(engine: Engine, settings: Settings, lane: str | None = None) -> list[int]:
+    """Start a worker for each lane (or the one given) that the app serves, has queued jobs and runs none;
+    returns the ids of the jobs started. Safe to call from anywhere, as often as wanted."""
     reconcile(engine)
-    with write_session(engine) as s:
-        if s.scalar(select(Job.id).where(Job.status == "running").limit(1)) is not None:
-            return None
-        job = s.scalar(select(Job).where(Job.status == "queued").order_by(Job.id).limit(1))
-        if job is None:
-            return None
-        # Claimed under the write lock, so two callers cannot start the same job.
-        job.status, job.started_at = "running", utcnow()
-        job_id, log_path = job.id, Path(job.log_path or job_dir(settings, job.id) / "log.txt")
+    lanes = [ln for ln in ([check_lane(lane)] if lane else LANES) if settings.lane_is_local(ln)]
+    with read_session(engine) as s:  # a look first: the Jobs page calls this every two seconds
+        waiting = set(s.scalars(select(Job.lane).where(Job.status == "queued", Job.lane.in_(lanes)).distinct()))
+    started = []
+    for ln in lanes:
+        if ln not in waiting:
+            continue  # nothing queued in it
+        with write_session(engine) as s:
+            job = claim(s, ln, exclusive=True)
+            job_id = job.id if job is not None else None
+        if job_id is None:
+            continue
+        try:
+            _launch_worker(settings, ln, job_id)
+        except OSError as e:
+            record_end(engine, job_id, "failed", f"its worker could not be started: {e}", None)
+            continue
+        started.append(job_id)
+    return started
+
+
+def _launch_worker(settings: Settings, lane: str, job_id: int) -> None:
+    """A lane worker that runs ``job_id`` and then the lane's next queued jobs until there are none."""
+    log_path = settings.workspace / "jobs" / f"worker-{lane}.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with log_path.open("ab") as log:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "pipeline.jobs.worker", str(job_id)],
+            [sys.executable, "-m", "pipeline.jobs.worker", "--lane", lane, "--job", str(job_id), "--until-idle"],
             stdout=log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
-            start_new_session=True,  # its own process group: cancel kills the whole tree, a UI restart none
-            env={**os.environ, "SRADIT_DB_URL": settings.db_url, "SRADIT_DATA_DIR": str(settings.data_dir)},
-            cwd=Path(__file__).resolve().parents[2],  # the checkout, so handlers in tests/ import too
+            start_new_session=True,  # a restart of the UI leaves it running
+            env=job_env(settings),
+            cwd=ROOT,
         )
     # Reap the child when it ends, so a long-lived parent (the app) leaves no zombie that looks alive.
     threading.Thread(target=proc.wait, daemon=True).start()
-    with write_session(engine) as s:
-        job = s.get(Job, job_id)
-        if job is not None and job.pid is None:
-            job.pid = proc.pid
-    return job_id
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
-        return True
-    return state != "Z"
+def job_env(settings: Settings) -> dict[str, str]:
+    return {**os.environ, "SRADIT_DB_URL": settings.db_url, "SRADIT_DATA_DIR": str(settings.data_dir)}
 
 
-def reconcile(engine: Engine, grace_seconds: float = 10.0) -> list[int]:
-    """Mark running jobs whose process is gone as failed (their logs stay); returns their ids."""
-    gone = []
-    with write_session(engine) as s:
-        for job in s.scalars(select(Job).where(Job.status == "running")):
-            if job.pid is None:
-                # Claimed but not yet given a pid: only stale if it has been so for a while.
-                started = job.started_at
-                if started is not None and (utcnow() - _aware(started)).total_seconds() < grace_seconds:
-                    continue
-            elif _alive(job.pid):
-                continue
-            job.status, job.finished_at = "failed", utcnow()
-            job.message = f"the job's process ({job.pid}) is gone; see its log"
-            gone.append(job.id)
-    return gone
-
-
-def _aware(dt: Any) -> Any:
-    from datetime import UTC
-
+def _aware(dt: datetime) -> datetime:
     return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
 
 
+def _death(job: Job, now: datetime) -> str | None:
+    """Why a running job's worker is dead, or None while it lives."""
+    local = job.worker_host in (None, HOST)
+    if local and job.pid is not None and not alive(job.pid):
+        return f"worker died (pid {job.pid}); see its log"
+    if is_foreground(job):
+        return None  # a terminal's command: judged by its pid alone
+    beat = job.heartbeat_at or job.started_at
+    if beat is None or (now - _aware(beat)).total_seconds() > STALE_SECONDS:
+        where = f"pid {job.pid} on {job.worker_host}" if job.pid is not None else f"on {job.worker_host}"
+        return f"worker died ({where}: no heartbeat for over {STALE_SECONDS:.0f} s); see its log"
+    return None
+
+
+def reconcile(engine: Engine) -> list[int]:
+    """Mark running jobs whose worker is gone as failed (their logs stay) and end what is left of their
+    process trees on this machine; returns their ids."""
+    now = utcnow()
+    with read_session(engine) as s:
+        dead = {j.id: why for j in s.scalars(select(Job).where(Job.status == "running")) if (why := _death(j, now))}
+    gone = []
+    for job_id, why in dead.items():
+        with write_session(engine) as s:
+            job = s.get(Job, job_id)
+            if job is None or job.status != "running":
+                continue  # its worker recorded the end meanwhile
+            job.status, job.finished_at, job.message = "failed", utcnow(), why
+            pid, local = job.pid, job.worker_host in (None, HOST)
+        if pid is not None and local and not is_foreground(job):
+            end_group(pid)  # loky/joblib and dataloader children of the dead worker go with it
+        gone.append(job_id)
+    return gone
+
+
 def cancel(engine: Engine, job_id: int, actor: str) -> str:
-    """Cancel a queued or running job; returns its status afterwards."""
+    """Cancel a queued or running job; returns its status afterwards. A job running on another machine is
+    stopped by its worker, which sees the cancel at its next heartbeat."""
     with write_session(engine) as s:
         job = s.get(Job, job_id)
         if job is None:
             raise SraditError(f"there is no job {job_id}")
         if job.status not in ACTIVE:
             return job.status
-        pid = job.pid if job.status == "running" else None
+        pid = job.pid if job.status == "running" and job.worker_host in (None, HOST) else None
         job.status, job.finished_at, job.message = "cancelled", utcnow(), f"cancelled by {actor}"
         audit(s, actor, "job.cancel", f"job {job_id}")
     if pid is not None:
-        try:
-            os.killpg(pid, signal.SIGTERM)
-        except ProcessLookupError:
-            pass
+        signal_group(pid, signal.SIGTERM)
     return "cancelled"
 
 
-def _finish(engine: Engine, job_id: int, status: str, message: str | None, result: dict[str, Any] | None) -> None:
+def record_end(engine: Engine, job_id: int, status: str, message: str | None, result: dict[str, Any] | None) -> bool:
+    """Record how a running job ended; False if it had ended already (a cancel or a worker's verdict wins
+    over whatever the handler managed meanwhile)."""
     with write_session(engine) as s:
         job = s.get(Job, job_id)
-        if job is None:
-            return
-        if job.status == "cancelled" and status != "cancelled":
-            return  # cancel wins over whatever the handler managed meanwhile
+        if job is None or job.status != "running":
+            return False
         job.status, job.finished_at, job.message, job.result = status, utcnow(), message, result
         if status == "succeeded":
             job.progress = 1.0
+    return True
 
 
-def run_in_worker(engine: Engine, settings: Settings, job_id: int) -> int:
-    """The body of ``python -m pipeline.jobs.worker JOB_ID``: run the job, record how it ended, start the next."""
+def run_job(engine: Engine, settings: Settings, job_id: int) -> int:
+    """The body of ``python -m pipeline.jobs.job_process JOB_ID``: run the job and record how it ended."""
 
     def on_term(_sig: int, _frame: Any) -> None:
         raise Cancelled()
@@ -222,24 +274,38 @@ def run_in_worker(engine: Engine, settings: Settings, job_id: int) -> int:
             return 1
         job.pid = os.getpid()
         config = dict(job.config)
+    _watch_worker(engine, job_id)
     code = 0
-    print(f"job {job_id} ({config.get('handler')}) started, pid {os.getpid()}", flush=True)
+    print(f"job {job_id} ({config.get('handler')}) started, pid {os.getpid()} on {HOST}", flush=True)
     try:
         result = resolve(config["handler"])(config.get("params", {}), JobContext(engine, settings, job_id))
-        _finish(engine, job_id, "succeeded", None, result)
+        record_end(engine, job_id, "succeeded", None, result)
         print(f"job {job_id} succeeded: {json.dumps(result, ensure_ascii=False)}", flush=True)
     except Cancelled:
-        _finish(engine, job_id, "cancelled", "cancelled", None)
+        record_end(engine, job_id, "cancelled", "cancelled", None)
         print(f"job {job_id} cancelled", flush=True)
         code = 1
     except Exception as e:  # noqa: BLE001 — every failure is recorded on the job, with its traceback in the log
         traceback.print_exc()
-        _finish(engine, job_id, "failed", f"{type(e).__name__}: {e}", None)
+        record_end(engine, job_id, "failed", f"{type(e).__name__}: {e}", None)
         code = 1
     finally:
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    start_next(engine, settings)
     return code
+
+
+def _watch_worker(engine: Engine, job_id: int) -> None:
+    """If the lane worker above this job dies, nobody heartbeats it or reaps its tree: end the job here."""
+    worker = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == worker:
+            time.sleep(1.0)
+        record_end(engine, job_id, "failed", f"its lane worker (pid {worker}) died; see its log", None)
+        print(f"job {job_id}: its lane worker (pid {worker}) died; ending the job", flush=True)
+        os.killpg(os.getpgid(0), signal.SIGKILL)
+
+    threading.Thread(target=watch, daemon=True).start()
 
 
 def run_foreground(
@@ -250,21 +316,26 @@ def run_foreground(
     params: dict[str, Any],
     actor: str,
     on_progress: Callable[[int, int], None] | None = None,
+    lane: str = "cpu",
 ) -> dict[str, Any]:
-    """Run a job in this process (the CLI), visible to the UI while it runs.
+    """Run a job in this process (the CLI), visible to the UI while it runs. It runs at once, beside the
+    queue: ``lane`` is where it would have queued, shown on the Jobs page, and holds no lane up.
 
     A command refused for bad input writes nothing (DESIGN.md): its job row is removed. A job that
     fails part-way is recorded as failed, since whatever it committed before (variants, say) stays.
     """
+    check_lane(lane)
     fn = resolve(handler)
     reconcile(engine)  # a foreground run killed earlier shows as failed, not running, beside this one
     with write_session(engine) as s:
         job = Job(
             kind=kind,
             status="running",
-            config={"handler": handler, "params": params},
+            lane=lane,
+            config={"handler": handler, "params": params, "foreground": True},
             created_by=actor,
             pid=os.getpid(),
+            worker_host=HOST,
             started_at=utcnow(),
         )
         s.add(job)
@@ -279,12 +350,12 @@ def run_foreground(
                 s.delete(row)
         raise
     except KeyboardInterrupt:
-        _finish(engine, job_id, "cancelled", "interrupted", None)
+        record_end(engine, job_id, "cancelled", "interrupted", None)
         raise
     except Exception as e:
-        _finish(engine, job_id, "failed", f"{type(e).__name__}: {e}", None)
+        record_end(engine, job_id, "failed", f"{type(e).__name__}: {e}", None)
         raise
-    _finish(engine, job_id, "succeeded", None, result)
+    record_end(engine, job_id, "succeeded", None, result)
     return result
 
 

@@ -64,16 +64,27 @@ def test_cancel_stops_the_process_group(engine: Engine, settings: Settings) -> N
     assert status(engine, job_id) == "cancelled"
 
 
-def test_a_killed_job_is_reconciled_as_failed(engine: Engine, settings: Settings) -> None:
+def test_a_killed_job_is_marked_failed_with_its_log_kept(engine: Engine, settings: Settings) -> None:
     job_id = submit(engine, settings, "test", f"{H}:sleep_job", {"steps": 600}, "tester")
     wait_for(lambda: job_status(engine, job_id).progress > 0)
     pid = job_status(engine, job_id).pid or 0
     os.killpg(pid, signal.SIGKILL)
-    wait_for(lambda: not _exists(pid))
-    assert job_id in reconcile(engine)
+    wait_for(lambda: status(engine, job_id) == "failed")
     job = job_status(engine, job_id)
-    assert job.status == "failed" and "gone" in (job.message or "")
-    assert Path(job.log_path or "").exists()  # the log is kept
+    assert f"worker died (pid {pid}, killed by SIGKILL)" in (job.message or "")
+    assert "started" in Path(job.log_path or "").read_text()  # the log is kept
+
+
+def test_a_job_whose_lane_worker_is_killed_ends_itself(engine: Engine, settings: Settings) -> None:
+    job_id = submit(engine, settings, "test", f"{H}:sleep_job", {"steps": 600}, "tester")
+    wait_for(lambda: job_status(engine, job_id).progress > 0)
+    pid = job_status(engine, job_id).pid or 0
+    lane_worker = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    os.kill(lane_worker, signal.SIGKILL)
+    wait_for(lambda: not _exists(pid), timeout=20)
+    job = job_status(engine, job_id)
+    assert job.status == "failed" and f"its lane worker (pid {lane_worker}) died" in (job.message or "")
+    assert reconcile(engine) == []  # nothing left for anyone else to find
 
 
 def test_a_queued_job_starts_when_the_running_one_ends(engine: Engine, settings: Settings) -> None:

@@ -1,0 +1,65 @@
+"""Taking a queued job to run, race-free on SQLite and PostgreSQL.
+
+SQLite serialises every write transaction (BEGIN IMMEDIATE), so a claim there is alone. On PostgreSQL
+the queued row is locked ``FOR UPDATE SKIP LOCKED``: two workers claiming at once get different jobs and
+neither waits. "One running job per lane" (the app's own launcher) is a check of rows that may not exist
+yet, which no row lock covers, so there a transaction-scoped advisory lock per lane serialises it.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from db.base import utcnow
+from db.models import Job
+from pipeline.errors import SraditError
+from pipeline.jobs.processes import HOST
+
+#: cpu: baseline mining, rule rewrites, filters, exports, the demo; gpu: training and LLM generation.
+LANES = ("cpu", "gpu")
+_ADVISORY_KEY = 0x5AD17  # + the lane's index: a number of this tool's own among advisory locks
+
+
+def check_lane(lane: str) -> str:
+    if lane not in LANES:
+        raise SraditError(f"lane {lane!r} is not one of {', '.join(LANES)}")
+    return lane
+
+
+def is_foreground(job: Job) -> bool:
+    """A job a `sradit` command runs in its own terminal: outside the queue, beside the lanes' jobs."""
+    return bool((job.config or {}).get("foreground"))
+
+
+def lane_busy(s: Session, lane: str) -> bool:
+    """Whether a queued job of the lane is running now (foreground commands do not count)."""
+    running = s.scalars(select(Job).where(Job.status == "running", Job.lane == lane))
+    return any(not is_foreground(j) for j in running)
+
+
+def claim(s: Session, lane: str, *, exclusive: bool, host: str = HOST) -> Job | None:
+    """Mark the lane's oldest queued job running for a worker on ``host``, in the caller's write session.
+
+    ``exclusive``: only if no other job of the lane runs (the app's launcher, one job per lane); a worker
+    of its own (`sradit worker`) is one slot and claims whenever it is free.
+    """
+    check_lane(lane)
+    if exclusive:
+        if s.get_bind().dialect.name == "postgresql":
+            s.execute(select(func.pg_advisory_xact_lock(_ADVISORY_KEY + LANES.index(lane))))
+        if lane_busy(s, lane):
+            return None
+    job = s.scalar(
+        select(Job)
+        .where(Job.status == "queued", Job.lane == lane)
+        .order_by(Job.id)
+        .limit(1)
+        .with_for_update(skip_locked=True)
+    )
+    if job is None:
+        return None
+    now = utcnow()
+    job.status, job.started_at, job.heartbeat_at, job.worker_host, job.pid = "running", now, now, host, None
+    s.flush()
+    return job

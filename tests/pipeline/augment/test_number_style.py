@@ -25,7 +25,12 @@ GLUCOSE = "餐后1小时血糖8.1mmol/L，2小时9.2mmol/L，3h 7.0mmol/L。"
     ("text", "style", "dates", "expected"),
     [
         # one numeral style for every count of a sentence, never "一小时…两小时…3h"
-        (GLUCOSE, NumberStyle(numerals="chinese"), None, "餐后一小时血糖8.1mmol/L，两小时9.2mmol/L，三小时 7.0mmol/L。"),
+        (
+            GLUCOSE,
+            NumberStyle(numerals="chinese"),
+            None,
+            "餐后一小时血糖8.1mmol/L，两小时9.2mmol/L，三小时 7.0mmol/L。",
+        ),
         (
             "餐后一小时血糖8.1mmol/L，两小时9.2mmol/L，3h 7.0mmol/L。",
             NumberStyle(numerals="arabic"),
@@ -41,12 +46,22 @@ GLUCOSE = "餐后1小时血糖8.1mmol/L，2小时9.2mmol/L，3h 7.0mmol/L。"
         # "三天…12天" would mix: a sentence with a count that has no Chinese numeral keeps Arabic ones
         ("休息3天，12天后复查。", NumberStyle(numerals="chinese"), None, "休息3天，12天后复查。"),
         ("休息3天。12天后复查。", NumberStyle(numerals="chinese"), None, "休息三天。12天后复查。"),
-        ("一次性使用，甲功五项正常，半小时后缓解。", NumberStyle(numerals="arabic"), None, "一次性使用，甲功五项正常，半小时后缓解。"),
+        (
+            "一次性使用，甲功五项正常，半小时后缓解。",
+            NumberStyle(numerals="arabic"),
+            None,
+            "一次性使用，甲功五项正常，半小时后缓解。",
+        ),
         ("24小时动态心电图", NumberStyle(numerals="latin"), None, "24h动态心电图"),
         ("24小时Holter", NumberStyle(numerals="latin"), None, "24小时Holter"),
         ("胸痛3-4周，加重2~3天余。", NumberStyle(ranges="至", more="多"), None, "胸痛3至4周，加重2至3天余。"),
         ("胸闷10余年，加重20多天。", NumberStyle(more="余"), None, "胸闷10余年，加重20余天。"),
-        ("3天前，3月2日出院，第3天复查，3天期间。", NumberStyle(days="日"), None, "3日前，3月2日出院，第3日复查，3天期间。"),
+        (
+            "3天前，3月2日出院，第3天复查，3天期间。",
+            NumberStyle(days="日"),
+            None,
+            "3日前，3月2日出院，第3日复查，3天期间。",
+        ),
         (
             "血压200/110mmHg，肌酐85 umol/L，尿量1500ml，体温36.5℃。",
             NumberStyle(spacing="spaced", micro="μ", millilitre="mL", celsius="°C"),
@@ -58,7 +73,12 @@ GLUCOSE = "餐后1小时血糖8.1mmol/L，2小时9.2mmol/L，3h 7.0mmol/L。"
         ("2023年6月30日入院，2023年7月出院。", NumberStyle(), "iso", "2023-06-30入院，2023-07出院。"),
         ("2023年6月30日入院。", NumberStyle(), "slash", "2023/6/30入院。"),
         ("2023年6月30日.", NumberStyle(), "iso", "2023年6月30日."),
-        ("未改动的文字，无数字。", NumberStyle(numerals="chinese", days="日", spacing="spaced"), "iso", "未改动的文字，无数字。"),
+        (
+            "未改动的文字，无数字。",
+            NumberStyle(numerals="chinese", days="日", spacing="spaced"),
+            "iso",
+            "未改动的文字，无数字。",
+        ),
     ],
 )
 def test_restyle_text(text: str, style: NumberStyle, dates: str | None, expected: str) -> None:
@@ -68,7 +88,11 @@ def test_restyle_text(text: str, style: NumberStyle, dates: str | None, expected
 
 
 def test_a_record_gets_one_date_format() -> None:
-    record = {"现病史": "2023年6月1日起病，2023-06-03加重，2023/6/5来诊。", "入院诊断": "1.冠心病", "诊疗经过": "2023.06.07复查。"}
+    record = {
+        "现病史": "2023年6月1日起病，2023-06-03加重，2023/6/5来诊。",
+        "入院诊断": "1.冠心病",
+        "诊疗经过": "2023.06.07复查。",
+    }
     expected = {
         "iso": "2023-06-01起病，2023-06-03加重，2023-06-05来诊。",
         "slash": "2023/6/1起病，2023/6/3加重，2023/6/5来诊。",
@@ -91,7 +115,10 @@ def test_the_date_format_is_one_that_every_date_can_take() -> None:
     assert out["现病史"] == "2023年6月1日起病，6月3日加重，2023年6月5日来诊。"
     # a year and month is not written "2023/6"
     year_month = {"现病史": "2023年6月起病，2023-06-05来诊。", "入院诊断": ""}
-    assert restyle(year_month, NumberStyle(dates=("slash", "iso", "cn")), FIXED)["现病史"] == "2023-06起病，2023-06-05来诊。"
+    assert (
+        restyle(year_month, NumberStyle(dates=("slash", "iso", "cn")), FIXED)["现病史"]
+        == "2023-06起病，2023-06-05来诊。"
+    )
     # a date in 入院诊断 is left as it is, so the rest follows it
     fixed = {"现病史": "2023-06-01起病。", "入院诊断": "3.陈旧性心肌梗死（2023年6月）"}
     out = restyle(fixed, NumberStyle(dates=("iso", "slash", "cn"), restyle_dates=True), FIXED)

@@ -163,7 +163,12 @@ def test_generation_does_not_depend_on_the_process(records: list[dict[str, str]]
     )
     env = {**os.environ, "PYTHONHASHSEED": "12345"}
     out = subprocess.run(
-        [sys.executable, "-c", code, str(shared_data / "ccl25_train_206.json")], cwd=ROOT, env=env, capture_output=True, text=True, check=True
+        [sys.executable, "-c", code, str(shared_data / "ccl25_train_206.json")],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     here = [[v.sections, list(v.edits)] for v in rule_variants(records[0], 8, seed=3)]
     assert json.loads(out) == here

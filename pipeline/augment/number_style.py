@@ -38,6 +38,9 @@ _UNIT_FAMILY: dict[str, tuple[str, str]] = {
 _MICRO = {"umol/L": "mol/L", "μmol/L": "mol/L", "uIU/mL": "IU/mL", "μIU/mL": "IU/mL", "ug": "g", "μg": "g"}
 #: Units that Chinese numerals are written with ("两片", "三天"), in records' practice.
 CN_WRITABLE_UNITS = frozenset({"次", "片", "粒", "支", "个", "天", "日", "周", "年", "小时", "分钟", "个月", "倍"})
+#: Units of counts and durations: a sentence with one whose number has no Chinese numeral ("1月" would read
+#: as January, "68岁", "12天") keeps every count in Arabic numerals.
+COUNT_UNITS = CN_WRITABLE_UNITS | frozenset({"月", "岁", "周岁", "星期", "秒", "枚", "袋", "处", "根", "项"})
 _CN_NUMERALS = "一二三四五六七八九十"
 
 
@@ -106,8 +109,9 @@ def _date_form(m: re.Match[str], style: str, nxt: str) -> str | None:
     """The date of ``m`` written in ``style`` (None: it cannot be written so and still read the same)."""
     if m.group("md"):
         return m.group(0) if style == "cn" else None  # a date without its year is only written in Chinese
-    if nxt.isdigit():
-        return m.group(0) if date_style(m) == style else None  # "2023-08-3024h": digits glued on
+    if nxt.isdigit() or nxt in "日号":
+        # "2023-08-3024h" (digits glued on), "2022-04-01日" (a day marker after a numeric date): as they stand
+        return m.group(0) if date_style(m) == style else None
     if m.group("date") or (m.group("cdate") and m.group("cd")):
         if m.group("date"):
             y, mo, d = m.group("dy"), int(m.group("dm")), int(m.group("dd"))
@@ -205,14 +209,16 @@ def _latin_ok(raw: str, m: re.Match[str]) -> bool:
 
 def _cn_count(raw: str, m: re.Match[str], unit: str) -> str | None:
     """The Chinese numeral for the count of a num match ("3" of "3天" → "三"; 2 is 两 before a measure word),
-    None when it is not a small whole count written before its unit; "" when the number is not a count."""
-    if unit not in CN_WRITABLE_UNITS:
+    None when it is not a small whole count written before its unit; "" when the number is not a count (a
+    measurement, or part of a name: 辅酶Q10片, 维生素B6片)."""
+    prev = raw[m.start() - 1 : m.start()] if m.start() else ""
+    if unit not in COUNT_UNITS or (prev.isascii() and prev.isalpha()):
         return ""
     a = normalise_width(m.group("a"))
-    prev = raw[m.start() - 1 : m.start()] if m.start() else ""
     yu = len(m.group("yu") or "")
     if (
-        m.group("cmp")
+        unit not in CN_WRITABLE_UNITS
+        or m.group("cmp")
         or m.group("b")
         or not a.isdigit()
         or not 1 <= int(a) <= 10
@@ -257,8 +263,14 @@ def _cn_patches(raw: str, m: re.Match[str], style: NumberStyle, latin: bool) -> 
         return patches
     prev = raw[m.start() - 1 : m.start()] if m.start() else ""
     value = chinese_number(m.group("c"))
-    # not in names: 一次性 (disposable), 甲功五项 (a laboratory panel)
-    in_a_name = raw[m.end() : m.end() + 1] == "性" or m.group("cunit") == "项"
+    # not in names: 一次性 (disposable), 甲功五项 (a laboratory panel); not in fractions (四分之一片); not an
+    # ordinal ("二次PCI" is a second PCI, not two)
+    in_a_name = (
+        raw[m.end() : m.end() + 1] == "性"
+        or m.group("cunit") == "项"
+        or prev == "之"
+        or (m.group("c") == "二" and m.group("cunit") == "次" and prev != "第")
+    )
     if not value or not value.isdigit() or prev.isdigit() or prev == "." or in_a_name:
         return patches
     patches.append((*m.span("c"), value))

@@ -52,6 +52,15 @@ GLUCOSE = "餐后1小时血糖8.1mmol/L，2小时9.2mmol/L，3h 7.0mmol/L。"
             None,
             "一次性使用，甲功五项正常，半小时后缓解。",
         ),
+        # names, fractions and ordinals keep their numerals; "1月" has no Chinese numeral (一月 is January)
+        ("每日1次，每次1片辅酶Q10片。", NumberStyle(numerals="chinese"), None, "每日一次，每次一片辅酶Q10片。"),
+        (
+            "每次四分之一片，1月后行二次PCI治疗。",
+            NumberStyle(numerals="arabic"),
+            None,
+            "每次四分之一片，1月后行二次PCI治疗。",
+        ),
+        ("心悸1年余，加重1月。", NumberStyle(numerals="chinese"), None, "心悸1年余，加重1月。"),
         ("24小时动态心电图", NumberStyle(numerals="latin"), None, "24h动态心电图"),
         ("24小时Holter", NumberStyle(numerals="latin"), None, "24小时Holter"),
         ("胸痛3-4周，加重2~3天余。", NumberStyle(ranges="至", more="多"), None, "胸痛3至4周，加重2至3天余。"),
@@ -123,6 +132,10 @@ def test_the_date_format_is_one_that_every_date_can_take() -> None:
     fixed = {"现病史": "2023-06-01起病。", "入院诊断": "3.陈旧性心肌梗死（2023年6月）"}
     out = restyle(fixed, NumberStyle(dates=("iso", "slash", "cn"), restyle_dates=True), FIXED)
     assert out == {"现病史": "2023年6月1日起病。", "入院诊断": "3.陈旧性心肌梗死（2023年6月）"}
+    # "2022-04-01日" would read "2022年4月1日日" in Chinese: it stays, and the other dates follow it
+    marked = {"现病史": "2022-04-01日入院，2022年4月3日出院。"}
+    out = restyle(marked, NumberStyle(dates=("cn", "slash", "iso")), frozenset())
+    assert out == {"现病史": "2022-04-01日入院，2022-04-03出院。"}
     # one format already: dates change only when the style says so
     single = {"现病史": "2023-06-01起病。"}
     assert restyle(single, NumberStyle(dates=("slash", "iso", "cn")), frozenset()) == single

@@ -425,7 +425,7 @@ def _restyled(original: Mapping[str, str], rng: random.Random, p: float) -> tupl
 
 
 def _variant(original: Mapping[str, str], rng: random.Random) -> tuple[dict[str, str], list[str]]:
-    p = rng.choice((0.15, 0.3, 0.5, 0.7, 0.9))
+    p = rng.choice((0.3, 0.5, 0.7, 0.9))
     kinds = {k for k in _KINDS if rng.random() < 0.75} or {rng.choice(_KINDS)}
     base, edits = _restyled(original, rng, p) if "number" in kinds else (dict(original), [])
     sections: dict[str, str] = {}

@@ -3,17 +3,19 @@
 Four kinds of edit, each one of which leaves what the record says unchanged:
 
 * ``synonym`` — a surface form replaced by another form of its group in :mod:`pipeline.domain.synonyms`
-  (冠心病 ↔ 冠状动脉粥样硬化性心脏病, 房颤 ↔ 心房颤动, 心电图 ↔ ECG, 患者 ↔ 病人 …); diagnoses are only ever
-  swapped for exact synonyms, never for a broader or narrower term;
+  (冠心病 ↔ 冠状动脉粥样硬化性心脏病, 房颤 ↔ 心房颤动, 糖化血红蛋白 ↔ HbA1c …); diagnoses are only ever
+  swapped for exact synonyms, never for a broader or narrower term, and nothing of
+  :data:`pipeline.domain.style_rules.FORBIDDEN` (不稳定性心绞痛, 抽烟, EKG …) is ever written;
 * ``reorder`` — the items of a list put in another order: negated items ("无胸痛、胸闷、气短" →
   "无气短、胸痛、胸闷"), runs of negated clauses ("无头痛，无腹痛，无恶心" in another order), and the
   items of a treatment or symptom list ("给予抗血小板、调脂、降压等治疗");
 * ``sentence-order`` — independent sentences moved among themselves: runs of negation sentences
   ("否认输血史。否认外伤史。"), relatives in 家族史, and the separate examination or laboratory results
   of 诊疗经过 ("甘油三酯：2.16mmol/L；糖化血红蛋白：6.9%"); numbered lists (入院诊断, 出院医嘱) never move;
-* ``number-format`` — a number written another way that :mod:`pipeline.domain.facts` reads as the same value
-  ("200mmHg" ↔ "200 mmHg", "3天" ↔ "3日", "每日1次" ↔ "每日一次", "2023-06-30" ↔ "2023年6月30日",
-  "次/分" ↔ "次/min", "umol/L" ↔ "μmol/L", "3-4周" ↔ "3至4周"). Numbers in 入院诊断 are left alone.
+* ``number-format`` — the numbers and dates of the whole record written in one style chosen for the variant
+  (:mod:`pipeline.augment.number_style`: one date format, "3小时" · "3h" · "三小时", one range separator …),
+  each keeping the value that :mod:`pipeline.domain.facts` reads ("2023-06-30" ↔ "2023年6月30日",
+  "每日1次" ↔ "每日一次", "200mmHg" ↔ "200 mmHg"). Numbers in 入院诊断 are left alone.
 
 Every edit is checked: a section whose facts (:func:`pipeline.domain.facts.section_facts`) would change is
 put back, edit kind by edit kind, so ``compare_facts(original, variant) == ([], [])`` holds for every
@@ -29,17 +31,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 
-from pipeline.domain.facts import (
-    NUMBER_PATTERN,
-    chinese_number,
-    normalise_width,
-    section_facts,
-    strip_history,
-)
+from pipeline.augment.number_style import choose_style, restyle
+from pipeline.domain.facts import normalise_width, section_facts, strip_history
 from pipeline.domain.records import TEXT_SECTIONS
-from pipeline.domain.synonyms import alternatives, find_forms, fits, synonymous
+from pipeline.domain.style_rules import FORBIDDEN, swaps_type_for_nature
+from pipeline.domain.synonyms import alternatives, canonical, find_forms, fits, synonymous
 
 DIAGNOSIS_SECTION = "入院诊断"
+#: Sections whose numbers and dates are written as they stand.
+_NUMBERS_FIXED = frozenset({DIAGNOSIS_SECTION})
 #: Sections with numbered lists whose sentences never move.
 _NUMBERED = frozenset({"入院诊断", "出院医嘱"})
 #: Sections whose examination / laboratory results may be put in another order.
@@ -333,7 +333,9 @@ def _sentence_synonym_slots(text: str) -> tuple[Slot, ...]:
         alts = tuple(
             a
             for a in alts
-            if fits(a, before, after)
+            if a not in FORBIDDEN  # never a misspelling, a colloquialism or an unused abbreviation
+            and (canonical(a) == a or not swaps_type_for_nature(m.group(0), a))  # 型 ↔ 性 only to correct
+            and fits(a, before, after)
             and a not in near  # "B型钠尿肽（BNP）" must not become "BNP（BNP）"
             and synonymous(window, normalise_width(text[lo:start] + a + text[end:hi]))
         )
@@ -343,123 +345,7 @@ def _sentence_synonym_slots(text: str) -> tuple[Slot, ...]:
 
 
 # ---------------------------------------------------------------------------------------------------
-# Number formats
-# ---------------------------------------------------------------------------------------------------
-
-_UNIT_SWAPS: dict[str, tuple[str, ...]] = {
-    "天": ("日",),
-    "日": ("天",),
-    "次/分": ("次/min", "次/分钟"),
-    "次/min": ("次/分", "次/分钟"),
-    "次/分钟": ("次/分", "次/min"),
-    "小时": ("h",),
-    "h": ("小时",),
-    "H": ("小时",),
-    "分钟": ("min",),
-    "min": ("分钟",),
-    "umol/L": ("μmol/L",),
-    "μmol/L": ("umol/L",),
-    "uIU/mL": ("μIU/mL",),
-    "μIU/mL": ("uIU/mL",),
-    "ml": ("mL",),
-    "mL": ("ml",),
-    "ug": ("μg",),
-    "μg": ("ug",),
-    "℃": ("°C",),
-    "°C": ("℃",),
-    "毫米汞柱": ("mmHg",),
-}
-_CN_WRITABLE_UNITS = frozenset({"次", "片", "粒", "支", "个", "天", "日", "周", "年", "小时", "个月", "倍"})
-_CN_NUMERALS = "一二三四五六七八九十"
-_RANGE_SEPS = ("-", "~", "至")
-
-Patch = tuple[int, int, str]
-
-
-def _number_patches(raw: str, m: re.Match[str]) -> list[Patch]:
-    """Alternative writings of one number match, each as a (start, end, new text) patch of ``raw``."""
-    nxt = raw[m.end() : m.end() + 1]
-    prev = raw[m.start() - 1 : m.start()] if m.start() else ""
-    patches: list[Patch] = []
-    if (m.group("date") or m.group("cdate") or m.group("ym")) and nxt.isdigit():
-        # "2023-08-3024h": the digits glued on are read differently once the date is written another way
-        return patches
-    if m.group("date") or (m.group("cdate") and m.group("cd")):
-        if m.group("date"):
-            y, mo, d = m.group("dy"), int(m.group("dm")), int(m.group("dd"))
-        else:
-            y, mo, d = m.group("cy"), int(m.group("cm")), int(m.group("cd"))
-        forms = [f"{y}年{mo}月{d}日"]
-        if nxt != ".":
-            forms += [f"{y}-{mo:02d}-{d:02d}", f"{y}/{mo}/{d}"]
-        current = normalise_width(m.group(0))
-        patches += [(m.start(), m.end(), f) for f in forms if f != current]
-    elif m.group("cdate") or m.group("ym"):
-        y = m.group("cy") or m.group("yy")
-        mo = int(m.group("cm") or m.group("ymm"))
-        forms = [f"{y}年{mo}月"]
-        if nxt not in (".", "-", "/"):
-            forms.append(f"{y}-{mo:02d}")
-        current = normalise_width(m.group(0))
-        patches += [(m.start(), m.end(), f) for f in forms if f != current]
-    elif m.group("time"):
-        colon = m.start("tm") - 1
-        patches.append((colon, colon + 1, "：" if raw[colon] == ":" else ":"))
-    elif m.group("bp"):
-        gap_start, unit_start = m.end("dia"), m.start("bpu")
-        patches.append((gap_start, unit_start, "" if unit_start > gap_start else " "))
-    elif m.group("num"):
-        unit = m.group("unit")
-        ustart, uend = m.start("unit"), m.end("unit")
-        after_unit = raw[uend : uend + 1]
-        for alt in _UNIT_SWAPS.get(unit, ()):
-            if unit in ("天", "日") and (prev == "月" or after_unit == "期"):
-                continue
-            if alt[-1].isascii() and alt[-1].isalpha() and after_unit.isascii() and after_unit.isalpha():
-                continue
-            patches.append((ustart, uend, alt))
-        if unit[0].isascii() and unit[0].isalpha():
-            gap_start = max(m.end(g) for g in ("a", "b", "yu") if m.group(g) is not None)
-            patches.append((gap_start, ustart, "" if ustart > gap_start else " "))
-        if m.group("sep"):
-            patches += [(m.start("sep"), m.end("sep"), s) for s in _RANGE_SEPS if s != m.group("sep")]
-        if m.group("yu"):
-            patches.append((m.start("yu"), m.end("yu"), "多" if m.group("yu") == "余" else "余"))
-        a = normalise_width(m.group("a"))
-        if (
-            not m.group("cmp")
-            and not m.group("b")
-            and a.isdigit()
-            and 1 <= int(a) <= 10
-            and unit in _CN_WRITABLE_UNITS
-            and prev not in _CN_NUMERALS + "两零百"
-            and m.start("unit") == m.end("a") + (len(m.group("yu")) if m.group("yu") else 0)
-        ):
-            # 2 is 两 before a measure word ("两片", "两次"), not 二
-            patches.append((m.start("a"), m.end("a"), "两" if a == "2" else _CN_NUMERALS[int(a) - 1]))
-    elif m.group("cn"):
-        value = chinese_number(m.group("c"))
-        after = raw[m.end() : m.end() + 1]
-        # not in names: 一次性 (disposable), 甲功五项 (a laboratory panel)
-        in_a_name = after == "性" or m.group("cunit") == "项"
-        if value and value.isdigit() and not prev.isdigit() and prev != "." and not in_a_name:
-            patches.append((m.start("c"), m.end("c"), value))
-    return patches
-
-
-@lru_cache(maxsize=65536)
-def _sentence_number_slots(text: str) -> tuple[tuple[Patch, ...], ...]:
-    """For each number of one sentence that can be written another way, its alternative writings."""
-    slots = []
-    for m in NUMBER_PATTERN.finditer(normalise_width(text)):
-        patches = _number_patches(text, m)
-        if patches:
-            slots.append(tuple(patches))
-    return tuple(slots)
-
-
-# ---------------------------------------------------------------------------------------------------
-# Synonyms and number formats together (one pass over the section's own sentences)
+# Synonyms (one pass over the section's own sentences)
 # ---------------------------------------------------------------------------------------------------
 
 
@@ -467,43 +353,29 @@ def _glued(a: str, b: str) -> bool:
     return a.isascii() and b.isascii() and a.isalnum() and b.isalnum()
 
 
-def _surface(
-    text: str, section: str, rng: random.Random, p: float, synonyms: bool, numbers: bool
-) -> tuple[str, list[str]]:
-    chosen: list[tuple[int, int, str, str | None]] = []  # start, end, new text, synonym edit
+def _surface(text: str, rng: random.Random, p: float) -> tuple[str, list[str]]:
+    chosen: list[tuple[int, int, str, str]] = []  # start, end, new text, synonym edit
     for off, sentence in _sentences(text):
-        if synonyms:
-            for start, end, form, alts in _sentence_synonym_slots(sentence):
-                if rng.random() < p:
-                    new = alts[0] if len(alts) == 1 else rng.choice(alts)
-                    chosen.append((start + off, end + off, new, f"synonym:{form}→{new}"))
-        if numbers:
-            for patches in _sentence_number_slots(sentence):
-                if rng.random() < p:
-                    start, end, new = patches[0] if len(patches) == 1 else rng.choice(patches)
-                    chosen.append((start + off, end + off, new, None))
+        for start, end, form, alts in _sentence_synonym_slots(sentence):
+            if rng.random() < p:
+                new = alts[0] if len(alts) == 1 else rng.choice(alts)
+                chosen.append((start + off, end + off, new, f"synonym:{form}→{new}"))
     if not chosen:
         return text, []
     out: list[str] = []
     labels: list[str] = []
     pos = 0
-    reformatted = False
     last = ""
     for start, end, new, label in sorted(chosen, key=lambda c: (c[0], c[1])):
         if start < pos:
             continue  # overlaps a change already made
         if start == pos and last and _glued(last[-1], new[0]):
-            continue  # two changes side by side would read as one word ("24小时" + "动态心电图" → "24hHolter")
+            continue  # two changes side by side would read as one word ("CAG" + "PCI" → "CAGPCI")
         out += [text[pos:start], new]
         last = new
         pos = end
-        if label:
-            labels.append(label)
-        else:
-            reformatted = True
+        labels.append(label)
     out.append(text[pos:])
-    if reformatted:
-        labels.append(f"number-format:{section}")
     return "".join(out), labels
 
 
@@ -514,10 +386,10 @@ def _surface(
 _KINDS = ("structure", "synonym", "number")
 
 
-def _apply(stage: str, section: str, text: str, rng: random.Random, p: float, kinds: set[str]) -> tuple[str, list[str]]:
+def _apply(stage: str, section: str, text: str, rng: random.Random, p: float) -> tuple[str, list[str]]:
     """One kind of edit on one section: the new text and the edits to record."""
-    if stage == "surface":
-        return _surface(text, section, rng, p, "synonym" in kinds, "number" in kinds and section != DIAGNOSIS_SECTION)
+    if stage == "synonym":
+        return _surface(text, rng, p)
     if stage == "negated-list":
         new, label = _permute_lists(text, rng, p, True), f"reorder:{section} negations"
     elif stage == "negated-clauses":
@@ -530,10 +402,10 @@ def _apply(stage: str, section: str, text: str, rng: random.Random, p: float, ki
 
 
 def _stages(section: str, kinds: set[str]) -> list[str]:
-    # Synonyms and numbers first: they then read the original sentences, whose analysis is cached.
+    # Synonyms first: they then read the sentences before any move, whose analysis is cached.
     stages = []
-    if "synonym" in kinds or ("number" in kinds and section != DIAGNOSIS_SECTION):
-        stages.append("surface")
+    if "synonym" in kinds:
+        stages.append("synonym")
     if "structure" in kinds and section != DIAGNOSIS_SECTION:
         stages += ["negated-list", "negated-clauses", "list"]
         if section not in _NUMBERED:
@@ -541,28 +413,39 @@ def _stages(section: str, kinds: set[str]) -> list[str]:
     return stages
 
 
+def _restyled(original: Mapping[str, str], rng: random.Random, p: float) -> tuple[dict[str, str], list[str]]:
+    """The record with its numbers and dates written in one style chosen for this variant (the original when
+    the style would change what some section says: a style is applied to the whole record or not at all)."""
+    style = choose_style(rng, p)
+    restyled = restyle(original, style, _NUMBERS_FIXED)
+    changed = [name for name in TEXT_SECTIONS if restyled[name] != original[name]]
+    if any(section_facts(name, restyled[name]) != section_facts(name, original[name]) for name in changed):
+        return dict(original), []
+    return restyled, [f"number-format:{name}" for name in changed]
+
+
 def _variant(original: Mapping[str, str], rng: random.Random) -> tuple[dict[str, str], list[str]]:
-    p = rng.choice((0.15, 0.3, 0.5, 0.7, 0.9))
+    p = rng.choice((0.3, 0.5, 0.7, 0.9))
     kinds = {k for k in _KINDS if rng.random() < 0.75} or {rng.choice(_KINDS)}
+    base, edits = _restyled(original, rng, p) if "number" in kinds else (dict(original), [])
     sections: dict[str, str] = {}
-    edits: list[str] = []
     for name in TEXT_SECTIONS:
-        text = original[name]
+        text = base[name]
         stages = _stages(name, kinds) if text else []
         # All stages at once, checked once; only when the facts changed (rare), stage by stage, each
         # kept only if the facts still hold.
         new, labels = text, []
         for stage in stages:
-            new, stage_labels = _apply(stage, name, new, rng, p, kinds)
+            new, stage_labels = _apply(stage, name, new, rng, p)
             labels += stage_labels
         if new != text:
-            facts = section_facts(name, text)
+            facts = section_facts(name, original[name])
             if section_facts(name, new) == facts:
                 text = new
                 edits += labels
             else:
                 for stage in stages:
-                    candidate, stage_labels = _apply(stage, name, text, rng, p, kinds)
+                    candidate, stage_labels = _apply(stage, name, text, rng, p)
                     if candidate != text and section_facts(name, candidate) == facts:
                         text = candidate
                         edits += stage_labels

@@ -9,17 +9,27 @@ import statistics
 import subprocess
 import sys
 import time
+from collections import Counter
+from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
 
+from pipeline.augment.number_style import CN_WRITABLE_UNITS, date_style, date_styles
 from pipeline.augment.rule_rewriter import RuleVariant, rule_variants
-from pipeline.domain.facts import compare_facts, diagnosis_item, split_diagnoses
+from pipeline.domain.facts import (
+    NUMBER_PATTERN,
+    compare_facts,
+    diagnosis_item,
+    normalise_width,
+    number_value,
+    split_diagnoses,
+)
 from pipeline.domain.records import TEXT_SECTIONS
+from pipeline.domain.style_rules import FORBIDDEN, introduced, swaps_type_for_nature
 from pipeline.domain.synonyms import canonical
 
 ROOT = Path(__file__).resolve().parents[3]
-DATA = ROOT.parent / "shared" / "data" / "ccl25_train_206.json"
 N = 20
 
 #: A record in the project's own words, with something for every kind of edit.
@@ -41,10 +51,8 @@ OWN_RECORD: dict[str, str] = {
 
 
 @pytest.fixture(scope="module")
-def records() -> list[dict[str, str]]:
-    if not DATA.is_file():
-        pytest.fail(f"the real data is missing: expected {DATA}")
-    return json.loads(DATA.read_text(encoding="utf-8"))
+def records(shared_data: Path) -> list[dict[str, str]]:
+    return json.loads((shared_data / "ccl25_train_206.json").read_text(encoding="utf-8"))
 
 
 @pytest.fixture(scope="module")
@@ -146,7 +154,7 @@ def test_a_smaller_n_gives_a_prefix(records: list[dict[str, str]], generated: li
         assert rule_variants(records[i], 7) == generated[i][:7]
 
 
-def test_generation_does_not_depend_on_the_process(records: list[dict[str, str]]) -> None:
+def test_generation_does_not_depend_on_the_process(records: list[dict[str, str]], shared_data: Path) -> None:
     """Same variants in a fresh interpreter with another string-hash seed."""
     code = (
         "import json,sys;from pipeline.augment.rule_rewriter import rule_variants;"
@@ -155,7 +163,12 @@ def test_generation_does_not_depend_on_the_process(records: list[dict[str, str]]
     )
     env = {**os.environ, "PYTHONHASHSEED": "12345"}
     out = subprocess.run(
-        [sys.executable, "-c", code, str(DATA)], cwd=ROOT, env=env, capture_output=True, text=True, check=True
+        [sys.executable, "-c", code, str(shared_data / "ccl25_train_206.json")],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     here = [[v.sections, list(v.edits)] for v in rule_variants(records[0], 8, seed=3)]
     assert json.loads(out) == here
@@ -207,3 +220,109 @@ def test_every_kind_of_edit_on_a_record_of_our_own() -> None:
         assert t["出院医嘱"].index("1.") < t["出院医嘱"].index("2.")
         assert "3级" in t["入院诊断"]
         assert "右下肢" in t["入院情况"]
+
+
+# ---------------------------------------------------------------------------------------------------
+# What an expert reads: one style per variant, nothing a coder would not write
+# ---------------------------------------------------------------------------------------------------
+
+_LATIN_TIME = frozenset({"h", "H", "min", "次/min"})
+_CHINESE_TIME = frozenset({"小时", "分钟", "次/分", "次/分钟"})
+NumberForm = tuple[str, str, str | None]  # value, numeral (arabic | chinese), time unit (latin | chinese | None)
+
+
+def _number_forms(text: str) -> Counter[NumberForm]:
+    """The counts and durations of ``text`` by value, how the numeral is written, and the time unit's script."""
+    out: Counter[NumberForm] = Counter()
+    for m in NUMBER_PATTERN.finditer(normalise_width(text)):
+        value = number_value(m)
+        if value is None or not (m.group("num") or m.group("cn")):
+            continue
+        unit = m.group("unit") or m.group("cunit")
+        if m.group("num") and unit not in CN_WRITABLE_UNITS | _LATIN_TIME | _CHINESE_TIME:
+            continue  # a measurement (mmHg, mg): always written in Arabic numerals
+        script = "latin" if unit in _LATIN_TIME else "chinese" if unit in _CHINESE_TIME else None
+        out[(value, "chinese" if m.group("cn") else "arabic", script)] += 1
+    return out
+
+
+def _new_writings(original: Mapping[str, str], variant: Mapping[str, str]) -> tuple[set[str], set[str]]:
+    """The numeral styles and the time-unit scripts that the rewriter wrote numbers in: a number of the variant
+    whose value the original wrote otherwise (section by section, outside 入院诊断)."""
+    numerals: set[str] = set()
+    scripts: set[str] = set()
+    for name in TEXT_SECTIONS:
+        if name == "入院诊断":
+            continue
+        before, after = _number_forms(original[name]), _number_forms(variant[name])
+        removed = before - after
+        for value, numeral, script in after - before:
+            if not any(r[0] == value and r[1] == numeral for r in removed):
+                numerals.add(numeral)
+            if script and not any(r[0] == value and r[2] == script for r in removed):
+                scripts.add(script)
+    return numerals, scripts
+
+
+def _dates(text: str) -> Counter[str]:
+    return Counter(m.group(0) for m in NUMBER_PATTERN.finditer(normalise_width(text)) if date_style(m))
+
+
+def test_no_variant_writes_a_misspelling_a_colloquialism_or_an_unused_abbreviation(
+    records: list[dict[str, str]], generated: list[list[RuleVariant]]
+) -> None:
+    corrected: Counter[str] = Counter()
+    for r, variants in zip(records, generated, strict=True):
+        for v in variants:
+            for name in TEXT_SECTIONS:
+                assert introduced(r[name], v.sections[name]) == [], (r["病案标识"], name, v.edits)
+                corrected.update(t for t in FORBIDDEN if v.sections[name].count(t) < r[name].count(t))
+            for edit in v.edits:
+                if edit.startswith("synonym:"):
+                    a, b = edit.removeprefix("synonym:").split("→")
+                    assert not (swaps_type_for_nature(a, b) and canonical(b) != b), edit
+    print(f"\nforbidden terms of the originals corrected in variants: {dict(corrected.most_common())}")
+
+
+def test_one_date_format_per_variant(records: list[dict[str, str]], generated: list[list[RuleVariant]]) -> None:
+    mixed = sum(len(date_styles("".join(r[n] for n in TEXT_SECTIONS))) > 1 for r in records)
+    restyled = 0
+    for r, variants in zip(records, generated, strict=True):
+        original = "。".join(r[n] for n in TEXT_SECTIONS)
+        for v in variants:
+            text = "。".join(v.sections[n] for n in TEXT_SECTIONS)
+            if _dates(text) != _dates(original):
+                restyled += 1
+                assert len(date_styles(text)) == 1, (r["病案标识"], date_styles(text), v.edits)
+            else:
+                assert date_styles(text) == date_styles(original)
+    print(f"\n{mixed} records mix date formats; {restyled} variants have their dates in one format")
+    assert restyled > 0
+
+
+def test_one_numeral_style_among_the_numbers_changed(
+    records: list[dict[str, str]], generated: list[list[RuleVariant]]
+) -> None:
+    seen: Counter[str] = Counter()
+    for r, variants in zip(records, generated, strict=True):
+        for v in variants:
+            numerals, scripts = _new_writings(r, v.sections)
+            assert len(numerals) <= 1, (r["病案标识"], numerals, v.edits)
+            assert len(scripts) <= 1, (r["病案标识"], scripts, v.edits)
+            seen.update(f"numerals:{n}" for n in numerals)
+            seen.update(f"units:{s}" for s in scripts)
+    # every style is used somewhere, so the assertions above had something to check
+    assert set(seen) == {"numerals:arabic", "numerals:chinese", "units:latin", "units:chinese"}, seen
+
+
+def test_the_style_checks_catch_a_mixed_variant() -> None:
+    """The checks above fail on what the expert saw: numbers converted both ways, dates in two formats."""
+    blank = {name: "" for name in TEXT_SECTIONS}
+    original = blank | {"现病史": "餐后一小时…2小时…3小时。2023-06-01入院，2023-06-05出院。"}
+    mixed = blank | {"现病史": "餐后1小时…两小时…3h。2023年6月1日入院，2023-06-05出院。"}
+    assert _new_writings(original, mixed) == ({"arabic", "chinese"}, {"latin"})
+    units = blank | {"现病史": "休息1h，2小时后复查。"}
+    assert _new_writings(blank | {"现病史": "休息1小时，2h后复查。"}, units) == (set(), {"latin", "chinese"})
+    assert _dates(mixed["现病史"]) != _dates(original["现病史"])
+    assert date_styles(mixed["现病史"]) == {"cn", "iso"}
+    assert introduced("否认吸烟史，心电图正常。", "否认抽烟史，EKG正常。") == ["抽烟", "EKG"]

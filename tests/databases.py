@@ -56,6 +56,15 @@ def fresh_pg_database() -> Iterator[str]:
     try:
         yield make_url(url).set(database=name).render_as_string(hide_password=False)
     finally:
-        # FORCE: a job subprocess or a pooled connection of the test may still be connected.
         with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            # A job subprocess or a pooled connection of the test may still be connected: ended first. Not
+            # DROP … WITH (FORCE), which also needs the right to end autovacuum workers; a plain DROP DATABASE
+            # stops those itself, and waits a few seconds for the ended connections to go.
+            conn.execute(
+                text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                    " WHERE datname = :name AND usename = current_user AND pid <> pg_backend_pid()"
+                ),
+                {"name": name},
+            )
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))

@@ -21,7 +21,7 @@ from sqlalchemy.engine import make_url
 
 PG_URL_ENV = "SRADIT_TEST_PG_URL"
 BACKENDS = ("sqlite", "postgresql")
-#: The marker of tests that run on SQLite alone: training tests whose database is incidental, or what only SQLite allows.
+#: The marker of tests that run on SQLite alone (training tests whose database is incidental; what only SQLite allows).
 SQLITE_ONLY = "sqlite_only"
 
 

@@ -22,8 +22,10 @@ $(VENV)/.run-$(HASH): $(BIN)/python pyproject.toml
 	$(PIP) install -q -e .
 	rm -f $(VENV)/.run-* && touch $@
 
+# The postgres extra too: with SRADIT_TEST_PG_URL set (`.ci/postgres.sh` prints one), every database test runs on
+# SQLite and on PostgreSQL; under CI=true, without it, the PostgreSQL cases fail.
 $(VENV)/.test-$(HASH): $(BIN)/python pyproject.toml
-	$(PIP) install -q -e '.[test,vllm]'
+	$(PIP) install -q -e '.[test,vllm,postgres]'
 	$(PIP) uninstall -q -y $(VLLM_UNUSED)
 	rm -f $(VENV)/.test-* && touch $@
 

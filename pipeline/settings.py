@@ -31,7 +31,7 @@ def database_key(db_url: str) -> str:
 class Settings:
     db_url: str = field(
         default="sqlite:///var/sradit.db",
-        metadata={"help": "SQLAlchemy URL of the database (SQLite file by default; PostgreSQL works too)."},
+        metadata={"help": "SQLAlchemy URL of the database (SQLite by default; postgresql+psycopg://… for a team)."},
     )
     models: Path = field(
         default=Path("models.toml"), metadata={"help": "TOML file of named models (DESIGN.md, 'Command line')."}

@@ -1,4 +1,5 @@
-"""Shared fixtures: real SQLite files in temporary folders, and the real data of ../shared/data."""
+"""Shared fixtures: real databases (a SQLite file, and a PostgreSQL database when a server is given; see
+tests/databases.py), and the real data of ../shared/data."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from sqlalchemy import Engine, MetaData, func, select
 from app.cli import main
 from db.engine import make_engine
 from pipeline.database import init_database
+from tests.databases import BACKENDS, SQLITE_ONLY, fresh_pg_database
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_DATA = ROOT.parent / "shared" / "data"
@@ -26,9 +28,20 @@ def shared_data() -> Path:
     return SHARED_DATA
 
 
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Every test that reaches ``db_url`` (also through ``engine`` or ``cli``) runs on each backend."""
+    if "db_url" in metafunc.fixturenames:
+        once = metafunc.definition.get_closest_marker(SQLITE_ONLY) is not None
+        metafunc.parametrize("db_url", BACKENDS[:1] if once else BACKENDS, indirect=True)
+
+
 @pytest.fixture
-def db_url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'sradit.db'}"
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'sradit.db'}"
+        return
+    with fresh_pg_database() as url:
+        yield url
 
 
 @pytest.fixture

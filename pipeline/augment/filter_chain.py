@@ -127,6 +127,9 @@ def _store(
     report: FilterReport,
 ) -> None:
     with write_session(engine) as s:
+        # The chunk's badcases locked (PostgreSQL; SQLite's BEGIN IMMEDIATE locks everything), in id order so two
+        # runs never wait on each other: a concurrent run's verdicts are replaced, never doubled.
+        s.execute(select(Badcase.id).where(Badcase.id.in_(chunk)).order_by(Badcase.id).with_for_update())
         variant_ids = [c.variant_id for bid in chunk for c in groups[bid]]
         # A re-run replaces the verdicts of the filters it ran; the variants themselves are never deleted.
         s.execute(

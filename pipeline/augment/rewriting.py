@@ -161,7 +161,9 @@ def generate_round(
 
 def _store(engine: Engine, badcase_id: int, start: int, made: list[GeneratedVariant], source: VariantSource) -> None:
     with write_session(engine) as s:
-        # Re-read under the lock: a concurrent run may have stored some of these meanwhile.
+        # Re-read under the lock (SQLite: BEGIN IMMEDIATE; PostgreSQL: the badcase's row, held to commit): a
+        # concurrent run may have stored some of these meanwhile.
+        s.scalar(select(Badcase.id).where(Badcase.id == badcase_id).with_for_update())
         have = s.scalar(select(func.count()).where(Variant.badcase_id == badcase_id)) or 0
         for seq, v in enumerate(made, start):
             if seq < have:

@@ -1,8 +1,9 @@
 """The expert review queue: next item, decisions, undo, outcomes by majority, settlement, agreement.
 
 Every decision is a row in ``reviews`` (undo marks it undone, never deletes it) written with its audit
-entry and the badcase's new outcome in one BEGIN IMMEDIATE transaction, so concurrent experts queue
-for the lock instead of overwriting each other.
+entry and the badcase's new outcome in one transaction, so concurrent experts queue instead of overwriting
+each other: on SQLite the whole transaction is BEGIN IMMEDIATE; on PostgreSQL it takes row locks (``FOR
+UPDATE``), always in the same order — the reviewer, then the badcase — so two never wait on each other.
 """
 
 from __future__ import annotations
@@ -166,10 +167,12 @@ def decide(
     if best:
         decision = "approve"
     with write_session(engine) as s:
-        user = s.get(User, reviewer_id)
+        # The reviewer's lock orders their own decisions (two tabs); the badcase's, everyone's outcome on it.
+        user = s.get(User, reviewer_id, with_for_update=True)
         variant = s.get(Variant, variant_id)
         if user is None or variant is None:
             raise InputError(f"unknown {'user' if user is None else 'variant'} ({reviewer_id}, {variant_id})")
+        _lock_badcase(s, variant.badcase_id)
         if best:
             # One best per reviewer and badcase: a new pick replaces the old one.
             for old in s.scalars(
@@ -207,14 +210,21 @@ def decide(
 def undo_last(engine: Engine, reviewer_id: int, required: int = 1) -> int | None:
     """Undo this reviewer's latest active decision; returns the variant it was about (to show it again)."""
     with write_session(engine) as s:
+        user = s.get(User, reviewer_id, with_for_update=True)  # two undos at once undo two decisions
         last = s.scalar(select(Review).where(_active(reviewer_id)).order_by(Review.id.desc()).limit(1))
         if last is None:
             return None
+        _lock_badcase(s, last.badcase_id)
         last.undone_at = utcnow()
-        user = s.get(User, reviewer_id)
         audit(s, user.name if user else str(reviewer_id), "review.undo", f"variant {last.variant_id}", review=last.id)
         _update_outcome(s, last.badcase_id, required)
         return last.variant_id
+
+
+def _lock_badcase(s: Session, badcase_id: int) -> None:
+    """Hold the badcase's row until commit (PostgreSQL; SQLite's BEGIN IMMEDIATE holds the whole database),
+    so the outcome below counts every decision committed before ours."""
+    s.scalar(select(Badcase.id).where(Badcase.id == badcase_id).with_for_update())
 
 
 def _update_outcome(s: Session, badcase_id: int, required: int) -> None:
@@ -272,6 +282,7 @@ def settle(engine: Engine, engineer: str, badcase_id: int, variant_id: int) -> N
         variant = s.get(Variant, variant_id)
         if variant is None or variant.badcase_id != badcase_id:
             raise InputError(f"variant {variant_id} is not a variant of badcase {badcase_id}")
+        _lock_badcase(s, badcase_id)
         selection = s.get(Selection, badcase_id)
         if selection is None:
             s.add(Selection(badcase_id=badcase_id, variant_id=variant_id, method="engineer", decided_by=engineer))

@@ -154,7 +154,10 @@ def approve_by_filters(engine: Engine, number: int, actor: str) -> int:
     with write_session(engine) as s:
         rid = s.scalar(select(Round.id).where(Round.number == number))
         chosen = 0
-        for badcase in s.scalars(select(Badcase).where(Badcase.round_id == rid, ~held(Badcase.id))):
+        # Locked in id order (PostgreSQL; SQLite's BEGIN IMMEDIATE locks everything): an expert's decision on one
+        # of these waits, and then sees the filter chain's selection, instead of adding a second one.
+        badcases = s.scalars(select(Badcase).where(Badcase.round_id == rid, ~held(Badcase.id)).order_by(Badcase.id).with_for_update())
+        for badcase in badcases:
             if s.get(Selection, badcase.id) is not None:
                 continue
             top = s.scalar(select(Variant.id).where(Variant.badcase_id == badcase.id, Variant.rank == 1))

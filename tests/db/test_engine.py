@@ -1,4 +1,4 @@
-"""The engine factory's SQLite settings, and writers that do not lose each other's rows."""
+"""The engine factory's SQLite settings, and writers that do not lose each other's rows (on both backends)."""
 
 from __future__ import annotations
 
@@ -21,10 +21,10 @@ def test_sqlite_pragmas(tmp_path: Path) -> None:
     assert (tmp_path / "sub" / "x.db").exists()  # the folder was created
 
 
-def test_concurrent_read_then_write_transactions_lose_nothing(tmp_path: Path) -> None:
+def test_concurrent_read_then_write_transactions_lose_nothing(db_url: str) -> None:
     """8 threads each read the count then write, 25 times: deferred transactions would hit
-    "database is locked"; BEGIN IMMEDIATE makes them queue instead."""
-    engine = make_engine(f"sqlite:///{tmp_path / 'c.db'}")
+    "database is locked" on SQLite; BEGIN IMMEDIATE makes them queue instead."""
+    engine = make_engine(db_url)
     upgrade(engine)
     errors: list[BaseException] = []
 
@@ -47,8 +47,8 @@ def test_concurrent_read_then_write_transactions_lose_nothing(tmp_path: Path) ->
         assert s.scalar(select(func.count()).select_from(AuditEntry)) == 200
 
 
-def test_failed_write_session_rolls_back(tmp_path: Path) -> None:
-    engine = make_engine(f"sqlite:///{tmp_path / 'r.db'}")
+def test_failed_write_session_rolls_back(db_url: str) -> None:
+    engine = make_engine(db_url)
     upgrade(engine)
     try:
         with write_session(engine) as s:

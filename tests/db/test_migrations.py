@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import MetaData, select, text
+from sqlalchemy import JSON, MetaData, bindparam, select, text
 
 from db import models  # noqa: F401
 from db.base import Base
@@ -20,8 +18,8 @@ def _revisions(engine) -> list[str]:  # type: ignore[no-untyped-def]
     return [r.revision for r in reversed(list(script.walk_revisions()))]
 
 
-def test_every_upgrade_keeps_every_row(tmp_path: Path) -> None:
-    engine = make_engine(f"sqlite:///{tmp_path / 'old.db'}")
+def test_every_upgrade_keeps_every_row(db_url: str) -> None:
+    engine = make_engine(db_url)
     revisions = _revisions(engine)
     upgrade(engine, revisions[0])
     # Rows written at the first revision, through plain SQL (the models may have moved on since).
@@ -32,14 +30,14 @@ def test_every_upgrade_keeps_every_row(tmp_path: Path) -> None:
                 "INSERT INTO records (id, dataset_id, case_id, sections, principal_code, other_codes, content_hash,"
                 " origin, created_at, updated_at) VALUES (1, 1, 'R1', :s, 'I20.000', :o, 'h', 'original',"
                 " '2026-01-01', '2026-01-01')"
-            ),
-            {"s": '{"主诉": "胸痛"}', "o": '["E78.500"]'},
+            ).bindparams(bindparam("s", type_=JSON), bindparam("o", type_=JSON)),
+            {"s": {"主诉": "胸痛"}, "o": ["E78.500"]},
         )
         conn.execute(text("INSERT INTO codes (code, name) VALUES ('I20.000', '不稳定型心绞痛')"))
         conn.execute(
             text(
                 "INSERT INTO users (id, name, role, password_hash, active, created_at) "
-                "VALUES (1, 'e', 'expert', 'x', 1, '2026-01-01')"
+                "VALUES (1, 'e', 'expert', 'x', true, '2026-01-01')"
             )
         )
         conn.execute(
@@ -48,8 +46,9 @@ def test_every_upgrade_keeps_every_row(tmp_path: Path) -> None:
         conn.execute(
             text(
                 "INSERT INTO jobs (id, kind, status, config, progress, created_at) "
-                "VALUES (1, 'import', 'succeeded', '{}', 1, '2026-01-01')"
-            )
+                "VALUES (1, 'import', 'succeeded', :c, 1, '2026-01-01')"
+            ).bindparams(bindparam("c", type_=JSON)),
+            {"c": {}},
         )
     before = _dump(engine, ["datasets", "records", "codes", "users", "audit_log", "jobs"])
 
@@ -68,8 +67,10 @@ def test_every_upgrade_keeps_every_row(tmp_path: Path) -> None:
     } == before
     assert after["jobs"][0]["lane"] == "cpu"  # a job from before lanes is a cpu job
     with engine.connect() as conn:
-        row = conn.execute(text("SELECT number, status, mode, config FROM rounds")).one()
-    assert tuple(row) == (1, "generating", "interactive", "{}")
+        row = conn.execute(
+            text("SELECT number, status, mode, config FROM rounds").columns(config=JSON)  # parsed on both backends
+        ).one()
+    assert tuple(row) == (1, "generating", "interactive", {})
 
 
 def _dump(engine, tables: list[str]) -> dict[str, list[dict[str, object]]]:  # type: ignore[no-untyped-def]
@@ -82,8 +83,8 @@ def _dump(engine, tables: list[str]) -> dict[str, list[dict[str, object]]]:  # t
         }
 
 
-def test_models_and_migrations_agree(tmp_path: Path) -> None:
-    engine = make_engine(f"sqlite:///{tmp_path / 'head.db'}")
+def test_models_and_migrations_agree(db_url: str) -> None:
+    engine = make_engine(db_url)
     upgrade(engine)
     with engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata)

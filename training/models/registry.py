@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from db.engine import read_session, write_session
@@ -90,8 +91,16 @@ def add(session: Session, reg: Registration, actor: str, taken: Sequence[str] = 
         job_id=reg.job_id,
         created_by=actor,
     )
-    session.add(row)
-    session.flush()
+    try:
+        with session.begin_nested():  # a savepoint: the caller's transaction survives a refused name
+            session.add(row)
+            session.flush()
+    except IntegrityError:
+        # The same name registered at the same moment and committed first. SQLite's BEGIN IMMEDIATE queues the
+        # two registrations; on PostgreSQL both pass the check above and the unique name decides.
+        if session.scalar(select(RegisteredModel.id).where(RegisteredModel.name == reg.name)) is None:
+            raise
+        raise InputError(f"a model named {reg.name!r} is already registered (`sradit model show {reg.name}`)") from None
     audit(session, actor, "model.register", reg.name, kind=reg.kind, subtask=reg.subtask, fold=reg.fold)
     return row
 

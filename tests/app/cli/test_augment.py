@@ -21,6 +21,7 @@ from tests.pipeline.mining.test_kfold import Oracle
 from training.tiny_model import build_tiny_model
 
 
+@pytest.mark.sqlite_only("minutes of LLM generation; the rules and filter steps run on PostgreSQL in the CLI loop test")
 def test_llm_rewrites_fail_cleanly_and_rules_then_filter(
     cli: Any, db_url: str, shared_data: Path, tmp_path: Path
 ) -> None:

@@ -10,6 +10,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 
 from db.engine import make_engine, read_session
@@ -18,6 +19,7 @@ from pipeline.distill.traces import parse_trace
 from training.tiny_model import build_tiny_model
 
 
+@pytest.mark.sqlite_only("minutes of LLM generation; the database part is tests/pipeline/distill on both backends")
 def test_cotd_with_a_garbage_teacher_reports_counts_and_stores_nothing_unusable(
     cli: Any, db_url: str, shared_data: Path, tmp_path: Path
 ) -> None:

@@ -14,9 +14,9 @@ from tests.conftest import ROOT
 
 
 def test_the_agreement_page_shows_kappa_and_alpha_with_their_counts(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    url = f"sqlite:///{tmp_path / 'demo.db'}"
+    url = db_url
     build_demo(make_engine(url), Settings(db_url=url, data_dir=tmp_path / "var"), force=False)
     monkeypatch.setenv("SRADIT_DB_URL", url)
     monkeypatch.setenv("SRADIT_DATA_DIR", str(tmp_path / "var"))

@@ -35,6 +35,7 @@ def _wait(engine: Engine, job_id: int, timeout: float = 400) -> None:
         time.sleep(0.5)
 
 
+@pytest.mark.sqlite_only("minutes of SFT and GRPO; the database is incidental")
 def test_sft_and_grpo_jobs_finish_with_curves_and_a_score(engine: Engine, setup: tuple[Settings, Path]) -> None:
     settings, tiny = setup
     # Exports with a held-out fold: the evaluation defaults to it (never the training records).

@@ -5,6 +5,7 @@ that), and the policy filter is a recording stub, so the test sees which variant
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -65,3 +66,44 @@ def test_the_policy_model_sees_exactly_the_label_filters_survivors(engine: Engin
     assert all((v.id, "policy") not in verdicts and v.passed is False for v in variants if v.id not in survivors)
     assert report.passed == sum(1 for v in variants if v.seq % 4 == 0)
     assert [name for name, _n in funnel(engine, 1)] == ["generated", "label", "length", "policy"]
+
+
+class InStepLabel(EvenLabel):
+    """Two of these, one per concurrent filter run, hand over their verdicts at the same moment."""
+
+    def __init__(self, step: threading.Barrier) -> None:
+        self.step = step
+
+    def judge(self, batch: Sequence[Candidate]) -> list[Verdict]:
+        self.step.wait()
+        return super().judge(batch)
+
+
+def test_two_filter_runs_at_once_leave_one_verdict_per_filter(engine: Engine, shared_data: Path) -> None:
+    """Both runs replace the batch's verdicts: under the badcases' locks (PostgreSQL) or BEGIN IMMEDIATE
+    (SQLite) the second replaces the first's, instead of failing on a duplicate verdict."""
+    import_file(engine, shared_data / "ccl25_train_206.json", "train", "t", 2**30)
+    with read_session(engine) as s:
+        from db.models import Record
+
+        ids = set(s.scalars(select(Record.case_id).where(Record.principal_code != "I50.900x018").limit(3)))
+    mine(engine, lambda _fold: Oracle(ids, set(), []), MiningConfig(), "t")
+    generate_round(engine, RewriteConfig(round_no=1, n=4), Counting(), "t")
+    step, errors = threading.Barrier(2, timeout=60), []
+
+    def run() -> None:
+        try:
+            filter_round(engine, 1, [InStepLabel(step), LengthFilter()], "t")
+        except BaseException as e:  # noqa: BLE001 (reported below)
+            errors.append(e)
+            step.abort()
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    with read_session(engine) as s:
+        verdicts = [(v.variant_id, v.filter) for v in s.scalars(select(VariantVerdict))]
+    assert len(verdicts) == 12 * 2 and len(set(verdicts)) == len(verdicts)

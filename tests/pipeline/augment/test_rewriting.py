@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -71,6 +72,40 @@ def test_stop_and_resume_generates_each_variant_once(engine: Engine, mined: int)
     assert len(_variants(engine)) == 28
 
 
+class InStep(Counting):
+    """Two of these, one per concurrent run, hand over each badcase's variants at the same moment."""
+
+    def __init__(self, step: threading.Barrier) -> None:
+        super().__init__()
+        self.step = step
+
+    def variants(self, sections: Mapping[str, str], start: int, n: int, seed: int) -> list[GeneratedVariant]:
+        self.step.wait()
+        return super().variants(sections, start, n, seed)
+
+
+def test_two_runs_at_once_store_each_variant_once(engine: Engine, mined: int) -> None:
+    """Both runs count a badcase's variants before storing theirs; under the badcase's lock (PostgreSQL) or
+    BEGIN IMMEDIATE (SQLite) the second counts the first's and adds nothing, instead of a duplicate-key error."""
+    step, errors = threading.Barrier(2, timeout=60), []
+
+    def run() -> None:
+        try:
+            generate_round(engine, RewriteConfig(round_no=1, n=5), InStep(step), "t")
+        except BaseException as e:  # noqa: BLE001 (reported below)
+            errors.append(e)
+            step.abort()
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    rows = _variants(engine)
+    assert len(rows) == 5 * mined and len({(b, s) for b, s, _ in rows}) == 5 * mined
+
+
 def test_unknown_round_is_refused(engine: Engine) -> None:
     from pipeline.errors import InputError
 
@@ -78,6 +113,7 @@ def test_unknown_round_is_refused(engine: Engine) -> None:
         generate_round(engine, RewriteConfig(round_no=3), Counting(), "t")
 
 
+@pytest.mark.sqlite_only("only SQLite lets a row lose its parent (foreign keys off outside the app)")
 def test_a_badcase_whose_record_is_gone_is_reported_and_the_rest_generated(engine: Engine, mined: int) -> None:
     # Edited outside the app with foreign keys off (sqlite3's default): a badcase left without its record.
     raw = sqlite3.connect(str(engine.url.database))

@@ -51,8 +51,8 @@ def test_krippendorffs_alpha_counts_items_with_two_ratings() -> None:
     assert krippendorff_alpha("x", {1: {1: 1.0, 2: 1.0}}, "nominal").value is None
 
 
-def test_the_demos_two_experts_give_figures_with_their_counts(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'demo.db'}"
+def test_the_demos_two_experts_give_figures_with_their_counts(db_url: str, tmp_path: Path) -> None:
+    url = db_url
     engine = make_engine(url)
     build_demo(engine, Settings(db_url=url, data_dir=tmp_path / "var"), force=False)
     stats = agreement_stats(engine, 1)

@@ -150,3 +150,37 @@ def test_eight_concurrent_reviewers_lose_no_decision(engine: Engine, queue: dict
     assert errors == []
     with read_session(engine) as s:
         assert s.scalar(select(func.count()).select_from(Review)) == 8 * len(variants)
+
+
+def test_experts_finishing_badcases_at_once_decide_each(engine: Engine, queue: dict[str, int]) -> None:
+    """Six experts pick the same best variant of a badcase at the same moment, six required: the last to commit
+    must count the other five. On PostgreSQL the badcase's row lock makes them queue (without it each one
+    counted the picks committed before it started, and the badcase stayed in review or two wrote a selection)."""
+    for i in range(6):
+        add_user(engine, f"p{i}", "expert", "password123", "t")
+    with read_session(engine) as s:
+        from db.models import User
+
+        experts = list(s.scalars(select(User.id).where(User.name.like("p%"))))
+        best = dict(s.execute(select(Variant.badcase_id, func.min(Variant.id)).group_by(Variant.badcase_id)).all())
+    errors: list[BaseException] = []
+    together = threading.Barrier(len(experts))
+
+    def work(uid: int) -> None:
+        try:
+            for variant_id in best.values():
+                together.wait()
+                decide(engine, uid, variant_id, "approve", best=True, required=len(experts))
+        except BaseException as e:  # noqa: BLE001 (reported below)
+            errors.append(e)
+
+    threads = [threading.Thread(target=work, args=(uid,)) for uid in experts]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    with read_session(engine) as s:
+        for badcase_id, variant_id in best.items():
+            assert s.get(Badcase, badcase_id).status == "decided"  # type: ignore[union-attr]
+            assert s.get(Selection, badcase_id).variant_id == variant_id  # type: ignore[union-attr]

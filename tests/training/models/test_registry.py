@@ -1,12 +1,15 @@
-"""The registry of trained models on a real SQLite file: lineage kept, names unique, bad input named."""
+"""The registry of trained models on a real database: lineage kept, names unique, bad input named."""
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, func, select
 
+from db.engine import read_session, write_session
+from db.models import RegisteredModel
 from pipeline.errors import InputError
 from tests.conftest import row_counts
 from training.models import registry
@@ -80,3 +83,28 @@ def test_names_are_unique_and_unknown_names_list_the_known(engine: Engine, tmp_p
         registry.register(engine, Registration("m", "grpo", folder(tmp_path, "h")), "t")
     with pytest.raises(InputError, match="known: baseline, m"):
         find_model(engine, tmp_path / "absent.toml", "nope")
+
+
+def test_one_name_registered_twice_at_once_is_refused_once(engine: Engine, tmp_path: Path) -> None:
+    """The second registration starts while the first has inserted its row and not yet committed: SQLite queues
+    it behind BEGIN IMMEDIATE; on PostgreSQL it passes the name check and the unique name refuses it."""
+    inserted, outcome = threading.Event(), []
+
+    def second() -> None:
+        inserted.wait()
+        try:
+            registry.register(engine, Registration("m", "grpo", folder(tmp_path, "h")), "t")
+            outcome.append("registered")
+        except InputError as e:
+            outcome.append(str(e))
+
+    other = threading.Thread(target=second)
+    other.start()
+    with write_session(engine) as s:
+        registry.add(s, Registration("m", "grpo", folder(tmp_path, "g")), "t")
+        inserted.set()
+        other.join(timeout=0.5)  # the second registration is now waiting on this transaction
+    other.join()
+    assert outcome == ["a model named 'm' is already registered (`sradit model show m`)"]
+    with read_session(engine) as s:
+        assert s.scalar(select(func.count()).select_from(RegisteredModel)) == 1

@@ -156,7 +156,9 @@ def approve_by_filters(engine: Engine, number: int, actor: str) -> int:
         chosen = 0
         # Locked in id order (PostgreSQL; SQLite's BEGIN IMMEDIATE locks everything): an expert's decision on one
         # of these waits, and then sees the filter chain's selection, instead of adding a second one.
-        badcases = s.scalars(select(Badcase).where(Badcase.round_id == rid, ~held(Badcase.id)).order_by(Badcase.id).with_for_update())
+        badcases = s.scalars(
+            select(Badcase).where(Badcase.round_id == rid, ~held(Badcase.id)).order_by(Badcase.id).with_for_update()
+        )
         for badcase in badcases:
             if s.get(Selection, badcase.id) is not None:
                 continue

@@ -48,6 +48,7 @@ if rows:
                 "passing all filters": r.funnel[-1][1] if len(r.funnel) > 1 else None,
                 "selected": r.approved,
                 "expert min / selected": two(r.expert_minutes_per_approved),
+                "expert min / badcase": two(r.expert_minutes_per_badcase),
                 f"score before ({r.metric})": two(r.score_before),
                 "measured": r.before_measured,
                 f"score after ({r.metric})": two(r.score_after),

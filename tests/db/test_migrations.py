@@ -107,7 +107,8 @@ def test_0009_keeps_each_experts_latest_vote_and_then_refuses_a_second(tmp_path:
             f" VALUES (1, 'kfold', 'baseline', 1, '{{}}', 1, {day})",
             "INSERT INTO predictions (id, run_id, record_id, principal_code, other_codes, parsed)"
             " VALUES (1, 1, 1, 'I20.000', '[]', 1)",
-            "INSERT INTO badcases (id, round_id, record_id, prediction_id, other_f1, score, error_types, gold_principal, missing_codes, extra_codes,"
+            "INSERT INTO badcases (id, round_id, record_id, prediction_id, other_f1, score, error_types,"
+            " gold_principal, missing_codes, extra_codes,"
             f" status, created_at) VALUES (1, 1, 1, 1, 0.5, 0.5, '[]', 'I20.000', '[]', '[]', 'in_review', {day})",
             "INSERT INTO variants (id, badcase_id, seq, sections, generator, edits, status, attempts, created_at)"
             f" VALUES (1, 1, 0, '{{}}', 'rules', '[]', 'generated', 1, {day})",

@@ -99,7 +99,7 @@ def _decide(
         _refused(e)
         return
     ss["board_message"] = f"{'best' if best else decision}: Variant {card.number}" + (f" — {reason}" if reason else "")
-    ss["board_score"] = None
+    ss.update(board_score=None, board_text="")  # the text went with this decision, never with the next
     if not best:
         # On to the next variant still undecided (after this one, then from the top).
         order = board.cards[focused + 1 :] + board.cards[:focused]

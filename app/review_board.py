@@ -1,8 +1,9 @@
 """The Review page's variant board: a badcase's variants on one screen, keyboard-first.
 
 Keys: J/K move the focus, 1–5 score it, A approve / X reject it, B best, Shift+A / Shift+X approve / reject
-every variant still undecided, U undo, D its side-by-side diff, N the next badcase. A typed reason is
-committed with Enter (reject the focused variant with it) or Ctrl+Enter (approve it, the text as a comment).
+every variant still undecided, U undo, D its side-by-side diff, N the next badcase, T the reason box. A typed
+reason is committed with Enter (reject the focused variant with it) or Ctrl+Enter (approve it, the text as a
+comment); Escape leaves the box without committing.
 """
 
 from __future__ import annotations
@@ -19,22 +20,40 @@ from pipeline.ingest.dictionary import names_for
 from pipeline.review.board import Board, Card, decide_rest, history, load_board, locate, next_badcase
 from pipeline.review.queue import RoundClosed, decide, round_open, undo_last
 
-#: Streamlit fires plain-letter shortcuts only outside text fields, so a letter typed into a reason stays
-#: text. Leaving the field must then be one key: Escape, or Enter / Ctrl+Enter, which also commit (the form's
-#: submit); afterwards focus is off the field so the next A or X is a decision, never an "x" in the reason.
+#: Streamlit fires plain-letter shortcuts only outside text fields (its shortcut filter in the frontend), so a
+#: letter typed into a reason stays text. T puts the cursor in the reason box; leaving it is one key: Escape,
+#: or Enter / Ctrl+Enter, which also commit (the form's submit). Afterwards focus is off the field, so the
+#: next A or X is a decision, never an "x" in the reason.
 KEYS_JS = """<script>
 if (!window.__sraditReviewKeys) {
   window.__sraditReviewKeys = true;
   document.addEventListener('keydown', (e) => {
     const t = e.target;
-    if (!t || !(t.tagName === 'INPUT' || t.tagName === 'TEXTAREA')) return;
-    if (e.key === 'Escape' || e.key === 'Enter') setTimeout(() => t.blur(), 0);
+    const typing = t && (t.tagName === 'INPUT' || t.tagName === 'TEXTAREA' || t.isContentEditable);
+    if (typing) {
+      if (e.key === 'Escape' || e.key === 'Enter') setTimeout(() => t.blur(), 0);
+      return;
+    }
+    if (e.key === 't' && !e.ctrlKey && !e.metaKey && !e.altKey) {
+      const box = document.querySelector('input[aria-label^="Reason or comment"]');
+      if (box) { e.preventDefault(); box.focus(); }
+    }
   }, true);
+  // A clicked toggle keeps focus, and Streamlit ignores letter keys while an input has focus.
+  document.addEventListener('click', () => setTimeout(() => {
+    const el = document.activeElement;
+    if (el && el.tagName === 'INPUT' && el.type === 'checkbox') el.blur();
+  }, 50), true);
 }
 </script>"""
 
 FOCUS_CSS = "<style>.st-key-board_focused{outline:3px solid #ff4b4b;border-radius:.5rem}</style>"
 COLUMNS = 4
+
+
+def install_keys() -> None:
+    """The Review page's key helpers and the focused card's outline (both views)."""
+    st.html(KEYS_JS + FOCUS_CSS, unsafe_allow_javascript=True)
 
 
 def _ss() -> dict:  # type: ignore[type-arg]
@@ -145,7 +164,6 @@ def _reopen(badcase_id: int, variant_id: int) -> None:
 
 def draw_board(engine: Engine, uid: int, round_no: int, include_filtered: bool, required: int) -> None:
     ss = _ss()
-    st.html(KEYS_JS + FOCUS_CSS, unsafe_allow_javascript=True)
     if ss.get("board_message"):
         st.caption(inert(ss["board_message"]))
     if not round_open(engine, round_no):
@@ -169,6 +187,7 @@ def draw_board(engine: Engine, uid: int, round_no: int, include_filtered: bool, 
         _keys(engine, uid, round_no, include_filtered, required, board, focused)
         _grid(board, focused)
         if board.cards:
+            _reason(engine, uid, required, board, focused)
             _details(board.cards[focused], board)
     with side:
         _history(engine, uid, round_no)
@@ -190,7 +209,8 @@ def _keys(
 ) -> None:
     st.markdown(
         "keys: J/K move · 1–5 score · A approve · X reject · B best · Shift+A / Shift+X approve / reject the rest"
-        " · U undo · D diff · N next badcase · reason: type it, Enter rejects, Ctrl+Enter approves with it"
+        " · U undo · D diff · N next badcase · T type a reason: Enter rejects with it, Ctrl+Enter approves with it,"
+        " Esc leaves it"
     )
     base = (engine, uid, required, board, focused)
     with st.container(horizontal=True):
@@ -224,18 +244,21 @@ def _keys(
             on_click=_next,
             args=(engine, uid, round_no, include_filtered, board),
         )
-    if board.cards:
-        number = board.cards[focused].number
-        with st.form("board_reason_form", clear_on_submit=True, enter_to_submit=True, border=False):
-            st.text_input(
-                f"Reason or comment for Variant {number} (Enter rejects with it, Ctrl+Enter approves with it)",
-                key="board_text",
+
+
+def _reason(engine: Engine, uid: int, required: int, board: Board, focused: int) -> None:
+    number = board.cards[focused].number
+    base = (engine, uid, required, board, focused)
+    with st.form("board_reason_form", clear_on_submit=True, enter_to_submit=True, border=False):
+        st.text_input(
+            f"Reason or comment for Variant {number} (Enter rejects with it, Ctrl+Enter approves with it)",
+            key="board_text",
+        )
+        with st.container(horizontal=True):
+            st.form_submit_button("Reject with reason", on_click=_decide, args=(*base, "reject"))
+            st.form_submit_button(
+                "Approve with comment", shortcut="Ctrl+Enter", on_click=_decide, args=(*base, "approve")
             )
-            with st.container(horizontal=True):
-                st.form_submit_button("Reject with reason", on_click=_decide, args=(*base, "reject"))
-                st.form_submit_button(
-                    "Approve with comment", shortcut="Ctrl+Enter", on_click=_decide, args=(*base, "approve")
-                )
 
 
 def _toggle_diff() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from app.auth import require, user_id
-from app.review_board import draw_board
+from app.review_board import draw_board, install_keys
 from app.review_single import draw_single
 from app.state import ready_engine, settings
 from pipeline.overview import round_numbers
@@ -35,6 +35,7 @@ top[3].progress(
     text=f"round {round_no}: {p.decided}/{p.variants} variants decided · you {p.mine} · "
     f"{p.badcases_decided}/{p.badcases} badcases decided",
 )
+install_keys()
 if single:
     draw_single(engine, uid, round_no, include_filtered, required)
 else:

@@ -81,6 +81,8 @@ def _refused(e: RoundClosed) -> None:
 
 
 def _move(board: Board, focused: int, delta: int) -> None:
+    if not board.cards:
+        return
     i = max(0, min(len(board.cards) - 1, focused + delta))
     _ss().update(board_focus=board.cards[i].variant_id, board_score=None)
 
@@ -97,6 +99,8 @@ def _decide(
     engine: Engine, uid: int, required: int, board: Board, focused: int, decision: str, best: bool = False
 ) -> None:
     ss = _ss()
+    if not board.cards:
+        return
     card = board.cards[focused]
     reason = (ss.get("board_text") or "").strip() or None
     seconds, since_open = _elapsed()
@@ -177,6 +181,8 @@ def draw_board(engine: Engine, uid: int, round_no: int, include_filtered: bool, 
         _history(engine, uid, round_no)
         return
     board = load_board(engine, uid, ss["board_badcase"], include_filtered)
+    if not board.cards:  # reopened from the history with the filtered-out variants hidden
+        st.info("No variant of this badcase is in view: switch on Include filtered-out, or N for the next one.")
     ids = [c.variant_id for c in board.cards]
     focused = ids.index(ss["board_focus"]) if ss.get("board_focus") in ids else 0
     main, side = st.columns([5, 1])

@@ -31,7 +31,17 @@ if (!window.__sraditReviewKeys) {
     const t = e.target;
     const typing = t && (t.tagName === 'INPUT' || t.tagName === 'TEXTAREA' || t.isContentEditable);
     if (typing) {
-      if (e.key === 'Escape' || e.key === 'Enter') setTimeout(() => t.blur(), 0);
+      // Ctrl+Enter: approve with the text. A Streamlit shortcut would submit the form without what was typed
+      // (a field in a form commits on Enter, blur or a click), so this is the click on the button itself.
+      if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) {
+        e.preventDefault();
+        e.stopImmediatePropagation();
+        t.blur();
+        setTimeout(() => {
+          const b = [...document.querySelectorAll('button')].find((x) => x.innerText.startsWith('Approve with'));
+          if (b) b.click();
+        }, 50);
+      } else if (e.key === 'Escape' || e.key === 'Enter') setTimeout(() => t.blur(), 0);
       return;
     }
     if (e.key === 't' && !e.ctrlKey && !e.metaKey && !e.altKey) {
@@ -261,10 +271,8 @@ def _reason(engine: Engine, uid: int, required: int, board: Board, focused: int)
             key="board_text",
         )
         with st.container(horizontal=True):
-            st.form_submit_button("Reject with reason", on_click=_decide, args=(*base, "reject"))
-            st.form_submit_button(
-                "Approve with comment", shortcut="Ctrl+Enter", on_click=_decide, args=(*base, "approve")
-            )
+            st.form_submit_button("Reject with reason (Enter)", on_click=_decide, args=(*base, "reject"))
+            st.form_submit_button("Approve with comment (Ctrl+Enter)", on_click=_decide, args=(*base, "approve"))
 
 
 def _toggle_diff() -> None:

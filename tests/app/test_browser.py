@@ -345,11 +345,18 @@ def test_an_expert_decides_a_badcase_on_the_board_from_the_keyboard(browser: Bro
     focused = _focused(page)
     _press(page, "x", f"reject: {focused}")
     expect(box).to_have_value("")
+    # Ctrl+Enter approves with the typed text as a comment.
+    focused = _focused(page)
+    page.keyboard.press("t")
+    page.keyboard.type("same meaning")
+    _press(page, "Control+Enter", f"approve: {focused} — same meaning")
+    expect(box).to_have_value("")
     _press(page, "Shift+X", "every variant decided")
     votes = _votes(db_url, uid)
     assert len(votes) == n and len({v for v, *_ in votes}) == n  # one vote on each variant
     assert [(d, b) for _v, d, b, _r in votes].count(("approve", True)) == 1
     assert sorted(r for *_x, r in votes if r) == ["x marks a changed diagnosis"]
+    assert [(d, b) for _v, d, b, _r in votes].count(("approve", False)) == 1
     page.close()
 
 

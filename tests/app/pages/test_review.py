@@ -70,7 +70,7 @@ def test_the_board_decides_a_badcase_from_one_screen(
 
     # A typed reason, committed by the form (Enter in the browser): a reject with that reason.
     at.text_input(key="board_text").input("changes the site of the infarct")
-    next(b for b in at.button if b.label == "Reject with reason").click().run()
+    next(b for b in at.button if b.label == "Reject with reason (Enter)").click().run()
     assert not at.exception, at.exception
     assert _mine(engine, uid)[-1][1:] == ("reject", None, False, "changes the site of the infarct")
     assert at.text_input(key="board_text").value == ""  # cleared for the next one

@@ -120,7 +120,8 @@ def _decide(
             uid,
             card.variant_id,
             decision,
-            score=ss.get("board_score"),
+            # A new decision replaces the expert's vote on this variant; a score given before stays unless retyped.
+            score=ss.get("board_score") or (card.mine.score if card.mine else None),
             best=best,
             reason=reason if decision == "reject" else None,
             comment=reason if decision != "reject" else None,

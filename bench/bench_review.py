@@ -166,7 +166,7 @@ def bench_apptest(db_url: str, n: int = 40) -> list[float]:
 
     os.environ["SRADIT_DB_URL"] = db_url
     at = AppTest.from_file(str(ROOT / "app" / "pages" / "review.py"), default_timeout=120)
-    for key, value in {"user_id": 5, "user_name": "e5", "user_role": "expert"}.items():
+    for key, value in {"user_id": 5, "user_name": "e5", "user_role": "expert", "review_single": True}.items():
         at.session_state[key] = value
     at.run()
     times = []
@@ -232,12 +232,13 @@ def bench_browser(db_url: str, n: int = 30) -> list[float] | str:
             page.get_by_role("textbox", name="Password").fill("bench-pass")
             page.get_by_role("button", name="Sign in").click()
             page.get_by_role("link", name="Review queue").click()
+            page.get_by_text("One at a time").click()  # the one-at-a-time view (bench_board.py times the board)
             page.get_by_text("keys: 1–5 score").wait_for(timeout=60_000)
             js = (
-                "b => { const h = [...document.querySelectorAll('h3')].find(e => e.innerText.includes('variant'));"
+                "b => { const h = [...document.querySelectorAll('h3')].find(e => e.innerText.includes('Variant'));"
                 " return h && h.innerText !== b; }"
             )
-            head = lambda: page.locator("h3").filter(has_text="variant").first.inner_text()  # noqa: E731
+            head = lambda: page.locator("h3").filter(has_text="Variant").first.inner_text()  # noqa: E731
             times = []
             for _ in range(n):
                 before = head()

@@ -311,6 +311,16 @@ class Review(Base):
         CheckConstraint("score IS NULL OR (score BETWEEN 1 AND 5)", name="score"),
         Index("ix_reviews_variant_reviewer", "variant_id", "reviewer_id"),
         Index("ix_reviews_reviewer_created", "reviewer_id", "id"),
+        # One vote per expert per variant: a second decision marks the first undone (pipeline/review/queue.py);
+        # the database refuses two active rows even if a stale tab races past that code.
+        Index(
+            "uq_reviews_active_vote",
+            "variant_id",
+            "reviewer_id",
+            unique=True,
+            sqlite_where=text("undone_at IS NULL"),
+            postgresql_where=text("undone_at IS NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -323,6 +333,7 @@ class Review(Base):
     reason: Mapped[str | None] = mapped_column(Text)
     comment: Mapped[str | None] = mapped_column(Text)
     seconds: Mapped[float | None] = mapped_column()  #: time from the item shown to the decision
+    board_seconds: Mapped[float | None] = mapped_column()  #: on a best pick from the board: board open → pick
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     undone_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 

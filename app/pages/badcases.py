@@ -160,7 +160,7 @@ if badcase_id is not None and any(r.id == badcase_id for r in shown):
                 [
                     {
                         "rank": v.rank,
-                        "variant": v.seq,
+                        "variant": v.seq + 1,  # numbered within the badcase from 1, as on the Review board
                         "passed": v.passed,
                         "similarity %": None if v.similarity is None else round(v.similarity, 1),
                         "generator": v.generator,

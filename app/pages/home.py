@@ -48,6 +48,7 @@ if rows:
                 "passing all filters": r.funnel[-1][1] if len(r.funnel) > 1 else None,
                 "selected": r.approved,
                 "expert min / selected": two(r.expert_minutes_per_approved),
+                "expert min / badcase": two(r.expert_minutes_per_badcase),
                 "label issues open / accepted / dismissed": " / ".join(
                     str(r.label_issues[k]) for k in ("open", "accepted", "dismissed")
                 ),

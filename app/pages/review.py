@@ -1,19 +1,15 @@
-"""Review: one badcase at a time, original and variant side by side; keyboard-first decisions."""
+"""Review: a badcase's variants on one board (keyboard-first), or one variant at a time."""
 
 from __future__ import annotations
-
-import time
 
 import streamlit as st
 
 from app.auth import require, user_id
-from app.inert import inert
+from app.review_board import draw_board, install_keys
+from app.review_single import draw_single
 from app.state import ready_engine, settings
-from app.textdiff import diff_html
-from pipeline.domain.records import TEXT_SECTIONS
-from pipeline.ingest.dictionary import names_for
 from pipeline.overview import round_numbers
-from pipeline.review.queue import decide, item, next_item, progress, undo_last
+from pipeline.review.queue import progress
 
 require("review")
 engine = ready_engine()
@@ -24,145 +20,23 @@ if not rounds:
     st.info("Nothing to review yet.")
     st.stop()
 
-top = st.columns([1, 1, 3])
+top = st.columns([1, 1, 1, 3])
 round_no = top[0].selectbox("Round", rounds, key="review_round")
 include_filtered = top[1].toggle(
     "Include filtered-out", key="review_filtered", help="Variants that failed a filter come after the ranked ones."
 )
+single = top[2].toggle("One at a time", key="review_single", help="One variant per screen instead of the board.")
 uid = user_id()
 required = settings().reviews_required
 
-
-def _current():  # type: ignore[no-untyped-def]
-    """The item on screen: kept in session state (as an id) until it is decided."""
-    vid = st.session_state.get("review_variant")
-    if vid is None:
-        found = next_item(engine, uid, round_no, include_filtered)
-        if found is None:
-            return None
-        st.session_state["review_variant"] = found.variant_id
-        st.session_state["review_shown_at"] = time.monotonic()
-        return found
-    return item(engine, vid, include_filtered)
-
-
-def _act(decision: str, best: bool = False) -> None:
-    vid = st.session_state.get("review_variant")
-    if vid is None:
-        return
-    seconds = time.monotonic() - st.session_state.get("review_shown_at", time.monotonic())
-    decide(
-        engine,
-        uid,
-        vid,
-        decision,
-        score=st.session_state.get("review_score"),
-        best=best,
-        reason=st.session_state.get("review_reason") or None,
-        comment=st.session_state.get("review_comment") or None,
-        seconds=round(seconds, 2),
-        required=required,
-    )
-    st.session_state.update(
-        review_variant=None,
-        review_score=None,
-        review_reason="",
-        review_comment="",
-        review_last=f"{'best' if best else decision}: variant {vid}",
-    )
-
-
-def _undo() -> None:
-    vid = undo_last(engine, uid, required)
-    st.session_state.update(
-        review_variant=vid,
-        review_shown_at=time.monotonic(),
-        review_last=f"undone: variant {vid}" if vid else "nothing to undo",
-    )
-
-
-def _score(k: int) -> None:
-    st.session_state["review_score"] = k
-
-
-current = _current()
 p = progress(engine, uid, round_no)
-top[2].progress(
+top[3].progress(
     p.decided / p.variants if p.variants else 1.0,
     text=f"round {round_no}: {p.decided}/{p.variants} variants decided · you {p.mine} · "
     f"{p.badcases_decided}/{p.badcases} badcases decided",
 )
-if st.session_state.get("review_last"):
-    st.caption(inert(st.session_state["review_last"]))
-
-if current is None:
-    st.success("The queue is empty for you in this round.")
-    st.button("Undo last decision", shortcut="U", on_click=_undo, key="undo_empty")
-    st.stop()
-
-names = names_for(
-    engine,
-    {current.gold_principal, current.predicted_principal or "", *current.gold_others, *current.missing, *current.extra},
-)
-st.subheader(
-    f"{inert(current.case_id)} · variant {current.seq} ({current.position}/{current.of})"
-    + (f" · rank {current.rank}" if current.rank else " · filtered out" if current.passed is False else "")
-)
-
-info, verdicts = st.columns([1, 1])
-with info:
-    st.markdown("**Gold codes**")
-    st.text(
-        "\n".join(
-            [f"主 {current.gold_principal} {names.get(current.gold_principal, '')}"]
-            + [f"   {c} {names.get(c, '')}" for c in current.gold_others]
-        )
-    )
-    st.markdown("**Why this is a badcase**")
-    why = (
-        [f"predicted principal {current.predicted_principal or '—'} {names.get(current.predicted_principal or '', '')}"]
-        if "principal_miss" in current.error_types
-        else []
-    )
-    why += [f"missed {c} {names.get(c, '')}" for c in current.missing]
-    why += [f"extra {c} {names.get(c, '')}" for c in current.extra]
-    st.text("\n".join(why) or "—")
-with verdicts:
-    st.markdown("**Filter verdicts**")
-    st.text(
-        "\n".join(f"{'✓' if ok else '✗'} {name}: {reason}" for name, (ok, reason, _d) in current.verdicts.items())
-        or "not filtered yet"
-    )
-    if current.edits:
-        st.caption("edits: " + inert(", ".join(current.edits[:8])))
-
-st.markdown("**Decision** — keys: 1–5 score · A approve · X reject · B best · S skip · U undo")
-with st.container(horizontal=True):
-    for k in range(1, 6):
-        st.button(
-            f"{k}",
-            key=f"score_{k}",
-            shortcut=str(k),
-            on_click=_score,
-            args=(k,),
-            type="primary" if st.session_state.get("review_score") == k else "secondary",
-        )
-    st.button("Approve", key="approve", shortcut="A", on_click=_act, args=("approve",))
-    st.button("Reject", key="reject", shortcut="X", on_click=_act, args=("reject",))
-    st.button("Best", key="best", shortcut="B", on_click=_act, args=("approve", True))
-    st.button("Skip", key="skip", shortcut="S", on_click=_act, args=("skip",))
-    st.button("Undo", key="undo", shortcut="U", on_click=_undo)
-c1, c2 = st.columns(2)
-c1.text_input("Reason (for a reject)", key="review_reason")
-c2.text_input("Comment", key="review_comment")
-
-for name in TEXT_SECTIONS:
-    a, b = current.original.get(name, ""), current.variant.get(name, "")
-    changed = a != b
-    with st.expander(f"{name}{' · changed' if changed else ''}", expanded=changed or name == "入院诊断"):
-        left, right = diff_html(a, b)
-        shown_left, shown_right = st.columns(2)
-        shown_left.caption("original")
-        shown_left.html(f'<div style="white-space:pre-wrap;line-height:1.6">{left}</div>')
-        shown_right.caption("variant")
-        shown_right.html(f'<div style="white-space:pre-wrap;line-height:1.6">{right}</div>')
+install_keys()
+if single:
+    draw_single(engine, uid, round_no, include_filtered, required)
+else:
+    draw_board(engine, uid, round_no, include_filtered, required)

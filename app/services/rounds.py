@@ -24,6 +24,7 @@ from pipeline.augment.rewriting import RewriteConfig
 from pipeline.errors import InputError
 from pipeline.jobs.runner import JobContext, run_foreground
 from pipeline.mining.kfold import MiningConfig
+from pipeline.review.board import expert_minutes_per_badcase
 from pipeline.rounds.config import NONE, RoundConfig, round_config
 from pipeline.rounds.lifecycle import (
     approve_by_filters,
@@ -124,6 +125,7 @@ def advance(engine: Engine, settings: Settings, number: int, actor: str, run_sta
                         "selected": decided,
                         "approved_by": "experts",
                         "expert_minutes_per_approved": expert_minutes_per_approved(engine, number),
+                        "expert_minutes_per_badcase": expert_minutes_per_badcase(engine, number),
                     },
                 )
         elif r.status == "augmenting":

@@ -146,6 +146,27 @@ def _item(s: Session, variant_id: int, include_filtered: bool) -> ReviewItem:
     )
 
 
+#: Round statuses after review: the selection feeds augmentation, so no expert decision may change it.
+CLOSED_STAGES = ("augmenting", "training", "done")
+
+
+class RoundClosed(InputError):
+    """A decision on a round that has left review (a stale tab): refused, nothing written."""
+
+
+def _check_open(s: Session, badcase_id: int) -> None:
+    number, status = s.execute(
+        select(Round.number, Round.status).join(Badcase, Badcase.round_id == Round.id).where(Badcase.id == badcase_id)
+    ).one()
+    if status in CLOSED_STAGES:
+        raise RoundClosed(f"round {number} has left review (it is {status}): decisions on it are closed")
+
+
+def round_open(engine: Engine, round_no: int) -> bool:
+    with read_session(engine) as s:
+        return s.scalar(select(Round.status).where(Round.number == round_no)) not in CLOSED_STAGES
+
+
 def decide(
     engine: Engine,
     reviewer_id: int,
@@ -157,9 +178,14 @@ def decide(
     reason: str | None = None,
     comment: str | None = None,
     seconds: float | None = None,
+    board_seconds: float | None = None,
     required: int = 1,
 ) -> int:
-    """Store one decision (best implies approve) and the badcase's new outcome; returns the review id."""
+    """Store one decision (best implies approve) and the badcase's new outcome; returns the review id.
+
+    One vote per expert per variant: an earlier active decision of this expert on this variant is marked
+    undone and the replacement audited (the partial unique index ``uq_reviews_active_vote`` backs this up).
+    A round that has left review refuses with :class:`RoundClosed`."""
     if decision not in REVIEW_DECISIONS:
         raise InputError(f"decision {decision!r} is not one of {', '.join(REVIEW_DECISIONS)}")
     if score is not None and not 1 <= score <= 5:
@@ -167,44 +193,93 @@ def decide(
     if best:
         decision = "approve"
     with write_session(engine) as s:
-        # The reviewer's lock orders their own decisions (two tabs); the badcase's, everyone's outcome on it.
-        user = s.get(User, reviewer_id, with_for_update=True)
-        variant = s.get(Variant, variant_id)
-        if user is None or variant is None:
-            raise InputError(f"unknown {'user' if user is None else 'variant'} ({reviewer_id}, {variant_id})")
-        _lock_badcase(s, variant.badcase_id)
-        if best:
-            # One best per reviewer and badcase: a new pick replaces the old one.
-            for old in s.scalars(
-                select(Review).where(
-                    Review.badcase_id == variant.badcase_id, _active(reviewer_id), Review.best.is_(True)
-                )
-            ):
-                old.best = False
-        review = Review(
-            variant_id=variant_id,
-            badcase_id=variant.badcase_id,
-            reviewer_id=reviewer_id,
-            decision=decision,
-            score=score,
-            best=best,
-            reason=reason or None,
-            comment=comment or None,
-            seconds=seconds,
-        )
-        s.add(review)
-        s.flush()
-        audit(
-            s,
-            user.name,
-            f"review.{'best' if best else decision}",
-            f"variant {variant_id}",
-            badcase=variant.badcase_id,
-            score=score,
-            seconds=seconds,
-        )
-        _update_outcome(s, variant.badcase_id, required)
+        review = _decide_in(s, reviewer_id, variant_id, decision, score, best, reason, comment, seconds, board_seconds)
+        _update_outcome(s, review.badcase_id, required)
         return review.id
+
+
+def _decide_in(
+    s: Session,
+    reviewer_id: int,
+    variant_id: int,
+    decision: str,
+    score: int | None,
+    best: bool,
+    reason: str | None,
+    comment: str | None,
+    seconds: float | None,
+    board_seconds: float | None = None,
+) -> Review:
+    """One decision inside the caller's write transaction (the board decides several in one)."""
+    # Row locks on PostgreSQL (SQLite's BEGIN IMMEDIATE already serialises writers), always reviewer then
+    # badcase: two tabs of one expert queue on the reviewer's row instead of both finding no active vote, and
+    # the outcome below counts every decision on the badcase committed before ours.
+    user = s.get(User, reviewer_id, with_for_update=True)
+    variant = s.get(Variant, variant_id)
+    if user is None or variant is None:
+        raise InputError(f"unknown {'user' if user is None else 'variant'} ({reviewer_id}, {variant_id})")
+    _lock_badcase(s, variant.badcase_id)
+    _check_open(s, variant.badcase_id)
+    if best:
+        # One best per reviewer and badcase: a new pick replaces the old one.
+        for old in s.scalars(
+            select(Review).where(Review.badcase_id == variant.badcase_id, _active(reviewer_id), Review.best.is_(True))
+        ):
+            old.best = False
+    replaced = s.scalars(select(Review).where(Review.variant_id == variant_id, _active(reviewer_id))).all()
+    for old in replaced:
+        old.undone_at = utcnow()
+    s.flush()  # the old vote is inactive before the new row meets the unique index
+    review = Review(
+        variant_id=variant_id,
+        badcase_id=variant.badcase_id,
+        reviewer_id=reviewer_id,
+        decision=decision,
+        score=score,
+        best=best,
+        reason=reason or None,
+        comment=comment or None,
+        seconds=seconds,
+        board_seconds=board_seconds,
+    )
+    s.add(review)
+    s.flush()
+    audit(
+        s,
+        user.name,
+        f"review.{'best' if best else decision}",
+        f"variant {variant_id}",
+        badcase=variant.badcase_id,
+        score=score,
+        seconds=seconds,
+        **(
+            {"replaces": [{"review": r.id, "decision": r.decision, "best": r.best} for r in replaced]}
+            if replaced
+            else {}
+        ),
+    )
+    return review
+
+
+def decide_many(
+    engine: Engine,
+    reviewer_id: int,
+    variant_ids: list[int],
+    decision: str,
+    *,
+    seconds: float | None = None,
+    required: int = 1,
+) -> int:
+    """The same decision on several variants of one badcase in one transaction (all or nothing)."""
+    if decision not in ("approve", "reject"):
+        raise InputError(f"decision {decision!r} is not approve or reject")
+    with write_session(engine) as s:
+        badcases = set()
+        for vid in variant_ids:
+            badcases.add(_decide_in(s, reviewer_id, vid, decision, None, False, None, None, seconds).badcase_id)
+        for badcase_id in badcases:
+            _update_outcome(s, badcase_id, required)
+    return len(variant_ids)
 
 
 def undo_last(engine: Engine, reviewer_id: int, required: int = 1) -> int | None:
@@ -215,6 +290,7 @@ def undo_last(engine: Engine, reviewer_id: int, required: int = 1) -> int | None
         if last is None:
             return None
         _lock_badcase(s, last.badcase_id)
+        _check_open(s, last.badcase_id)
         last.undone_at = utcnow()
         audit(s, user.name if user else str(reviewer_id), "review.undo", f"variant {last.variant_id}", review=last.id)
         _update_outcome(s, last.badcase_id, required)
@@ -374,14 +450,17 @@ def agreement(engine: Engine, round_no: int) -> Agreement:
 
 
 def approved_variant_ids(s: Session, round_id: int) -> set[int]:
-    """Variants whose active reviews approve them by majority (ties are not approved)."""
-    counts: dict[int, Counter[str]] = defaultdict(Counter)
-    for variant_id, decision in s.execute(
-        select(Review.variant_id, Review.decision)
+    """Variants whose experts approve them by majority (ties are not approved): each expert counts once, with
+    their latest active decision, however many rows an old database holds."""
+    latest: dict[int, dict[int, str]] = defaultdict(dict)
+    for variant_id, reviewer_id, decision in s.execute(
+        select(Review.variant_id, Review.reviewer_id, Review.decision)
         .join(Badcase, Badcase.id == Review.badcase_id)
         .where(Badcase.round_id == round_id, Review.undone_at.is_(None), Review.decision != "skip")
+        .order_by(Review.id)
     ):
-        counts[variant_id][decision] += 1
+        latest[variant_id][reviewer_id] = decision
+    counts = {v: Counter(by_expert.values()) for v, by_expert in latest.items()}
     return {v for v, c in counts.items() if c["approve"] > c["reject"]}
 
 
@@ -400,4 +479,4 @@ def item_choices(engine: Engine, badcase_id: int) -> dict[int, str]:
             .where(Variant.badcase_id == badcase_id, Variant.passed.is_(True))
             .order_by(Variant.rank)
         ).all()
-    return {vid: f"variant {seq} — {votes.get(vid, 0)} best votes" for vid, seq in variants}
+    return {vid: f"Variant {seq + 1} — {votes.get(vid, 0)} best votes" for vid, seq in variants}

@@ -10,6 +10,7 @@ from sqlalchemy import Engine, func, select
 from db.engine import read_session
 from db.models import Badcase, ModelRun, Prediction, Record, Round, Selection
 from pipeline.augment.filter_chain import funnel
+from pipeline.review.board import expert_minutes_per_badcase
 from pipeline.review.label_issues import label_issue_counts
 from pipeline.rounds.lifecycle import expert_minutes_per_approved, rounds
 
@@ -25,6 +26,7 @@ class RoundRow:
     funnel: list[tuple[str, int]]
     approved: int
     expert_minutes_per_approved: float | None
+    expert_minutes_per_badcase: float | None  #: median time on a badcase's board, open → best picked
     score_before: float | None
     score_after: float | None
     principal_before: float | None
@@ -80,6 +82,7 @@ def round_rows(engine: Engine) -> list[RoundRow]:
                 funnel=funnel(engine, r.number),
                 approved=approved.get(r.number, 0),
                 expert_minutes_per_approved=expert_minutes_per_approved(engine, r.number),
+                expert_minutes_per_badcase=expert_minutes_per_badcase(engine, r.number),
                 score_before=run.score if run else None,
                 score_after=train.get("score_after"),
                 principal_before=run.principal_accuracy if run else None,

@@ -4,6 +4,7 @@ chromium. CI installs chromium; its absence fails the suite (no skip)."""
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -120,13 +121,17 @@ def sign_in(page: Page, url: str, name: str, password: str) -> None:
 
 
 def open_queue(page: Page) -> None:
+    """The Review queue in its one-at-a-time view (the page opens on the board)."""
     page.get_by_role("link", name="Review queue").click()
+    expect(page.get_by_text("keys: J/K move")).to_be_visible(timeout=30_000)
+    _settle(page)
+    page.get_by_text("One at a time").click()
     expect(page.get_by_text("keys: 1–5 score")).to_be_visible(timeout=30_000)
     _settle(page)
 
 
 def header(page: Page) -> str:
-    return page.locator("h3").filter(has_text="variant").first.inner_text()
+    return page.locator("h3").filter(has_text="Variant").first.inner_text()
 
 
 def press_and_wait(page: Page, key: str, before: str) -> str:
@@ -278,7 +283,7 @@ def test_signing_in_from_a_deep_link_lands_on_that_page(
 
 def _wait_change(page: Page, before: str) -> str:
     page.wait_for_function(
-        "before => { const h = [...document.querySelectorAll('h3')].find(e => e.innerText.includes('variant'));"
+        "before => { const h = [...document.querySelectorAll('h3')].find(e => e.innerText.includes('Variant'));"
         " return h && h.innerText !== before; }",
         arg=before,
         timeout=60_000,
@@ -366,3 +371,153 @@ def test_an_engineer_accepts_a_label_issue_in_the_browser(browser: Browser, app_
         assert row.resolution_note == "checked the chart"
         assert s.scalar(select(Dataset.name).where(Dataset.id == row.dataset_id)) == f"train@L{issue}"
     engine.dispose()
+
+
+# The variant board: a badcase's variants on one screen, from the keyboard alone.
+
+BOARD_VARIANTS = 6
+
+
+def _board_expert(db_url: str, name: str) -> int:
+    """A fresh expert, and the badcase their board opens on widened to at least 6 passed variants if the demo
+    gave fewer: copies of its variants with one more character, ranked after the others."""
+    from db.engine import write_session
+    from db.models import Variant
+    from pipeline.accounts.users import add_user
+    from pipeline.review.board import next_badcase
+
+    engine = make_engine(db_url)
+    add_user(engine, name, "expert", f"{name}-password", "test")
+    with read_session(engine) as s:
+        uid = s.scalar(select(User.id).where(User.name == name))
+    assert uid is not None
+    bid = next_badcase(engine, uid, 1)
+    assert bid is not None
+    with write_session(engine) as s:
+        variants = list(s.scalars(select(Variant).where(Variant.badcase_id == bid).order_by(Variant.seq)))
+        passed = [v for v in variants if v.passed]
+        for k in range(BOARD_VARIANTS - len(passed)):
+            src = passed[k % len(passed)]
+            sections = dict(src.sections or {})
+            sections["主诉"] = sections.get("主诉", "") + "。" * (k + 1)
+            s.add(
+                Variant(
+                    badcase_id=bid,
+                    seq=len(variants) + k,
+                    sections=sections,
+                    generator="rules",
+                    edits=[f"test copy {k + 1}"],
+                    passed=True,
+                    rank=len(passed) + k + 1,
+                    similarity=src.similarity,
+                )
+            )
+    engine.dispose()
+    return uid
+
+
+def _votes(db_url: str, uid: int) -> list[tuple[int, str, bool, str | None]]:
+    with read_session(make_engine(db_url)) as s:
+        rows = s.scalars(select(Review).where(Review.reviewer_id == uid, Review.undone_at.is_(None)))
+        return sorted((r.variant_id, r.decision, r.best, r.reason) for r in rows)
+
+
+def _focused(page: Page) -> str:
+    return page.locator(".st-key-board_focused button").first.inner_text()
+
+
+def _press(page: Page, key: str, shows: str) -> None:
+    """A key, then wait until the page shows ``shows`` and the run is over."""
+    page.keyboard.press(key)
+    expect(page.get_by_text(shows).first).to_be_visible(timeout=60_000)
+    _settle(page)
+
+
+def _open_board(page: Page) -> None:
+    page.get_by_role("link", name="Review queue").click()
+    expect(page.get_by_text("keys: J/K move")).to_be_visible(timeout=30_000)
+    _settle(page)
+
+
+def test_an_expert_decides_a_badcase_on_the_board_from_the_keyboard(browser: Browser, app_url: tuple[str, str]) -> None:
+    url, db_url = app_url
+    uid = _board_expert(db_url, "boarder")
+    page = browser.new_context(viewport={"width": 1440, "height": 900}).new_page()
+    sign_in(page, url, "boarder", "boarder-password")
+    _open_board(page)
+    cards = page.get_by_role("button", name=re.compile(r"^Variant \d+$"))
+    n = cards.count()
+    assert n >= BOARD_VARIANTS
+    numbers = [cards.nth(i).inner_text() for i in range(n)]
+    on_screen = [b for i in range(n) if (b := cards.nth(i).bounding_box()) and b["y"] + b["height"] <= 900]
+    assert len(on_screen) >= 5, f"{len(on_screen)} of {n} variants on the first screen"  # seen at once
+    assert _focused(page) == numbers[0]  # the first ranked has focus
+    page.keyboard.press("j")
+    expect(page.locator(".st-key-board_focused button").first).to_have_text(numbers[1], timeout=60_000)
+    _settle(page)
+    _press(page, "b", f"best picked: {numbers[1]}; {n - 1} variants left undecided")
+    page.keyboard.press("j")
+    expect(page.locator(".st-key-board_focused button").first).to_have_text(numbers[2], timeout=60_000)
+    _settle(page)
+    # A reason without the mouse: T opens the box, the reason is typed, Enter rejects with it.
+    page.keyboard.press("t")
+    page.keyboard.type("x marks a changed diagnosis")
+    _press(page, "Enter", f"reject: {numbers[2]}")
+    box = page.get_by_role("textbox", name=re.compile("Reason or comment"))
+    expect(box).to_have_value("")
+    # The next X is a decision, not an "x" typed into the reason box.
+    focused = _focused(page)
+    _press(page, "x", f"reject: {focused}")
+    expect(box).to_have_value("")
+    # Ctrl+Enter approves with the typed text as a comment.
+    focused = _focused(page)
+    page.keyboard.press("t")
+    page.keyboard.type("same meaning")
+    _press(page, "Control+Enter", f"approve: {focused} — same meaning")
+    expect(box).to_have_value("")
+    _press(page, "Shift+X", "every variant decided")
+    votes = _votes(db_url, uid)
+    assert len(votes) == n and len({v for v, *_ in votes}) == n  # one vote on each variant
+    assert [(d, b) for _v, d, b, _r in votes].count(("approve", True)) == 1
+    assert sorted(r for *_x, r in votes if r) == ["x marks a changed diagnosis"]
+    assert [(d, b) for _v, d, b, _r in votes].count(("approve", False)) == 1
+    page.close()
+
+
+def test_two_tabs_of_one_expert_never_leave_two_active_decisions(browser: Browser, app_url: tuple[str, str]) -> None:
+    url, db_url = app_url
+    uid = _board_expert(db_url, "twotabs")
+    context = browser.new_context()
+    a, b = context.new_page(), context.new_page()
+    for page in (a, b):
+        sign_in(page, url, "twotabs", "twotabs-password")
+        _open_board(page)
+    first = _focused(a)
+    assert _focused(b) == first  # both tabs show the same board, focus on the same variant
+    _press(a, "a", f"approve: {first}")
+    _press(a, "u", f"undone: {first}")
+    _press(a, "a", f"approve: {first}")
+    _press(b, "x", f"reject: {first}")  # the stale tab decides the same variant
+    votes = _votes(db_url, uid)
+    assert [d for _v, d, _b, _r in votes] == ["reject"]  # one active decision: the latest
+    context.close()
+
+
+def test_a_decision_on_a_round_that_left_review_is_refused(browser: Browser, app_url: tuple[str, str]) -> None:
+    from pipeline.rounds.lifecycle import set_stage
+
+    url, db_url = app_url
+    uid = _board_expert(db_url, "latecomer")
+    page = browser.new_context().new_page()
+    sign_in(page, url, "latecomer", "latecomer-password")
+    _open_board(page)
+    engine = make_engine(db_url)
+    set_stage(engine, 1, "augmenting")  # the round moved on while the board was open
+    try:
+        _press(page, "a", "Round 1 has left review")
+        expect(page.get_by_text("Not saved: round 1 has left review")).to_be_visible()
+        assert _votes(db_url, uid) == []
+    finally:
+        set_stage(engine, 1, "in_review")
+        engine.dispose()
+    page.close()

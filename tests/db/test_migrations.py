@@ -89,3 +89,50 @@ def test_models_and_migrations_agree(db_url: str) -> None:
     with engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata)
     assert diff == [], f"the models differ from the migrations; write a migration for: {diff}"
+
+
+def test_0009_keeps_each_experts_latest_vote_and_then_refuses_a_second(db_url: str) -> None:
+    """Duplicate active votes written before 0009 (two tabs of one expert): the latest stays, the others are
+    marked undone (not deleted), and the new index refuses a second active vote afterwards."""
+    import pytest
+    from sqlalchemy.exc import IntegrityError
+
+    engine = make_engine(db_url)
+    upgrade(engine, "0008")
+    day = "'2026-01-01'"
+    with engine.begin() as conn:
+        for sql in (
+            f"INSERT INTO datasets (id, name, created_at) VALUES (1, 'train', {day})",
+            "INSERT INTO records (id, dataset_id, case_id, sections, principal_code, other_codes, content_hash,"
+            f" origin, created_at, updated_at) VALUES (1, 1, 'R1', '{{}}', 'I20.000', '[]', 'h', 'original', {day},"
+            f" {day})",
+            "INSERT INTO rounds (id, number, status, mode, config, results, created_at)"
+            f" VALUES (1, 1, 'in_review', 'interactive', '{{}}', '{{}}', {day})",
+            "INSERT INTO model_runs (id, kind, model_name, dataset_id, config, n_records, created_at)"
+            f" VALUES (1, 'kfold', 'baseline', 1, '{{}}', 1, {day})",
+            "INSERT INTO predictions (id, run_id, record_id, principal_code, other_codes, parsed)"
+            " VALUES (1, 1, 1, 'I20.000', '[]', TRUE)",
+            "INSERT INTO badcases (id, round_id, record_id, prediction_id, other_f1, score, error_types,"
+            " gold_principal, missing_codes, extra_codes,"
+            f" status, created_at) VALUES (1, 1, 1, 1, 0.5, 0.5, '[]', 'I20.000', '[]', '[]', 'in_review', {day})",
+            "INSERT INTO variants (id, badcase_id, seq, sections, generator, edits, status, attempts, created_at)"
+            f" VALUES (1, 1, 0, '{{}}', 'rules', '[]', 'generated', 1, {day})",
+            "INSERT INTO users (id, name, role, password_hash, active, created_at) VALUES"
+            f" (1, 'a', 'expert', 'x', TRUE, {day}), (2, 'b', 'expert', 'x', TRUE, {day})",
+            "INSERT INTO reviews (id, variant_id, badcase_id, reviewer_id, decision, best, created_at) VALUES"
+            f" (1, 1, 1, 1, 'approve', FALSE, {day}), (2, 1, 1, 1, 'reject', FALSE, {day}),"
+            f" (3, 1, 1, 1, 'approve', FALSE, {day}), (4, 1, 1, 2, 'reject', FALSE, {day})",
+        ):
+            conn.execute(text(sql))
+    upgrade(engine)
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT id, undone_at IS NULL FROM reviews ORDER BY id")).all()
+    # expert 1's latest, expert 2's only
+    assert [(r[0], bool(r[1])) for r in rows] == [(1, False), (2, False), (3, True), (4, True)]
+    with pytest.raises(IntegrityError), engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO reviews (variant_id, badcase_id, reviewer_id, decision, best, created_at)"
+                f" VALUES (1, 1, 2, 'approve', FALSE, {day})"
+            )
+        )

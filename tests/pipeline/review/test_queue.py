@@ -184,3 +184,76 @@ def test_experts_finishing_badcases_at_once_decide_each(engine: Engine, queue: d
         for badcase_id, variant_id in best.items():
             assert s.get(Badcase, badcase_id).status == "decided"  # type: ignore[union-attr]
             assert s.get(Selection, badcase_id).variant_id == variant_id  # type: ignore[union-attr]
+
+
+def _active_rows(engine: Engine, variant_id: int, reviewer_id: int) -> list[Review]:
+    with read_session(engine) as s:
+        return list(
+            s.scalars(
+                select(Review).where(
+                    Review.variant_id == variant_id, Review.reviewer_id == reviewer_id, Review.undone_at.is_(None)
+                )
+            )
+        )
+
+
+def test_a_second_decision_replaces_the_first_and_is_audited(engine: Engine, queue: dict[str, int]) -> None:
+    """Two tabs of one expert: approve twice, then reject — one active vote, the replacements in the audit log."""
+    e1, e2 = queue["e1"], queue["e2"]
+    first = next_item(engine, e1, 1)
+    assert first is not None
+    decide(engine, e1, first.variant_id, "approve")
+    decide(engine, e1, first.variant_id, "approve")  # the stale second tab
+    decide(engine, e2, first.variant_id, "reject")
+    active = _active_rows(engine, first.variant_id, e1)
+    assert [r.decision for r in active] == ["approve"]
+    with read_session(engine) as s:
+        # e1 approves once, e2 rejects: 1–1 is a tie, not an approval by majority.
+        assert first.variant_id not in approved_variant_ids(s, 1)
+        replaced = s.scalars(select(AuditEntry).where(AuditEntry.action == "review.approve").order_by(AuditEntry.id))
+        details = [a.detail for a in replaced]
+        assert "replaces" not in details[0] and details[1]["replaces"][0]["decision"] == "approve"
+    decide(engine, e1, first.variant_id, "reject", reason="changes the meaning")
+    assert [(r.decision, r.reason) for r in _active_rows(engine, first.variant_id, e1)] == [
+        ("reject", "changes the meaning")
+    ]  # never approve and reject active at once
+
+
+def test_the_database_refuses_a_second_active_vote(engine: Engine, queue: dict[str, int]) -> None:
+    """The partial unique index, below the code: a raw second active row fails; an undone one is allowed."""
+    from sqlalchemy.exc import IntegrityError
+
+    from db.engine import write_session
+
+    e1 = queue["e1"]
+    first = next_item(engine, e1, 1)
+    assert first is not None
+    decide(engine, e1, first.variant_id, "approve")
+    row = {"variant_id": first.variant_id, "badcase_id": first.badcase_id, "reviewer_id": e1, "decision": "reject"}
+    with pytest.raises(IntegrityError, match="(?i)unique"):  # SQLite and PostgreSQL word it differently
+        with write_session(engine) as s:
+            s.add(Review(**row))
+    from db.base import utcnow
+
+    with write_session(engine) as s:
+        s.add(Review(**row, undone_at=utcnow()))  # history rows are not votes
+    assert len(_active_rows(engine, first.variant_id, e1)) == 1
+
+
+def test_a_round_that_left_review_refuses_decisions(engine: Engine, queue: dict[str, int]) -> None:
+    from pipeline.review.queue import RoundClosed
+    from pipeline.rounds.lifecycle import set_stage
+
+    e1 = queue["e1"]
+    first = next_item(engine, e1, 1)
+    assert first is not None
+    decide(engine, e1, first.variant_id, "approve", best=True)
+    set_stage(engine, 1, "augmenting")
+    with pytest.raises(RoundClosed, match="round 1 has left review"):
+        decide(engine, e1, first.variant_id, "reject")
+    with pytest.raises(RoundClosed):
+        undo_last(engine, e1)
+    with read_session(engine) as s:
+        sel = s.get(Selection, first.badcase_id)
+        assert sel is not None and sel.variant_id == first.variant_id  # the finished round's selection stands
+        assert s.scalar(select(func.count()).select_from(Review)) == 1

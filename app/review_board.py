@@ -1,0 +1,347 @@
+"""The Review page's variant board: a badcase's variants on one screen, keyboard-first.
+
+Keys: J/K move the focus, 1–5 score it, A approve / X reject it, B best, Shift+A / Shift+X approve / reject
+every variant still undecided, U undo, D its side-by-side diff, N the next badcase, T the reason box. A typed
+reason is committed with Enter (reject the focused variant with it) or Ctrl+Enter (approve it, the text as a
+comment); Escape leaves the box without committing.
+"""
+
+from __future__ import annotations
+
+import time
+
+import streamlit as st
+from sqlalchemy import Engine
+
+from app.inert import inert
+from app.textdiff import diff_html
+from pipeline.domain.records import TEXT_SECTIONS
+from pipeline.ingest.dictionary import names_for
+from pipeline.review.board import Board, Card, decide_rest, history, load_board, locate, next_badcase
+from pipeline.review.queue import RoundClosed, decide, round_open, undo_last
+
+#: Streamlit fires plain-letter shortcuts only outside text fields (its shortcut filter in the frontend), so a
+#: letter typed into a reason stays text. T puts the cursor in the reason box; leaving it is one key: Escape,
+#: or Enter / Ctrl+Enter, which also commit (the form's submit). Afterwards focus is off the field, so the
+#: next A or X is a decision, never an "x" in the reason.
+KEYS_JS = """<script>
+if (!window.__sraditReviewKeys) {
+  window.__sraditReviewKeys = true;
+  document.addEventListener('keydown', (e) => {
+    const t = e.target;
+    const typing = t && (t.tagName === 'INPUT' || t.tagName === 'TEXTAREA' || t.isContentEditable);
+    if (typing) {
+      // Ctrl+Enter: approve with the text. A Streamlit shortcut would submit the form without what was typed
+      // (a field in a form commits on Enter, blur or a click), so this is the click on the button itself.
+      if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) {
+        e.preventDefault();
+        e.stopImmediatePropagation();
+        t.blur();
+        setTimeout(() => {
+          const b = [...document.querySelectorAll('button')].find((x) => x.innerText.startsWith('Approve with'));
+          if (b) b.click();
+        }, 50);
+      } else if (e.key === 'Escape' || e.key === 'Enter') setTimeout(() => t.blur(), 0);
+      return;
+    }
+    if (e.key === 't' && !e.ctrlKey && !e.metaKey && !e.altKey) {
+      const box = document.querySelector('input[aria-label^="Reason or comment"]');
+      if (box) { e.preventDefault(); box.focus(); }
+    }
+  }, true);
+  // A clicked toggle keeps focus, and Streamlit ignores letter keys while an input has focus.
+  document.addEventListener('click', () => setTimeout(() => {
+    const el = document.activeElement;
+    if (el && el.tagName === 'INPUT' && el.type === 'checkbox') el.blur();
+  }, 50), true);
+}
+</script>"""
+
+FOCUS_CSS = "<style>.st-key-board_focused{outline:3px solid #ff4b4b;border-radius:.5rem}</style>"
+COLUMNS = 4
+
+
+def install_keys() -> None:
+    """The Review page's key helpers and the focused card's outline (both views)."""
+    st.html(KEYS_JS + FOCUS_CSS, unsafe_allow_javascript=True)
+
+
+def _ss() -> dict:  # type: ignore[type-arg]
+    return st.session_state  # type: ignore[return-value]
+
+
+def _open(badcase_id: int | None, focus_variant: int | None = None) -> None:
+    now = time.monotonic()
+    _ss().update(
+        board_badcase=badcase_id, board_focus=focus_variant, board_opened_at=now, board_last_at=now, board_score=None
+    )
+
+
+def _elapsed() -> tuple[float, float]:
+    """(seconds since the last decision on this board, seconds since it opened)."""
+    now = time.monotonic()
+    ss = _ss()
+    last = now - ss.get("board_last_at", now)
+    ss["board_last_at"] = now
+    return round(last, 2), round(now - ss.get("board_opened_at", now), 2)
+
+
+def _refused(e: RoundClosed) -> None:
+    _ss().update(board_message=f"Not saved: {e}.", board_badcase=None)
+
+
+def _move(board: Board, focused: int, delta: int) -> None:
+    if not board.cards:
+        return
+    i = max(0, min(len(board.cards) - 1, focused + delta))
+    _ss().update(board_focus=board.cards[i].variant_id, board_score=None)
+
+
+def _focus(variant_id: int) -> None:
+    _ss().update(board_focus=variant_id, board_score=None)
+
+
+def _score(k: int) -> None:
+    _ss()["board_score"] = k
+
+
+def _decide(
+    engine: Engine, uid: int, required: int, board: Board, focused: int, decision: str, best: bool = False
+) -> None:
+    ss = _ss()
+    if not board.cards:
+        return
+    card = board.cards[focused]
+    reason = (ss.get("board_text") or "").strip() or None
+    seconds, since_open = _elapsed()
+    try:
+        decide(
+            engine,
+            uid,
+            card.variant_id,
+            decision,
+            # A new decision replaces the expert's vote on this variant; a score given before stays unless retyped.
+            score=ss.get("board_score") or (card.mine.score if card.mine else None),
+            best=best,
+            reason=reason if decision == "reject" else None,
+            comment=reason if decision != "reject" else None,
+            seconds=seconds,
+            board_seconds=since_open if best else None,
+            required=required,
+        )
+    except RoundClosed as e:
+        _refused(e)
+        return
+    ss["board_message"] = f"{'best' if best else decision}: Variant {card.number}" + (f" — {reason}" if reason else "")
+    ss.update(board_score=None, board_text="")  # the text went with this decision, never with the next
+    if not best:
+        # On to the next variant still undecided (after this one, then from the top).
+        order = board.cards[focused + 1 :] + board.cards[:focused]
+        following = next((c for c in order if c.mine is None), None)
+        if following is not None:
+            ss["board_focus"] = following.variant_id
+
+
+def _rest(engine: Engine, uid: int, required: int, board: Board, decision: str) -> None:
+    seconds, _ = _elapsed()
+    try:
+        n = decide_rest(engine, uid, board, decision, seconds=seconds, required=required)
+    except RoundClosed as e:
+        _refused(e)
+        return
+    _ss()["board_message"] = f"{decision} the rest: {n} variant{'s' if n != 1 else ''}"
+
+
+def _undo(engine: Engine, uid: int, required: int) -> None:
+    try:
+        vid = undo_last(engine, uid, required)
+    except RoundClosed as e:
+        _refused(e)
+        return
+    if vid is None:
+        _ss()["board_message"] = "nothing to undo"
+        return
+    badcase_id, number = locate(engine, vid)
+    if badcase_id != _ss().get("board_badcase"):
+        _open(badcase_id, vid)
+    _ss().update(board_focus=vid, board_message=f"undone: Variant {number}")
+
+
+def _next(engine: Engine, uid: int, round_no: int, include_filtered: bool, board: Board) -> None:
+    found = next_badcase(engine, uid, round_no, include_filtered, after=board.badcase_id)
+    _open(found if found != board.badcase_id else None)
+    _ss()["board_message"] = None if found and found != board.badcase_id else "no other badcase left for you"
+
+
+def _reopen(badcase_id: int, variant_id: int) -> None:
+    _open(badcase_id, variant_id)
+
+
+def draw_board(engine: Engine, uid: int, round_no: int, include_filtered: bool, required: int) -> None:
+    ss = _ss()
+    if ss.get("board_message"):
+        st.caption(inert(ss["board_message"]))
+    if not round_open(engine, round_no):
+        st.warning(f"Round {round_no} has left review: its decisions are closed.")
+        return
+    if ss.get("board_badcase") is None:
+        _open(next_badcase(engine, uid, round_no, include_filtered))
+    if ss.get("board_badcase") is None:
+        st.success("Every badcase of this round is finished for you.")
+        st.button("Undo last decision", shortcut="U", on_click=_undo, args=(engine, uid, required), key="undo_empty")
+        _history(engine, uid, round_no)
+        return
+    board = load_board(engine, uid, ss["board_badcase"], include_filtered)
+    if not board.cards:  # reopened from the history with the filtered-out variants hidden
+        st.info("No variant of this badcase is in view: switch on Include filtered-out, or N for the next one.")
+    ids = [c.variant_id for c in board.cards]
+    focused = ids.index(ss["board_focus"]) if ss.get("board_focus") in ids else 0
+    main, side = st.columns([5, 1])
+    with main:
+        _header(engine, board)
+        if board.notice():
+            st.success(board.notice())
+        _keys(engine, uid, round_no, include_filtered, required, board, focused)
+        _grid(board, focused)
+        if board.cards:
+            _reason(engine, uid, required, board, focused)
+            _details(board.cards[focused], board)
+    with side:
+        _history(engine, uid, round_no)
+
+
+def _header(engine: Engine, board: Board) -> None:
+    names = names_for(engine, {board.gold_principal, board.predicted_principal or "", *board.gold_others})
+    st.subheader(f"{inert(board.case_id)} · {len(board.cards)} variants, best ranked first")
+    gold = f"主 {board.gold_principal} {names.get(board.gold_principal, '')}" + "".join(
+        f" · {c} {names.get(c, '')}" for c in board.gold_others
+    )
+    why = [f"predicted principal {board.predicted_principal or '—'}"] if "principal_miss" in board.error_types else []
+    why += [f"missed {c}" for c in board.missing] + [f"extra {c}" for c in board.extra]
+    st.caption(inert(f"gold: {gold}  ·  why a badcase: {', '.join(why) or '—'}"))
+
+
+def _keys(
+    engine: Engine, uid: int, round_no: int, include_filtered: bool, required: int, board: Board, focused: int
+) -> None:
+    st.markdown(
+        "keys: J/K move · 1–5 score · A approve · X reject · B best · Shift+A / Shift+X approve / reject the rest"
+        " · U undo · D diff · N next badcase · T type a reason: Enter rejects with it, Ctrl+Enter approves with it,"
+        " Esc leaves it"
+    )
+    base = (engine, uid, required, board, focused)
+    with st.container(horizontal=True):
+        st.button("Previous", key="board_prev", shortcut="K", on_click=_move, args=(board, focused, -1))
+        st.button("Next variant", key="board_next", shortcut="J", on_click=_move, args=(board, focused, 1))
+        for k in range(1, 6):
+            st.button(
+                "★" * k,
+                key=f"board_score_{k}",
+                shortcut=str(k),
+                on_click=_score,
+                args=(k,),
+                type="primary" if _ss().get("board_score") == k else "secondary",
+            )
+        st.button("Approve", key="board_approve", shortcut="A", on_click=_decide, args=(*base, "approve"))
+        st.button("Reject", key="board_reject", shortcut="X", on_click=_decide, args=(*base, "reject"))
+        st.button("Best", key="board_best", shortcut="B", on_click=_decide, args=(*base, "approve", True))
+        rest = (engine, uid, required, board)
+        st.button(
+            "Approve the rest", key="board_approve_rest", shortcut="Shift+A", on_click=_rest, args=(*rest, "approve")
+        )
+        st.button(
+            "Reject the rest", key="board_reject_rest", shortcut="Shift+X", on_click=_rest, args=(*rest, "reject")
+        )
+        st.button("Undo", key="board_undo", shortcut="U", on_click=_undo, args=(engine, uid, required))
+        st.button("Diff", key="board_diff_key", shortcut="D", on_click=_toggle_diff)
+        st.button(
+            "Next badcase",
+            key="board_next_badcase",
+            shortcut="N",
+            on_click=_next,
+            args=(engine, uid, round_no, include_filtered, board),
+        )
+
+
+def _reason(engine: Engine, uid: int, required: int, board: Board, focused: int) -> None:
+    number = board.cards[focused].number
+    base = (engine, uid, required, board, focused)
+    with st.form("board_reason_form", clear_on_submit=True, enter_to_submit=True, border=False):
+        st.text_input(
+            f"Reason or comment for Variant {number} (Enter rejects with it, Ctrl+Enter approves with it)",
+            key="board_text",
+        )
+        with st.container(horizontal=True):
+            st.form_submit_button("Reject with reason (Enter)", on_click=_decide, args=(*base, "reject"))
+            st.form_submit_button("Approve with comment (Ctrl+Enter)", on_click=_decide, args=(*base, "approve"))
+
+
+def _toggle_diff() -> None:
+    _ss()["board_diff"] = not _ss().get("board_diff", False)
+
+
+def _badge(card: Card) -> str:
+    if card.mine is None:
+        return "undecided"
+    return {"approve": "✓ approved", "reject": "✗ rejected", "skip": "skipped"}[card.mine.decision] + (
+        " · ★ best" if card.mine.best else ""
+    )
+
+
+def _grid(board: Board, focused: int) -> None:
+    for start in range(0, len(board.cards), COLUMNS):
+        cols = st.columns(COLUMNS)
+        for col, card in zip(cols, board.cards[start : start + COLUMNS], strict=False):
+            is_focused = board.cards[focused] is card
+            with col.container(border=True, key="board_focused" if is_focused else f"board_card_{card.number}"):
+                st.button(
+                    f"Variant {card.number}",
+                    key=f"board_focus_{card.number}",
+                    on_click=_focus,
+                    args=(card.variant_id,),
+                    type="primary" if is_focused else "tertiary",
+                )
+                place = f"rank {card.rank}" if card.rank else "filtered out" if card.passed is False else "unranked"
+                sim = f" · similarity {card.similarity:.0f}" if card.similarity is not None else ""
+                score = f" · score {card.mine.score}" if card.mine and card.mine.score else ""
+                st.markdown(f"{place}{sim} · **{_badge(card)}**{score}")
+                st.caption(inert(f"experts: ✓{card.approvals} ✗{card.rejections} ★{card.best_votes} · {card.summary}"))
+
+
+def _details(card: Card, board: Board) -> None:
+    st.markdown(f"**Variant {card.number}** — filter verdicts")
+    st.text(
+        "\n".join(f"{'✓' if ok else '✗'} {name}: {reason}" for name, (ok, reason) in card.verdicts.items())
+        or "not filtered yet"
+    )
+    if card.mine and (card.mine.reason or card.mine.comment):
+        st.caption(
+            inert(f"your {'reason' if card.mine.reason else 'comment'}: {card.mine.reason or card.mine.comment}")
+        )
+    if not _ss().get("board_diff"):
+        st.caption(f"D shows Variant {card.number} beside the original")
+        return
+    for name in card.changed or TEXT_SECTIONS[:1]:
+        left, right = diff_html(board.original.get(name, ""), card.sections.get(name, ""))
+        st.markdown(f"**{name}**")
+        a, b = st.columns(2)
+        a.caption("original")
+        a.html(f'<div style="white-space:pre-wrap;line-height:1.6">{left}</div>')
+        b.caption(f"Variant {card.number}")
+        b.html(f'<div style="white-space:pre-wrap;line-height:1.6">{right}</div>')
+
+
+def _history(engine: Engine, uid: int, round_no: int) -> None:
+    st.markdown("**Your last decisions**")
+    rows = history(engine, uid, round_no)
+    if not rows:
+        st.caption("none yet")
+    for r in rows:
+        st.button(
+            inert(f"{r.case_id} · Variant {r.number} · {r.decision}" + (f" · {r.score}" if r.score else "")),
+            key=f"board_history_{r.review_id}",
+            on_click=_reopen,
+            args=(r.badcase_id, r.variant_id),
+            help="reopen the badcase on this variant to change the decision",
+            type="tertiary",
+        )

@@ -1,0 +1,128 @@
+"""The Review page's variant board, rendered by Streamlit's AppTest on a real database the test builds
+(3 badcases × 4 variants that passed the filters; the fixture of tests/pipeline/review/test_queue.py)."""
+
+from __future__ import annotations
+
+import pytest
+import streamlit as st
+from sqlalchemy import Engine, select
+from streamlit.testing.v1 import AppTest
+
+from db.engine import read_session
+from db.models import Review
+from pipeline.rounds.lifecycle import set_stage
+from tests.conftest import ROOT
+from tests.pipeline.review.test_queue import queue  # noqa: F401  (the fixture)
+
+
+def _page(db_url: str, monkeypatch: pytest.MonkeyPatch, uid: int, name: str) -> AppTest:
+    monkeypatch.setenv("SRADIT_DB_URL", db_url)
+    st.cache_resource.clear()  # the engine is cached per process: this test's database, not an earlier one's
+    at = AppTest.from_file(str(ROOT / "app" / "pages" / "review.py"), default_timeout=60)
+    for key, value in {"user_id": uid, "user_name": name, "user_role": "expert"}.items():
+        at.session_state[key] = value
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def _cards(at: AppTest) -> dict[str, str]:
+    """Variant N → the type of its card's button (primary: the focused card)."""
+    return {b.label: b.proto.type for b in at.button if b.key and b.key.startswith("board_focus_")}
+
+
+def _click(at: AppTest, key: str) -> None:
+    at.button(key=key).click().run()
+    assert not at.exception, at.exception
+
+
+def _mine(engine: Engine, uid: int) -> list[tuple[int, str, int | None, bool, str | None]]:
+    with read_session(engine) as s:
+        rows = s.scalars(
+            select(Review).where(Review.reviewer_id == uid, Review.undone_at.is_(None)).order_by(Review.id)
+        )
+        return [(r.variant_id, r.decision, r.score, r.best, r.reason) for r in rows]
+
+
+def test_the_board_decides_a_badcase_from_one_screen(
+    engine: Engine,
+    db_url: str,
+    queue: dict[str, int],  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    uid = queue["e1"]
+    at = _page(db_url, monkeypatch, uid, "e1")
+    cards = _cards(at)
+    assert sorted(cards) == ["Variant 1", "Variant 2", "Variant 3", "Variant 4"]  # the whole badcase at once
+    assert list(cards.values()).count("primary") == 1
+    first = next(label for label, kind in cards.items() if kind == "primary")
+    assert at.button(key="board_focus_" + first.split()[1]) is not None
+    assert list(cards)[0] == first  # the first ranked variant has focus
+
+    _click(at, "board_next")  # J
+    second = next(label for label, kind in _cards(at).items() if kind == "primary")
+    assert second == list(cards)[1]
+    _click(at, "board_score_4")  # 4
+    _click(at, "board_approve")  # A
+    assert [(d, s, b) for _v, d, s, b, _r in _mine(engine, uid)] == [("approve", 4, False)]
+    third = next(label for label, kind in _cards(at).items() if kind == "primary")
+    assert third == list(cards)[2]  # on to the next undecided variant
+
+    # A typed reason, committed by the form (Enter in the browser): a reject with that reason.
+    at.text_input(key="board_text").input("changes the site of the infarct")
+    next(b for b in at.button if b.label == "Reject with reason (Enter)").click().run()
+    assert not at.exception, at.exception
+    assert _mine(engine, uid)[-1][1:] == ("reject", None, False, "changes the site of the infarct")
+    assert at.text_input(key="board_text").value == ""  # cleared for the next one
+
+    assert next(label for label, kind in _cards(at).items() if kind == "primary") == list(cards)[3]
+    _click(at, "board_prev")  # K, K: back to the approved one …
+    _click(at, "board_prev")
+    _click(at, "board_best")  # … B: the best
+    assert any(f"best picked: {second}; 2 variants left undecided" in s.value for s in at.success)
+    _click(at, "board_reject_rest")  # Shift+X
+    assert any(f"best picked: {second}; every variant decided" in s.value for s in at.success)
+    decisions = _mine(engine, uid)
+    assert sorted(d for _v, d, _s, _b, _r in decisions) == ["approve", "reject", "reject", "reject"]
+    assert [b for _v, _d, _s, b, _r in decisions].count(True) == 1
+
+    # History: the expert's decisions beside the board, each reopening its variant.
+    history = [b for b in at.button if b.key and b.key.startswith("board_history_")]
+    assert len(history) == 4 and all("Variant" in b.label for b in history)
+    _click(at, "board_next_badcase")  # N
+    assert set(_cards(at)) == {"Variant 1", "Variant 2", "Variant 3", "Variant 4"}
+    reopen = next(b for b in at.button if b.key and b.key.startswith("board_history_") and "reject" in b.label)
+    reopen.click().run()
+    assert any("every variant decided" in s.value for s in at.success)  # the first badcase is back
+    _click(at, "board_approve")  # the reopened reject becomes an approve: still one vote per variant
+    assert len(_mine(engine, uid)) == 4 and sorted(d for _v, d, *_ in _mine(engine, uid)).count("approve") == 2
+
+
+def test_a_stale_board_on_a_round_that_left_review_is_refused_and_moves_on(
+    engine: Engine,
+    db_url: str,
+    queue: dict[str, int],  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    uid = queue["e1"]
+    at = _page(db_url, monkeypatch, uid, "e1")
+    set_stage(engine, 1, "augmenting")  # the engineer moved on while this tab was open
+    _click(at, "board_approve")
+    assert _mine(engine, uid) == []
+    assert any("Not saved: round 1 has left review" in c.value.replace("\\", "") for c in at.caption)
+    assert any("Round 1 has left review" in w.value for w in at.warning)
+    assert _cards(at) == {}
+
+
+def test_the_one_at_a_time_view_stays_as_an_option(
+    engine: Engine,
+    db_url: str,
+    queue: dict[str, int],  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    at = _page(db_url, monkeypatch, queue["e1"], "e1")
+    at.toggle(key="review_single").set_value(True).run()
+    assert not at.exception, at.exception
+    assert "Variant" in at.subheader[0].value and [b.label for b in at.button][:5] == ["★" * k for k in range(1, 6)]
+    _click(at, "approve")
+    assert any("approve: Variant" in c.value.replace("\\", "") for c in at.caption)

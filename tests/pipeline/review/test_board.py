@@ -1,0 +1,100 @@
+"""The variant board on a real database: one screen per badcase, numbering, rest-decisions, history, timing."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import Engine, func, select
+
+from db.engine import read_session
+from db.models import Review, Variant
+from pipeline.review.board import (
+    decide_rest,
+    expert_minutes_per_badcase,
+    history,
+    load_board,
+    locate,
+    next_badcase,
+)
+from pipeline.review.queue import decide, undo_last
+from pipeline.rounds.dashboard import round_rows
+from tests.pipeline.review.test_queue import queue  # noqa: F401  (the fixture: 3 badcases × 4 variants)
+
+
+def test_the_board_shows_every_variant_ranked_and_numbered_from_one(
+    engine: Engine,
+    queue: dict[str, int],  # noqa: F811
+) -> None:
+    e1 = queue["e1"]
+    bid = next_badcase(engine, e1, 1)
+    assert bid is not None
+    board = load_board(engine, e1, bid)
+    assert len(board.cards) == 4 and [c.rank for c in board.cards] == [1, 2, 3, 4]
+    with read_session(engine) as s:
+        seqs = dict(s.execute(select(Variant.id, Variant.seq).where(Variant.badcase_id == bid)).all())
+    assert all(c.number == seqs[c.variant_id] + 1 for c in board.cards)  # one number: within the badcase, from 1
+    assert sorted(c.number for c in board.cards) == [1, 2, 3, 4]
+    assert locate(engine, board.cards[0].variant_id) == (bid, board.cards[0].number)
+    assert all(c.summary and c.mine is None and c.changed for c in board.cards)
+    assert board.notice() is None and not board.finished
+
+
+def test_best_then_reject_the_rest_finishes_the_badcase(engine: Engine, queue: dict[str, int]) -> None:  # noqa: F811
+    e1, e2 = queue["e1"], queue["e2"]
+    bid = next_badcase(engine, e1, 1)
+    assert bid is not None
+    board = load_board(engine, e1, bid)
+    best = board.cards[1]
+    decide(engine, e1, best.variant_id, "approve", best=True, board_seconds=90.0, required=2)
+    board = load_board(engine, e1, bid)
+    assert board.notice() == f"best picked: Variant {best.number}; 3 variants left undecided"
+    assert next_badcase(engine, e1, 1) != bid  # finished for e1 …
+    assert next_badcase(engine, e2, 1) == bid  # … not for e2: two reviews are required
+    assert decide_rest(engine, e1, board, "reject", seconds=1.0, required=2) == 3
+    board = load_board(engine, e1, bid)
+    assert board.notice() == f"best picked: Variant {best.number}; every variant decided"
+    assert [(c.approvals, c.rejections, c.best_votes) for c in board.cards] == [
+        (0, 1, 0),
+        (1, 0, 1),
+        (0, 1, 0),
+        (0, 1, 0),
+    ]
+    assert decide_rest(engine, e1, board, "reject") == 0  # nothing left: no empty transaction, no row
+    with read_session(engine) as s:
+        assert s.scalar(select(func.count()).select_from(Review)) == 4
+
+
+def test_history_reopens_and_a_changed_decision_replaces_the_vote(
+    engine: Engine,
+    queue: dict[str, int],  # noqa: F811
+) -> None:
+    e1 = queue["e1"]
+    bid = next_badcase(engine, e1, 1)
+    assert bid is not None
+    cards = load_board(engine, e1, bid).cards
+    decide(engine, e1, cards[0].variant_id, "reject", reason="wrong site")
+    decide(engine, e1, cards[1].variant_id, "approve", score=4)
+    rows = history(engine, e1, 1)
+    assert [(r.number, r.decision, r.score) for r in rows] == [
+        (cards[1].number, "approve", 4),
+        (cards[0].number, "reject", None),
+    ]
+    assert rows[1].reason == "wrong site" and rows[1].badcase_id == bid
+    # Reopened from the history: the reject becomes an approve; still one vote on that variant.
+    decide(engine, e1, rows[1].variant_id, "approve")
+    board = load_board(engine, e1, bid)
+    assert board.cards[0].mine is not None and board.cards[0].mine.decision == "approve"
+    assert (board.cards[0].approvals, board.cards[0].rejections) == (1, 0)
+    assert [r.decision for r in history(engine, e1, 1)] == ["approve", "approve"]
+    assert undo_last(engine, e1) == cards[0].variant_id
+    assert load_board(engine, e1, bid).cards[0].mine is None
+
+
+def test_board_time_per_badcase_reaches_the_dashboard(engine: Engine, queue: dict[str, int]) -> None:  # noqa: F811
+    assert expert_minutes_per_badcase(engine, 1) is None
+    for uid, secs in ((queue["e1"], 60.0), (queue["e2"], 180.0), (queue["e3"], 120.0)):
+        bid = next_badcase(engine, uid, 1)
+        assert bid is not None
+        card = load_board(engine, uid, bid).cards[0]
+        decide(engine, uid, card.variant_id, "approve", best=True, board_seconds=secs)
+    assert expert_minutes_per_badcase(engine, 1) == pytest.approx(2.0)  # the median of 1, 3 and 2 minutes
+    assert round_rows(engine)[0].expert_minutes_per_badcase == pytest.approx(2.0)

@@ -13,7 +13,9 @@ import time
 import streamlit as st
 from sqlalchemy import Engine
 
+from app.auth import user_name
 from app.inert import inert
+from app.label_flag import flag_form
 from app.textdiff import diff_html
 from pipeline.domain.records import TEXT_SECTIONS
 from pipeline.ingest.dictionary import names_for
@@ -208,6 +210,8 @@ def draw_board(engine: Engine, uid: int, round_no: int, include_filtered: bool, 
             _details(board.cards[focused], board)
     with side:
         _history(engine, uid, round_no)
+        with st.expander("Gold codes wrong?"):
+            flag_form(engine, board.badcase_id, user_name(), board.gold_principal, board.gold_others)
 
 
 def _header(engine: Engine, board: Board) -> None:
@@ -218,7 +222,12 @@ def _header(engine: Engine, board: Board) -> None:
     )
     why = [f"predicted principal {board.predicted_principal or '—'}"] if "principal_miss" in board.error_types else []
     why += [f"missed {c}" for c in board.missing] + [f"extra {c}" for c in board.extra]
-    st.caption(inert(f"gold: {gold}  ·  why a badcase: {', '.join(why) or '—'}"))
+    doubt = (
+        f"  ·  label doubt {board.label_error_confidence:.0%} (out-of-fold model: how sure the gold codes are wrong)"
+        if board.label_error_confidence is not None
+        else ""
+    )
+    st.caption(inert(f"gold: {gold}  ·  why a badcase: {', '.join(why) or '—'}{doubt}"))
 
 
 def _keys(

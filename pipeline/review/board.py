@@ -20,6 +20,7 @@ from db.engine import read_session
 from db.models import Badcase, Record, Review, Round, Variant, VariantVerdict
 from pipeline.domain.records import TEXT_SECTIONS
 from pipeline.errors import InputError
+from pipeline.review.label_issues import held
 from pipeline.review.queue import decide_many
 
 
@@ -65,6 +66,8 @@ class Board:
     missing: tuple[str, ...]
     extra: tuple[str, ...]
     error_types: tuple[str, ...]
+    #: how sure the out-of-fold model is that the gold codes are wrong (0–1; None: not measured)
+    label_error_confidence: float | None
     cards: tuple[Card, ...]
 
     @property
@@ -105,7 +108,8 @@ def next_badcase(
     engine: Engine, reviewer_id: int, round_no: int, include_filtered: bool = False, after: int | None = None
 ) -> int | None:
     """The first badcase (after ``after``, then from the start) this expert has not finished: no best picked
-    and a variant in scope not yet approved or rejected by them. None: nothing left in this round."""
+    and a variant in scope not yet approved or rejected by them, and no label issue holding it. None: nothing
+    left in this round."""
     mine = aliased(Review)
     decided = exists().where(
         mine.variant_id == Variant.id,
@@ -123,7 +127,13 @@ def next_badcase(
             raise InputError(f"there is no round {round_no}")
         q = (
             select(Badcase.id)
-            .where(Badcase.round_id == rid, Badcase.status.in_(("open", "in_review")), open_variant, ~picked)
+            .where(
+                Badcase.round_id == rid,
+                Badcase.status.in_(("open", "in_review")),
+                open_variant,
+                ~picked,
+                ~held(Badcase.id),  # its gold codes are in question: no rewrite of it is worth deciding on
+            )
             .order_by(Badcase.id)
             .limit(1)
         )
@@ -222,6 +232,7 @@ def load_board(engine: Engine, reviewer_id: int, badcase_id: int, include_filter
         missing=tuple(b.missing_codes),
         extra=tuple(b.extra_codes),
         error_types=tuple(b.error_types),
+        label_error_confidence=b.label_error_confidence,
         cards=tuple(cards),
     )
 

@@ -20,6 +20,7 @@ from db.engine import read_session, write_session
 from db.models import REVIEW_DECISIONS, Badcase, Record, Review, Round, Selection, User, Variant, VariantVerdict
 from pipeline.audit import audit
 from pipeline.errors import InputError
+from pipeline.review.label_issues import held
 
 
 @dataclass(frozen=True)
@@ -93,6 +94,7 @@ def _candidates(rid: int, reviewer_id: int, include_filtered: bool, skipped: boo
             ~finished_by_me,
             Variant.status == "generated",
             ~touched,
+            ~held(Badcase.id),
         )
         .limit(1)
     )

@@ -98,3 +98,25 @@ def test_board_time_per_badcase_reaches_the_dashboard(engine: Engine, queue: dic
         decide(engine, uid, card.variant_id, "approve", best=True, board_seconds=secs)
     assert expert_minutes_per_badcase(engine, 1) == pytest.approx(2.0)  # the median of 1, 3 and 2 minutes
     assert round_rows(engine)[0].expert_minutes_per_badcase == pytest.approx(2.0)
+
+
+def test_a_flagged_badcase_leaves_the_board_until_the_flag_is_dismissed(
+    engine: Engine,
+    queue: dict[str, int],  # noqa: F811
+) -> None:
+    """Rewrites of a record whose gold codes are in question are not worth an expert's vote: the board and the
+    one-at-a-time queue skip the badcase while its label issue is open, and show it again once dismissed."""
+    from pipeline.review.label_issues import dismiss_label_issue, flag_label_issue
+    from pipeline.review.queue import next_item
+
+    e1 = queue["e1"]
+    bid = next_badcase(engine, e1, 1)
+    assert bid is not None
+    board = load_board(engine, e1, bid)
+    others = "I10.x00x032" if "I10.x00x032" not in board.gold_others else "E78.500"
+    issue = flag_label_issue(engine, bid, board.gold_principal, others, "e1")
+    assert next_badcase(engine, e1, 1) not in (bid, None)
+    item = next_item(engine, e1, 1)
+    assert item is not None and item.badcase_id != bid
+    dismiss_label_issue(engine, issue, "engineer")
+    assert next_badcase(engine, e1, 1) == bid

@@ -71,9 +71,22 @@ class Settings:
             "10-digit patient number) or record."
         },
     )
+    external_identifiers: str = field(
+        default="refuse",
+        metadata={
+            "help": "What the patient-data gate does with identifiers (身份证号, phone, name, address, 住院号, date "
+            "of birth) in text bound for a model marked external = true: refuse (send nothing and name the record, "
+            "field and kind) or redact (send placeholders such as 〔姓名1〕 and put the originals back in the "
+            "reply). A model's own `identifiers` entry wins."
+        },
+    )
 
     def __post_init__(self) -> None:
-        choices = {"metric": ("f1", "recall"), "fold_group": ("patient", "record")}
+        choices = {
+            "metric": ("f1", "recall"),
+            "fold_group": ("patient", "record"),
+            "external_identifiers": ("redact", "refuse"),
+        }
         for name, allowed in choices.items():
             if getattr(self, name) not in allowed:
                 raise SraditError(f"SRADIT_{name.upper()}={getattr(self, name)!r} is not one of {', '.join(allowed)}")

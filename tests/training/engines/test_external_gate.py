@@ -30,14 +30,12 @@ from db.models import Prediction, ReasoningTrace, Record, Variant
 from pipeline.augment.filter_chain import filter_round
 from pipeline.augment.rewriting import RewriteConfig, generate_round
 from pipeline.distill.traces import generate_traces
-from pipeline.errors import InputError
 from pipeline.ingest.importer import import_rows
 from pipeline.mining.kfold import MiningConfig, mine
 from pipeline.privacy.gate import IdentifierRefused
 from pipeline.settings import Settings
 from tests.conftest import row_counts
 from tests.pipeline.mining.test_kfold import Oracle
-from training.models.catalog import load_models
 
 #: Fake identifiers, each written into a different field of one of the first three records.
 RESIDENT_ID = "370102196405120027"  # check digit valid (GB 11643)
@@ -264,19 +262,3 @@ def test_label_filter_with_an_external_model_sends_no_identifier(
     filter_round(engine, 1, filters, "t")
     assert Recorder.bodies and _leaked() == []
     assert "〔姓名1〕" in _sent() and "〔电话1〕" in _sent()  # the variants carried them; they went out replaced
-
-
-def test_the_models_file_checks_the_gate_settings(tmp_path: Path) -> None:
-    models = tmp_path / "models.toml"
-    models.write_text(
-        '[models.a]\nkind = "llm"\nengine = "openai"\nurl = "http://x/v1"\nidentifiers = "redact"\n'
-        '[models.b]\nkind = "llm"\nengine = "openai"\nurl = "http://x/v1"\nexternal = true\nidentifiers = "mask"\n',
-        encoding="utf-8",
-    )
-    with pytest.raises(InputError) as refused:
-        load_models(models)
-    problems = "\n".join(refused.value.problems)
-    assert "[models.a] identifiers applies to external models only" in problems
-    assert "[models.b] identifiers 'mask' is not redact or refuse" in problems
-    with pytest.raises(Exception, match="SRADIT_EXTERNAL_IDENTIFIERS='mask' is not one of redact, refuse"):
-        Settings.from_env({"SRADIT_EXTERNAL_IDENTIFIERS": "mask"})

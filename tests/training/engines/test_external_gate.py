@@ -262,3 +262,15 @@ def test_label_filter_with_an_external_model_sends_no_identifier(
     filter_round(engine, 1, filters, "t")
     assert Recorder.bodies and _leaked() == []
     assert "〔姓名1〕" in _sent() and "〔电话1〕" in _sent()  # the variants carried them; they went out replaced
+
+
+def test_the_command_line_names_the_record_and_exits_nonzero(
+    cli: Any, tmp_path: Path, db_url: str, engine: Engine, server: str, rows: list[dict[str, Any]]
+) -> None:
+    import_rows(engine, rows, "train", "t", source="test")
+    cli.env["SRADIT_MODELS"] = str(_settings(tmp_path, db_url, server, None).models)
+    cli.env["SRADIT_EXTERNAL_IDENTIFIERS"] = "refuse"
+    result = cli("predict", "--model", "ext", "--dataset", "train", "--out", str(tmp_path / "out.json"), ok=False)
+    assert result.exit_code != 0 and "Traceback" not in result.output
+    assert f"病案标识 {rows[0]['病案标识']}, field 现病史, identifier: name (姓名)" in result.output
+    assert Recorder.bodies == [] and not (tmp_path / "out.json").exists()

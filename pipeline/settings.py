@@ -89,6 +89,15 @@ class Settings:
         default="local",
         metadata={"help": "Who runs cpu-lane jobs (baseline mining, rule rewrites, filters): local or external."},
     )
+    external_identifiers: str = field(
+        default="refuse",
+        metadata={
+            "help": "What the patient-data gate does with identifiers (身份证号, phone, name, address, 住院号, date "
+            "of birth) in text bound for a model marked external = true: refuse (send nothing and name the record, "
+            "field and kind) or redact (send placeholders such as 〔姓名1〕 and put the originals back in the "
+            "reply). A model's own `identifiers` entry wins."
+        },
+    )
 
     def __post_init__(self) -> None:
         choices = {
@@ -96,6 +105,7 @@ class Settings:
             "fold_group": ("patient", "record"),
             "gpu_workers": ("local", "external"),
             "cpu_workers": ("local", "external"),
+            "external_identifiers": ("redact", "refuse"),
         }
         for name, allowed in choices.items():
             if getattr(self, name) not in allowed:

@@ -9,7 +9,8 @@ from pipeline.domain import label_space
 from pipeline.domain.parsers import answer_items, answer_text, items_to_codes, multi_answer_items
 from pipeline.domain.prompts import multi_messages, name_to_code, other_messages, principal_messages
 from pipeline.errors import InputError
-from pipeline.protocols import CodePrediction, Learner, Predictor, Progress, Sampling, TextGenerator
+from pipeline.privacy.gate import records_in_flight, screen
+from pipeline.protocols import CodePrediction, Learner, Messages, Predictor, Progress, Sampling, TextGenerator
 from training.baseline.coder import BaselineCoder
 from training.baseline.config import BaselineConfig
 from training.models.catalog import ModelSpec
@@ -104,6 +105,15 @@ class LLMPredictor:
     def predict(self, records: Sequence[Mapping[str, str]], progress: Progress | None = None) -> list[CodePrediction]:
         p_prompts = [principal_messages(r, self.principal_candidates) for r in records]
         o_prompts = [other_messages(r, self.other_candidates) for r in records]
+        # An external model's gate names the record of an identifier it refuses, and refuses before any call.
+        with records_in_flight(records):
+            screen(self.generator, p_prompts)
+            screen(self.other_generator, o_prompts)
+            return self._predict(p_prompts, o_prompts, len(records), progress)
+
+    def _predict(
+        self, p_prompts: list[Messages], o_prompts: list[Messages], n_records: int, progress: Progress | None
+    ) -> list[CodePrediction]:
         steps = 2 if self.inference == "greedy" else 5
         p_greedy = [c[0] for c in self._sample(p_prompts, T_GREEDY)]
         if progress:
@@ -129,7 +139,7 @@ class LLMPredictor:
             progress(5, steps)
 
         out = []
-        for i in range(len(records)):
+        for i in range(n_records):
             answers = [first[i], second[i], *([self._principal(third[i])] if i in third else [])]
             principal = vote_principal(answers)
             sets = [self._others(o_greedy[i]), *(self._others(t) for t in o_samples[i])]
@@ -164,6 +174,10 @@ class MultiPredictor:
         return (principal[0] if len(principal) == 1 else None), items_to_codes(o_items, self._other_names)
 
     def predict(self, records: Sequence[Mapping[str, str]], progress: Progress | None = None) -> list[CodePrediction]:
+        with records_in_flight(records):
+            return self._predict(records, progress)
+
+    def _predict(self, records: Sequence[Mapping[str, str]], progress: Progress | None) -> list[CodePrediction]:
         prompts = [multi_messages(r) for r in records]
         n = 1 if self.inference == "greedy" else 3
         # One request: the greedy answer, then (TCECP) samples from the same prompt.

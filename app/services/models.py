@@ -42,6 +42,8 @@ def describe(engine: Engine, settings: Settings, name: str) -> list[str]:
     if e.spec is not None and e.kind != "baseline":
         spec = e.spec
         settings_line = {"engine": spec.engine, "inference": spec.inference, "max_tokens": spec.max_tokens}
+        if spec.external:  # what leaves the hospital, and what the patient-data gate does about identifiers
+            settings_line |= {"external": True, "identifiers": spec.identifiers or settings.external_identifiers}
         if e.kind == "learner":
             settings_line |= {
                 "base": spec.base,

@@ -4,10 +4,11 @@ with rejection sampling of malformed outputs up to a budget."""
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
-from pipeline.augment.rewriting import GeneratedVariant
+from pipeline.augment.rewriting import GeneratedVariant, VariantRequest
 from pipeline.domain.records import TEXT_SECTIONS
+from pipeline.privacy.gate import screen
 from pipeline.protocols import Messages, Sampling, TextGenerator
 
 REWRITE_PROMPT_VERSION = "rewrite-v1"
@@ -60,6 +61,10 @@ class LLMRewriter:
     ) -> None:
         self.generator, self.model = generator, model
         self.temperature, self.max_tokens, self.max_attempts = temperature, max_tokens, max_attempts
+
+    def screen(self, requests: Sequence[VariantRequest]) -> None:
+        """Refuse the whole round now if an external model's gate would refuse one of its records later."""
+        screen(self.generator, [rewrite_messages(r.sections) for r in requests])
 
     def variants(self, sections: Mapping[str, str], start: int, n: int, seed: int) -> list[GeneratedVariant]:
         """Variants number ``start`` … ``start + n - 1`` of this record."""

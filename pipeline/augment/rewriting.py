@@ -11,8 +11,10 @@ from sqlalchemy import Engine, func, select
 from db.engine import read_session, write_session
 from db.models import Badcase, Record, Round, Variant
 from pipeline.audit import audit
+from pipeline.domain.records import ID_KEY
 from pipeline.errors import InputError, SraditError
 from pipeline.parallel import imap
+from pipeline.privacy.gate import records_in_flight
 from pipeline.protocols import Progress
 from pipeline.review.label_issues import held
 
@@ -51,6 +53,14 @@ class BatchVariantSource(VariantSource, Protocol):
     request's variants in order, as soon as they are made, so that each can be stored before the next."""
 
     def variants_many(self, requests: Sequence[VariantRequest]) -> Iterable[list[GeneratedVariant]]: ...
+
+
+@runtime_checkable
+class ScreenedSource(VariantSource, Protocol):
+    """A source whose model may refuse a record (the patient-data gate of an external model): asked about every
+    request before the first is generated, so that a refusal stores nothing."""
+
+    def screen(self, requests: Sequence[VariantRequest]) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -111,6 +121,7 @@ def generate_round(
         n_held = s.scalar(select(func.count()).where(Badcase.round_id == rid, held(Badcase.id))) or 0
     report = RewriteReport(cfg.round_no, badcases=len(todo), held=n_held)
     work: list[tuple[int, int, VariantRequest]] = []  # (position in todo, badcase, request)
+    in_flight: list[dict[str, str]] = []  # the records sent, by 病案标识, for the gate's messages
     for position, (badcase_id, record_id, have) in enumerate(todo, 1):
         if have >= cfg.n:
             report.skipped += 1
@@ -118,31 +129,16 @@ def generate_round(
         with read_session(engine) as s:
             rec = s.get(Record, record_id)
             sections = dict(rec.sections) if rec is not None else None
+            case_id = rec.case_id if rec is not None else ""
         if sections is None:
             report.problems.append(f"badcase {badcase_id}: its record {record_id} is gone; skipped")
             continue
         work.append((position, badcase_id, VariantRequest(sections, have, cfg.n - have, cfg.seed)))
-    requests = [request for _, _, request in work]
-    # Each badcase's variants are stored before the next badcase's are asked for (a batch source goes on
-    # making them meanwhile), so a kill or an engine that goes away loses nothing already generated.
-    made_all = (
-        source.variants_many(requests)
-        if isinstance(source, BatchVariantSource)
-        else (source.variants(r.sections, r.start, r.n, r.seed) for r in requests)
-    )
-    stored = 0
-    try:
-        for (position, badcase_id, request), made in zip(work, made_all, strict=True):
-            _store(engine, badcase_id, request.start, made, source)
-            stored += 1
-            report.generated += sum(v.sections is not None for v in made)
-            report.failed += sum(v.sections is None for v in made)
-            if progress:
-                progress(position, len(todo))
-    except SraditError as e:
-        # The engine went away: what was generated is committed; say where it stopped.
-        report.problems.append(f"badcase {work[stored][1]}: {e}")
-        raise SraditError("\n".join(report.lines())) from e
+        in_flight.append({ID_KEY: case_id, **sections})
+    with records_in_flight(in_flight):
+        if isinstance(source, ScreenedSource):
+            source.screen([request for _, _, request in work])
+        _generate_and_store(engine, work, source, report, len(todo), progress)
     if progress and todo:
         progress(len(todo), len(todo))
     with write_session(engine) as s:
@@ -157,6 +153,37 @@ def generate_round(
             generator=cfg.generator,
         )
     return report
+
+
+def _generate_and_store(
+    engine: Engine,
+    work: list[tuple[int, int, VariantRequest]],
+    source: VariantSource,
+    report: RewriteReport,
+    total: int,
+    progress: Progress | None,
+) -> None:
+    # Each badcase's variants are stored before the next badcase's are asked for (a batch source goes on
+    # making them meanwhile), so a kill or an engine that goes away loses nothing already generated.
+    requests = [request for _, _, request in work]
+    made_all = (
+        source.variants_many(requests)
+        if isinstance(source, BatchVariantSource)
+        else (source.variants(r.sections, r.start, r.n, r.seed) for r in requests)
+    )
+    stored = 0
+    try:
+        for (position, badcase_id, request), made in zip(work, made_all, strict=True):
+            _store(engine, badcase_id, request.start, made, source)
+            stored += 1
+            report.generated += sum(v.sections is not None for v in made)
+            report.failed += sum(v.sections is None for v in made)
+            if progress:
+                progress(position, total)
+    except SraditError as e:
+        # The engine went away: what was generated is committed; say where it stopped.
+        report.problems.append(f"badcase {work[stored][1]}: {e}")
+        raise SraditError("\n".join(report.lines())) from e
 
 
 def _store(engine: Engine, badcase_id: int, start: int, made: list[GeneratedVariant], source: VariantSource) -> None:

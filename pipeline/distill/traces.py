@@ -26,6 +26,7 @@ from pipeline.domain.parsers import answer_items, answer_text, items_to_codes, m
 from pipeline.domain.prompts import PRINCIPAL_DEFINITIONS, name_to_code
 from pipeline.domain.records import TEXT_SECTIONS, record_text
 from pipeline.errors import InputError, SraditError
+from pipeline.privacy.gate import records_in_flight, screen
 from pipeline.protocols import Messages, Progress, Sampling, TextGenerator
 
 #: Bump when the teacher prompt or the checks change: traces are stored (and resumed) per prompt version.
@@ -321,19 +322,22 @@ def generate_traces(
     attempts = max(1, max_attempts) if temperature > 0 else 1
     batches = [todo[i : i + batch_size] for i in range(0, len(todo), batch_size)]
     finished = 0
-    for number, batch in enumerate(batches):
-        try:
-            made = _generate_batch(
-                generator, batch, temperature, max_tokens, attempts, max_chars, seed + number, report
-            )
-        except SraditError as e:
-            # The engine went away: the batches before are committed; say where it stopped.
-            report.problems.append(f"stopped at {batch[0].case_id} ({batch[0].subtask}): {e}")
-            raise SraditError("\n".join(report.lines())) from e
-        report.generated += _store(engine, teacher_name, made)
-        finished += len(batch)
-        if progress:
-            progress(finished, len(todo))
+    with records_in_flight(t.record for t in todo):
+        # An external teacher's gate refuses now, before the first batch is sent and stored, if it would later.
+        screen(generator, [teacher_messages(t.subtask, t.record, t.principal, t.others, max_chars) for t in todo])
+        for number, batch in enumerate(batches):
+            try:
+                made = _generate_batch(
+                    generator, batch, temperature, max_tokens, attempts, max_chars, seed + number, report
+                )
+            except SraditError as e:
+                # The engine went away: the batches before are committed; say where it stopped.
+                report.problems.append(f"stopped at {batch[0].case_id} ({batch[0].subtask}): {e}")
+                raise SraditError("\n".join(report.lines())) from e
+            report.generated += _store(engine, teacher_name, made)
+            finished += len(batch)
+            if progress:
+                progress(finished, len(todo))
     if progress and not todo:
         progress(1, 1)
     with write_session(engine) as s:

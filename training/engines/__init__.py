@@ -14,7 +14,23 @@ ENGINES = ("transformers", "vllm", "openai")
 
 
 def make_generator(spec: ModelSpec) -> TextGenerator:
-    """The engine a model entry names, loaded (imports happen here: vLLM is an optional extra)."""
+    """The engine a model entry names, loaded (imports happen here: vLLM is an optional extra). An entry marked
+    ``external = true`` gets the patient-data gate in front of it, so that whoever calls the model — rewrite, the
+    CoT teacher, predict, the filters — sends no patient identifier."""
+    if not spec.external:
+        return _engine(spec)
+    from pipeline.privacy.gate import IdentifierGate
+    from pipeline.settings import Settings
+
+    if spec.identifiers:
+        mode, source = spec.identifiers, f'identifiers = "{spec.identifiers}" in [models.{spec.name}]'
+    else:
+        mode = Settings.from_env().external_identifiers
+        source = f"SRADIT_EXTERNAL_IDENTIFIERS={mode}"
+    return IdentifierGate(_engine(spec), spec.name, mode, source)
+
+
+def _engine(spec: ModelSpec) -> TextGenerator:
     if spec.engine == "transformers":
         from training.engines.transformers_engine import TransformersGenerator
 

@@ -15,7 +15,8 @@
     url = "http://127.0.0.1:8000/v1"
     served_name = "qwen"         # the server's model name; defaults to the entry's path or name
     api_key_env = "OPENAI_API_KEY"
-    external = true              # runs outside the hospital
+    external = true              # runs outside the hospital: the patient-data gate stands in front of it
+    identifiers = "redact"       # redact | refuse; without it, SRADIT_EXTERNAL_IDENTIFIERS (default refuse)
 
     [models.qwen-sft]            # a learner: what K-fold trains per fold and rounds retrain
     kind = "sft"
@@ -37,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.errors import InputError
+from pipeline.privacy.gate import MODES as IDENTIFIER_MODES
 
 KINDS = ("baseline", "llm", "sft")
 INFERENCE = ("greedy", "tcecp")
@@ -52,6 +54,7 @@ _FIELDS = {
     "max_tokens",
     "options",
     "external",
+    "identifiers",
     "base",
     "config",
     "subtasks",
@@ -73,6 +76,8 @@ class ModelSpec:
     max_tokens: int = 1500
     options: dict[str, Any] = field(default_factory=dict)
     external: bool = False
+    #: what the patient-data gate does for an external model: redact | refuse (None: the setting decides)
+    identifiers: str | None = None
     #: learners (kind "sft") only
     base: str | None = None
     config: str | None = None
@@ -109,6 +114,12 @@ def _problems(name: str, entry: dict[str, Any]) -> list[str]:
     engines = ("transformers", "vllm", "openai") if kind == "llm" else ("transformers", "vllm")
     if kind in ("llm", "sft") and entry.get("engine", "transformers" if kind == "sft" else None) not in engines:
         problems.append(f"[models.{name}] engine {entry.get('engine')!r} is not {', '.join(engines)}")
+    if "identifiers" in entry and entry["identifiers"] not in IDENTIFIER_MODES:
+        problems.append(f"[models.{name}] identifiers {entry['identifiers']!r} is not redact or refuse")
+    if "identifiers" in entry and entry.get("external") is not True:
+        problems.append(f"[models.{name}] identifiers applies to external models only: add external = true")
+    if "external" in entry and not isinstance(entry["external"], bool):
+        problems.append(f"[models.{name}] external {entry['external']!r} is not true or false")
     if entry.get("inference", "greedy") not in INFERENCE:
         problems.append(f"[models.{name}] inference {entry.get('inference')!r} is not greedy or tcecp")
     if kind == "sft":
@@ -163,6 +174,7 @@ def load_models(path: Path) -> dict[str, ModelSpec]:
             max_tokens=int(entry.get("max_tokens", 1500)),
             options=dict(entry.get("options") or {}),
             external=bool(entry.get("external", False)),
+            identifiers=entry.get("identifiers"),
             base=_beside(path, entry.get("base"), only_if_exists=True),
             config=_beside(path, entry.get("config")),
             subtasks=entry.get("subtasks", "pair"),

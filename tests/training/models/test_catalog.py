@@ -6,7 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.errors import InputError
+from pipeline.errors import InputError, SraditError
+from pipeline.settings import Settings
+from tests.conftest import ROOT
 from training.models.catalog import load_models
 
 
@@ -63,3 +65,26 @@ def test_problems_name_the_entry(tmp_path: Path, entry: str, problem: str) -> No
     with pytest.raises(InputError) as e:
         load_models(write(tmp_path, f"[models.bad]\n{entry}\n"))
     assert any("[models.bad]" in p and problem in p for p in e.value.problems), e.value.problems
+
+
+def test_the_models_file_checks_the_gate_settings(tmp_path: Path) -> None:
+    models = tmp_path / "models.toml"
+    models.write_text(
+        '[models.a]\nkind = "llm"\nengine = "openai"\nurl = "http://x/v1"\nidentifiers = "redact"\n'
+        '[models.b]\nkind = "llm"\nengine = "openai"\nurl = "http://x/v1"\nexternal = true\nidentifiers = "mask"\n',
+        encoding="utf-8",
+    )
+    with pytest.raises(InputError) as refused:
+        load_models(models)
+    problems = "\n".join(refused.value.problems)
+    assert "[models.a] identifiers applies to external models only" in problems
+    assert "[models.b] identifiers 'mask' is not redact or refuse" in problems
+    with pytest.raises(SraditError, match="SRADIT_EXTERNAL_IDENTIFIERS='mask' is not one of redact, refuse"):
+        Settings.from_env({"SRADIT_EXTERNAL_IDENTIFIERS": "mask"})
+
+
+def test_the_example_models_file_loads_and_marks_the_cloud_model_external() -> None:
+    models = load_models(ROOT / "configs" / "models.toml")
+    assert models["cloud"].external and models["cloud"].identifiers == "redact"
+    assert not models["served"].external and models["served"].identifiers is None
+    assert models["qwen-sft"].is_learner

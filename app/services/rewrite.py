@@ -44,7 +44,9 @@ def variant_source(settings: Settings, cfg: RewriteConfig) -> VariantSource:
             raise InputError(f"model {cfg.model!r} is a {spec.kind} model, not an LLM")
         from training.engines import make_generator
 
-        return LLMRewriter(make_generator(spec), cfg.model, temperature=cfg.temperature)
+        return LLMRewriter(
+            make_generator(spec), cfg.model, temperature=cfg.temperature, max_tokens=spec.rewrite_max_tokens
+        )
     raise InputError(f"--generator {cfg.generator!r} is not rules or llm")
 
 

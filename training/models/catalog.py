@@ -5,7 +5,8 @@
     engine = "vllm"              # transformers | vllm | openai
     path = "/models/qwen2.5-7b-instruct"
     inference = "tcecp"          # greedy | tcecp
-    max_tokens = 1500
+    max_tokens = 1500            # predictions and reasoning traces
+    rewrite_max_tokens = 6000    # a rewrite writes the whole record again
     [models.qwen.options]        # passed to the engine (vLLM: tensor_parallel_size, max_model_len, …)
     tensor_parallel_size = 2
 
@@ -52,6 +53,7 @@ _FIELDS = {
     "api_key_env",
     "inference",
     "max_tokens",
+    "rewrite_max_tokens",
     "options",
     "external",
     "identifiers",
@@ -74,6 +76,8 @@ class ModelSpec:
     api_key_env: str | None = None
     inference: str = "greedy"
     max_tokens: int = 1500
+    #: a rewrite regenerates the whole record, so its cap is its own (max_tokens caps predictions and traces)
+    rewrite_max_tokens: int = 6000
     options: dict[str, Any] = field(default_factory=dict)
     external: bool = False
     #: what the patient-data gate does for an external model: redact | refuse (None: the setting decides)
@@ -172,6 +176,7 @@ def load_models(path: Path) -> dict[str, ModelSpec]:
             api_key_env=entry.get("api_key_env"),
             inference=entry.get("inference", "greedy"),
             max_tokens=int(entry.get("max_tokens", 1500)),
+            rewrite_max_tokens=int(entry.get("rewrite_max_tokens", 6000)),
             options=dict(entry.get("options") or {}),
             external=bool(entry.get("external", False)),
             identifiers=entry.get("identifiers"),

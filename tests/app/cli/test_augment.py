@@ -36,7 +36,8 @@ def test_llm_rewrites_fail_cleanly_and_rules_then_filter(
     tiny = build_tiny_model(tmp_path / "tiny")
     models = tmp_path / "models.toml"
     models.write_text(
-        f'[models.tiny]\nkind = "llm"\nengine = "transformers"\npath = "{tiny}"\nmax_tokens = 16\n', encoding="utf-8"
+        f'[models.tiny]\nkind = "llm"\nengine = "transformers"\npath = "{tiny}"\nrewrite_max_tokens = 16\n',
+        encoding="utf-8",
     )
     cli.env["SRADIT_MODELS"] = str(models)
     out = cli("rewrite", "--round", "1", "--n", "2", "--generator", "llm", "--model", "tiny").output

@@ -56,7 +56,10 @@ class Settings:
         default=2 * 1024**3,
         metadata={"help": "Largest file `sradit import` reads; larger ones are refused with a message."},
     )
-
+    max_record_chars: int = field(
+        default=200_000,
+        metadata={"help": "Most characters one imported record's sections may hold together; larger is refused."},
+    )
     metric: str = field(
         default="f1",
         metadata={
@@ -77,7 +80,7 @@ class Settings:
         for name, allowed in choices.items():
             if getattr(self, name) not in allowed:
                 raise SraditError(f"SRADIT_{name.upper()}={getattr(self, name)!r} is not one of {', '.join(allowed)}")
-        minimum = {"busy_timeout_ms": 0, "reviews_required": 1, "workers": 0, "max_import_bytes": 1}
+        minimum = {"busy_timeout_ms": 0, "reviews_required": 1, "workers": 0, "max_import_bytes": 1, "max_record_chars": 1}
         for name, least in minimum.items():
             if getattr(self, name) < least:
                 raise SraditError(f"SRADIT_{name.upper()}={getattr(self, name)} must be at least {least}")

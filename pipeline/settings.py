@@ -80,7 +80,13 @@ class Settings:
         for name, allowed in choices.items():
             if getattr(self, name) not in allowed:
                 raise SraditError(f"SRADIT_{name.upper()}={getattr(self, name)!r} is not one of {', '.join(allowed)}")
-        minimum = {"busy_timeout_ms": 0, "reviews_required": 1, "workers": 0, "max_import_bytes": 1, "max_record_chars": 1}
+        minimum = {
+            "busy_timeout_ms": 0,
+            "reviews_required": 1,
+            "workers": 0,
+            "max_import_bytes": 1,
+            "max_record_chars": 1,
+        }
         for name, least in minimum.items():
             if getattr(self, name) < least:
                 raise SraditError(f"SRADIT_{name.upper()}={getattr(self, name)} must be at least {least}")

@@ -11,7 +11,6 @@ from typing import Any
 from pipeline.domain.codes import is_code, normalise_code, split_code_list
 from pipeline.domain.records import ID_KEY, MAIN_KEY, OTHER_KEY, TEXT_SECTIONS
 
-
 #: Characters one record's sections may hold together: generous, a real discharge record holds a few thousand.
 DEFAULT_MAX_RECORD_CHARS = 200_000
 

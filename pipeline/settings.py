@@ -60,6 +60,13 @@ class Settings:
         default=200_000,
         metadata={"help": "Most characters one imported record's sections may hold together; larger is refused."},
     )
+    page_folders: str = field(
+        default="data",
+        metadata={
+            "help": "Folders typed on the Export and Training pages: data (inside the data folder; `..` and "
+            "symbolic links leading out are refused) or anywhere (an admin's choice for this server)."
+        },
+    )
     metric: str = field(
         default="f1",
         metadata={
@@ -76,7 +83,11 @@ class Settings:
     )
 
     def __post_init__(self) -> None:
-        choices = {"metric": ("f1", "recall"), "fold_group": ("patient", "record")}
+        choices = {
+            "metric": ("f1", "recall"),
+            "fold_group": ("patient", "record"),
+            "page_folders": ("data", "anywhere"),
+        }
         for name, allowed in choices.items():
             if getattr(self, name) not in allowed:
                 raise SraditError(f"SRADIT_{name.upper()}={getattr(self, name)!r} is not one of {', '.join(allowed)}")

@@ -318,6 +318,8 @@ def export(engine: Engine, cfg: ExportConfig, actor: str) -> ExportResult:
         # Row and folder appear together: the rename is the transaction's last step before its commit.
         with write_session(engine) as s:
             folders.lock_round(s, cfg.round_no)
+            if final.exists():  # a simultaneous export committed this version while this one was writing
+                raise _taken(cfg, version, final)
             row = DatasetExport(
                 round_no=cfg.round_no,
                 format=cfg.format,
@@ -381,15 +383,19 @@ def _write_files(
     return counts
 
 
+def _taken(cfg: ExportConfig, version: int, final: Path) -> InputError:
+    return InputError(
+        f"another export of round {cfg.round_no} as {cfg.format} took version {version} at the same "
+        f"time ({final}); run this one again and it takes the next version"
+    )
+
+
 def _rename(tmp: Path, final: Path, cfg: ExportConfig, version: int) -> None:
     try:
         tmp.rename(final)
     except OSError:
         if final.exists():
-            raise InputError(
-                f"another export of round {cfg.round_no} as {cfg.format} took version {version} at the same "
-                f"time ({final}); run this one again and it takes the next version"
-            ) from None
+            raise _taken(cfg, version, final) from None
         raise
 
 

@@ -24,6 +24,7 @@ from sqlalchemy import Engine, select
 
 from db.engine import read_session
 from db.models import DatasetExport
+from pipeline.errors import InputError
 from pipeline.export import folders
 from pipeline.export.datasets import ExportConfig, export
 from tests.conftest import ROOT
@@ -117,3 +118,34 @@ def test_the_checksum_is_the_sha256_of_sha256sums(engine: Engine, reviewed: Any,
     assert (r.path / "SHA256SUMS").read_text(encoding="utf-8").splitlines() == [
         f"{hashlib.sha256((r.path / 'train.json').read_bytes()).hexdigest()}  train.json"
     ]
+
+
+def test_an_export_that_loses_the_race_for_its_version_is_refused_cleanly(
+    engine: Engine,
+    reviewed: Any,  # noqa: F811
+    cli: Any,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """While this export waits after writing its files, a real `sradit export` process takes the same version
+    and commits first: this one is refused with a message and leaves nothing behind; the next one takes v2."""
+    out = tmp_path / "exports"
+    command = [str(Path(sys.executable).with_name("sradit")), "export", "--round", "1", "--format", "trl-sft"]
+
+    def other_export_first(point: str) -> None:
+        if point == "written":
+            subprocess.run(
+                [*command, "--out", str(out)],
+                cwd=ROOT,
+                env={**os.environ, **cli.env, "PYTHONPATH": str(ROOT)},
+                check=True,
+                capture_output=True,
+            )
+
+    monkeypatch.setattr(folders, "pause_point", other_export_first)
+    with pytest.raises(InputError, match="another export of round 1 as trl-sft took version 1 at the same time"):
+        export(engine, ExportConfig(1, "trl-sft", out), "t")
+    assert [p.name for p in out.iterdir()] == ["round1-trl-sft-v1"] and len(_rows(engine)) == 1
+    assert not (out / "round1-trl-sft-v1" / folders.WRITING).exists()
+    monkeypatch.undo()
+    assert export(engine, ExportConfig(1, "trl-sft", out), "t").version == 2

@@ -8,11 +8,11 @@ PYTHON=${PYTHON:-python3}
 venv=$(mktemp -d)
 trap 'rm -rf "$venv"' EXIT
 "$PYTHON" -m venv "$venv"
-"$venv/bin/python" -m pip install -q --upgrade pip
+# pip's warnings about this machine's empty local package folders are left out.
+quiet() { "$@" 2> >(grep -v "is ignored: it is neither a file nor a directory" >&2); }
+quiet "$venv/bin/python" -m pip install -q --upgrade pip
 start=$(date +%s)
-# (pip's warnings about this machine's empty local package folders are left out.)
-"$venv/bin/python" -m pip install --dry-run --quiet --report "$venv/report.json" '.[gpu]' \
-  2> >(grep -v "is ignored: it is neither a file nor a directory" >&2)
+quiet "$venv/bin/python" -m pip install --dry-run --quiet --report "$venv/report.json" '.[gpu]'
 "$venv/bin/python" - "$venv/report.json" <<'PY'
 import json
 import sys

@@ -64,6 +64,17 @@ class Settings:
         },
     )
 
+    max_record_chars: int = field(
+        default=200_000,
+        metadata={"help": "Most characters one imported record's sections may hold together; larger is refused."},
+    )
+    page_folders: str = field(
+        default="data",
+        metadata={
+            "help": "Folders typed on the Export and Training pages: data (inside the data folder; `..` and "
+            "symbolic links leading out are refused) or anywhere (an admin's choice for this server)."
+        },
+    )
     metric: str = field(
         default="f1",
         metadata={
@@ -106,11 +117,19 @@ class Settings:
             "gpu_workers": ("local", "external"),
             "cpu_workers": ("local", "external"),
             "external_identifiers": ("redact", "refuse"),
+            "page_folders": ("data", "anywhere"),
         }
         for name, allowed in choices.items():
             if getattr(self, name) not in allowed:
                 raise SraditError(f"SRADIT_{name.upper()}={getattr(self, name)!r} is not one of {', '.join(allowed)}")
-        minimum = {"busy_timeout_ms": 0, "reviews_required": 1, "workers": 0, "max_import_bytes": 1, "session_hours": 1}
+        minimum = {
+            "busy_timeout_ms": 0,
+            "reviews_required": 1,
+            "workers": 0,
+            "max_import_bytes": 1,
+            "max_record_chars": 1,
+            "session_hours": 1,
+        }
         for name, least in minimum.items():
             if getattr(self, name) < least:
                 raise SraditError(f"SRADIT_{name.upper()}={getattr(self, name)} must be at least {least}")

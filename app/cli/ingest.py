@@ -19,7 +19,9 @@ def import_cmd(c: Ctx, file: Path, dataset: str) -> None:
     from pipeline.audit import cli_actor
     from pipeline.ingest.importer import import_file
 
-    summary = import_file(c.ready_engine(), file, dataset, cli_actor(), c.settings.max_import_bytes)
+    summary = import_file(
+        c.ready_engine(), file, dataset, cli_actor(), c.settings.max_import_bytes, c.settings.max_record_chars
+    )
     click.echo(summary.line())
 
 

@@ -8,6 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from app.auth import require, user_name
+from app.folders import FOLDER_HELP, confine
 from app.state import ready_engine, settings
 from pipeline.errors import SraditError
 from pipeline.export.datasets import FORMATS, ExportConfig, export, list_exports, zip_folder
@@ -32,12 +33,18 @@ with st.form("export"):
     selection = c4.selectbox("Variants", ["best", "approved"], help="best: the selected variant of each badcase")
     min_score = c5.number_input("Minimum expert score (0: any)", 0, 5, 0)
     fold = c6.number_input("K-fold split: evaluation fold (-1: none)", -1, 9, -1)
-    out = st.text_input("Folder", str(settings().workspace / "exports"))
+    out = st.text_input("Folder", str(settings().workspace / "exports"), help=FOLDER_HELP)
     if st.form_submit_button("Export", type="primary"):
-        cfg = ExportConfig(
-            int(round_no), fmt, Path(out), selection, int(min_score) or None, task, None if fold < 0 else int(fold)
-        )
         try:
+            cfg = ExportConfig(
+                int(round_no),
+                fmt,
+                confine(out, settings()),
+                selection,
+                int(min_score) or None,
+                task,
+                None if fold < 0 else int(fold),
+            )
             r = export(engine, cfg, user_name())
         except SraditError as e:
             st.error(str(e))

@@ -8,6 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from app.auth import require, user_name
+from app.folders import FOLDER_HELP, confine
 from app.services.jobs import cancel, get_job, log_tail, metrics, recent_jobs, submit
 from app.services.training import (
     FORMAT_FOR,
@@ -42,10 +43,17 @@ export_id = c1.selectbox(
     ),
 )
 default_model = str(settings().workspace / "models" / "tiny")
-model_path = c2.text_input(
-    "Base model folder", default_model, help="`sradit model tiny --out var/models/tiny` builds the offline test model"
+typed_model = c2.text_input(
+    "Base model folder",
+    default_model,
+    help="`sradit model tiny --out var/models/tiny` builds the offline test model. " + FOLDER_HELP,
 )
-if model_path and not Path(model_path).is_dir():
+try:
+    model_path = str(confine(typed_model, settings()))
+except SraditError as e:
+    st.error(str(e))
+    st.stop()
+if not Path(model_path).is_dir():
     st.warning(f"{model_path} is not a model folder yet.")
     if st.button("Build the tiny offline model there (random weights, a few seconds)"):
         st.session_state["tiny_job"] = submit(

@@ -1,9 +1,11 @@
 """Exporting the augmented training set: originals + expert-approved variants, in the formats trainers read.
 
 An export is reproducible (the same database state writes the same bytes: sorted rows, no timestamps in
-the files), atomic (written in a temporary folder, then renamed), versioned per round and format, and
-recorded with its row counts and a checksum. With ``fold`` set it writes a K-fold split: the records of
-that fold are the evaluation set, and no variant of an evaluation record lands in the training set.
+the files), atomic (written in a temporary folder, then renamed as its row is committed: folders.py), versioned
+per round and format, and recorded with its row counts and a checksum: the sha256 of its ``SHA256SUMS`` file,
+which lists the sha256 of every file (`sha256sum -c SHA256SUMS` verifies a copy). With ``fold`` set it writes
+a K-fold split: the records of that fold are the evaluation set, and no variant of an evaluation record lands
+in the training set.
 """
 
 from __future__ import annotations
@@ -11,7 +13,6 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
-import tempfile
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
@@ -26,7 +27,7 @@ from pipeline.audit import audit
 from pipeline.domain.prompts import target_completion, task_messages
 from pipeline.domain.records import ID_KEY, MAIN_KEY, OTHER_KEY, TEXT_SECTIONS
 from pipeline.errors import InputError
-from pipeline.export import prompts, trainer_configs
+from pipeline.export import folders, prompts, trainer_configs
 from pipeline.mining.kfold import round_dataset
 from pipeline.review.label_issues import held
 from pipeline.review.queue import approved_variant_ids
@@ -266,23 +267,25 @@ def _write_split(fmt: str, cfg: ExportConfig, name: str, samples: list[Sample], 
     return path.name, len(rows)
 
 
-def _write_sha256sums(folder: Path) -> None:
-    """``SHA256SUMS`` in the folder, in ``sha256sum``'s format, so `sha256sum -c SHA256SUMS` verifies a copy."""
+def _write_sha256sums(folder: Path) -> str:
+    """``SHA256SUMS`` in the folder, in ``sha256sum``'s format, so `sha256sum -c SHA256SUMS` verifies a copy.
+    Returns the export's checksum: the sha256 of ``SHA256SUMS`` itself, which covers every file's name and
+    content without reading the files a second time."""
     lines = []
-    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
-        lines.append(f"{hashlib.sha256(path.read_bytes()).hexdigest()}  {path.relative_to(folder)}")
-    (folder / "SHA256SUMS").write_text("\n".join(lines) + "\n", encoding="utf-8")
-
-
-def _checksum(folder: Path) -> str:
-    h = hashlib.sha256()
-    for path in sorted(folder.iterdir()):
-        h.update(path.name.encode())
-        h.update(path.read_bytes())
-    return h.hexdigest()
+    for path in sorted(p for p in folder.rglob("*") if p.is_file() and p.name != folders.WRITING):
+        digest = hashlib.sha256()
+        with path.open("rb") as f:
+            for block in iter(lambda f=f: f.read(1 << 20), b""):
+                digest.update(block)
+        lines.append(f"{digest.hexdigest()}  {path.relative_to(folder)}")
+    sums = ("\n".join(lines) + "\n").encode("utf-8")
+    (folder / "SHA256SUMS").write_bytes(sums)
+    return hashlib.sha256(sums).hexdigest()
 
 
 def export(engine: Engine, cfg: ExportConfig, actor: str) -> ExportResult:
+    """Write the export and register it; killed at any point, it leaves either a complete, registered export
+    or nothing that the next export into the same folder does not clean up (pipeline/export/folders.py)."""
     if cfg.format not in FORMATS:
         raise InputError(f"format {cfg.format!r} is not one of {', '.join(FORMATS)}")
     if cfg.task not in TASKS:
@@ -298,6 +301,7 @@ def export(engine: Engine, cfg: ExportConfig, actor: str) -> ExportResult:
     else:
         splits = split(collect(engine, cfg), cfg.fold)
     cfg.out_dir.mkdir(parents=True, exist_ok=True)
+    folders.recover(engine, cfg.out_dir)
     with read_session(engine) as s:
         version = (
             s.scalar(
@@ -315,51 +319,18 @@ def export(engine: Engine, cfg: ExportConfig, actor: str) -> ExportResult:
     version += 1
     name = f"{prefix}{version}" + (f"-fold{cfg.fold}" if cfg.fold is not None else "")
     final = cfg.out_dir / name
-    tmp = Path(tempfile.mkdtemp(prefix=f".{name}.", dir=cfg.out_dir))
+    tmp, marker = folders.start(cfg.out_dir, name)
+    renamed = False
     try:
-        counts: dict[str, int] = {}
-        files = {}
-        if cfg.format == "prompts":
-            counts = prompts.write_prompts(sources, cfg.round_no, cfg.task, tmp)
-        for split_name, rows in splits.items():
-            file_name, n = _write_split(cfg.format, cfg, split_name, rows, tmp)
-            counts[split_name] = n
-            files[split_name] = file_name
-            origin = Counter(x.origin for x in rows)
-            counts[f"{split_name}_original_records"] = origin["original"]
-            counts[f"{split_name}_variant_records"] = origin["variant"]
-        if cfg.format == "llamafactory":
-            info = {
-                f"sradit_r{cfg.round_no}_{k}": {
-                    "file_name": v,
-                    "formatting": "sharegpt",
-                    "columns": {"messages": "conversations", "system": "system"},
-                }
-                for k, v in files.items()
-            }
-            (tmp / "dataset_info.json").write_text(
-                json.dumps(info, ensure_ascii=False, indent=1, sort_keys=True) + "\n", encoding="utf-8"
-            )
-            trainer_configs.write_llamafactory(tmp, final.resolve(), cfg.task, cfg.round_no)
-        if cfg.format == "verl":
-            trainer_configs.write_verl(tmp, final.resolve(), files)
-        _write_sha256sums(tmp)
-        checksum = _checksum(tmp)
-        try:
-            tmp.rename(final)
-        except OSError:
-            if final.exists():
-                raise InputError(
-                    f"another export of round {cfg.round_no} as {cfg.format} took version {version} at the same "
-                    f"time ({final}); run this one again and it takes the next version"
-                ) from None
-            raise
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    options = {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(cfg).items()}
-    try:
+        counts = _write_files(cfg, sources, splits, tmp, final)
+        checksum = _write_sha256sums(tmp)
+        folders.pause_point("written")
+        options = {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(cfg).items()}
+        # Row and folder appear together: the rename is the transaction's last step before its commit.
         with write_session(engine) as s:
+            folders.lock_round(s, cfg.round_no)
+            if final.exists():  # a simultaneous export committed this version while this one was writing
+                raise _taken(cfg, version, final)
             row = DatasetExport(
                 round_no=cfg.round_no,
                 format=cfg.format,
@@ -374,10 +345,69 @@ def export(engine: Engine, cfg: ExportConfig, actor: str) -> ExportResult:
             s.flush()
             audit(s, actor, "export", str(final), format=cfg.format, rows=counts, checksum=checksum)
             export_id = row.id
+            _rename(tmp, final, cfg, version)
+            renamed = True
+            folders.pause_point("renamed")
     except BaseException:
-        shutil.rmtree(final, ignore_errors=True)  # no folder without its record
+        # Renamed, then the commit failed: no folder without its row.
+        shutil.rmtree(final if renamed else tmp, ignore_errors=True)
+        marker.close()
         raise
+    folders.pause_point("committed")
+    folders.finish(final, marker)
     return ExportResult(export_id, version, final, counts, checksum)
+
+
+def _write_files(
+    cfg: ExportConfig,
+    sources: dict[str, list[prompts.PromptSource]],
+    splits: dict[str, list[Sample]],
+    tmp: Path,
+    final: Path,
+) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    files = {}
+    if cfg.format == "prompts":
+        counts = prompts.write_prompts(sources, cfg.round_no, cfg.task, tmp)
+    for split_name, rows in splits.items():
+        file_name, n = _write_split(cfg.format, cfg, split_name, rows, tmp)
+        counts[split_name] = n
+        files[split_name] = file_name
+        origin = Counter(x.origin for x in rows)
+        counts[f"{split_name}_original_records"] = origin["original"]
+        counts[f"{split_name}_variant_records"] = origin["variant"]
+    if cfg.format == "llamafactory":
+        info = {
+            f"sradit_r{cfg.round_no}_{k}": {
+                "file_name": v,
+                "formatting": "sharegpt",
+                "columns": {"messages": "conversations", "system": "system"},
+            }
+            for k, v in files.items()
+        }
+        (tmp / "dataset_info.json").write_text(
+            json.dumps(info, ensure_ascii=False, indent=1, sort_keys=True) + "\n", encoding="utf-8"
+        )
+        trainer_configs.write_llamafactory(tmp, final.resolve(), cfg.task, cfg.round_no)
+    if cfg.format == "verl":
+        trainer_configs.write_verl(tmp, final.resolve(), files)
+    return counts
+
+
+def _taken(cfg: ExportConfig, version: int, final: Path) -> InputError:
+    return InputError(
+        f"another export of round {cfg.round_no} as {cfg.format} took version {version} at the same "
+        f"time ({final}); run this one again and it takes the next version"
+    )
+
+
+def _rename(tmp: Path, final: Path, cfg: ExportConfig, version: int) -> None:
+    try:
+        tmp.rename(final)
+    except OSError:
+        if final.exists():
+            raise _taken(cfg, version, final) from None
+        raise
 
 
 def list_exports(engine: Engine) -> list[DatasetExport]:
@@ -392,6 +422,6 @@ def zip_folder(folder: Path) -> bytes:
 
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
-        for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        for path in sorted(p for p in folder.rglob("*") if p.is_file() and p.name != folders.WRITING):
             zf.write(path, Path(folder.name) / path.relative_to(folder))
     return buffer.getvalue()

@@ -16,7 +16,7 @@ from pipeline.audit import audit
 from pipeline.errors import InputError
 from pipeline.ingest.dictionary import code_book
 from pipeline.ingest.readers import read_rows
-from pipeline.ingest.validation import CleanRecord, validate_records
+from pipeline.ingest.validation import DEFAULT_MAX_RECORD_CHARS, CleanRecord, validate_records
 
 
 @dataclass(frozen=True)
@@ -39,13 +39,25 @@ class ImportSummary:
         )
 
 
-def import_file(engine: Engine, path: Path, dataset: str, actor: str, max_bytes: int) -> ImportSummary:
+def import_file(
+    engine: Engine,
+    path: Path,
+    dataset: str,
+    actor: str,
+    max_bytes: int,
+    max_record_chars: int = DEFAULT_MAX_RECORD_CHARS,
+) -> ImportSummary:
     rows = read_rows(path, max_bytes)
-    return import_rows(engine, rows, dataset, actor, source=str(path))
+    return import_rows(engine, rows, dataset, actor, source=str(path), max_record_chars=max_record_chars)
 
 
 def import_rows(
-    engine: Engine, rows: Sequence[Mapping[str, Any]], dataset: str, actor: str, source: str
+    engine: Engine,
+    rows: Sequence[Mapping[str, Any]],
+    dataset: str,
+    actor: str,
+    source: str,
+    max_record_chars: int = DEFAULT_MAX_RECORD_CHARS,
 ) -> ImportSummary:
     """Validate every row first; write only if all are valid, in one transaction with its audit and job rows."""
     dataset = dataset.strip()
@@ -55,7 +67,7 @@ def import_rows(
         raise InputError(f"{source}: the file holds no records")
     with read_session(engine) as s:
         book = code_book(s)
-    clean, problems = validate_records(rows, book)
+    clean, problems = validate_records(rows, book, max_record_chars)
     if problems:
         raise InputError(f"{source}: {len(problems)} problems; nothing was imported", problems)
     with write_session(engine) as s:

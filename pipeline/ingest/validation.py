@@ -11,6 +11,9 @@ from typing import Any
 from pipeline.domain.codes import is_code, normalise_code, split_code_list
 from pipeline.domain.records import ID_KEY, MAIN_KEY, OTHER_KEY, TEXT_SECTIONS
 
+#: Characters one record's sections may hold together: generous, a real discharge record holds a few thousand.
+DEFAULT_MAX_RECORD_CHARS = 200_000
+
 
 @dataclass(frozen=True)
 class CodeBook:
@@ -59,8 +62,13 @@ def content_hash(sections: Mapping[str, str], principal: str | None, others: Seq
     return hashlib.sha256(payload.encode()).hexdigest()
 
 
-def validate_records(rows: Sequence[Mapping[str, Any]], book: CodeBook) -> tuple[list[CleanRecord], list[str]]:
-    """Clean records and the list of every problem found; the caller imports only when it is empty."""
+def validate_records(
+    rows: Sequence[Mapping[str, Any]], book: CodeBook, max_record_chars: int = DEFAULT_MAX_RECORD_CHARS
+) -> tuple[list[CleanRecord], list[str]]:
+    """Clean records and the list of every problem found; the caller imports only when it is empty.
+
+    A record whose sections hold more than ``max_record_chars`` characters together is refused: one huge
+    record would slow every page and model that reads it (a real discharge record is a few thousand)."""
     clean: list[CleanRecord] = []
     problems: list[str] = []
     first_row: dict[str, int] = {}
@@ -88,6 +96,12 @@ def validate_records(rows: Sequence[Mapping[str, Any]], book: CodeBook) -> tuple
             else:
                 sections[name] = text
 
+        size = sum(len(text) for text in sections.values())
+        if size > max_record_chars:
+            errs.append(
+                f"the record's sections hold {size:,} characters, over the limit of {max_record_chars:,} "
+                "(SRADIT_MAX_RECORD_CHARS)"
+            )
         principal, others = _validate_labels(row, book, errs)
         problems.extend(f"{where}: {e}" for e in errs)
         if not errs:

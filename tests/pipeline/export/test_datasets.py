@@ -154,11 +154,12 @@ def test_a_simultaneous_export_of_the_same_version_is_refused_cleanly(
 
     real = datasets._write_sha256sums
 
-    def racing(folder: Path) -> None:
-        real(folder)
+    def racing(folder: Path) -> str:
+        checksum = real(folder)
         other = folder.parent / folder.name.split(".")[1]  # ".round1-trl-sft-v1.xxxx" → "round1-trl-sft-v1"
         other.mkdir()
         (other / "train.jsonl").write_text("{}\n", encoding="utf-8")
+        return checksum
 
     monkeypatch.setattr(datasets, "_write_sha256sums", racing)
     out = tmp_path / "exports"

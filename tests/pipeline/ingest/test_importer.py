@@ -208,3 +208,37 @@ def test_a_successful_import_records_its_job_and_audit(engine: Engine, shared_da
             and job.status == "succeeded"
             and job.result == {"inserted": 200, "updated": 0, "unchanged": 0}
         )
+
+
+def test_a_record_over_the_size_limit_is_refused_by_name_and_row(
+    engine: Engine, shared_data: Path, tmp_path: Path, cli: Any
+) -> None:
+    rows = _records(shared_data)
+    rows[4]["现病史"] = "胸" * 200_001  # one section alone over the default limit (200,000 characters)
+    path = _write_json(tmp_path / "huge.json", rows)
+    before = row_counts(engine)
+    result = cli("import", str(path), "--dataset", "train", ok=False)
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert f"record {rows[4][ID_KEY]} (row 5): the record's sections hold 2" in result.output, result.output
+    assert "over the limit of 200,000 (SRADIT_MAX_RECORD_CHARS)" in result.output
+    assert "1 problems; nothing was imported" in result.output
+    assert row_counts(engine) == before
+
+    # The limit is a setting: raised, the same file imports whole.
+    cli.env["SRADIT_MAX_RECORD_CHARS"] = "300000"
+    assert "206 records" in cli("import", str(path), "--dataset", "train").output
+
+
+def test_the_record_size_limit_counts_every_section(engine: Engine, shared_data: Path, tmp_path: Path) -> None:
+    rows = _records(shared_data)[:3]
+    sizes = [sum(len(r[k]) for k in TEXT_SECTIONS) for r in rows]
+    limit = sorted(sizes)[1]  # the largest record is over it, the other two are not
+    path = _write_json(tmp_path / "three.json", rows)
+    with pytest.raises(InputError) as refused:
+        import_file(engine, path, "train", "test", LIMIT, max_record_chars=limit)
+    big = sizes.index(max(sizes))
+    assert refused.value.problems == [
+        f"record {rows[big][ID_KEY]} (row {big + 1}): the record's sections hold {sizes[big]:,} characters, over "
+        f"the limit of {limit:,} (SRADIT_MAX_RECORD_CHARS)"
+    ]
+    assert import_file(engine, path, "train", "test", LIMIT, max_record_chars=max(sizes)).inserted == 3

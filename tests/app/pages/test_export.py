@@ -1,0 +1,90 @@
+"""The Export page, rendered by Streamlit's AppTest on a real demo database: an export into the data folder is
+written and listed; a folder typed outside it (`..`, another folder, a symbolic link out) is refused with a
+message and writes nothing, unless the admin set SRADIT_PAGE_FOLDERS=anywhere."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from app.services.demo import build_demo
+from db.engine import make_engine
+from pipeline.export.datasets import list_exports
+from pipeline.settings import Settings
+from tests.conftest import ROOT
+
+PAGE = str(ROOT / "app" / "pages" / "export.py")
+
+
+@pytest.fixture(autouse=True)
+def _fresh_resources() -> Iterator[None]:
+    st.cache_resource.clear()
+    yield
+    st.cache_resource.clear()
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Path]:
+    tmp_path = tmp_path_factory.mktemp("export_page")
+    url = f"sqlite:///{tmp_path / 'demo.db'}"
+    build_demo(make_engine(url), Settings(db_url=url, data_dir=tmp_path / "var"), force=False)
+    (tmp_path / "outside").mkdir()
+    (tmp_path / "var" / "out-link").symlink_to(tmp_path / "outside")
+    return url, tmp_path
+
+
+def _export_to(demo: tuple[str, Path], monkeypatch: pytest.MonkeyPatch, folder: str) -> AppTest:
+    url, root = demo
+    monkeypatch.setenv("SRADIT_DB_URL", url)
+    monkeypatch.setenv("SRADIT_DATA_DIR", str(root / "var"))
+    at = AppTest.from_file(PAGE, default_timeout=60)
+    for key, value in {"user_id": 2, "user_name": "engineer", "user_role": "engineer"}.items():
+        at.session_state[key] = value
+    at.run()
+    next(t for t in at.text_input if t.label == "Folder").input(folder)
+    next(b for b in at.button if b.label == "Export").click().run()
+    assert not at.exception, at.exception
+    return at
+
+
+@pytest.mark.parametrize(
+    ("typed", "message"),
+    [
+        ("var/../outside", "'..' is not allowed; folders typed here must lie inside the data folder"),
+        ("outside", "outside is outside the data folder"),
+        ("var/out-link", "a symbolic link on the way leads outside the data folder"),
+    ],
+)
+def test_a_folder_outside_the_data_folder_is_refused_and_nothing_is_written(
+    demo: tuple[str, Path], monkeypatch: pytest.MonkeyPatch, typed: str, message: str
+) -> None:
+    url, root = demo
+    before = len(list_exports(make_engine(url)))
+    at = _export_to(demo, monkeypatch, str(root / typed))
+    assert [e.value for e in at.error if message in e.value], [e.value for e in at.error]
+    assert not at.success
+    assert list((root / "outside").iterdir()) == []
+    assert len(list_exports(make_engine(url))) == before
+
+
+def test_an_export_inside_the_data_folder_is_written_and_listed(
+    demo: tuple[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url, root = demo
+    at = _export_to(demo, monkeypatch, str(root / "var" / "team-exports"))
+    assert not at.error, [e.value for e in at.error]
+    written = (root / "var" / "team-exports").resolve()
+    assert [s.value for s in at.success if f"written to {written}/round1-" in s.value]
+    assert list_exports(make_engine(url))[0].path.startswith(str(written))
+
+
+def test_an_admin_lets_pages_write_anywhere(demo: tuple[str, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SRADIT_PAGE_FOLDERS", "anywhere")
+    url, root = demo
+    at = _export_to(demo, monkeypatch, str(root / "admin-choice"))
+    assert not at.error, [e.value for e in at.error]
+    assert [p.name for p in (root / "admin-choice").iterdir()][0].startswith("round1-")

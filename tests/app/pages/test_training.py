@@ -1,0 +1,84 @@
+"""The Training page, rendered by Streamlit's AppTest on a real demo database: the base model folder typed on
+the page must lie inside the data folder (`..`, another folder or a symbolic link out is refused with a
+message and nothing can be started), unless the admin set SRADIT_PAGE_FOLDERS=anywhere."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from app.services.demo import build_demo
+from db.engine import make_engine
+from pipeline.settings import Settings
+from tests.conftest import ROOT
+
+PAGE = str(ROOT / "app" / "pages" / "training.py")
+
+
+@pytest.fixture(autouse=True)
+def _fresh_resources() -> Iterator[None]:
+    st.cache_resource.clear()
+    yield
+    st.cache_resource.clear()
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Path]:
+    root = tmp_path_factory.mktemp("training_page")
+    url = f"sqlite:///{root / 'demo.db'}"
+    build_demo(make_engine(url), Settings(db_url=url, data_dir=root / "var"), force=False)
+    (root / "models" / "qwen").mkdir(parents=True)
+    (root / "var" / "models-link").symlink_to(root / "models")
+    return url, root
+
+
+def _typed(demo: tuple[str, Path], monkeypatch: pytest.MonkeyPatch, folder: str) -> AppTest:
+    url, root = demo
+    monkeypatch.setenv("SRADIT_DB_URL", url)
+    monkeypatch.setenv("SRADIT_DATA_DIR", str(root / "var"))
+    at = AppTest.from_file(PAGE, default_timeout=60)
+    for key, value in {"user_id": 2, "user_name": "engineer", "user_role": "engineer"}.items():
+        at.session_state[key] = value
+    at.run()
+    next(t for t in at.text_input if t.label == "Base model folder").input(folder).run()
+    assert not at.exception, at.exception
+    return at
+
+
+@pytest.mark.parametrize(
+    ("typed", "message"),
+    [
+        ("var/../models/qwen", "'..' is not allowed; folders typed here must lie inside the data folder"),
+        ("models/qwen", "models/qwen is outside the data folder"),
+        ("var/models-link/qwen", "a symbolic link on the way leads outside the data folder"),
+    ],
+)
+def test_a_model_folder_outside_the_data_folder_is_refused(
+    demo: tuple[str, Path], monkeypatch: pytest.MonkeyPatch, typed: str, message: str
+) -> None:
+    at = _typed(demo, monkeypatch, str(demo[1] / typed))
+    assert [e.value for e in at.error if message in e.value], [e.value for e in at.error]
+    assert not [b for b in at.button if b.label in ("Start training",) or b.label.startswith("Build the tiny")]
+
+
+def test_a_folder_inside_the_data_folder_is_taken(demo: tuple[str, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    folder = demo[1] / "var" / "models" / "mine"
+    at = _typed(demo, monkeypatch, str(folder))  # not there yet: the page offers to build the tiny model there
+    assert [w.value for w in at.warning if f"{folder.resolve()} is not a model folder yet" in w.value]
+    assert [b for b in at.button if b.label.startswith("Build the tiny")]
+    folder.mkdir(parents=True)
+    at = _typed(demo, monkeypatch, str(folder))
+    assert not at.error, [e.value for e in at.error]
+    assert str(folder.resolve()) in at.code[0].value  # the exact command trains from it
+
+
+def test_an_admin_lets_the_page_use_any_folder(demo: tuple[str, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SRADIT_PAGE_FOLDERS", "anywhere")
+    folder = demo[1] / "models" / "qwen"
+    at = _typed(demo, monkeypatch, str(folder))
+    assert not at.error, [e.value for e in at.error]
+    assert str(folder) in at.code[0].value  # the exact command trains from it

@@ -133,8 +133,7 @@ def sign_in(uid: int, name: str, user_role: str) -> None:
     client = st.context.ip_address
     issued = sessions.issue(engine(), uid, client if isinstance(client, str) else None, settings().session_hours)
     st.session_state.update(user_id=uid, user_name=name, user_role=user_role, session_id=issued.session_id)
-    seconds = max(1, int((issued.expires_at - utcnow()).total_seconds()))
-    st.session_state[_SET_COOKIE] = (issued.token, seconds)
+    st.session_state[_SET_COOKIE] = (issued.token, issued.expires_at)
     st.session_state.pop(_CLEAR_COOKIE, None)
 
 
@@ -152,14 +151,17 @@ def sign_out() -> None:
 
 
 def write_cookie() -> None:
-    """Draw the one-off script that sets or clears the session cookie, when a sign-in or sign-out asked for one.
-    SameSite=Strict: no other site's page sends it; Secure whenever the page came over https."""
+    """Draw the script that sets or clears the session cookie, when a sign-in in this tab or a sign-out asked
+    for one. Drawn on every run after that, not once: a run cut short by the next one may never have run its
+    script in the browser, and the cookie must not depend on that. SameSite=Strict: no other site's page sends
+    it; Secure whenever the page came over https; Max-Age counts down to the session's expiry."""
     name = json.dumps(cookie_name())
     secure = '(location.protocol === "https:" ? "; Secure" : "")'
-    if _SET_COOKIE in st.session_state:
-        token, seconds = st.session_state.pop(_SET_COOKIE)
-        value = f'{json.dumps(token)} + "; Path=/; Max-Age={int(seconds)}; SameSite=Strict" + {secure}'
-    elif st.session_state.pop(_CLEAR_COOKIE, False):
+    if signed_in() and _SET_COOKIE in st.session_state:
+        token, expires_at = st.session_state[_SET_COOKIE]
+        seconds = max(1, int((expires_at - utcnow()).total_seconds()))
+        value = f'{json.dumps(token)} + "; Path=/; Max-Age={seconds}; SameSite=Strict" + {secure}'
+    elif not signed_in() and st.session_state.get(_CLEAR_COOKIE, False):
         value = f'"; Path=/; Max-Age=0; SameSite=Strict" + {secure}'
     else:
         return

@@ -225,6 +225,8 @@ def test_a_reload_keeps_you_signed_in_and_sign_out_ends_the_session(browser: Bro
     page = context.new_page()
     sign_in(page, url, "engineer", "engineer-demo")
     _settle(page)
+    # The page's script sets the cookie once the browser has drawn it: waited for, not raced.
+    page.wait_for_function("() => document.cookie.includes('sradit_session_')", timeout=30_000)
     cookie = _session_cookie(context)
     assert cookie is not None, "no session cookie after signing in"
     assert cookie["path"] == "/" and cookie["sameSite"] == "Strict" and not cookie["secure"]  # served over http

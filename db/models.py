@@ -129,6 +129,17 @@ class SigninFailures(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
+ROUND_STAGES = ("identifying", "generating", "filtering", "in_review", "augmenting", "training", "done")
+#: What a round's status can be: a stage, done, or abandoned (closed where it stood; the next round starts anew).
+ROUND_STATUSES = (*ROUND_STAGES, "abandoned")
+#: The stages a job can run for a round (a round's driver job has none).
+JOB_STAGES = ROUND_STAGES[:6]
+
+
+def _one_of(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
 class Job(Base):
     """Long work (DESIGN.md, "Long work"): one row per run, whether started by the CLI or the UI."""
 
@@ -136,6 +147,7 @@ class Job(Base):
     __table_args__ = (
         CheckConstraint("status IN ('queued', 'running', 'succeeded', 'failed', 'cancelled')", name="status"),
         CheckConstraint("lane IN ('cpu', 'gpu')", name="lane"),
+        CheckConstraint(f"stage IS NULL OR {_one_of('stage', JOB_STAGES)}", name="stage"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -158,6 +170,10 @@ class Job(Base):
     #: sign of life: a worker on another machine is judged dead by a stale heartbeat alone
     worker_host: Mapped[str | None] = mapped_column(String(255))
     heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    #: the round this job drives (kind "round") or runs a stage of, and that stage: how a round finds its jobs
+    round_id: Mapped[int | None] = mapped_column(ForeignKey("rounds.id", ondelete="SET NULL"), index=True)
+    stage: Mapped[str | None] = mapped_column(String(16))
+    round: Mapped[Round | None] = relationship(lazy="joined")  # its number travels with the row
 
 
 class AuditEntry(Base):
@@ -171,13 +187,11 @@ class AuditEntry(Base):
     detail: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
-ROUND_STAGES = ("identifying", "generating", "filtering", "in_review", "augmenting", "training", "done")
-
-
 class Round(Base):
     """One turn of the SRADIT loop: identify → generate → filter → review → augment → retrain."""
 
     __tablename__ = "rounds"
+    __table_args__ = (CheckConstraint(_one_of("status", ROUND_STATUSES), name="status"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[int] = mapped_column(Integer, unique=True)

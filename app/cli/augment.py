@@ -27,22 +27,18 @@ def rewrite_cmd(
     from app.services.rewrite import REWRITE_HANDLER, rewrite_params
     from pipeline.audit import cli_actor
     from pipeline.augment.rewriting import RewriteConfig
-    from pipeline.jobs.runner import run_foreground
+    from pipeline.jobs.runner import RoundLink, run_foreground
+    from pipeline.rounds.lookup import round_id
 
+    engine = c.ready_engine()
+    # Resolved first: an unknown round is refused before anything is loaded or printed.
+    link = RoundLink(round_id(engine, round_no), "generating")  # the round counts it as its generating stage
     cfg = RewriteConfig(round_no, n, generator, model_name, temperature, seed)
     params = rewrite_params(cfg, cli_actor())
     bar, update = progress_bar(f"rewrite round {round_no}")
     with bar:
-        result = run_foreground(
-            c.ready_engine(),
-            c.settings,
-            "rewrite",
-            REWRITE_HANDLER,
-            params,
-            cli_actor(),
-            update,
-            lane=lane_for(c.settings, "rewrite", params),
-        )
+        lane = lane_for(c.settings, "rewrite", params)
+        result = run_foreground(engine, c.settings, "rewrite", REWRITE_HANDLER, params, cli_actor(), update, lane, link)
     for line in result["lines"]:
         click.echo(line)
 
@@ -84,8 +80,11 @@ def filter_cmd(
     from app.services.jobs import lane_for
     from app.services.rewrite import FILTER_HANDLER, filter_params
     from pipeline.audit import cli_actor
-    from pipeline.jobs.runner import run_foreground
+    from pipeline.jobs.runner import RoundLink, run_foreground
+    from pipeline.rounds.lookup import round_id
 
+    engine = c.ready_engine()
+    link = RoundLink(round_id(engine, round_no), "filtering")  # the round counts it as its filtering stage
     params = filter_params(
         round_no,
         cli_actor(),
@@ -97,8 +96,7 @@ def filter_cmd(
     bar, update = progress_bar(f"filter round {round_no}")
     with bar:
         lane = lane_for(c.settings, "filter", params)
-        engine = c.ready_engine()
-        result = run_foreground(engine, c.settings, "filter", FILTER_HANDLER, params, cli_actor(), update, lane)
+        result = run_foreground(engine, c.settings, "filter", FILTER_HANDLER, params, cli_actor(), update, lane, link)
     for line in result["lines"]:
         click.echo(line)
 

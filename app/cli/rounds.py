@@ -24,6 +24,12 @@ def round_group() -> None:
     "policy_model, inference, grpo_config, dataset, seed, threshold); the options below override it.",
 )
 @click.option("--non-interactive", is_flag=True, help="Approve by the filter chain alone (marked as such), no experts.")
+@click.option(
+    "--continue",
+    "continue_only",
+    is_flag=True,
+    help="Go on with the unfinished round as it is stored (no --config or options); refused when none is open.",
+)
 @click.option("--dataset", help="Training set of round 1 [default: train].")
 @click.option("--learner", "--model", "learner", help="The learner: baseline or a models-file learner [baseline].")
 @click.option("--mining", type=click.Choice(["kfold", "policy"]), help="kfold (§2.1) or policy (§2.4) [kfold].")
@@ -38,26 +44,30 @@ def round_group() -> None:
 @click.option("--threshold", type=float, help="Other-code F1 below which a record is a badcase [0.5].")
 @pass_ctx
 @friendly
-def round_start(c: Ctx, config_file: Path | None, non_interactive: bool, **options: Any) -> None:
-    """Start the next round, or continue the unfinished one, and run its stages as far as they go."""
+def round_start(c: Ctx, config_file: Path | None, non_interactive: bool, continue_only: bool, **options: Any) -> None:
+    """Start the next round, or continue the unfinished one, and run its stages as far as they go.
+
+    A --config or options given while a round is open apply to the stages it has not started yet; settings of a
+    stage it has started are refused (go on with `--continue`, or `sradit round abandon N` first)."""
     from app.services.jobs import lane_for
-    from app.services.rounds import start_or_continue
+    from app.services.rounds import start_round
     from pipeline.audit import cli_actor
-    from pipeline.jobs.runner import run_foreground
-    from pipeline.rounds.config import load_round_config, round_config
+    from pipeline.jobs.runner import RoundLink, run_foreground
+    from pipeline.rounds.config import read_round_config
 
     given = {k: v for k, v in options.items() if v is not None}
-    cfg = load_round_config(config_file, given) if config_file else round_config(given, "options")
+    if config_file:
+        given = {**read_round_config(config_file), **given}
     engine, actor = c.ready_engine(), cli_actor()
 
-    def run_stage(kind: str, handler: str, params: dict[str, Any]) -> dict[str, Any]:
-        bar, update = progress_bar(f"{kind:<8}")
+    def run_stage(kind: str, handler: str, params: dict[str, Any], link: RoundLink) -> dict[str, Any]:
+        bar, update = progress_bar(f"{link.stage} ({kind} job)")
         with bar:
             lane = lane_for(c.settings, kind, params)
-            return run_foreground(engine, c.settings, kind, handler, params, actor, update, lane)
+            return run_foreground(engine, c.settings, kind, handler, params, actor, update, lane, link)
 
     mode = "non-interactive" if non_interactive else "interactive"
-    number, status = start_or_continue(engine, c.settings, mode, cfg, actor, run_stage)
+    number, status = start_round(engine, c.settings, mode, given or None, actor, run_stage, continue_only)
     if status == "in_review":
         click.echo(f"round {number} is waiting for expert review; run `sradit round start` again once it is done")
     else:
@@ -65,34 +75,33 @@ def round_start(c: Ctx, config_file: Path | None, non_interactive: bool, **optio
     _print_rounds(engine)
 
 
+@round_group.command("abandon")
+@click.argument("number", type=int)
+@pass_ctx
+@friendly
+def round_abandon(c: Ctx, number: int) -> None:
+    """Close an unfinished round where it stands (its badcases, variants and reviews are kept); the next
+    `round start` opens a new round."""
+    from pipeline.audit import cli_actor
+    from pipeline.rounds.lifecycle import abandon_round
+
+    abandon_round(c.ready_engine(), number, cli_actor())
+    click.echo(f"round {number} abandoned")
+
+
 @round_group.command("status")
 @pass_ctx
 @friendly
 def round_status(c: Ctx) -> None:
-    """Where each round stands."""
+    """Where each round stands (stages finished by hand included)."""
     _print_rounds(c.ready_engine())
 
 
 def _print_rounds(engine: Any) -> None:
-    from pipeline.rounds.lifecycle import review_complete, rounds
+    from pipeline.rounds.dashboard import status_lines
 
-    for r in rounds(engine):
-        ident, train = r.results.get("identifying", {}), r.results.get("training", {})
-        line = f"round {r.number}  {r.status:<12} {r.mode:<16} dataset {r.config.get('dataset')}"
-        if ident:
-            line += (
-                f"  badcases {ident.get('badcases')}  score {ident.get('score') or 0:.2f}"
-                f" ({ident.get('metric', 'f1')}, {ident.get('measured', 'out-of-fold')})"
-            )
-        if r.status == "in_review":
-            decided, total = review_complete(engine, r.number)
-            line += f"  reviewed {decided}/{total}"
-        if train.get("score_after") is not None:
-            line += (
-                f" → {train['score_after']:.2f} ({train.get('measured', 'out-of-fold')})  fixed {train.get('fixed')}"
-            )
-        models = r.models_line()
-        click.echo(line + (f"  {models}" if models else ""))
+    for line in status_lines(engine):
+        click.echo(line)
 
 
 COMMANDS: tuple[click.Command, ...] = (round_group,)

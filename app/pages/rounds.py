@@ -14,11 +14,11 @@ from app.state import ready_engine, settings
 from pipeline.errors import InputError
 from pipeline.rounds.config import AUTO, GENERATORS, INFERENCES, MININGS, NONE, RoundConfig, round_config
 from pipeline.rounds.dashboard import round_rows
-from pipeline.rounds.lifecycle import next_round_dataset, review_complete, rounds
+from pipeline.rounds.driver import stage_jobs, sync
+from pipeline.rounds.lifecycle import next_round_dataset, review_complete
+from pipeline.rounds.lookup import open_round_of, rounds
 from training.models.catalog import load_models
 from training.models.registry import registered
-
-STAGE_JOBS = ("kfold", "rewrite", "filter", "retrain", "train-sft", "train-grpo")
 
 require("engineer")
 st.title("Rounds")
@@ -26,8 +26,11 @@ engine = ready_engine()
 if engine is None:
     st.stop()
 
+opened = open_round_of(engine)
+if opened is not None:
+    sync(engine, opened.number)  # stages finished by hand (`sradit rewrite/filter`) count
 existing = rounds(engine)
-unfinished = [r for r in existing if r.status != "done"]
+unfinished = [r for r in existing if not r.finished]
 specs = load_models(settings().models)
 names = [m.name for m in registered(engine)]
 
@@ -68,7 +71,7 @@ if unfinished:
     if current.status == "in_review" and current.mode == "interactive":
         decided, total = review_complete(engine, current.number)
         st.info(f"It waits for the experts: {decided} of {total} badcases decided on the Review page.")
-    st.code(round_config(current.config).to_yaml(), language="yaml")
+    st.code(current.config.to_yaml(), language="yaml")
     mode = st.selectbox(
         "Approval for the rest of the round",
         ["interactive", "non-interactive"],
@@ -81,7 +84,7 @@ if unfinished:
             settings(),
             "round",
             ROUND_HANDLER,
-            {"mode": mode, "config": current.config, "actor": user_name()},
+            {"mode": mode, "actor": user_name()},
             user_name(),
         )
 else:
@@ -91,7 +94,7 @@ else:
     if cfg is not None:
         last = existing[-1] if existing else None
         dataset = next_round_dataset(engine, cfg.dataset)
-        guess = last.results.get("identifying", {}).get("badcases") if last else None
+        guess = last.results.identifying.badcases if last and last.results.identifying else None
         plan = cost(engine, settings(), cfg, dataset, guess)
         left, right = st.columns(2)
         left.code(cfg.to_yaml(), language="yaml")
@@ -116,9 +119,12 @@ def _running() -> None:
             return
         job_id = active[0].id
     job = get_job(engine, job_id)
-    stages = [j for j in recent_jobs(engine, limit=10) if j.kind in STAGE_JOBS]
-    current = next((j for j in stages if j.status == "running"), None)
-    text = f"round job {job.id}: {job.status}" + (f" · stage {current.kind} (job {current.id})" if current else "")
+    # Only the stage jobs linked to the round this job drives: never another page's job.
+    jobs = stage_jobs(engine, job.round_no) if job.round_no is not None else []
+    current = next((j for j in jobs if j.status == "running"), None)
+    text = f"round job {job.id}: {job.status}" + (
+        f" · round {job.round_no}, {current.stage} ({current.kind} job {current.job_id})" if current else ""
+    )
     st.progress(current.progress if current else (1.0 if job.status == "succeeded" else 0.0), text=text)
     if job.status == "failed":
         st.error(job.message or "failed")
@@ -131,36 +137,61 @@ def _running() -> None:
         st.rerun()  # the whole page: the table and the form's next round change with the job's end
 
 
+def _stage_table(number: int) -> None:
+    """Each stage job of the round: which stage, which job, how it went and how long it took."""
+    jobs = stage_jobs(engine, number)
+    if not jobs:
+        st.caption(f"Round {number} has run no stage job yet.")
+        return
+    st.dataframe(
+        pd.DataFrame(
+            [
+                {
+                    "stage": j.stage,
+                    "job": j.job_id,
+                    "kind": j.kind,
+                    "status": j.status,
+                    "seconds": None if j.seconds is None else round(j.seconds, 1),
+                    "message": j.message or "",
+                }
+                for j in jobs
+            ]
+        ),
+        hide_index=True,
+    )
+
+
 _running()
 
 if existing:
     dashboard = {row.number: row for row in round_rows(engine)}  # the Home page's counts, live
     rows = []
     for r in reversed(existing):
-        ident, train = r.results.get("identifying", {}), r.results.get("training", {})
-        models = r.models()
+        ident, train = r.results.identifying, r.results.training
+        generated, filtering, review = r.results.generating, r.results.filtering, r.results.in_review
+        models = r.results.models()
         rows.append(
             {
                 "round": r.number,
                 "status": r.status,
                 "mode": r.mode,
-                "dataset": r.config.get("dataset"),
-                "threshold": r.config.get("threshold"),
-                "n": r.config.get("n"),
+                "dataset": r.config.dataset,
+                "threshold": r.config.threshold,
+                "n": r.config.n,
                 "mined with": ", ".join(models["mined"]),
-                "badcases": ident.get("badcases"),
-                "generated": r.results.get("generating", {}).get("generated"),
-                "passing": r.results.get("filtering", {}).get("passed"),
+                "badcases": ident.badcases if ident else None,
+                "generated": generated.generated if generated else None,
+                "passing": filtering.passed if filtering else None,
                 "filtered with": ", ".join(models["filtered"]),
                 "selected": dashboard[r.number].approved if r.number in dashboard else 0,
                 "label issues open": dashboard[r.number].label_issues["open"] if r.number in dashboard else 0,
                 "relabelled": dashboard[r.number].label_issues["accepted"] if r.number in dashboard else 0,
-                "approved by": r.results.get("in_review", {}).get("approved_by"),
+                "approved by": review.approved_by if review else None,
                 "trained": ", ".join(models["trained"]),
-                "score before": None if ident.get("score") is None else round(ident["score"], 2),
-                "score after": None if train.get("score_after") is None else round(train["score_after"], 2),
-                "after measured": train.get("measured"),
-                "fixed": train.get("fixed"),
+                "score before": None if not ident or ident.score is None else round(ident.score, 2),
+                "score after": None if not train or train.score_after is None else round(train.score_after, 2),
+                "after measured": train.measured if train else None,
+                "fixed": train.fixed if train else None,
                 "started": r.created_at,
                 "finished": r.finished_at,
             }
@@ -170,6 +201,8 @@ if existing:
     shown = st.selectbox(
         "Settings a round ran with", [r.number for r in reversed(existing)], format_func="round {}".format
     )
-    st.code(round_config(next(r for r in existing if r.number == shown).config).to_yaml(), language="yaml")
+    st.code(next(r for r in existing if r.number == shown).config.to_yaml(), language="yaml")
+    st.markdown(f"**Stage jobs of round {shown}**")
+    _stage_table(shown)
 else:
     st.info("No round yet.")

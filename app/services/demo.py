@@ -12,18 +12,19 @@ from sqlalchemy import Engine, select
 from app.services.mining import KFOLD_HANDLER, kfold_params
 from app.services.rewrite import FILTER_HANDLER, REWRITE_HANDLER, filter_params, rewrite_params
 from db.engine import read_session, write_session
-from db.models import Badcase, Review, Round, User, Variant
-from pipeline.augment.filter_chain import funnel
+from db.models import Badcase, Review, User, Variant
 from pipeline.augment.rewriting import RewriteConfig
 from pipeline.demo.database import DemoSummary
 from pipeline.demo.database import build_demo as build_base
 from pipeline.export.datasets import ExportConfig, ExportResult, export
-from pipeline.jobs.runner import run_foreground
+from pipeline.jobs.runner import RoundLink, run_foreground
 from pipeline.mining.kfold import MiningConfig
 from pipeline.review.label_issues import flag_label_issue
 from pipeline.review.queue import decide
 from pipeline.rounds.config import RoundConfig
-from pipeline.rounds.lifecycle import set_stage
+from pipeline.rounds.driver import sync
+from pipeline.rounds.lookup import find_round
+from pipeline.rounds.lookup import round_id as find_round_id
 from pipeline.settings import Settings
 
 DEMO_VARIANTS = 20
@@ -66,21 +67,30 @@ def build_demo(engine: Engine, settings: Settings, *, force: bool, seed: int = 0
     )
     number = mined["round"]
     rewrite = RewriteConfig(number, DEMO_VARIANTS, seed=seed)
-    rewritten = run_foreground(engine, settings, "rewrite", REWRITE_HANDLER, rewrite_params(rewrite, "demo"), "demo")
-    filtered = run_foreground(engine, settings, "filter", FILTER_HANDLER, filter_params(number, "demo"), "demo")
-    # Recorded as a round would record its stages, so the Rounds page and the dashboard show round 1.
+    # The round's config first: the stages below are recorded as the round's own (sync), with these settings.
     with write_session(engine) as s:
-        rnd = s.scalar(select(Round).where(Round.number == number))
-        assert rnd is not None
-        rnd.config = RoundConfig(threshold=DEMO_THRESHOLD, n=DEMO_VARIANTS, seed=seed, policy_model="none").as_dict()
-    identified = {k: mined[k] for k in ("run_id", "score", "principal_accuracy", "other_f1", "badcases", "metric")}
-    set_stage(engine, number, "generating", "identifying", {**identified, "models": ["baseline"], "mining": "kfold"})
-    set_stage(
-        engine, number, "filtering", "generating", {"generated": rewritten["generated"], "failed": rewritten["failed"]}
+        find_round(s, number).config = RoundConfig(
+            threshold=DEMO_THRESHOLD, n=DEMO_VARIANTS, seed=seed, policy_model="none"
+        ).as_dict()
+    rewritten = run_foreground(
+        engine,
+        settings,
+        "rewrite",
+        REWRITE_HANDLER,
+        rewrite_params(rewrite, "demo"),
+        "demo",
+        link=RoundLink(find_round_id(engine, number), "generating"),
     )
-    set_stage(
-        engine, number, "in_review", "filtering", {"funnel": funnel(engine, number), "passed": filtered["passed"]}
+    filtered = run_foreground(
+        engine,
+        settings,
+        "filter",
+        FILTER_HANDLER,
+        filter_params(number, "demo"),
+        "demo",
+        link=RoundLink(find_round_id(engine, number), "filtering"),
     )
+    sync(engine, number)  # round 1 is then in review, as `round start` would have left it
     reviews = _review_a_few(engine)
     _flag_a_label(engine)
     exported = export(engine, ExportConfig(number, "trl-sft", settings.workspace / "exports", task="both"), "demo")

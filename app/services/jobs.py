@@ -34,6 +34,8 @@ class JobView:
     result: dict[str, Any] | None
     log_path: str | None
     metrics_path: str | None
+    round_no: int | None  #: the round it drives or runs a stage of
+    stage: str | None
 
 
 def _view(j: Any) -> JobView:
@@ -49,6 +51,8 @@ def _view(j: Any) -> JobView:
         j.result,
         j.log_path,
         j.metrics_path,
+        j.round.number if j.round is not None else None,
+        j.stage,
     )
 
 

@@ -42,7 +42,9 @@ def kfold_job(params: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
         from pipeline.ingest.submission import PredictionsFile
 
         fixed = FixedLearner(PredictionsFile(Path(cfg.predictions)))
-        report = mine(ctx.engine, lambda _fold: fixed, cfg, actor, job_id=ctx.job_id, progress=ctx.progress)
+        report = mine(
+            ctx.engine, lambda _fold: fixed, cfg, actor, job_id=ctx.job_id, progress=ctx.progress, learner="baseline"
+        )
         return _mining_result(ctx, report)
     spec = load_models(ctx.settings.models).get(cfg.model)
     if spec is not None and cfg.inference:
@@ -57,7 +59,12 @@ def kfold_job(params: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
         learner: Any = FixedLearner(predictor_for(ctx.engine, ctx.settings.models, cfg.model, cfg.inference))
     else:
         learner = learner_for(spec)  # loaded once: K-fold asks for it once per fold
-    report = mine(ctx.engine, lambda _fold: learner, cfg, actor, job_id=ctx.job_id, progress=ctx.progress)
+    # A round opened here retrains a learner: the baseline unless the mining model is one (an external LLM or a
+    # registered model only predicts).
+    retrains = cfg.model if spec is not None and spec.kind == "baseline" else "baseline"
+    report = mine(
+        ctx.engine, lambda _fold: learner, cfg, actor, job_id=ctx.job_id, progress=ctx.progress, learner=retrains
+    )
     return _mining_result(ctx, report)
 
 

@@ -23,7 +23,7 @@ from sqlalchemy import Engine, select
 
 from app.services.learners import base_folder, serving_of
 from db.engine import read_session
-from db.models import Badcase, Dataset, Round
+from db.models import Badcase, Dataset
 from pipeline.distill.traces import load_traces
 from pipeline.domain.metric import score
 from pipeline.domain.records import ID_KEY
@@ -32,8 +32,7 @@ from pipeline.jobs.runner import JobContext, job_dir
 from pipeline.mining.badcases import diagnose
 from pipeline.mining.folds import assign_folds
 from pipeline.mining.kfold import labelled_records, merged_variants, oof_predictions, record_dict
-from pipeline.rounds.config import round_config
-from pipeline.rounds.lifecycle import get_round
+from pipeline.rounds.lookup import get_round, round_id
 from training.models import registry
 from training.models.catalog import ModelSpec, get_model
 from training.models.learners import SFTLearner, grpo_training_rows, subtasks_of
@@ -70,14 +69,14 @@ def weights_sha256(folder: str | Path) -> str:
 def _round_data(engine: Engine, number: int) -> tuple[Any, str, list[dict[str, str]]]:
     """(the round's config, its augmented dataset, every labelled record of it: originals and merged variants)."""
     r = get_round(engine, number)
-    dataset = r.results.get("augmenting", {}).get("dataset")
+    dataset = r.results.augmenting.dataset if r.results.augmenting else None
     with read_session(engine) as s:
         ds = s.scalar(select(Dataset).where(Dataset.name == dataset))
         if ds is None:
             raise InputError(f"round {number}: the augmented dataset {dataset!r} is missing")
         rows = [record_dict(x) for x in labelled_records(s, dataset)]
         rows += [row for _parent, row in merged_variants(s, ds.id)]
-    return round_config(r.config), dataset, rows
+    return r.config, dataset, rows
 
 
 def _learner(ctx: JobContext, cfg: Any) -> ModelSpec:
@@ -206,10 +205,8 @@ def grpo_job(params: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
 
 def _badcases(engine: Engine, number: int) -> dict[str, Any]:
     with read_session(engine) as s:
-        return {
-            b.record.case_id: b
-            for b in s.scalars(select(Badcase).join(Round, Round.id == Badcase.round_id).where(Round.number == number))
-        }
+        rid = round_id(s, number)
+        return {b.record.case_id: b for b in s.scalars(select(Badcase).where(Badcase.round_id == rid))}
 
 
 def _in_sample_after(ctx: JobContext, number: int, cfg: Any, policy: str) -> dict[str, Any]:
@@ -256,8 +253,8 @@ def baseline_job(params: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
     original records (merged variants train, never in their parent's fold)."""
     number = int(params["round_no"])
     r = get_round(ctx.engine, number)
-    cfg = round_config(r.config)
-    dataset = r.results.get("augmenting", {}).get("dataset")
+    cfg = r.config
+    dataset = r.results.augmenting.dataset if r.results.augmenting else None
     with read_session(ctx.engine) as s:
         ds = s.scalar(select(Dataset).where(Dataset.name == dataset))
         if ds is None:

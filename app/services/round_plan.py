@@ -75,34 +75,6 @@ def mining_model(engine: Engine, cfg: RoundConfig, number: int) -> str:
     return policy
 
 
-def pair(engine: Engine, name: str | None) -> list[str]:
-    """A model name and, for a sub-task pair, its sibling: every registered name that answers for it."""
-    if not name:
-        return []
-    if name.endswith("-principal"):
-        sibling = name[: -len("principal")] + "other"
-        with read_session(engine) as s:
-            if s.scalar(select(RegisteredModel.id).where(RegisteredModel.name == sibling)) is not None:
-                return [name, sibling]
-    return [name]
-
-
-def round_models(engine: Engine, number: int, learner: str) -> list[str]:
-    """The K-fold fold models and ensemble a round registered for ``learner`` (mining with a learner)."""
-    with read_session(engine) as s:
-        rows = s.scalars(
-            select(RegisteredModel.name)
-            .where(
-                RegisteredModel.round_no == number,
-                RegisteredModel.learner == learner,
-                RegisteredModel.fold.is_not(None),
-            )
-            .order_by(RegisteredModel.id)
-        ).all()
-    ensemble = ensemble_name(learner, number)
-    return [*rows, ensemble] if rows else []
-
-
 @dataclass(frozen=True)
 class Cost:
     trainings: int

@@ -12,8 +12,8 @@ from db.engine import read_session, write_session
 from db.models import Badcase, Record, Variant, VariantVerdict
 from pipeline.audit import audit
 from pipeline.augment.filters import Candidate, Filter, Verdict
-from pipeline.augment.rewriting import round_id
 from pipeline.protocols import Progress
+from pipeline.rounds.lookup import round_id
 
 #: Display and funnel order. Filters marked ``survivors_only`` (the policy model) run last, on the variants
 #: every other filter passed: the paper's policy check is the costliest call and never judges a dropped variant.

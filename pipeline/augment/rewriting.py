@@ -9,7 +9,7 @@ from typing import Protocol, runtime_checkable
 from sqlalchemy import Engine, func, select
 
 from db.engine import read_session, write_session
-from db.models import Badcase, Record, Round, Variant
+from db.models import Badcase, Record, Variant
 from pipeline.audit import audit
 from pipeline.domain.records import ID_KEY
 from pipeline.errors import InputError, SraditError
@@ -17,6 +17,7 @@ from pipeline.parallel import imap
 from pipeline.privacy.gate import records_in_flight
 from pipeline.protocols import Progress
 from pipeline.review.label_issues import held
+from pipeline.rounds.lookup import round_id
 
 
 @dataclass(frozen=True)
@@ -91,14 +92,6 @@ class RewriteReport:
         ]
         out += [f"  ! {p}" for p in self.problems]
         return out
-
-
-def round_id(engine: Engine, round_no: int) -> int:
-    with read_session(engine) as s:
-        rid = s.scalar(select(Round.id).where(Round.number == round_no))
-    if rid is None:
-        raise InputError(f"there is no round {round_no}: mine one first (`sradit kfold`)")
-    return rid
 
 
 def generate_round(

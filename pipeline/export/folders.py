@@ -30,7 +30,8 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from db.engine import write_session
-from db.models import DatasetExport, Round
+from db.models import DatasetExport
+from pipeline.rounds.lookup import find_round
 
 WRITING = ".sradit-writing"
 #: A hidden export folder with no marker yet: created a moment ago by a live writer, or left by one killed
@@ -57,7 +58,7 @@ def finish(folder: Path, marker: IO[str]) -> None:
 
 def lock_round(s: Session, round_no: int) -> None:
     """Serialise export commits and recovery of one round (PostgreSQL; SQLite's BEGIN IMMEDIATE already does)."""
-    s.execute(select(Round.id).where(Round.number == round_no).with_for_update())
+    find_round(s, round_no, lock=True)
 
 
 def pause_point(name: str) -> None:

@@ -28,12 +28,12 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from db.engine import read_session
-from db.models import Badcase, Record, Round, Variant
+from db.models import Badcase, Record, Variant
 from pipeline.domain import label_space
 from pipeline.domain.prompts import task_messages
 from pipeline.domain.records import ID_KEY
-from pipeline.errors import InputError
 from pipeline.mining.kfold import round_dataset
+from pipeline.rounds.lookup import round_id
 
 RECORDS_FILE = "records.jsonl"
 VARIANTS_FILE = "variants.jsonl"
@@ -58,9 +58,7 @@ def tasks_of(task: str) -> tuple[str, ...]:
 
 
 def _round_variants(s: Session, round_no: int) -> list[PromptSource]:
-    rid = s.scalar(select(Round.id).where(Round.number == round_no))
-    if rid is None:
-        raise InputError(f"there is no round {round_no}: mine one first (`sradit kfold`)")
+    rid = round_id(s, round_no)
     rows = s.execute(
         select(Record.case_id, Variant.seq, Variant.sections)
         .join(Badcase, Badcase.id == Variant.badcase_id)

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from db.base import utcnow
-from db.models import Dataset, Record, Round
+from db.models import Dataset, Record
 from pipeline.errors import InputError
 from pipeline.ingest.validation import content_hash
 
@@ -111,17 +111,13 @@ def newest_relabel(s: Session, dataset: Dataset) -> Dataset:
     return dataset
 
 
-def current_version(s: Session, name: str) -> Dataset:
+def current_version(s: Session, name: str, augmented: Mapping[str, str]) -> Dataset:
     """The newest version of the lineage through ``name``, where a relabelling is made and the next round starts:
-    from a version, the augmentation of a round that started on it (which took in the relabellings made before
-    it), else its newest relabelling, and so on."""
+    from a version, the augmentation of a round that started on it (``augmented``: dataset → the version its round
+    wrote; it took in the relabellings made before it), else its newest relabelling, and so on."""
     ds = s.scalar(select(Dataset).where(Dataset.name == name))
     if ds is None:
         raise InputError(f"there is no dataset {name!r}")
-    augmented = {
-        (r.config or {}).get("dataset"): (r.results or {}).get("augmenting", {}).get("dataset")
-        for r in s.scalars(select(Round).order_by(Round.number))
-    }
     children = _relabel_children(s)
     seen: set[int] = set()
     while ds.id not in seen:

@@ -50,6 +50,14 @@ STALE_SECONDS = 120.0
 ROOT = Path(__file__).resolve().parents[2]  # the checkout, so handlers in tests/ import in a worker too
 
 
+@dataclass(frozen=True)
+class RoundLink:
+    """The round a job runs a stage of (by the round's driver or by hand), so the round finds it."""
+
+    round_id: int
+    stage: str
+
+
 class Cancelled(Exception):
     """Raised inside a job when it is cancelled (SIGTERM to its process group)."""
 
@@ -112,6 +120,7 @@ def submit(
     params: dict[str, Any],
     actor: str,
     lane: str = "cpu",
+    link: RoundLink | None = None,
 ) -> int:
     """Queue a job in its lane and start it if the lane is free; returns its id.
 
@@ -122,7 +131,13 @@ def submit(
     resolve(handler)  # fail now, not in the worker
     with write_session(engine) as s:
         job = Job(
-            kind=kind, status="queued", lane=lane, config={"handler": handler, "params": params}, created_by=actor
+            kind=kind,
+            status="queued",
+            lane=lane,
+            config={"handler": handler, "params": params},
+            created_by=actor,
+            round_id=link.round_id if link else None,
+            stage=link.stage if link else None,
         )
         s.add(job)
         s.flush()
@@ -317,6 +332,7 @@ def run_foreground(
     actor: str,
     on_progress: Callable[[int, int], None] | None = None,
     lane: str = "cpu",
+    link: RoundLink | None = None,
 ) -> dict[str, Any]:
     """Run a job in this process (the CLI), visible to the UI while it runs. It runs at once, beside the
     queue: ``lane`` is where it would have queued, shown on the Jobs page, and holds no lane up.
@@ -337,6 +353,8 @@ def run_foreground(
             pid=os.getpid(),
             worker_host=HOST,
             started_at=utcnow(),
+            round_id=link.round_id if link else None,
+            stage=link.stage if link else None,
         )
         s.add(job)
         s.flush()

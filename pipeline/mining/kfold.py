@@ -23,6 +23,7 @@ from pipeline.errors import InputError
 from pipeline.mining.badcases import DEFAULT_OTHER_F1_THRESHOLD, diagnose, label_error_confidence
 from pipeline.mining.folds import assign_folds, several_admissions
 from pipeline.protocols import CodePrediction, Learner, Progress
+from pipeline.rounds.lookup import round_id
 
 
 @dataclass(frozen=True)
@@ -81,15 +82,15 @@ def record_dict(rec: Record) -> dict[str, str]:
 
 def round_dataset(session: Session, round_no: int) -> Dataset:
     """The dataset a round was mined from (its K-fold run's dataset)."""
+    rid = round_id(session, round_no)
     ds = session.scalar(
         select(Dataset)
         .join(ModelRun, ModelRun.dataset_id == Dataset.id)
-        .join(Round, Round.id == ModelRun.round_id)
-        .where(Round.number == round_no, ModelRun.kind == "kfold")
+        .where(ModelRun.round_id == rid, ModelRun.kind == "kfold")
         .limit(1)
     )
     if ds is None:
-        raise InputError(f"there is no round {round_no} (or it has no K-fold run): mine it first (`sradit kfold`)")
+        raise InputError(f"round {round_no} has no K-fold run: mine it first (`sradit kfold --round {round_no}`)")
     return ds
 
 
@@ -170,7 +171,10 @@ def mine(
     actor: str,
     job_id: int | None = None,
     progress: Progress | None = None,
+    learner: str | None = None,
 ) -> MiningReport:
+    """Predict every labelled record out of fold and store the run and its badcases in the round. A round this
+    opens records ``learner`` as the one it retrains (default: the mining model itself)."""
     with read_session(engine) as s:
         round_no = check_round(s, cfg.round_no)
         recs = labelled_records(s, cfg.dataset)
@@ -193,7 +197,9 @@ def mine(
             # A round started by `sradit kfold` records what it was mined with, as `round start` would.
             config={
                 "mining": "kfold",
-                "learner": cfg.model,
+                "learner": learner or cfg.model,
+                # What predicted, when it was not the learner the round retrains (a file, a registered model).
+                "mined_with": cfg.model if learner not in (None, cfg.model) else None,
                 "dataset": cfg.dataset,
                 "folds": cfg.folds,
                 "seed": cfg.seed,

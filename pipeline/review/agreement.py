@@ -22,8 +22,8 @@ import numpy as np
 from sqlalchemy import Engine, select
 
 from db.engine import read_session
-from db.models import Badcase, Review, Round, User
-from pipeline.errors import InputError
+from db.models import Badcase, Review, User
+from pipeline.rounds.lookup import round_id
 
 DECISIONS = ("approve", "reject")
 
@@ -132,9 +132,7 @@ def krippendorff_alpha(name: str, ratings: dict[int, dict[int, float]], level: s
 
 def agreement_stats(engine: Engine, round_no: int) -> AgreementStats:
     with read_session(engine) as s:
-        rid = s.scalar(select(Round.id).where(Round.number == round_no))
-        if rid is None:
-            raise InputError(f"there is no round {round_no}")
+        rid = round_id(s, round_no)
         rows = s.execute(
             select(Review, User.name)
             .join(User, User.id == Review.reviewer_id)

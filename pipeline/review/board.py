@@ -22,6 +22,7 @@ from pipeline.domain.records import TEXT_SECTIONS
 from pipeline.errors import InputError
 from pipeline.review.label_issues import held
 from pipeline.review.queue import decide_many
+from pipeline.rounds.lookup import round_id
 
 
 @dataclass(frozen=True)
@@ -122,9 +123,7 @@ def next_badcase(
         mine.badcase_id == Badcase.id, mine.reviewer_id == reviewer_id, mine.undone_at.is_(None), mine.best.is_(True)
     )
     with read_session(engine) as s:
-        rid = s.scalar(select(Round.id).where(Round.number == round_no))
-        if rid is None:
-            raise InputError(f"there is no round {round_no}")
+        rid = round_id(s, round_no)
         q = (
             select(Badcase.id)
             .where(

@@ -23,6 +23,7 @@ from pipeline.domain.codes import normalise_code, split_code_list
 from pipeline.domain.label_space import OTHER, PRINCIPAL
 from pipeline.errors import InputError
 from pipeline.ingest.versions import current_version, relabelled_version
+from pipeline.rounds.lookup import augmentations
 
 #: statuses that keep a badcase out of rewriting and augmentation
 HELD = ("open", "accepted")
@@ -268,7 +269,7 @@ def accept_label_issue(engine: Engine, issue_id: int, actor: str, note: str | No
         rec = s.get(Record, b.record_id)
         assert rec is not None
         rnd = s.get(Round, b.round_id)
-        source = current_version(s, rec.dataset.name)
+        source = current_version(s, rec.dataset.name, augmentations(s))
         now_in = s.scalar(
             select(Record).where(
                 Record.dataset_id == source.id, Record.case_id == rec.case_id, Record.origin == "original"

@@ -21,6 +21,7 @@ from db.models import REVIEW_DECISIONS, Badcase, Record, Review, Round, Selectio
 from pipeline.audit import audit
 from pipeline.errors import InputError
 from pipeline.review.label_issues import held
+from pipeline.rounds.lookup import find_round, round_id
 
 
 @dataclass(frozen=True)
@@ -47,13 +48,6 @@ class ReviewItem:
     of: int
 
 
-def _round_id(s: Session, round_no: int) -> int:
-    rid = s.scalar(select(Round.id).where(Round.number == round_no))
-    if rid is None:
-        raise InputError(f"there is no round {round_no}")
-    return rid
-
-
 def _active(reviewer_id: int):  # type: ignore[no-untyped-def]
     return and_(Review.reviewer_id == reviewer_id, Review.undone_at.is_(None))
 
@@ -61,7 +55,7 @@ def _active(reviewer_id: int):  # type: ignore[no-untyped-def]
 def next_item(engine: Engine, reviewer_id: int, round_no: int, include_filtered: bool = False) -> ReviewItem | None:
     """The next variant for this reviewer: badcase by badcase, ranked survivors first; skipped ones last."""
     with read_session(engine) as s:
-        rid = _round_id(s, round_no)
+        rid = round_id(s, round_no)
         for skipped in (False, True):
             variant_id = s.scalar(_candidates(rid, reviewer_id, include_filtered, skipped))
             if variant_id is not None:
@@ -149,7 +143,7 @@ def _item(s: Session, variant_id: int, include_filtered: bool) -> ReviewItem:
 
 
 #: Round statuses after review: the selection feeds augmentation, so no expert decision may change it.
-CLOSED_STAGES = ("augmenting", "training", "done")
+CLOSED_STAGES = ("augmenting", "training", "done", "abandoned")
 
 
 class RoundClosed(InputError):
@@ -166,7 +160,7 @@ def _check_open(s: Session, badcase_id: int) -> None:
 
 def round_open(engine: Engine, round_no: int) -> bool:
     with read_session(engine) as s:
-        return s.scalar(select(Round.status).where(Round.number == round_no)) not in CLOSED_STAGES
+        return find_round(s, round_no).status not in CLOSED_STAGES
 
 
 def decide(
@@ -383,7 +377,7 @@ class Progress:
 
 def progress(engine: Engine, reviewer_id: int, round_no: int) -> Progress:
     with read_session(engine) as s:
-        rid = _round_id(s, round_no)
+        rid = round_id(s, round_no)
         total = (
             s.scalar(
                 select(func.count())
@@ -421,7 +415,7 @@ class Agreement:
 
 def agreement(engine: Engine, round_no: int) -> Agreement:
     with read_session(engine) as s:
-        rid = _round_id(s, round_no)
+        rid = round_id(s, round_no)
         rows = s.execute(
             select(Review, Record.case_id)
             .join(Badcase, Badcase.id == Review.badcase_id)

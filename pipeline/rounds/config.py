@@ -22,6 +22,25 @@ INFERENCES = ("greedy", "tcecp")
 AUTO, NONE = "auto", "none"
 #: Keys of rounds stored before the configuration had its present names.
 _LEGACY = {"model": "learner", "generator_model": "rewrite_model"}
+#: How a predictions file names itself where a model name goes (`sradit kfold --predictions FILE`).
+PREDICTIONS_PREFIX = "file:"
+#: The stage each key first affects (its earliest use when a round runs).
+_FIRST_STAGE = {
+    "mining": "identifying",
+    "learner": "identifying",
+    "mined_with": "identifying",
+    "folds": "identifying",
+    "dataset": "identifying",
+    "seed": "identifying",
+    "threshold": "identifying",
+    "inference": "identifying",
+    "generator": "generating",
+    "rewrite_model": "generating",
+    "n": "generating",
+    "label_model": "filtering",
+    "policy_model": "filtering",
+    "grpo_config": "training",
+}
 
 
 def _help(text: str) -> dict[str, str]:
@@ -39,6 +58,13 @@ class RoundConfig:
     )
     learner: str = field(
         default="baseline", metadata=_help("The learner K-fold trains per fold and the round retrains (models file).")
+    )
+    mined_with: str | None = field(
+        default=None,
+        metadata=_help(
+            "What mined the round when it was not the learner: a predictions file (file:NAME) or a registered "
+            "model, set by `sradit kfold --predictions/--model`. The round still retrains the learner."
+        ),
     )
     folds: int = field(default=5, metadata=_help("K of the K-fold mining."))
     generator: str = field(default="rules", metadata=_help("rules | llm: what writes the variants."))
@@ -108,7 +134,22 @@ def round_config(values: Mapping[str, Any], where: str = "round config") -> Roun
         if value is None and known[name].default is not None:
             continue
         clean[name] = _coerce(name, value, known[name].default, where)
+    if str(clean.get("learner", "")).startswith(PREDICTIONS_PREFIX):
+        # Rounds mined from a predictions file before mined_with existed stored the file as their learner.
+        clean["mined_with"], clean["learner"] = clean["learner"], "baseline"
     return RoundConfig(**clean)
+
+
+def given_keys(values: Mapping[str, Any]) -> set[str]:
+    """The configuration keys a mapping sets (under their present names)."""
+    return {_LEGACY.get(key, key) for key in values}
+
+
+def first_stage(key: str, cfg: RoundConfig) -> str:
+    """The round stage that a configuration key first affects: changing it is possible until that stage starts."""
+    if key == "learner" and (cfg.mined_with or cfg.mining == "policy"):
+        return "training"  # this round was not mined by its learner
+    return _FIRST_STAGE[key]
 
 
 def _coerce(name: str, value: Any, default: Any, where: str) -> Any:
@@ -129,8 +170,8 @@ def _coerce(name: str, value: Any, default: Any, where: str) -> Any:
         ) from None
 
 
-def load_round_config(path: Path, overrides: Mapping[str, Any] | None = None) -> RoundConfig:
-    """Read a round configuration file (YAML); ``overrides`` (CLI options given) win over the file."""
+def read_round_config(path: Path) -> dict[str, Any]:
+    """The keys a round configuration file (YAML) sets, checked (unknown keys and wrong types refused)."""
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except OSError as e:
@@ -139,4 +180,10 @@ def load_round_config(path: Path, overrides: Mapping[str, Any] | None = None) ->
         raise InputError(f"{path}: not valid YAML ({e})") from None
     if not isinstance(data, dict):
         raise InputError(f"{path}: a round config is a mapping of keys to values")
-    return round_config({**data, **(overrides or {})}, where=str(path))
+    round_config(data, where=str(path))
+    return data
+
+
+def load_round_config(path: Path, overrides: Mapping[str, Any] | None = None) -> RoundConfig:
+    """Read a round configuration file (YAML); ``overrides`` (CLI options given) win over the file."""
+    return round_config({**read_round_config(path), **(overrides or {})}, where=str(path))

@@ -1,4 +1,4 @@
-"""Figures for the round dashboard on the home page."""
+"""Figures per round: the dashboard of the home page and the Rounds page, and `sradit round status`."""
 
 from __future__ import annotations
 
@@ -12,7 +12,9 @@ from db.models import Badcase, ModelRun, Prediction, Record, Round, Selection
 from pipeline.augment.filter_chain import funnel
 from pipeline.review.board import expert_minutes_per_badcase
 from pipeline.review.label_issues import label_issue_counts
-from pipeline.rounds.lifecycle import expert_minutes_per_approved, rounds
+from pipeline.rounds.driver import sync
+from pipeline.rounds.lifecycle import expert_minutes_per_approved, review_complete
+from pipeline.rounds.lookup import open_round_of, rounds
 
 
 @dataclass(frozen=True)
@@ -69,7 +71,8 @@ def round_rows(engine: Engine) -> list[RoundRow]:
         )
     issues = label_issue_counts(engine)
     for r in rounds(engine):
-        train = r.results.get("training", {})
+        res = r.results
+        ident, train = res.identifying, res.training
         run = mined.get(r.number)
         out.append(
             RoundRow(
@@ -77,26 +80,48 @@ def round_rows(engine: Engine) -> list[RoundRow]:
                 status=r.status,
                 mode=r.mode,
                 badcases=counts.get(r.number),
-                fixed=train.get("fixed"),
-                still_wrong=train.get("still_wrong"),
+                fixed=train.fixed if train else None,
+                still_wrong=train.still_wrong if train else None,
                 funnel=funnel(engine, r.number),
                 approved=approved.get(r.number, 0),
                 expert_minutes_per_approved=expert_minutes_per_approved(engine, r.number),
                 expert_minutes_per_badcase=expert_minutes_per_badcase(engine, r.number),
                 score_before=run.score if run else None,
-                score_after=train.get("score_after"),
+                score_after=train.score_after if train else None,
                 principal_before=run.principal_accuracy if run else None,
-                principal_after=train.get("principal_accuracy_after"),
+                principal_after=train.principal_accuracy_after if train else None,
                 other_f1_before=run.other_f1 if run else None,
-                other_f1_after=train.get("other_f1_after"),
-                models=r.models(),
-                before_measured=r.results.get("identifying", {}).get("measured", "out-of-fold"),
-                after_measured=train.get("measured", "out-of-fold" if train else None),
+                other_f1_after=train.other_f1_after if train else None,
+                models=res.models(),
+                before_measured=ident.measured if ident else "out-of-fold",
+                after_measured=(train.measured or "out-of-fold") if train else None,
                 metric=(run.config or {}).get("metric", "f1") if run else "f1",
                 label_issues=issues.get(r.number, {"open": 0, "accepted": 0, "dismissed": 0}),
             )
         )
     return out
+
+
+def status_lines(engine: Engine) -> list[str]:
+    """`sradit round status`: one line per round, ``round N  <status>  …`` with the models it used. The open
+    round is brought up to date first, so stages finished by hand show."""
+    current = open_round_of(engine)
+    if current is not None:
+        sync(engine, current.number)
+    lines = []
+    for r in rounds(engine):
+        ident, train = r.results.identifying, r.results.training
+        line = f"round {r.number}  {r.status:<12} {r.mode:<16} dataset {r.config.dataset}"
+        if ident:
+            line += f"  badcases {ident.badcases}  score {ident.score or 0:.2f} ({ident.metric}, {ident.measured})"
+        if r.status == "in_review":
+            decided, total = review_complete(engine, r.number)
+            line += f"  reviewed {decided}/{total}"
+        if train and train.score_after is not None:
+            line += f" → {train.score_after:.2f} ({train.measured or 'out-of-fold'})  fixed {train.fixed}"
+        models = r.models_line()
+        lines.append(line + (f"  {models}" if models else ""))
+    return lines
 
 
 @dataclass(frozen=True)

@@ -1,10 +1,9 @@
-"""Rounds as first-class objects: their stages, the filter-only approval of non-interactive rounds, and
-augmentation (a new dataset version: the previous one's records plus the round's selected variants)."""
+"""A round's life in the database: opening the next round, moving it from stage to stage with its typed result,
+abandoning it, the filter-only approval of non-interactive rounds, and augmentation (a new dataset version: the
+previous one's records plus the round's selected variants). The order of the stages is the driver's
+(:mod:`pipeline.rounds.driver`); this module only writes what it is told."""
 
 from __future__ import annotations
-
-from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy import Engine, func, insert, select
 from sqlalchemy.orm import Session
@@ -18,68 +17,21 @@ from pipeline.ingest.validation import content_hash
 from pipeline.ingest.versions import copy_records, current_version, newest_relabel
 from pipeline.review.label_issues import held
 from pipeline.rounds.config import RoundConfig
+from pipeline.rounds.lookup import FINISHED, augmentations, find_round, handle, round_id
+from pipeline.rounds.results import Augmented, RoundResults, StageResult
 
 MODES = ("interactive", "non-interactive")
 
 
-@dataclass(frozen=True)
-class RoundView:
-    number: int
-    status: str
-    mode: str
-    config: dict[str, Any]
-    results: dict[str, Any]
-    created_at: str
-    finished_at: str | None
-
-    def models(self) -> dict[str, list[str]]:
-        """The registered names (both models of a pair) this round mined, filtered and trained with so far."""
-        res = self.results
-        filtering = res.get("filtering", {})
-        return {
-            "mined": list(res.get("identifying", {}).get("models") or []),
-            "filtered": list(filtering.get("label_models") or []) + list(filtering.get("policy_models") or []),
-            "trained": list(res.get("training", {}).get("models") or []),
-        }
-
-    def models_line(self) -> str:
-        """``mined A,B  filtered C  trained D,E`` (stages not reached yet are left out)."""
-        return "  ".join(f"{stage} {','.join(names)}" for stage, names in self.models().items() if names)
-
-
-def _view(r: Round) -> RoundView:
-    return RoundView(
-        r.number,
-        r.status,
-        r.mode,
-        dict(r.config),
-        dict(r.results),
-        r.created_at.strftime("%Y-%m-%d %H:%M"),
-        r.finished_at.strftime("%Y-%m-%d %H:%M") if r.finished_at else None,
-    )
-
-
-def rounds(engine: Engine) -> list[RoundView]:
-    with read_session(engine) as s:
-        return [_view(r) for r in s.scalars(select(Round).order_by(Round.number))]
-
-
-def get_round(engine: Engine, number: int) -> RoundView:
-    with read_session(engine) as s:
-        r = s.scalar(select(Round).where(Round.number == number))
-        if r is None:
-            raise InputError(f"there is no round {number}")
-        return _view(r)
-
-
 def _next_dataset(s: Session, default: str) -> str | None:
-    """The dataset a new round starts on: the last round's augmentation (else ``default``), in its newest version
-    (with the gold codes engineers corrected since); None when there is no such dataset."""
-    last = s.scalar(select(Round).order_by(Round.number.desc()).limit(1))
-    dataset = (last.results.get("augmenting", {}).get("dataset") if last else None) or default
+    """The dataset a new round starts on: the last finished round's augmentation (else ``default``), in its newest
+    version (with the gold codes engineers corrected since); None when there is no such dataset."""
+    done = s.scalars(select(Round).where(Round.status != "abandoned").order_by(Round.number.desc()))
+    augmented = next((a.dataset for r in done if (a := handle(r).results.augmenting) and a.dataset), None)
+    dataset = augmented or default
     if s.scalar(select(Dataset.id).where(Dataset.name == dataset)) is None:
         return None
-    return current_version(s, dataset).name
+    return current_version(s, dataset, augmentations(s)).name
 
 
 def next_round_dataset(engine: Engine, default: str) -> str:
@@ -88,53 +40,50 @@ def next_round_dataset(engine: Engine, default: str) -> str:
         return _next_dataset(s, default) or default
 
 
-def open_round(engine: Engine, mode: str, cfg: RoundConfig, actor: str) -> tuple[int, bool]:
-    """The unfinished round to continue, or a new one; returns (number, created). Continuing a round in
-    non-interactive mode switches it: the filter chain approves what the experts have not decided."""
+def create_round(s: Session, mode: str, cfg: RoundConfig, actor: str) -> int:
+    """Add the next round (inside the caller's write transaction, which holds the rounds lock); its number."""
     if mode not in MODES:
         raise InputError(f"mode {mode!r} is not one of {', '.join(MODES)}")
-    with write_session(engine) as s:
-        current = s.scalar(select(Round).where(Round.status != "done").order_by(Round.number.desc()).limit(1))
-        if current is not None:
-            if mode == "non-interactive" and current.mode != mode:
-                # The rest of this round is approved by the filter chain; expert decisions made so far stand.
-                current.mode = mode
-                audit(s, actor, "round.mode", f"round {current.number}", mode=mode)
-            return current.number, False
-        last = s.scalar(select(Round).order_by(Round.number.desc()).limit(1))
-        dataset = _next_dataset(s, cfg.dataset)
-        if dataset is None:
-            missing = (last.results.get("augmenting", {}).get("dataset") if last else None) or cfg.dataset
-            raise InputError(f"there is no dataset {missing!r} to start a round on")
-        config = {**cfg.as_dict(), "dataset": dataset}
-        number = (last.number if last else 0) + 1
-        s.add(Round(number=number, status="identifying", mode=mode, config=config, results={}))
-        audit(
-            s, actor, "round.start", f"round {number}", mode=mode, **{k: v for k, v in config.items() if v is not None}
-        )
-        return number, True
+    dataset = _next_dataset(s, cfg.dataset)
+    if dataset is None:
+        raise InputError(f"there is no dataset {cfg.dataset!r} to start a round on")
+    last = s.scalar(select(func.max(Round.number))) or 0
+    config = {**cfg.as_dict(), "dataset": dataset}
+    number = last + 1
+    s.add(Round(number=number, status="identifying", mode=mode, config=config, results={}))
+    audit(s, actor, "round.start", f"round {number}", mode=mode, **{k: v for k, v in config.items() if v is not None})
+    return number
 
 
-def set_stage(
-    engine: Engine, number: int, status: str, stage: str | None = None, result: dict[str, Any] | None = None
-) -> None:
+def set_stage(engine: Engine, number: int, status: str, result: StageResult | None = None) -> None:
+    """Move round ``number`` to ``status``, storing ``result`` under its stage."""
     if status not in ROUND_STAGES:
         raise InputError(f"unknown round status {status!r}")
     with write_session(engine) as s:
-        r = s.scalar(select(Round).where(Round.number == number))
-        if r is None:
-            raise InputError(f"there is no round {number}")
+        r = find_round(s, number, lock=True)
         r.status = status
-        if stage is not None:
-            r.results = {**r.results, stage: result or {}}
+        if result is not None:
+            r.results = RoundResults.from_json(r.results).with_stage(result).to_json()
         if status == "done":
             r.finished_at = utcnow()
+
+
+def abandon_round(engine: Engine, number: int, actor: str) -> None:
+    """Close an unfinished round where it stands: its badcases, variants and reviews stay, nothing more runs, and
+    the next `round start` opens a new round (on the dataset the abandoned one started from)."""
+    with write_session(engine) as s:
+        r = find_round(s, number, lock=True)
+        if r.status in FINISHED:
+            raise InputError(f"round {number} is {r.status} already: only an unfinished round can be abandoned")
+        stage = r.status
+        r.status, r.finished_at = "abandoned", utcnow()
+        audit(s, actor, "round.abandon", f"round {number}", stage=stage)
 
 
 def review_complete(engine: Engine, number: int) -> tuple[int, int]:
     """(badcases decided, badcases with a variant to review) of a round."""
     with read_session(engine) as s:
-        rid = s.scalar(select(Round.id).where(Round.number == number))
+        rid = round_id(s, number)
         # A badcase held by a label issue waits for an engineer, not for the experts.
         reviewable = select(Badcase.id).where(
             Badcase.round_id == rid,
@@ -152,7 +101,7 @@ def approve_by_filters(engine: Engine, number: int, actor: str) -> int:
     """Non-interactive rounds: each badcase's rank-1 variant is selected by the filter chain alone
     (Selection.method = "filter", never mistaken for an expert decision). Returns how many."""
     with write_session(engine) as s:
-        rid = s.scalar(select(Round.id).where(Round.number == number))
+        rid = round_id(s, number)
         chosen = 0
         # Locked in id order (PostgreSQL; SQLite's BEGIN IMMEDIATE locks everything): an expert's decision on one
         # of these waits, and then sees the filter chain's selection, instead of adding a second one.
@@ -172,22 +121,13 @@ def approve_by_filters(engine: Engine, number: int, actor: str) -> int:
     return chosen
 
 
-@dataclass(frozen=True)
-class Augmented:
-    dataset: str
-    records: int
-    added_variants: int
-
-
 def augment(engine: Engine, number: int, actor: str) -> Augmented:
     """Write the next dataset version: every record of the round's dataset (kept as it was; its newest relabelled
     version when engineers corrected gold codes meanwhile) plus the round's selected variants, each a record of
     origin "variant" pointing at its parent and carrying its parent's codes. Badcases held by a label issue add
     no variant. Idempotent."""
     with write_session(engine) as s:
-        rnd = s.scalar(select(Round).where(Round.number == number))
-        if rnd is None:
-            raise InputError(f"there is no round {number}")
+        rnd = find_round(s, number)
         source = s.scalar(select(Dataset).where(Dataset.name == rnd.config.get("dataset", "train")))
         if source is None:
             raise InputError(f"round {number}'s dataset {rnd.config.get('dataset')!r} is gone")
@@ -257,7 +197,7 @@ def augment(engine: Engine, number: int, actor: str) -> Augmented:
 
 def expert_minutes_per_approved(engine: Engine, number: int) -> float | None:
     with read_session(engine) as s:
-        rid = s.scalar(select(Round.id).where(Round.number == number))
+        rid = round_id(s, number)
         seconds = s.scalar(
             select(func.sum(Review.seconds))
             .join(Badcase, Badcase.id == Review.badcase_id)

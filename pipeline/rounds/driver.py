@@ -230,6 +230,13 @@ def drive(engine: Engine, settings: Settings, number: int, actor: str, stages: R
 def sync(engine: Engine, number: int) -> RoundHandle:
     """Record every stage of round ``number`` whose work is done — by the driver or by hand — and return the
     round as it stands. Idempotent: a stage is recorded once, from its newest successful job."""
+    r = get_round(engine, number)
+    if r.results.identifying is None and r.status not in ("identifying", *FINISHED):
+        # `sradit kfold` opens its round past identifying, with nothing recorded for that stage yet.
+        with read_session(engine) as s:
+            mined = _identified(s, r)
+        if mined is not None:
+            set_stage(engine, number, r.status, mined)
     while True:
         r = get_round(engine, number)
         result = _finished_stage(engine, r)

@@ -80,3 +80,83 @@ def test_killed_mid_round_it_resumes_without_duplicates(cli: Any, db_url: str, t
     # The next round mines the augmented dataset.
     assert "round 2: done" in cli(*args[:-2], "--n", "3").output
     assert "dataset train@r1" in cli("round", "status").output
+
+
+def _mined_round(cli: Any, tmp_path: Path, *extra: str) -> None:
+    """Round 1 opened by `sradit kfold` (as the demo and engineers do): mined, at stage generating."""
+    cli("db", "init")
+    cli("import", str(_demo_records(tmp_path)), "--dataset", "train")
+    cli("kfold", "--threshold", "0.8", "--folds", "3", *extra)
+
+
+def _jobs(db_url: str, kind: str) -> list[Job]:
+    engine = make_engine(db_url)
+    with read_session(engine) as s:
+        jobs = list(s.scalars(select(Job).where(Job.kind == kind).order_by(Job.id)))
+    engine.dispose()
+    return jobs
+
+
+def test_a_config_given_to_an_open_round_applies_to_the_stages_it_has_not_started(
+    cli: Any, db_url: str, tmp_path: Path
+) -> None:
+    _mined_round(cli, tmp_path)
+    config = tmp_path / "round.yaml"
+    config.write_text("n: 3\npolicy_model: none\nfolds: 3\n", encoding="utf-8")  # folds as mined: no change
+    result = cli("round", "start", "--config", str(config), "--non-interactive")
+    assert "round 1: done" in result.output
+    engine = make_engine(db_url)
+    with read_session(engine) as s:
+        counts = s.execute(select(func.count()).select_from(Variant).group_by(Variant.badcase_id)).scalars().all()
+    assert counts and set(counts) == {3}  # n 3 from the file, not the stored default 20
+    # No bare stage lines on stderr: each progress line names the round's stage.
+    assert not {line.strip() for line in result.stderr.splitlines()} & {"rewrite", "filter", "retrain", "kfold"}
+    engine.dispose()
+
+
+def test_a_config_for_a_stage_already_started_is_refused_naming_the_round_and_the_ways_out(
+    cli: Any, db_url: str, tmp_path: Path
+) -> None:
+    _mined_round(cli, tmp_path)
+    config = tmp_path / "round.yaml"
+    config.write_text("folds: 5\nn: 3\n", encoding="utf-8")
+    refused = cli("round", "start", "--config", str(config), ok=False)
+    assert refused.exit_code != 0 and "Traceback" not in refused.output
+    message = refused.stderr
+    assert "round 1 is open" in message and "folds (3 → 5" in message
+    assert "sradit round abandon 1" in message and "--continue" in message
+    assert _jobs(db_url, "rewrite") == []  # nothing ran
+    # The ways out work: abandon, then a new round starts with the file's settings.
+    assert "round 1 abandoned" in cli("round", "abandon", "1").output
+    cli("round", "start", "--config", str(config), "--policy-model", "none", "--non-interactive")
+    status = cli("round", "status").output
+    assert "round 1  abandoned" in status and "round 2  done" in status
+
+
+def test_a_stage_finished_by_hand_is_recorded_and_not_run_again(cli: Any, db_url: str, tmp_path: Path) -> None:
+    _mined_round(cli, tmp_path)
+    cli("rewrite", "--round", "1", "--n", "2")
+    cli("filter", "--round", "1")
+    assert "round 1  in_review" in cli("round", "status").output  # it said generating
+    cli("round", "start", "--continue", "--non-interactive")
+    assert [j.status for j in _jobs(db_url, "filter")] == ["succeeded"]  # not filtered a second time
+    assert [j.status for j in _jobs(db_url, "rewrite")] == ["succeeded"]
+    assert "round 1  done" in cli("round", "status").output
+
+
+def test_a_round_mined_from_a_predictions_file_finishes(cli: Any, db_url: str, tmp_path: Path) -> None:
+    cli("db", "init")
+    cli("import", str(_demo_records(tmp_path)), "--dataset", "train")
+    predictions = tmp_path / "oof.json"
+    cli("predict", "--dataset", "train", "--out", str(predictions))
+    cli("kfold", "--predictions", str(predictions), "--threshold", "0.95", "--folds", "3")
+    out = cli("round", "start", "--n", "2", "--policy-model", "none", "--non-interactive").output
+    assert "round 1: done" in out
+    status = cli("round", "status").output
+    assert "round 1  done" in status and "mined file:oof.json" in status and "trained baseline" in status
+
+
+def test_continue_without_an_open_round_is_refused(cli: Any, tmp_path: Path) -> None:
+    cli("db", "init")
+    refused = cli("round", "start", "--continue", ok=False)
+    assert refused.exit_code != 0 and "there is no unfinished round to continue" in refused.stderr

@@ -144,3 +144,48 @@ def test_an_llm_round_runs_from_the_rounds_page_and_its_ensemble_predicts_from_t
     parsed = [parse_submission(r["预测结果"]) for r in rows]
     assert len(parsed) == 5 and sum(p is not None and p.main in PRINCIPAL for p in parsed) >= 4, rows
     engine.dispose()
+
+
+def test_the_progress_bar_follows_the_rounds_own_stage_job_and_the_stage_jobs_are_listed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A Training-page SFT job running at the same time is not the round's stage (it was shown as one)."""
+    import os
+
+    from db.base import utcnow
+    from db.engine import write_session
+    from pipeline.jobs.processes import HOST
+    from pipeline.rounds.lookup import round_id
+
+    url = f"sqlite:///{tmp_path / 'demo.db'}"
+    engine = make_engine(url)
+    build_demo(engine, Settings(db_url=url, data_dir=tmp_path / "var"), force=False)
+    (tmp_path / "models.toml").write_text("", encoding="utf-8")
+    alive = {"status": "running", "pid": os.getpid(), "worker_host": HOST, "started_at": utcnow()}
+    with write_session(engine) as s:
+        rid = round_id(s, 1)
+        driver = Job(kind="round", lane="cpu", config={"foreground": True}, round_id=rid, **alive)
+        stage = Job(
+            kind="filter", lane="cpu", config={"foreground": True}, round_id=rid, stage="filtering", **alive
+        )
+        s.add_all([driver, stage])
+        s.flush()
+        # Newer than the round's own stage job: what the page used to pick.
+        other = Job(kind="train-sft", lane="gpu", config={"foreground": True}, progress=0.9, **alive)
+        s.add(other)
+        s.flush()
+        driver_id, stage_id, other_id = driver.id, stage.id, other.id
+    monkeypatch.setenv("SRADIT_DB_URL", url)
+    monkeypatch.setenv("SRADIT_DATA_DIR", str(tmp_path / "var"))
+    monkeypatch.setenv("SRADIT_MODELS", str(tmp_path / "models.toml"))
+    at = AppTest.from_file(PAGE, default_timeout=60)
+    for key, value in {"user_id": 2, "user_name": "engineer", "user_role": "engineer", "round_job": driver_id}.items():
+        at.session_state[key] = value
+    at.run()
+    assert not at.exception, at.exception
+    shown = " ".join(str(p.proto.text) for p in at.get("progress"))
+    assert f"filtering (filter job {stage_id})" in shown and f"job {other_id}" not in shown
+    stages = at.dataframe[-1].value
+    assert list(stages["stage"])[:2] == ["generating", "filtering"]  # the demo's own rewrite and filter jobs
+    assert other_id not in set(stages["job"])
+    engine.dispose()

@@ -14,15 +14,15 @@ import yaml
 from sqlalchemy import select
 
 from app.services.round_plan import label_model
-from app.services.rounds import start_or_continue
+from app.services.rounds import start_round
 from db.engine import make_engine, read_session
 from db.models import Badcase, Job, RegisteredModel, Round, Variant, VariantVerdict
 from pipeline.database import init_database
 from pipeline.demo.synthetic import generate_records
 from pipeline.ingest.importer import import_rows
-from pipeline.jobs.runner import run_foreground
-from pipeline.rounds.config import load_round_config, round_config
-from pipeline.rounds.lifecycle import get_round
+from pipeline.jobs.runner import RoundLink, run_foreground
+from pipeline.rounds.config import read_round_config, round_config
+from pipeline.rounds.lookup import get_round
 from pipeline.settings import Settings
 from tests.conftest import ROOT, Cli
 from training.models import registry
@@ -76,17 +76,15 @@ def two_rounds(tmp_path_factory: pytest.TempPathFactory, tiny_answering_model: P
     settings = Settings.from_env({**cli.env})
     interrupted = f"{LEARNER}-r2-grpo-principal"
 
-    def run_stage(kind: str, handler: str, params: dict[str, Any]) -> dict[str, Any]:
+    def run_stage(kind: str, handler: str, params: dict[str, Any], link: RoundLink) -> dict[str, Any]:
         def kill_after_first_model(_done: int, _total: int) -> None:
             if kind == "train-grpo" and registry.find(engine, interrupted) is not None:
                 raise KeyboardInterrupt
 
-        return run_foreground(engine, settings, kind, handler, params, "test", kill_after_first_model)
+        return run_foreground(engine, settings, kind, handler, params, "test", kill_after_first_model, link=link)
 
     with pytest.raises(KeyboardInterrupt):
-        start_or_continue(
-            engine, settings, "non-interactive", load_round_config(tmp / "round2.yaml"), "test", run_stage
-        )
+        start_round(engine, settings, "non-interactive", read_round_config(tmp / "round2.yaml"), "test", run_stage)
     assert get_round(engine, 2).status == "training"
     cli("round", "start", "--non-interactive")  # continues round 2 where it stopped
     engine.dispose()
@@ -101,25 +99,28 @@ def test_two_rounds_end_done_with_registered_sft_and_grpo_models(two_rounds: tup
     for n in (1, 2):
         r = get_round(engine, n)
         assert r.status == "done", (n, r.status)
-        assert r.results["augmenting"]["merged"] == r.results["in_review"]["selected"]
+        assert r.results.augmenting and r.results.in_review
+        assert r.results.augmenting.added_variants == r.results.in_review.selected
         for stage in ("sft", "grpo"):
             for subtask in ("principal", "other"):
                 name = f"{LEARNER}-r{n}-{stage}-{subtask}"
                 assert rows[name].kind == stage and rows[name].round_no == n
-                assert rows[name].dataset == r.results["augmenting"]["dataset"]
+                assert rows[name].dataset == r.results.augmenting.dataset
         for subtask in ("principal", "other"):
             grpo, sft = rows[f"{LEARNER}-r{n}-grpo-{subtask}"], rows[f"{LEARNER}-r{n}-sft-{subtask}"]
             assert grpo.parent == sft.name
             assert grpo.metrics["weights_sha256"] != sft.metrics["weights_sha256"]  # GRPO moved the weights
-        assert r.results["training"]["measured"] == "in-sample"
+        assert r.results.training and r.results.training.measured == "in-sample"
     # Round 1 mined out of fold with its fold models; round 2 with round 1's policy.
     r1, r2 = get_round(engine, 1), get_round(engine, 2)
-    assert r1.results["augmenting"]["merged"] > 0  # round 2 trained on them
-    assert r1.models()["mined"][-1] == f"{LEARNER}-kfold-r1" and len(r1.models()["mined"]) == 5
-    assert r1.results["filtering"]["policy_models"] == []
-    assert "no GRPO policy yet" in r1.results["filtering"]["policy"]
-    assert r2.models()["mined"] == [f"{LEARNER}-r1-grpo-principal"]
-    assert r2.results["filtering"]["policy_models"] == [f"{LEARNER}-r1-grpo-principal", f"{LEARNER}-r1-grpo-other"]
+    assert r1.results.augmenting and r1.results.filtering and r2.results.filtering
+    assert r1.results.augmenting.added_variants > 0  # round 2 trained on them
+    mined = r1.results.models()["mined"]
+    assert mined[-1] == f"{LEARNER}-kfold-r1" and len(mined) == 5
+    assert r1.results.filtering.policy_models == ()
+    assert "no GRPO policy yet" in r1.results.filtering.policy
+    assert r2.results.models()["mined"] == [f"{LEARNER}-r1-grpo-principal"]
+    assert r2.results.filtering.policy_models == (f"{LEARNER}-r1-grpo-principal", f"{LEARNER}-r1-grpo-other")
     # Round 2's policy judged exactly the variants every other filter passed, and said what it answered.
     with read_session(engine) as s:
         policy = s.scalars(
@@ -129,8 +130,8 @@ def test_two_rounds_end_done_with_registered_sft_and_grpo_models(two_rounds: tup
             .join(Round, Round.id == Badcase.round_id)
             .where(Round.number == 2, VariantVerdict.filter == "policy")
         ).all()
-    stages = dict(r2.results["filtering"]["funnel"])
-    assert len(policy) == stages["length"] > 0 and stages["policy"] == r2.results["filtering"]["passed"]
+    stages = dict(r2.results.filtering.funnel)
+    assert len(policy) == stages["length"] > 0 and stages["policy"] == r2.results.filtering.passed
     assert all(v.detail["model"] == f"{LEARNER}-r1-grpo-principal" and "principal" in v.detail for v in policy)
     # label_model auto: this round's K-fold ensemble, or (policy mining) the SFT coder of the round's dataset.
     auto = {"learner": LEARNER, "label_model": "auto"}

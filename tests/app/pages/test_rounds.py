@@ -165,9 +165,7 @@ def test_the_progress_bar_follows_the_rounds_own_stage_job_and_the_stage_jobs_ar
     with write_session(engine) as s:
         rid = round_id(s, 1)
         driver = Job(kind="round", lane="cpu", config={"foreground": True}, round_id=rid, **alive)
-        stage = Job(
-            kind="filter", lane="cpu", config={"foreground": True}, round_id=rid, stage="filtering", **alive
-        )
+        stage = Job(kind="filter", lane="cpu", config={"foreground": True}, round_id=rid, stage="filtering", **alive)
         s.add_all([driver, stage])
         s.flush()
         # Newer than the round's own stage job: what the page used to pick.

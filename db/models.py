@@ -1,4 +1,4 @@
-"""The data model (DESIGN.md, "Data"). Every schema change comes with an Alembic migration."""
+"""The data model (docs/data-model.md). Every schema change comes with an Alembic migration."""
 
 from __future__ import annotations
 
@@ -141,7 +141,7 @@ def _one_of(column: str, values: tuple[str, ...]) -> str:
 
 
 class Job(Base):
-    """Long work (DESIGN.md, "Long work"): one row per run, whether started by the CLI or the UI."""
+    """Long work (docs/jobs.md): one row per run, whether started by the CLI or the UI."""
 
     __tablename__ = "jobs"
     __table_args__ = (

@@ -34,7 +34,7 @@ class Settings:
         metadata={"help": "SQLAlchemy URL of the database (SQLite by default; postgresql+psycopg://… for a team)."},
     )
     models: Path = field(
-        default=Path("models.toml"), metadata={"help": "TOML file of named models (DESIGN.md, 'Command line')."}
+        default=Path("models.toml"), metadata={"help": "TOML file of named models (docs/models.md)."}
     )
     data_dir: Path = field(
         default=Path("var"), metadata={"help": "Where job logs, metrics, trained models and exports go."}

@@ -10,7 +10,7 @@ import pytest
 from tests.conftest import ROOT
 
 PACKAGES = ("app", "pipeline", "training", "db")
-#: who may import whom (DESIGN.md's layout table)
+#: who may import whom (docs/architecture.md, "Layers and imports")
 ALLOWED = {"db": set(), "pipeline": {"db"}, "training": {"pipeline", "db"}, "app": {"pipeline", "training", "db"}}
 STAGES = ("domain", "ingest", "mining", "augment", "review", "export", "rounds")
 
@@ -60,3 +60,26 @@ def test_tests_mirror_the_packages() -> None:
             continue  # whole-tree checks like this one
         source_dir = ROOT.joinpath(*rel.parts[:-1])
         assert source_dir.is_dir(), f"tests/{rel} has no package folder {source_dir.relative_to(ROOT)}"
+
+
+def test_design_references_stay_in_the_repository() -> None:
+    """Docstrings and comments point at the design notes in docs/, never at the brief outside the repository; a
+    note they name exists, and so does the section they name (``docs/jobs.md, "Logs and metrics"``)."""
+    import re
+
+    brief = "DESIGN" + ".md"  # spelled in two parts so that this file does not match itself
+    outside, missing = [], []
+    for folder in (*PACKAGES, "tests", "bench", ".ci"):
+        for p in sorted((ROOT / folder).rglob("*.py")):
+            for n, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1):
+                where = f"{p.relative_to(ROOT)}:{n}"
+                if brief in line:
+                    outside.append(where)
+                for note, section in re.findall(r'docs/([\w.-]+\.md)(?:, "([^"]+)")?', line):
+                    path = ROOT / "docs" / note
+                    text = path.read_text(encoding="utf-8") if path.is_file() else ""
+                    headings = re.findall(r"^#+ (.+)$", text, re.M)
+                    if not path.is_file() or (section and section not in headings):
+                        missing.append(f"{where}: docs/{note}" + (f', "{section}"' if section else ""))
+    assert outside == [], f"point these at docs/ instead: {outside}"
+    assert missing == [], f"no such note or section: {missing}"

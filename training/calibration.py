@@ -1,4 +1,4 @@
-"""Dynamic difficulty calibration (the paper's GRPO, DESIGN.md "The paper's method").
+"""Dynamic difficulty calibration (the paper's GRPO; docs/method.md, "GRPO").
 
 Once the batch reward has stabilised (paper: the training F1 moved less than 2 % over 5 epochs), groups
 whose completions all earned the same reward are discarded. Such a group already has zero advantage,

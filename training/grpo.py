@@ -1,4 +1,4 @@
-"""GRPO with TRL's GRPOTrainer (paper table 2; DESIGN.md "The paper's method").
+"""GRPO with TRL's GRPOTrainer (paper table 2; docs/method.md, "GRPO").
 
 Reads the project's trl-grpo export (``prompt`` = system + user turns, ``task``, gold ``principal`` and
 ``others``, ``case_id``…) and rewards completions with :mod:`training.rewards`: the task reward

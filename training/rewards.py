@@ -1,4 +1,4 @@
-"""The paper's rule-based rewards, as TRL reward callables (DESIGN.md, "The paper's method").
+"""The paper's rule-based rewards, as TRL reward callables (docs/method.md, "GRPO").
 
 Every reward has TRL's signature ``reward(completions, **kwargs) -> list[float]``: ``completions`` are
 strings or conversational lists (``[{"role": "assistant", "content": "..."}]``), and the gold columns of

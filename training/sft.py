@@ -1,4 +1,4 @@
-"""Supervised fine-tuning with TRL's SFTTrainer (paper table 1; DESIGN.md "The paper's method").
+"""Supervised fine-tuning with TRL's SFTTrainer (paper table 1; docs/method.md, "SFT").
 
 Reads the project's trl-sft export (one JSON line per sample: ``messages`` = system, user, assistant,
 plus ``task`` / ``case_id`` / provenance) and trains on the assistant's answer only.

@@ -8,7 +8,7 @@ think/answer form with an empty think block (no made-up reasoning). The records 
 the demo database's (seed 0), so the demo records stay held out. The folder is replaced atomically: trained
 into a temporary folder beside it, then renamed into place.
 
-Why these settings (measured on 2 cores; DESIGN.md "Testing without a GPU or a model hub"):
+Why these settings (measured on 2 cores; docs/testing.md, "The tiny offline Qwen2"):
 
 - The principal answer is one token of ~15 completion tokens. At batch 4–8 the model learns the answer form
   (~60 steps) and then sits on the loss floor of ignoring the record (log 5 / 15 ≈ 0.107 a token): every

@@ -1,4 +1,4 @@
-"""Command-line entry of SFT and GRPO training (DESIGN.md, "Command line" and "Scale-out").
+"""Command-line entry of SFT and GRPO training (docs/jobs.md, "Training under accelerate").
 
     python -m training.train_entry sft configs/sft.yaml --set max_steps=10 --set lora=true
     accelerate launch --config_file configs/accelerate/zero3.yaml -m training.train_entry grpo cfg.yaml
@@ -191,7 +191,7 @@ def job(params: dict[str, Any], ctx: Any) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m training.train_entry", description="SFT or GRPO training with TRL (DESIGN.md)."
+        prog="python -m training.train_entry", description="SFT or GRPO training with TRL (docs/method.md)."
     )
     parser.add_argument("kind", choices=KINDS)
     parser.add_argument("config", type=Path, help="YAML or TOML file of the run configuration")

@@ -1,4 +1,4 @@
-"""A TrainerCallback that streams the trainer's logs as JSON lines (DESIGN.md, "Long work").
+"""A TrainerCallback that streams the trainer's logs as JSON lines (docs/jobs.md, "Logs and metrics").
 
 Every ``on_log`` dict (loss, reward, learning rate, epoch, dropped groups…) becomes one line of
 ``metrics_file``, stamped with the step and the time, and is handed to ``on_metric`` (a job's

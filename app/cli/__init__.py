@@ -1,4 +1,4 @@
-"""The ``sradit`` command (DESIGN.md, "Command line"). Errors go to stderr without a traceback.
+"""The ``sradit`` command (docs/architecture.md, "The command line"). Errors go to stderr without a traceback.
 
 This module holds the root group; each submodule holds the commands of one stage of the loop and is
 registered here. Commands import their heavy dependencies (torch, transformers, pipeline) inside their

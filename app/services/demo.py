@@ -1,4 +1,4 @@
-"""The demo database with every feature's state (DESIGN.md, "The demo database"): synthetic records and
+"""The demo database with every feature's state (docs/data-model.md, "Demo database"): synthetic records and
 accounts (pipeline.demo.database), round 1 mined with the baseline coder, rule-generated and filtered variants in
 the review queue, a few expert reviews, one label issue an expert flagged, and an export."""
 

@@ -1,4 +1,4 @@
-"""The demo database (DESIGN.md, "The demo database"): synthetic records, accounts, and each feature's state."""
+"""The demo database (docs/data-model.md, "Demo database"): synthetic records, accounts, and each feature's state."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The paper's two sub-task prompts, in the project's own words (DESIGN.md, "Sample design").
+"""The paper's two sub-task prompts, in the project's own words (docs/method.md, "Sample design").
 
 Models read and answer disease *names*; parsers map names back to codes. Both prompts ask for the
 reasoning inside <think>…</think> and the answer inside <answer>…</answer>.

@@ -1,4 +1,4 @@
-"""Ready-to-run trainer files written into an export folder, with the paper's settings (DESIGN.md, tables 1–2).
+"""Ready-to-run trainer files written into an export folder, with the paper's settings (tables 1–2; docs/method.md).
 
 - ``llamafactory``: ``llamafactory_sft.yaml`` (LLaMA-Factory's own train-config format, table 1: full
   fine-tuning, batch 32, lr 5e-6, 6 epochs, weight decay 0.01, cutoff 8400, NEFTune 5, FlashAttention 2,

@@ -1,4 +1,4 @@
-"""Long work as jobs (DESIGN.md, "Long work"): a queue in the ``jobs`` table in two lanes (cpu, gpu), race-free
+"""Long work as jobs (docs/jobs.md): a queue in the ``jobs`` table in two lanes (cpu, gpu), race-free
 claims, lane workers that run each job in its own process group with a log and a metrics file, heartbeat it
 and end a dead job's whole tree, cancel and reconcile. Generic: handlers are ``"module:function"`` names
 that ``app.services`` supplies, so nothing here knows about models. Writes ``jobs`` and files under

@@ -1,4 +1,4 @@
-"""The job runner (DESIGN.md, "Long work").
+"""The job runner (docs/jobs.md).
 
 A job is a row in ``jobs`` plus, while it runs, a child process in its own process group that writes a
 log file and a JSONL of metrics. Jobs queue in two lanes, cpu and gpu (``claims.LANES``), each running
@@ -337,7 +337,7 @@ def run_foreground(
     """Run a job in this process (the CLI), visible to the UI while it runs. It runs at once, beside the
     queue: ``lane`` is where it would have queued, shown on the Jobs page, and holds no lane up.
 
-    A command refused for bad input writes nothing (DESIGN.md): its job row is removed. A job that
+    A command refused for bad input writes nothing (docs/data-model.md): its job row is removed. A job that
     fails part-way is recorded as failed, since whatever it committed before (variants, say) stays.
     """
     check_lane(lane)

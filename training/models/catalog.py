@@ -1,4 +1,4 @@
-"""The models file (DESIGN.md, "Models and rounds"): one TOML file, ``SRADIT_MODELS`` (default ``models.toml``).
+"""The models file (docs/models.md, "The models file"): one TOML file, ``SRADIT_MODELS`` (default ``models.toml``).
 
     [models.qwen]                # an external model: used as it is
     kind = "llm"

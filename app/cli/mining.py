@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from app.cli.common import Ctx, friendly, pass_ctx, progress_bar
-from db.models import BADCASE_ERRORS
+from db.vocabulary import BADCASE_ERRORS
 
 
 @click.command("kfold")

@@ -13,7 +13,7 @@ from app.services.jobs import get_job, recent_jobs, submit
 from app.services.mining import KFOLD_HANDLER, kfold_params
 from app.services.models import model_names
 from app.state import ready_engine, settings
-from db.models import BADCASE_ERRORS
+from db.vocabulary import BADCASE_ERRORS
 from pipeline.augment.filter_chain import badcase_variants
 from pipeline.distill.traces import traces_of_badcase
 from pipeline.domain.label_space import all_codes

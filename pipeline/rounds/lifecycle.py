@@ -11,15 +11,14 @@ from sqlalchemy.orm import Session
 
 from db.base import utcnow
 from db.engine import read_session, write_session
-from db.models import ROUND_STAGES, Badcase, Dataset, Record, Review, Round, Selection, Variant
+from db.models import Badcase, Dataset, Record, Review, Round, Selection, Variant
+from db.vocabulary import ROUND_MODES, ROUND_STATUSES
 from pipeline.audit import audit
 from pipeline.errors import InputError
 from pipeline.ingest.validation import content_hash
 from pipeline.ingest.versions import copy_records, current_version, newest_relabel
 from pipeline.review.label_issues import held
 from pipeline.rounds.config import RoundConfig
-
-MODES = ("interactive", "non-interactive")
 
 
 @dataclass(frozen=True)
@@ -91,8 +90,8 @@ def next_round_dataset(engine: Engine, default: str) -> str:
 def open_round(engine: Engine, mode: str, cfg: RoundConfig, actor: str) -> tuple[int, bool]:
     """The unfinished round to continue, or a new one; returns (number, created). Continuing a round in
     non-interactive mode switches it: the filter chain approves what the experts have not decided."""
-    if mode not in MODES:
-        raise InputError(f"mode {mode!r} is not one of {', '.join(MODES)}")
+    if mode not in ROUND_MODES:
+        raise InputError(f"mode {mode!r} is not one of {', '.join(ROUND_MODES)}")
     with write_session(engine) as s:
         current = s.scalar(select(Round).where(Round.status != "done").order_by(Round.number.desc()).limit(1))
         if current is not None:
@@ -118,7 +117,7 @@ def open_round(engine: Engine, mode: str, cfg: RoundConfig, actor: str) -> tuple
 def set_stage(
     engine: Engine, number: int, status: str, stage: str | None = None, result: dict[str, Any] | None = None
 ) -> None:
-    if status not in ROUND_STAGES:
+    if status not in ROUND_STATUSES:
         raise InputError(f"unknown round status {status!r}")
     with write_session(engine) as s:
         r = s.scalar(select(Round).where(Round.number == number))

@@ -8,6 +8,7 @@ import click
 
 from app.cli.common import Ctx, friendly, pass_ctx, progress_bar
 from db.vocabulary import BADCASE_ERRORS
+from pipeline.domain.vocabulary import INFERENCE_MODES
 
 
 @click.command("kfold")
@@ -95,7 +96,7 @@ def badcases_list(c: Ctx, round_no: int | None, error_type: str | None, code: st
 @click.option("--model", "model_name", default="baseline", show_default=True, help="Any model (`sradit model list`).")
 @click.option("--dataset", required=True, help="Dataset whose records are predicted, e.g. testA.")
 @click.option("--out", required=True, type=click.Path(path_type=Path), help="Submission file to write.")
-@click.option("--inference", type=click.Choice(["greedy", "tcecp"]), help="Override the model's inference.")
+@click.option("--inference", type=click.Choice(INFERENCE_MODES), help="Override the model's inference.")
 @click.option("--train-dataset", default="train", show_default=True, help="What the baseline trains on.")
 @pass_ctx
 @friendly

@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+from db.vocabulary import JOB_ACTIVE_STATUSES
 from pipeline.errors import SraditError
 from pipeline.jobs import runner as jobs
 from pipeline.settings import Settings
@@ -119,7 +120,7 @@ def log_tail(view: JobView, lines: int = 200) -> str:
     """The end of a job's log; for a job that ran in a terminal (`sradit …`), what it reported instead."""
     if view.log_path and Path(view.log_path).is_file():
         return "\n".join(clean_log(Path(view.log_path).read_text(encoding="utf-8", errors="replace"))[-lines:])
-    if view.status in ("queued", "running"):
+    if view.status in JOB_ACTIVE_STATUSES:
         return ""
     reported = list((view.result or {}).get("lines") or [])
     return "\n".join(

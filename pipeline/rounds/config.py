@@ -14,11 +14,10 @@ from typing import Any
 
 import yaml
 
+from db.vocabulary import VARIANT_GENERATORS
+from pipeline.domain.vocabulary import INFERENCE_MODES, MINING_MODES
 from pipeline.errors import InputError
 
-MININGS = ("kfold", "policy")
-GENERATORS = ("rules", "llm")
-INFERENCES = ("greedy", "tcecp")
 AUTO, NONE = "auto", "none"
 #: Keys of rounds stored before the configuration had its present names.
 _LEGACY = {"model": "learner", "generator_model": "rewrite_model"}
@@ -71,7 +70,11 @@ class RoundConfig:
     )
 
     def __post_init__(self) -> None:
-        for key, allowed in (("mining", MININGS), ("generator", GENERATORS), ("inference", INFERENCES)):
+        for key, allowed in (
+            ("mining", MINING_MODES),
+            ("generator", VARIANT_GENERATORS),
+            ("inference", INFERENCE_MODES),
+        ):
             if getattr(self, key) not in allowed:
                 raise InputError(f"round config: {key} {getattr(self, key)!r} is not one of {', '.join(allowed)}")
         if self.folds < 2:

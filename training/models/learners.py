@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from db.vocabulary import PAIR_SUBTASKS
 from pipeline.domain.prompts import sft_conversation, task_messages
 from pipeline.domain.records import ID_KEY, MAIN_KEY, OTHER_KEY
 from pipeline.protocols import Predictor, Progress
@@ -35,7 +36,7 @@ def ensemble_name(learner: str, round_no: int) -> str:
 
 
 def subtasks_of(spec: ModelSpec) -> tuple[str, ...]:
-    return ("principal", "other") if spec.subtasks == "pair" else ("multi",)
+    return PAIR_SUBTASKS if spec.subtasks == "pair" else ("multi",)
 
 
 @dataclass

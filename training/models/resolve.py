@@ -14,14 +14,13 @@ from typing import Any
 from sqlalchemy import Engine
 
 from db.models import RegisteredModel
+from pipeline.domain.vocabulary import MODEL_LIST_KINDS
 from pipeline.errors import InputError
 from pipeline.protocols import Predictor
 from training.models import registry
 from training.models.catalog import ModelSpec, load_models
 from training.models.ensemble import DEFAULT_MIN_SHARE, EnsemblePredictor, Member
 
-#: The KIND column of `sradit model list`, in this order.
-KINDS = ("baseline", "external", "learner", "sft", "grpo", "ensemble")
 _PAIR_SUFFIXES = {"-principal": "-other", "-other": "-principal"}
 
 
@@ -30,7 +29,7 @@ class ModelEntry:
     """A model as every picker shows it, whichever of the two places it comes from."""
 
     name: str
-    kind: str  #: one of KINDS
+    kind: str  #: one of MODEL_LIST_KINDS
     subtask: str | None = None
     fold: int | None = None
     round_no: int | None = None
@@ -42,6 +41,10 @@ class ModelEntry:
     metrics: dict[str, Any] = field(default_factory=dict)
     members: list[dict[str, Any]] = field(default_factory=list)
     spec: ModelSpec | None = None  #: the models-file entry, for baseline / external / learner
+
+    def __post_init__(self) -> None:
+        if self.kind not in MODEL_LIST_KINDS:
+            raise InputError(f"model {self.name!r}: kind {self.kind!r} is not one of {', '.join(MODEL_LIST_KINDS)}")
 
     def columns(self) -> list[str]:
         """NAME KIND SUBTASK FOLD ROUND DATASET PARENT, ``-`` for none (whitespace-free cells)."""

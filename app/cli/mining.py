@@ -47,11 +47,12 @@ def kfold_cmd(
     from app.services.jobs import lane_for
     from app.services.mining import KFOLD_HANDLER, kfold_params
     from pipeline.audit import cli_actor
+    from pipeline.domain.model_names import file_model_name
     from pipeline.jobs.runner import run_foreground
     from pipeline.mining.kfold import MiningConfig
 
     if predictions is not None:
-        model_name = f"file:{predictions.name}"
+        model_name = file_model_name(predictions)
     cfg = MiningConfig(dataset, folds, seed, round_no, threshold, model_name, str(predictions) if predictions else None)
     params = kfold_params(cfg, cli_actor())
     bar, update = progress_bar(f"{folds}-fold {model_name}")

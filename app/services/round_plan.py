@@ -10,11 +10,12 @@ from sqlalchemy import Engine, func, select
 
 from db.engine import read_session
 from db.models import Dataset, Record, RegisteredModel
+from pipeline.domain.model_names import ensemble_name, pair_sibling
 from pipeline.errors import InputError
 from pipeline.rounds.config import AUTO, NONE, RoundConfig
 from pipeline.settings import Settings
 from training.models.catalog import load_models
-from training.models.learners import ensemble_name, subtasks_of
+from training.models.learners import subtasks_of
 
 
 def _newest(engine: Engine, *conditions: Any) -> RegisteredModel | None:
@@ -79,8 +80,8 @@ def pair(engine: Engine, name: str | None) -> list[str]:
     """A model name and, for a sub-task pair, its sibling: every registered name that answers for it."""
     if not name:
         return []
-    if name.endswith("-principal"):
-        sibling = name[: -len("principal")] + "other"
+    sibling = pair_sibling(name)
+    if sibling is not None:
         with read_session(engine) as s:
             if s.scalar(select(RegisteredModel.id).where(RegisteredModel.name == sibling)) is not None:
                 return [name, sibling]

@@ -14,14 +14,13 @@ from typing import Any
 from sqlalchemy import Engine
 
 from db.models import RegisteredModel
+from pipeline.domain.model_names import ensemble_name, pair_sibling, pair_subtask
 from pipeline.domain.vocabulary import MODEL_LIST_KINDS
 from pipeline.errors import InputError
 from pipeline.protocols import Predictor
 from training.models import registry
 from training.models.catalog import ModelSpec, load_models
 from training.models.ensemble import DEFAULT_MIN_SHARE, EnsemblePredictor, Member
-
-_PAIR_SUFFIXES = {"-principal": "-other", "-other": "-principal"}
 
 
 @dataclass(frozen=True)
@@ -122,11 +121,12 @@ def _folders(engine: Engine, entry: ModelEntry) -> dict[str, str]:
         raise InputError(f"model {entry.name!r} has no folder")
     if entry.subtask == "multi":
         return {"multi": entry.path}
-    for suffix, other in _PAIR_SUFFIXES.items():
-        if entry.name.endswith(suffix):
-            sibling = registry.find(engine, entry.name[: -len(suffix)] + other)
-            if sibling is not None and sibling.path:
-                return {entry.subtask or suffix[1:]: entry.path, other[1:]: sibling.path}
+    sibling_name = pair_sibling(entry.name)
+    sibling = registry.find(engine, sibling_name) if sibling_name is not None else None
+    if sibling is not None and sibling.path:
+        mine, theirs = pair_subtask(entry.name), pair_subtask(sibling.name)
+        assert mine is not None and theirs is not None  # only a pair member has a sibling
+        return {entry.subtask or mine: entry.path, theirs: sibling.path}
     # A single model answers both prompts (a sub-task model asked the other prompt does what it can).
     return {"principal": entry.path, "other": entry.path}
 
@@ -141,7 +141,7 @@ def predictor_for(engine: Engine, models_file: Path, name: str, inference: str |
     if entry.kind == "learner":
         raise InputError(
             f"{name!r} is a learner: it is trained, not used as it is. Run `sradit kfold --model {name}`; "
-            f"its ensemble ({name}-kfold-r<N>) and fold models then predict"
+            f"its ensemble ({ensemble_name(name, '<N>')}) and fold models then predict"
         )
     if entry.kind == "external":
         assert entry.spec is not None

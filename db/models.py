@@ -20,8 +20,24 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from db.base import Base, utcnow
-
-ROLES = ("expert", "engineer", "admin")
+from db.vocabulary import (
+    BADCASE_STATUSES,
+    JOB_LANES,
+    JOB_STATUSES,
+    LABEL_ISSUE_STATUSES,
+    LABEL_ROLES,
+    MODEL_RUN_KINDS,
+    RECORD_ORIGINS,
+    REGISTERED_MODEL_KINDS,
+    REVIEW_DECISIONS,
+    ROUND_STAGES,
+    ROUND_STATUSES,
+    SELECTION_METHODS,
+    SUBTASKS,
+    USER_ROLES,
+    VARIANT_STATUSES,
+    one_of,
+)
 
 
 class Dataset(Base):
@@ -43,7 +59,7 @@ class Record(Base):
     __tablename__ = "records"
     __table_args__ = (
         UniqueConstraint("dataset_id", "case_id"),
-        CheckConstraint("origin IN ('original', 'variant')", name="origin"),
+        CheckConstraint(one_of("origin", RECORD_ORIGINS), name="origin"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -80,7 +96,7 @@ class LabelCode(Base):
     """A code of the task's label space, in its role (principal or other)."""
 
     __tablename__ = "label_codes"
-    __table_args__ = (CheckConstraint("role IN ('principal', 'other')", name="role"),)
+    __table_args__ = (CheckConstraint(one_of("role", LABEL_ROLES), name="role"),)
 
     code: Mapped[str] = mapped_column(String(64), primary_key=True)
     role: Mapped[str] = mapped_column(String(16), primary_key=True)
@@ -89,7 +105,7 @@ class LabelCode(Base):
 
 class User(Base):
     __tablename__ = "users"
-    __table_args__ = (CheckConstraint("role IN ('expert', 'engineer', 'admin')", name="role"),)
+    __table_args__ = (CheckConstraint(one_of("role", USER_ROLES), name="role"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(100), unique=True)
@@ -129,25 +145,14 @@ class SigninFailures(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
-ROUND_STAGES = ("identifying", "generating", "filtering", "in_review", "augmenting", "training", "done")
-#: What a round's status can be: a stage, done, or abandoned (closed where it stood; the next round starts anew).
-ROUND_STATUSES = (*ROUND_STAGES, "abandoned")
-#: The stages a job can run for a round (a round's driver job has none).
-JOB_STAGES = ROUND_STAGES[:6]
-
-
-def _one_of(column: str, values: tuple[str, ...]) -> str:
-    return f"{column} IN ({', '.join(repr(v) for v in values)})"
-
-
 class Job(Base):
     """Long work (docs/jobs.md): one row per run, whether started by the CLI or the UI."""
 
     __tablename__ = "jobs"
     __table_args__ = (
-        CheckConstraint("status IN ('queued', 'running', 'succeeded', 'failed', 'cancelled')", name="status"),
-        CheckConstraint("lane IN ('cpu', 'gpu')", name="lane"),
-        CheckConstraint(f"stage IS NULL OR {_one_of('stage', JOB_STAGES)}", name="stage"),
+        CheckConstraint(one_of("status", JOB_STATUSES), name="status"),
+        CheckConstraint(one_of("lane", JOB_LANES), name="lane"),
+        CheckConstraint(one_of("stage", ROUND_STAGES, nullable=True), name="stage"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -170,7 +175,8 @@ class Job(Base):
     #: sign of life: a worker on another machine is judged dead by a stale heartbeat alone
     worker_host: Mapped[str | None] = mapped_column(String(255))
     heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    #: the round this job drives (kind "round") or runs a stage of, and that stage: how a round finds its jobs
+    #: the round whose stage this job ran and that stage (one of ROUND_STAGES), so a round finds its own jobs;
+    #: both None for work outside a round. Deleting a round keeps its jobs' rows and logs.
     round_id: Mapped[int | None] = mapped_column(ForeignKey("rounds.id", ondelete="SET NULL"), index=True)
     stage: Mapped[str | None] = mapped_column(String(16))
     round: Mapped[Round | None] = relationship(lazy="joined")  # its number travels with the row
@@ -191,7 +197,7 @@ class Round(Base):
     """One turn of the SRADIT loop: identify → generate → filter → review → augment → retrain."""
 
     __tablename__ = "rounds"
-    __table_args__ = (CheckConstraint(_one_of("status", ROUND_STATUSES), name="status"),)
+    __table_args__ = (CheckConstraint(one_of("status", ROUND_STATUSES), name="status"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[int] = mapped_column(Integer, unique=True)
@@ -208,7 +214,7 @@ class ModelRun(Base):
     """A model's predictions over a dataset: K-fold mining (out-of-fold) or a plain prediction run."""
 
     __tablename__ = "model_runs"
-    __table_args__ = (CheckConstraint("kind IN ('kfold', 'predict')", name="kind"),)
+    __table_args__ = (CheckConstraint(one_of("kind", MODEL_RUN_KINDS), name="kind"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(16))
@@ -240,23 +246,20 @@ class Prediction(Base):
     score: Mapped[float | None] = mapped_column()  #: per-record competition score in [0, 1]
 
 
-BADCASE_ERRORS = ("principal_miss", "missing_other", "extra_other")
-
-
 class Badcase(Base):
     """A training record the model got wrong in a round's out-of-fold predictions."""
 
     __tablename__ = "badcases"
     __table_args__ = (
         UniqueConstraint("round_id", "record_id"),
-        CheckConstraint("status IN ('open', 'in_review', 'decided', 'settle')", name="status"),
+        CheckConstraint(one_of("status", BADCASE_STATUSES), name="status"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id", ondelete="CASCADE"), index=True)
     record_id: Mapped[int] = mapped_column(ForeignKey("records.id", ondelete="CASCADE"), index=True)
     prediction_id: Mapped[int] = mapped_column(ForeignKey("predictions.id", ondelete="CASCADE"))
-    error_types: Mapped[list[str]] = mapped_column(JSON)  #: subset of BADCASE_ERRORS
+    error_types: Mapped[list[str]] = mapped_column(JSON)  #: subset of db.vocabulary.BADCASE_ERRORS
     gold_principal: Mapped[str] = mapped_column(String(64))
     predicted_principal: Mapped[str | None] = mapped_column(String(64))
     missing_codes: Mapped[list[str]] = mapped_column(JSON, default=list)  #: gold other codes not predicted
@@ -278,7 +281,7 @@ class Variant(Base):
     __table_args__ = (
         UniqueConstraint("badcase_id", "seq"),
         Index("ix_variants_badcase_passed_rank", "badcase_id", "passed", "rank"),
-        CheckConstraint("status IN ('generated', 'failed')", name="status"),
+        CheckConstraint(one_of("status", VARIANT_STATUSES), name="status"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -313,15 +316,12 @@ class VariantVerdict(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
-REVIEW_DECISIONS = ("approve", "reject", "skip")
-
-
 class Review(Base):
     """One expert decision on one variant. Undo marks it undone; nothing is deleted."""
 
     __tablename__ = "reviews"
     __table_args__ = (
-        CheckConstraint("decision IN ('approve', 'reject', 'skip')", name="decision"),
+        CheckConstraint(one_of("decision", REVIEW_DECISIONS), name="decision"),
         CheckConstraint("score IS NULL OR (score BETWEEN 1 AND 5)", name="score"),
         Index("ix_reviews_variant_reviewer", "variant_id", "reviewer_id"),
         Index("ix_reviews_reviewer_created", "reviewer_id", "id"),
@@ -357,7 +357,7 @@ class Selection(Base):
 
     __tablename__ = "selections"
     # "filter": chosen by the filter chain alone in a non-interactive round, never by an expert.
-    __table_args__ = (CheckConstraint("method IN ('majority', 'engineer', 'filter')", name="method"),)
+    __table_args__ = (CheckConstraint(one_of("method", SELECTION_METHODS), name="method"),)
 
     badcase_id: Mapped[int] = mapped_column(ForeignKey("badcases.id", ondelete="CASCADE"), primary_key=True)
     variant_id: Mapped[int] = mapped_column(ForeignKey("variants.id", ondelete="CASCADE"))
@@ -384,10 +384,6 @@ class DatasetExport(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
-MODEL_KINDS = ("sft", "grpo", "ensemble")
-SUBTASKS = ("principal", "other", "multi")
-
-
 class RegisteredModel(Base):
     """A model the tool trained or was told about, with its lineage: what it was trained from and on.
 
@@ -397,8 +393,8 @@ class RegisteredModel(Base):
 
     __tablename__ = "registered_models"
     __table_args__ = (
-        CheckConstraint("kind IN ('sft', 'grpo', 'ensemble')", name="kind"),
-        CheckConstraint("subtask IS NULL OR subtask IN ('principal', 'other', 'multi')", name="subtask"),
+        CheckConstraint(one_of("kind", REGISTERED_MODEL_KINDS), name="kind"),
+        CheckConstraint(one_of("subtask", SUBTASKS, nullable=True), name="subtask"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -435,9 +431,6 @@ class ReasoningTrace(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
-LABEL_ISSUE_STATUSES = ("open", "accepted", "dismissed")
-
-
 class LabelIssue(Base):
     """An expert's flag that a badcase's gold codes are wrong, with the codes proposed instead. While open
     (and once accepted) the badcase is held out of augmentation; an engineer accepts it (a relabelled dataset
@@ -445,7 +438,7 @@ class LabelIssue(Base):
 
     __tablename__ = "label_issues"
     __table_args__ = (
-        CheckConstraint("status IN ('open', 'accepted', 'dismissed')", name="status"),
+        CheckConstraint(one_of("status", LABEL_ISSUE_STATUSES), name="status"),
         # At most one open flag per badcase, held by the database itself (two experts flagging at once).
         Index(
             "uq_label_issues_open_badcase",

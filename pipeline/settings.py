@@ -8,6 +8,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from pipeline.domain.vocabulary import FOLD_GROUPS, IDENTIFIER_MODES, SCORE_METRICS
 from pipeline.errors import SraditError
 
 
@@ -112,11 +113,11 @@ class Settings:
 
     def __post_init__(self) -> None:
         choices = {
-            "metric": ("f1", "recall"),
-            "fold_group": ("patient", "record"),
+            "metric": SCORE_METRICS,
+            "fold_group": FOLD_GROUPS,
             "gpu_workers": ("local", "external"),
             "cpu_workers": ("local", "external"),
-            "external_identifiers": ("redact", "refuse"),
+            "external_identifiers": IDENTIFIER_MODES,
             "page_folders": ("data", "anywhere"),
         }
         for name, allowed in choices.items():

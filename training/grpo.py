@@ -37,11 +37,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from pipeline.domain.vocabulary import INFERENCE_MODES
 from pipeline.errors import InputError
 from training.grpo_refill import make_calibrated_trainer_class
 from training.rewards import OverlongPenalty, task_reward
 from training.sft import (
-    INFERENCE,
     MetricSink,
     ProgressSink,
     check_common,
@@ -203,8 +203,8 @@ class GRPORunConfig:
         check_common(self)
         if self.num_generations < 2:
             raise InputError("num_generations must be at least 2 (GRPO compares completions within a group)")
-        if self.inference not in INFERENCE:
-            raise InputError(f"inference {self.inference!r} is not one of {', '.join(INFERENCE)}")
+        if self.inference not in INFERENCE_MODES:
+            raise InputError(f"inference {self.inference!r} is not one of {', '.join(INFERENCE_MODES)}")
         self.batch_plan()
 
 

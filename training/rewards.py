@@ -27,6 +27,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from db.vocabulary import SUBTASKS
 from pipeline.domain import label_space
 from pipeline.domain.codes import split_code_list
 from pipeline.domain.metric import set_f1
@@ -39,8 +40,6 @@ MATCH_WEIGHT = 0.9
 #: Disease name → code for the two sub-tasks' candidates.
 PRINCIPAL_NAMES: dict[str, str] = name_to_code(label_space.PRINCIPAL)
 OTHER_NAMES: dict[str, str] = name_to_code(label_space.OTHER)
-
-TASKS = ("principal", "other", "multi")
 
 
 def completion_text(completion: Any) -> str:
@@ -177,7 +176,7 @@ def task_reward(
             p, o = _column({"principal": principal}, "principal", n)[i], _column({"others": others}, "others", n)[i]
             out.append(multi_score(text, p, o))
         else:
-            raise ValueError(f"row {i}: task {t!r} is not one of {', '.join(TASKS)}")
+            raise ValueError(f"row {i}: task {t!r} is not one of {', '.join(SUBTASKS)}")
     return out
 
 

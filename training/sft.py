@@ -29,11 +29,11 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from pipeline.domain.vocabulary import INFERENCE_MODES, SCORE_METRICS
 from pipeline.errors import InputError
 
 MetricSink = Callable[[dict[str, Any]], None]
 ProgressSink = Callable[[int, int], None]
-INFERENCE = ("greedy", "tcecp")
 _EVAL_MAX_BYTES = 2 * 1024**3
 
 
@@ -169,8 +169,8 @@ def evaluate_model(
     from training.engines.transformers_engine import TransformersGenerator
     from training.predictors import LLMPredictor
 
-    if inference not in INFERENCE:
-        raise InputError(f"inference {inference!r} is not one of {', '.join(INFERENCE)}")
+    if inference not in INFERENCE_MODES:
+        raise InputError(f"inference {inference!r} is not one of {', '.join(INFERENCE_MODES)}")
     path = Path(eval_file)
     gold = read_gold(path, _EVAL_MAX_BYTES)
     records: list[dict[str, str]] = []
@@ -210,10 +210,10 @@ def check_common(cfg: Any) -> None:
         problems.append(f"train_file {cfg.train_file!r} does not exist")
     if cfg.eval_file and not Path(cfg.eval_file).is_file():
         problems.append(f"eval_file {cfg.eval_file!r} does not exist")
-    if cfg.inference not in INFERENCE:
-        problems.append(f"inference {cfg.inference!r} is not one of {', '.join(INFERENCE)}")
-    if cfg.eval_metric not in ("f1", "recall"):
-        problems.append(f"eval_metric {cfg.eval_metric!r} is not f1 or recall")
+    if cfg.inference not in INFERENCE_MODES:
+        problems.append(f"inference {cfg.inference!r} is not one of {', '.join(INFERENCE_MODES)}")
+    if cfg.eval_metric not in SCORE_METRICS:
+        problems.append(f"eval_metric {cfg.eval_metric!r} is not one of {', '.join(SCORE_METRICS)}")
     if problems:
         raise InputError("invalid training configuration: " + "; ".join(problems), problems)
     if cfg.eval_file and not cfg.allow_in_sample:

@@ -39,6 +39,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from db.vocabulary import PAIR_SUBTASKS
 from pipeline.demo.synthetic import generate_records
 from pipeline.domain.label_space import OTHER
 from pipeline.domain.prompts import sft_conversation
@@ -77,7 +78,7 @@ def teaching_rows(seeds: Sequence[int] = TEACHING_SEEDS, other_every: int = OTHE
     records = [r for s in seeds for r in generate_records(60, 0, seed=s) if MAIN_KEY in r]
     for i, rec in enumerate(records):
         others = sorted((c for c in rec[OTHER_KEY].split(";") if c), key=lambda c: _OTHER_ORDER.get(c, len(OTHER)))
-        tasks = ("principal", "other") if i % other_every == 0 else ("principal",)
+        tasks = PAIR_SUBTASKS if i % other_every == 0 else ("principal",)
         for task in tasks:
             # think=None: an empty think block (target_completion writes no placeholder reasoning)
             messages = sft_conversation(task, rec, rec[MAIN_KEY], others, None)

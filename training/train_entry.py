@@ -22,9 +22,8 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
+from pipeline.domain.vocabulary import TRAINERS
 from pipeline.errors import InputError, SraditError
-
-KINDS = ("sft", "grpo")
 
 
 class ConfigError(InputError):
@@ -40,7 +39,7 @@ def config_class(kind: str) -> type:
         from training.grpo import GRPORunConfig
 
         return GRPORunConfig
-    raise ConfigError(f"unknown training kind {kind!r}; expected one of {', '.join(KINDS)}")
+    raise ConfigError(f"unknown training kind {kind!r}; expected one of {', '.join(TRAINERS)}")
 
 
 def _read_file(path: Path) -> dict[str, Any]:
@@ -193,7 +192,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m training.train_entry", description="SFT or GRPO training with TRL (docs/method.md)."
     )
-    parser.add_argument("kind", choices=KINDS)
+    parser.add_argument("kind", choices=TRAINERS)
     parser.add_argument("config", type=Path, help="YAML or TOML file of the run configuration")
     parser.add_argument(
         "--set",

@@ -7,13 +7,14 @@ from pathlib import Path
 import click
 
 from app.cli.common import Ctx, friendly, pass_ctx, progress_bar
+from db.vocabulary import VARIANT_GENERATORS
 from pipeline.errors import SraditError
 
 
 @click.command("rewrite")
 @click.option("--round", "round_no", type=int, required=True)
 @click.option("--n", default=20, show_default=True, help="Variants per badcase.")
-@click.option("--generator", type=click.Choice(["rules", "llm"]), default="rules", show_default=True)
+@click.option("--generator", type=click.Choice(VARIANT_GENERATORS), default="rules", show_default=True)
 @click.option("--model", "model_name", help="LLM (models file) for --generator llm.")
 @click.option("--temperature", default=0.9, show_default=True)
 @click.option("--seed", default=0, show_default=True)

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from app.cli.common import Ctx, friendly, pass_ctx
-from db.models import ROLES
+from db.vocabulary import USER_ROLES
 from pipeline.errors import SraditError
 
 # --- db ---------------------------------------------------------------------------------------
@@ -102,7 +102,7 @@ def user() -> None:
 
 @user.command("add")
 @click.argument("name")
-@click.option("--role", required=True, type=click.Choice(ROLES))
+@click.option("--role", required=True, type=click.Choice(USER_ROLES))
 @click.option("--password", help="At least 8 characters; without it a password is generated and printed.")
 @pass_ctx
 @friendly
@@ -131,7 +131,7 @@ def user_passwd(c: Ctx, name: str, password: str | None) -> None:
 
 @user.command("role")
 @click.argument("name")
-@click.argument("new_role", metavar="ROLE", type=click.Choice(ROLES))
+@click.argument("new_role", metavar="ROLE", type=click.Choice(USER_ROLES))
 @pass_ctx
 @friendly
 def user_role(c: Ctx, name: str, new_role: str) -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from app.cli.common import Ctx, friendly, pass_ctx
+from pipeline.domain.vocabulary import EXPORT_FORMATS, EXPORT_SELECTIONS, EXPORT_TASKS
 
 
 @click.command("export")
@@ -15,20 +16,20 @@ from app.cli.common import Ctx, friendly, pass_ctx
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["trl-sft", "trl-grpo", "llamafactory", "verl", "competition", "prompts"]),
+    type=click.Choice(EXPORT_FORMATS),
     required=True,
     help="A trainer's format, or prompts: every record's and variant's prompts, for models run elsewhere.",
 )
 @click.option("--out", required=True, type=click.Path(path_type=Path), help="Folder for the versioned dataset.")
 @click.option(
     "--selection",
-    type=click.Choice(["best", "approved"]),
+    type=click.Choice(EXPORT_SELECTIONS),
     default="best",
     show_default=True,
     help="best: each badcase's selected variant; approved: every variant approved by majority.",
 )
 @click.option("--min-score", type=int, help="Only variants whose mean expert score is at least this.")
-@click.option("--task", type=click.Choice(["both", "principal", "other", "multi"]), default="both", show_default=True)
+@click.option("--task", type=click.Choice(EXPORT_TASKS), default="both", show_default=True)
 @click.option("--fold", type=int, help="Write a K-fold split whose evaluation set is this fold.")
 @pass_ctx
 @friendly

@@ -7,7 +7,8 @@ from pathlib import Path
 import click
 
 from app.cli.common import Ctx, friendly, pass_ctx, progress_bar
-from db.models import BADCASE_ERRORS
+from db.vocabulary import BADCASE_ERRORS
+from pipeline.domain.vocabulary import INFERENCE_MODES
 
 
 @click.command("kfold")
@@ -46,11 +47,12 @@ def kfold_cmd(
     from app.services.jobs import lane_for
     from app.services.mining import KFOLD_HANDLER, kfold_params
     from pipeline.audit import cli_actor
+    from pipeline.domain.model_names import file_model_name
     from pipeline.jobs.runner import run_foreground
     from pipeline.mining.kfold import MiningConfig
 
     if predictions is not None:
-        model_name = f"file:{predictions.name}"
+        model_name = file_model_name(predictions)
     cfg = MiningConfig(dataset, folds, seed, round_no, threshold, model_name, str(predictions) if predictions else None)
     params = kfold_params(cfg, cli_actor())
     bar, update = progress_bar(f"{folds}-fold {model_name}")
@@ -95,7 +97,7 @@ def badcases_list(c: Ctx, round_no: int | None, error_type: str | None, code: st
 @click.option("--model", "model_name", default="baseline", show_default=True, help="Any model (`sradit model list`).")
 @click.option("--dataset", required=True, help="Dataset whose records are predicted, e.g. testA.")
 @click.option("--out", required=True, type=click.Path(path_type=Path), help="Submission file to write.")
-@click.option("--inference", type=click.Choice(["greedy", "tcecp"]), help="Override the model's inference.")
+@click.option("--inference", type=click.Choice(INFERENCE_MODES), help="Override the model's inference.")
 @click.option("--train-dataset", default="train", show_default=True, help="What the baseline trains on.")
 @pass_ctx
 @friendly

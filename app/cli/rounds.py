@@ -8,6 +8,8 @@ from typing import Any
 import click
 
 from app.cli.common import Ctx, friendly, pass_ctx, progress_bar
+from db.vocabulary import VARIANT_GENERATORS
+from pipeline.domain.vocabulary import INFERENCE_MODES, MINING_MODES
 
 
 @click.group("round")
@@ -32,13 +34,13 @@ def round_group() -> None:
 )
 @click.option("--dataset", help="Training set of round 1 [default: train].")
 @click.option("--learner", "--model", "learner", help="The learner: baseline or a models-file learner [baseline].")
-@click.option("--mining", type=click.Choice(["kfold", "policy"]), help="kfold (§2.1) or policy (§2.4) [kfold].")
+@click.option("--mining", type=click.Choice(MINING_MODES), help="kfold (§2.1) or policy (§2.4) [kfold].")
 @click.option("--n", type=int, help="Variants per badcase [20].")
-@click.option("--generator", type=click.Choice(["rules", "llm"]), help="What writes the variants [rules].")
+@click.option("--generator", type=click.Choice(VARIANT_GENERATORS), help="What writes the variants [rules].")
 @click.option("--rewrite-model", "--generator-model", "rewrite_model", help="LLM (models file) for --generator llm.")
 @click.option("--label-model", help="Label filter's model [auto].")
 @click.option("--policy-model", help="Policy filter's model: auto, none or a name [auto].")
-@click.option("--inference", type=click.Choice(["greedy", "tcecp"]), help="For mining and both filters [greedy].")
+@click.option("--inference", type=click.Choice(INFERENCE_MODES), help="For mining and both filters [greedy].")
 @click.option("--folds", type=int, help="K of K-fold mining [5].")
 @click.option("--seed", type=int, help="Seed of folds and generation [0].")
 @click.option("--threshold", type=float, help="Other-code F1 below which a record is a badcase [0.5].")

@@ -8,6 +8,8 @@ from pathlib import Path
 import click
 
 from app.cli.common import Ctx, friendly, pass_ctx
+from db.vocabulary import SUBTASKS
+from pipeline.domain.vocabulary import TRAINERS
 
 
 @click.group()
@@ -65,8 +67,8 @@ def model_show(c: Ctx, name: str) -> None:
 @click.option(
     "--path", required=True, type=click.Path(path_type=Path), help="The model's folder (weights + tokenizer)."
 )
-@click.option("--kind", required=True, type=click.Choice(["sft", "grpo"]))
-@click.option("--subtask", type=click.Choice(["principal", "other", "multi"]), help="What it answers (default: both).")
+@click.option("--kind", required=True, type=click.Choice(TRAINERS))
+@click.option("--subtask", type=click.Choice(SUBTASKS), help="What it answers (default: both).")
 @click.option("--round", "round_no", type=int, help="The round whose data trained it.")
 @click.option("--dataset", help="The dataset version it was trained on (an export's folder name, say).")
 @click.option("--parent", help="What it was trained from (a base folder or a registered model).")
@@ -95,7 +97,7 @@ def model_register(
 
 
 @click.command("train", context_settings={"ignore_unknown_options": True})
-@click.argument("kind", type=click.Choice(["sft", "grpo"]))
+@click.argument("kind", type=click.Choice(TRAINERS))
 @click.option(
     "--config",
     "config",

@@ -13,7 +13,7 @@ from app.services.jobs import get_job, recent_jobs, submit
 from app.services.mining import KFOLD_HANDLER, kfold_params
 from app.services.models import model_names
 from app.state import ready_engine, settings
-from db.models import BADCASE_ERRORS
+from db.vocabulary import BADCASE_ERRORS, JOB_ACTIVE_STATUSES
 from pipeline.augment.filter_chain import badcase_variants
 from pipeline.distill.traces import traces_of_badcase
 from pipeline.domain.label_space import all_codes
@@ -48,7 +48,7 @@ with st.expander("Mine a new round (K-fold, runs in the background)", expanded=F
 def _mining_progress() -> None:
     job_id = st.session_state.get("mining_job")
     if job_id is None:
-        running = [j for j in recent_jobs(engine, "kfold", 5) if j.status in ("queued", "running")]
+        running = [j for j in recent_jobs(engine, "kfold", 5) if j.status in JOB_ACTIVE_STATUSES]
         if not running:
             return
         job_id = running[0].id

@@ -10,8 +10,9 @@ import streamlit as st
 from app.auth import require, user_name
 from app.folders import FOLDER_HELP, confine
 from app.state import ready_engine, settings
+from pipeline.domain.vocabulary import EXPORT_FORMATS, EXPORT_SELECTIONS, EXPORT_TASKS
 from pipeline.errors import SraditError
-from pipeline.export.datasets import FORMATS, ExportConfig, export, list_exports, zip_folder
+from pipeline.export.datasets import ExportConfig, export, list_exports, zip_folder
 from pipeline.overview import round_numbers
 
 require("engineer")
@@ -27,10 +28,10 @@ if not rounds:
 with st.form("export"):
     c1, c2, c3 = st.columns(3)
     round_no = c1.selectbox("Round (variants of this and earlier rounds)", rounds)
-    fmt = c2.selectbox("Format", FORMATS)
-    task = c3.selectbox("Task", ["both", "principal", "other", "multi"], help="both: one row per sub-task")
+    fmt = c2.selectbox("Format", EXPORT_FORMATS)
+    task = c3.selectbox("Task", EXPORT_TASKS, help="both: one row per sub-task")
     c4, c5, c6 = st.columns(3)
-    selection = c4.selectbox("Variants", ["best", "approved"], help="best: the selected variant of each badcase")
+    selection = c4.selectbox("Variants", EXPORT_SELECTIONS, help="best: the selected variant of each badcase")
     min_score = c5.number_input("Minimum expert score (0: any)", 0, 5, 0)
     fold = c6.number_input("K-fold split: evaluation fold (-1: none)", -1, 9, -1)
     out = st.text_input("Folder", str(settings().workspace / "exports"), help=FOLDER_HELP)

@@ -10,6 +10,7 @@ from app.auth import require, user_name
 from app.services.jobs import get_job, recent_jobs, submit
 from app.services.rewrite import FILTER_HANDLER, REWRITE_HANDLER, filter_params, rewrite_params
 from app.state import ready_engine, settings
+from db.vocabulary import JOB_ACTIVE_STATUSES, VARIANT_GENERATORS
 from pipeline.augment.filter_chain import funnel, per_code_counts
 from pipeline.augment.rewriting import RewriteConfig
 from pipeline.domain.label_space import PRINCIPAL
@@ -34,7 +35,7 @@ llms = [name for name, spec in load_models(settings().models).items() if spec.ki
 predictors = [m.name for m in all_models(engine, settings().models) if m.kind not in ("baseline", "learner")]
 # Outside the form: what the generator is decides which of the form's fields apply.
 generator = st.radio(
-    "Generator", ["rules", "llm"], horizontal=True, help="rules needs no model; llm uses a model of the models file"
+    "Generator", VARIANT_GENERATORS, horizontal=True, help="rules needs no model; llm uses a model of the models file"
 )
 with st.form("generate"):
     c1, c3 = st.columns(2)
@@ -88,7 +89,7 @@ def _progress() -> None:
         active = [
             j
             for j in recent_jobs(engine, limit=10)
-            if j.kind in ("rewrite", "filter") and j.status in ("queued", "running")
+            if j.kind in ("rewrite", "filter") and j.status in JOB_ACTIVE_STATUSES
         ]
         if not active:
             return

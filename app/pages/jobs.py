@@ -8,6 +8,7 @@ import streamlit as st
 from app.auth import require, user_name
 from app.services.jobs import cancel, get_job, log_tail, recent_jobs
 from app.state import ready_engine, settings
+from db.vocabulary import JOB_ACTIVE_STATUSES
 
 require("engineer")
 st.title("Jobs")
@@ -43,7 +44,7 @@ def _jobs() -> None:
     )
     job_id = st.selectbox("Job", [j.id for j in views], key="job_pick")
     job = get_job(engine, int(job_id))
-    if job.status in ("queued", "running") and st.button("Cancel job", key=f"cancel_{job.id}"):
+    if job.status in JOB_ACTIVE_STATUSES and st.button("Cancel job", key=f"cancel_{job.id}"):
         cancel(engine, job.id, user_name())
         st.rerun(scope="fragment")
     st.code(log_tail(job) or "(no log yet)", language=None, wrap_lines=True)

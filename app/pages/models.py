@@ -14,6 +14,8 @@ from app.services.mining import PREDICT_HANDLER
 from app.services.models import describe, model_entries, register_external
 from app.services.training import TINY_HANDLER, tiny_params
 from app.state import ready_engine, settings
+from db.vocabulary import SUBTASKS
+from pipeline.domain.vocabulary import INFERENCE_MODES, TRAINERS
 from pipeline.errors import SraditError
 
 require("engineer")
@@ -55,7 +57,7 @@ with st.form("predict"):
     c1, c2, c3 = st.columns(3)
     model = c1.selectbox("Model", [e.name for e in entries if e.kind != "learner"])
     dataset = c2.text_input("Dataset", "test")
-    inference = c3.selectbox("Inference", ["model's own", "greedy", "tcecp"])
+    inference = c3.selectbox("Inference", ["model's own", *INFERENCE_MODES])
     if st.form_submit_button("Predict"):
         params = {
             "model": model,
@@ -75,9 +77,9 @@ with st.form("register"):
     c1, c2, c3 = st.columns(3)
     name = c1.text_input("Name")
     path = c2.text_input("Folder (weights + tokenizer)")
-    kind = c3.selectbox("Kind", ["sft", "grpo"])
+    kind = c3.selectbox("Kind", TRAINERS)
     c4, c5, c6 = st.columns(3)
-    subtask = c4.selectbox("Sub-task", ["both", "principal", "other", "multi"])
+    subtask = c4.selectbox("Sub-task", ["both", *SUBTASKS])
     round_no = c5.number_input("Round (0: none)", 0, 1000, 0)
     dataset_version = c6.text_input("Dataset version it was trained on")
     if st.form_submit_button("Register"):

@@ -11,8 +11,10 @@ from app.services.jobs import get_job, recent_jobs, submit
 from app.services.round_plan import cost
 from app.services.rounds import ROUND_HANDLER
 from app.state import ready_engine, settings
+from db.vocabulary import JOB_ACTIVE_STATUSES, ROUND_MODES, VARIANT_GENERATORS
+from pipeline.domain.vocabulary import INFERENCE_MODES, MINING_MODES
 from pipeline.errors import InputError
-from pipeline.rounds.config import AUTO, GENERATORS, INFERENCES, MININGS, NONE, RoundConfig, round_config
+from pipeline.rounds.config import AUTO, NONE, RoundConfig, round_config
 from pipeline.rounds.dashboard import round_rows
 from pipeline.rounds.driver import stage_jobs, sync
 from pipeline.rounds.lifecycle import next_round_dataset, review_complete
@@ -41,13 +43,15 @@ def _config_form() -> RoundConfig | None:
     llms = [n for n, m in specs.items() if m.kind == "llm"]
     c1, c2, c3, c4 = st.columns(4)
     values = {
-        "mining": c1.selectbox("Mining", MININGS, help=RoundConfig.__dataclass_fields__["mining"].metadata["help"]),
+        "mining": c1.selectbox(
+            "Mining", MINING_MODES, help=RoundConfig.__dataclass_fields__["mining"].metadata["help"]
+        ),
         "learner": c2.selectbox("Learner", learners, help='Models-file learners (kind = "sft") and the baseline'),
         "folds": c3.number_input("Folds", 2, 20, 5),
-        "inference": c4.selectbox("Inference", INFERENCES, help="For mining and both filters"),
+        "inference": c4.selectbox("Inference", INFERENCE_MODES, help="For mining and both filters"),
     }
     c5, c6, c7 = st.columns(3)
-    values["generator"] = c5.selectbox("Generator", GENERATORS)
+    values["generator"] = c5.selectbox("Generator", VARIANT_GENERATORS)
     values["rewrite_model"] = c6.selectbox("Rewrite LLM", [None, *llms], disabled=values["generator"] != "llm")
     values["n"] = c7.number_input("Variants per badcase", 1, 100, 20)
     c8, c9, c10 = st.columns(3)
@@ -74,7 +78,7 @@ if unfinished:
     st.code(current.config.to_yaml(), language="yaml")
     mode = st.selectbox(
         "Approval for the rest of the round",
-        ["interactive", "non-interactive"],
+        ROUND_MODES,
         index=0 if current.mode == "interactive" else 1,
         help="non-interactive: the filter chain approves what the experts have not decided (marked as such)",
     )
@@ -90,7 +94,7 @@ if unfinished:
 else:
     st.markdown("**Configure the next round**")
     cfg = _config_form()
-    mode = st.selectbox("Approval", ["interactive", "non-interactive"], help="non-interactive: no experts")
+    mode = st.selectbox("Approval", ROUND_MODES, help="non-interactive: no experts")
     if cfg is not None:
         last = existing[-1] if existing else None
         dataset = next_round_dataset(engine, cfg.dataset)
@@ -114,7 +118,7 @@ else:
 def _running() -> None:
     job_id = st.session_state.get("round_job")
     if job_id is None:
-        active = [j for j in recent_jobs(engine, "round", 5) if j.status in ("queued", "running")]
+        active = [j for j in recent_jobs(engine, "round", 5) if j.status in JOB_ACTIVE_STATUSES]
         if not active:
             return
         job_id = active[0].id
@@ -132,7 +136,7 @@ def _running() -> None:
         st.info(f"round {job.result['round']} waits for the experts: its badcases are on the Review page")
     elif job.status == "succeeded" and job.result:
         st.success(f"round {job.result['round']}: {job.result['status']}")
-    if job.status not in ("queued", "running") and st.session_state.get("round_job_shown") != job.id:
+    if job.status not in JOB_ACTIVE_STATUSES and st.session_state.get("round_job_shown") != job.id:
         st.session_state["round_job_shown"] = job.id
         st.rerun()  # the whole page: the table and the form's next round change with the job's end
 

@@ -20,6 +20,8 @@ from app.services.training import (
     tiny_params,
 )
 from app.state import ready_engine, settings
+from db.vocabulary import JOB_ACTIVE_STATUSES
+from pipeline.domain.vocabulary import INFERENCE_MODES, TRAINERS
 from pipeline.errors import SraditError
 from pipeline.export.datasets import list_exports
 
@@ -29,7 +31,7 @@ engine = ready_engine()
 if engine is None:
     st.stop()
 
-kind = st.radio("Trainer", ["sft", "grpo"], horizontal=True, format_func=str.upper)
+kind = st.radio("Trainer", TRAINERS, horizontal=True, format_func=str.upper)
 exports = [e for e in list_exports(engine) if e.format == FORMAT_FOR[kind]]
 if not exports:
     st.info(f"No {FORMAT_FOR[kind]} export yet: make one on the Export page.")
@@ -85,7 +87,7 @@ eval_dataset = c7.text_input(
     "would not be held out.",
 )
 allow_in_sample = c10.checkbox("Allow in-sample evaluation", help="The score is then labelled in-sample.")
-inference = c8.selectbox("Evaluation inference", ["greedy", "tcecp"])
+inference = c8.selectbox("Evaluation inference", INFERENCE_MODES)
 max_new = c9.number_input("Tokens per answer (completion / evaluation)", 4, 8192, 16)
 
 values = {
@@ -136,7 +138,7 @@ def _watch() -> None:
     job = get_job(engine, chosen)
     st.subheader(f"Job {job.id} · {job.kind} · {job.status}")
     st.progress(job.progress)
-    if job.status in ("queued", "running") and st.button("Cancel", key=f"cancel_{job.id}"):
+    if job.status in JOB_ACTIVE_STATUSES and st.button("Cancel", key=f"cancel_{job.id}"):
         cancel(engine, job.id, user_name())
     if job.status == "failed":
         st.error(job.message or "failed")

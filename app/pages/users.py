@@ -7,7 +7,7 @@ import streamlit as st
 
 from app.auth import require, user_name
 from app.state import ready_engine
-from db.models import ROLES
+from db.vocabulary import USER_ROLES
 from pipeline.accounts.users import add_user, list_users, set_active, set_password, set_role
 from pipeline.errors import SraditError
 
@@ -30,7 +30,7 @@ with st.form("change_user"):
     c1, c2, c3 = st.columns(3)
     name = c1.selectbox("Account", [a[0] for a in accounts])
     action = c2.selectbox("Change", ["role", "disable", "enable", "new password"])
-    new_role = c3.selectbox("New role (for a role change)", ROLES)
+    new_role = c3.selectbox("New role (for a role change)", USER_ROLES)
     password = st.text_input("New password (blank: generate one)", type="password")
     if st.form_submit_button("Apply"):
         try:
@@ -52,7 +52,7 @@ st.subheader("Add an account")
 with st.form("add_user", clear_on_submit=True):
     c1, c2, c3 = st.columns(3)
     name = c1.text_input("Name")
-    role = c2.selectbox("Role", ROLES)
+    role = c2.selectbox("Role", USER_ROLES)
     password = c3.text_input("Password (blank: generate one)", type="password")
     if st.form_submit_button("Add user"):
         try:

@@ -11,6 +11,8 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+from db.vocabulary import JOB_ACTIVE_STATUSES
+from pipeline.domain.model_names import is_file_model
 from pipeline.errors import SraditError
 from pipeline.jobs import runner as jobs
 from pipeline.settings import Settings
@@ -91,8 +93,8 @@ def lane_for(settings: Settings, kind: str, params: dict[str, Any]) -> str:
 def _needs_gpu(settings: Settings, name: Any) -> bool:
     """Whether a model name is an LLM: any but the baseline, "auto" (the round's own choice, judged by its
     learner) and "none"; a name the models file lacks is a registered (trained) model, an LLM."""
-    if not isinstance(name, str) or name in ("", "baseline", "auto", "none") or name.startswith("file:"):
-        return False  # "file:…": predictions made elsewhere, read from a file
+    if not isinstance(name, str) or name in ("", "baseline", "auto", "none") or is_file_model(name):
+        return False  # predictions made elsewhere, read from a file
     from training.models.catalog import get_model
 
     try:
@@ -123,7 +125,7 @@ def log_tail(view: JobView, lines: int = 200) -> str:
     """The end of a job's log; for a job that ran in a terminal (`sradit …`), what it reported instead."""
     if view.log_path and Path(view.log_path).is_file():
         return "\n".join(clean_log(Path(view.log_path).read_text(encoding="utf-8", errors="replace"))[-lines:])
-    if view.status in ("queued", "running"):
+    if view.status in JOB_ACTIVE_STATUSES:
         return ""
     reported = list((view.result or {}).get("lines") or [])
     return "\n".join(

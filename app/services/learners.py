@@ -19,12 +19,13 @@ from sqlalchemy import select
 from db.engine import read_session, write_session
 from db.models import Prediction
 from pipeline.distill.traces import load_traces
+from pipeline.domain.model_names import ensemble_name
 from pipeline.errors import InputError
 from pipeline.jobs.runner import JobContext, job_dir
 from pipeline.mining.kfold import MiningConfig, MiningReport, check_round, mine
 from training.models import registry
 from training.models.catalog import ModelSpec, load_models
-from training.models.learners import SFTLearner, ensemble_name
+from training.models.learners import SFTLearner
 
 
 def base_folder(ctx: JobContext, spec: ModelSpec) -> str:

@@ -26,6 +26,7 @@ from db.engine import read_session
 from db.models import Badcase, Dataset
 from pipeline.distill.traces import load_traces
 from pipeline.domain.metric import score
+from pipeline.domain.model_names import grpo_name, sft_name
 from pipeline.domain.records import ID_KEY
 from pipeline.errors import InputError
 from pipeline.jobs.runner import JobContext, job_dir
@@ -42,14 +43,6 @@ BASELINE_HANDLER = "app.services.retrain:baseline_job"
 SFT_HANDLER = "app.services.retrain:sft_job"
 GRPO_HANDLER = "app.services.retrain:grpo_job"
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def sft_name(learner: str, round_no: int, subtask: str) -> str:
-    return f"{learner}-r{round_no}-sft-{subtask}"
-
-
-def grpo_name(learner: str, round_no: int, subtask: str) -> str:
-    return f"{learner}-r{round_no}-grpo-{subtask}"
 
 
 def weights_sha256(folder: str | Path) -> str:

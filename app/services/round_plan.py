@@ -10,11 +10,12 @@ from sqlalchemy import Engine, func, select
 
 from db.engine import read_session
 from db.models import Dataset, Record, RegisteredModel
+from pipeline.domain.model_names import ensemble_name
 from pipeline.errors import InputError
 from pipeline.rounds.config import AUTO, NONE, RoundConfig
 from pipeline.settings import Settings
 from training.models.catalog import load_models
-from training.models.learners import ensemble_name, subtasks_of
+from training.models.learners import subtasks_of
 
 
 def _newest(engine: Engine, *conditions: Any) -> RegisteredModel | None:

@@ -11,7 +11,8 @@ from typing import Any
 from sqlalchemy import Engine, select
 
 from db.engine import read_session, write_session
-from db.models import ROLES, User
+from db.models import User
+from db.vocabulary import USER_ROLES
 from pipeline.accounts.sessions import revoke_all
 from pipeline.audit import audit
 from pipeline.errors import InputError
@@ -62,8 +63,8 @@ def add_user(engine: Engine, name: str, role: str, password: str | None, actor: 
     name = name.strip()
     if not name:
         raise InputError("a user name cannot be empty")
-    if role not in ROLES:
-        raise InputError(f"role {role!r} is not one of {', '.join(ROLES)}")
+    if role not in USER_ROLES:
+        raise InputError(f"role {role!r} is not one of {', '.join(USER_ROLES)}")
     if password is not None:
         check_password_policy(name, password)
     generated = generate_password() if password is None else None
@@ -89,8 +90,8 @@ def set_password(engine: Engine, name: str, password: str | None, actor: str) ->
 
 
 def set_role(engine: Engine, name: str, role: str, actor: str) -> None:
-    if role not in ROLES:
-        raise InputError(f"role {role!r} is not one of {', '.join(ROLES)}")
+    if role not in USER_ROLES:
+        raise InputError(f"role {role!r} is not one of {', '.join(USER_ROLES)}")
     with write_session(engine) as s:
         user = _existing(s, name)
         user.role = role

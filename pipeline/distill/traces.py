@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, aliased
 
 from db.engine import read_session, write_session
 from db.models import Badcase, Dataset, ReasoningTrace, Record
+from db.vocabulary import SUBTASKS
 from pipeline.audit import audit
 from pipeline.domain import label_space
 from pipeline.domain.parsers import answer_items, answer_text, items_to_codes, multi_answer_items
@@ -31,7 +32,6 @@ from pipeline.protocols import Messages, Progress, Sampling, TextGenerator
 
 #: Bump when the teacher prompt or the checks change: traces are stored (and resumed) per prompt version.
 PROMPT_VERSION = "cotd-v1"
-SUBTASKS = ("principal", "other", "multi")
 #: A trace shorter than this is no reasoning; one longer than MAX_CHARS would crowd out the record in SFT.
 MIN_CHARS = 20
 MAX_CHARS = 3000

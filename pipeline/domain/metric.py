@@ -14,8 +14,9 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 
+from pipeline.domain.vocabulary import SCORE_METRICS
+
 Labels = tuple[str | None, Collection[str]]
-METRICS = ("f1", "recall")
 
 
 def set_f1(gold: Collection[str], pred: Collection[str]) -> float:
@@ -35,10 +36,10 @@ def set_recall(gold: Collection[str], pred: Collection[str]) -> float:
 
 
 def check_metric(metric: str) -> str:
-    if metric not in METRICS:
+    if metric not in SCORE_METRICS:
         from pipeline.errors import InputError
 
-        raise InputError(f"metric {metric!r} is not one of {', '.join(METRICS)}")
+        raise InputError(f"metric {metric!r} is not one of {', '.join(SCORE_METRICS)}")
     return metric
 
 

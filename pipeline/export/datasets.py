@@ -26,15 +26,12 @@ from db.models import Badcase, DatasetExport, Record, Review, Round, Selection, 
 from pipeline.audit import audit
 from pipeline.domain.prompts import target_completion, task_messages
 from pipeline.domain.records import ID_KEY, MAIN_KEY, OTHER_KEY, TEXT_SECTIONS
+from pipeline.domain.vocabulary import EXPORT_FORMATS, EXPORT_SELECTIONS, EXPORT_TASKS
 from pipeline.errors import InputError
 from pipeline.export import folders, prompts, trainer_configs
 from pipeline.mining.kfold import round_dataset
 from pipeline.review.label_issues import held
 from pipeline.review.queue import approved_variant_ids
-
-FORMATS = ("trl-sft", "trl-grpo", "llamafactory", "verl", "competition", "prompts")
-TASKS = ("both", "principal", "other", "multi")
-SELECTIONS = ("best", "approved")
 
 
 @dataclass(frozen=True)
@@ -184,10 +181,6 @@ def split(samples: list[Sample], fold: int | None) -> dict[str, list[Sample]]:
     }
 
 
-def _tasks(cfg: ExportConfig) -> tuple[str, ...]:
-    return ("principal", "other") if cfg.task == "both" else (cfg.task,)
-
-
 def _record(x: Sample) -> dict[str, str]:
     return {ID_KEY: x.key, **x.sections}
 
@@ -203,7 +196,7 @@ def _rows(fmt: str, cfg: ExportConfig, samples: list[Sample]) -> Iterator[dict[s
                 "provenance": x.provenance(),
             }
             continue
-        for task in _tasks(cfg):
+        for task in prompts.tasks_of(cfg.task):
             prompt = task_messages(task, _record(x))
             if fmt in ("trl-sft", "llamafactory"):
                 answer = target_completion(task, x.principal, x.others)
@@ -286,12 +279,12 @@ def _write_sha256sums(folder: Path) -> str:
 def export(engine: Engine, cfg: ExportConfig, actor: str) -> ExportResult:
     """Write the export and register it; killed at any point, it leaves either a complete, registered export
     or nothing that the next export into the same folder does not clean up (pipeline/export/folders.py)."""
-    if cfg.format not in FORMATS:
-        raise InputError(f"format {cfg.format!r} is not one of {', '.join(FORMATS)}")
-    if cfg.task not in TASKS:
-        raise InputError(f"task {cfg.task!r} is not one of {', '.join(TASKS)}")
-    if cfg.selection not in SELECTIONS:
-        raise InputError(f"selection {cfg.selection!r} is not one of {', '.join(SELECTIONS)}")
+    if cfg.format not in EXPORT_FORMATS:
+        raise InputError(f"format {cfg.format!r} is not one of {', '.join(EXPORT_FORMATS)}")
+    if cfg.task not in EXPORT_TASKS:
+        raise InputError(f"task {cfg.task!r} is not one of {', '.join(EXPORT_TASKS)}")
+    if cfg.selection not in EXPORT_SELECTIONS:
+        raise InputError(f"selection {cfg.selection!r} is not one of {', '.join(EXPORT_SELECTIONS)}")
     sources: dict[str, list[prompts.PromptSource]] = {}
     splits: dict[str, list[Sample]] = {}
     if cfg.format == "prompts":  # what models trained elsewhere predict: every record and variant, no labels

@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 
 from db.engine import read_session
 from db.models import Badcase, Record, Variant
+from db.vocabulary import PAIR_SUBTASKS
 from pipeline.domain import label_space
 from pipeline.domain.prompts import task_messages
 from pipeline.domain.records import ID_KEY
@@ -54,7 +55,7 @@ class PromptSource:
 
 
 def tasks_of(task: str) -> tuple[str, ...]:
-    return ("principal", "other") if task == "both" else (task,)
+    return PAIR_SUBTASKS if task == "both" else (task,)
 
 
 def _round_variants(s: Session, round_no: int) -> list[PromptSource]:

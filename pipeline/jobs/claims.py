@@ -13,17 +13,16 @@ from sqlalchemy.orm import Session
 
 from db.base import utcnow
 from db.models import Job
+from db.vocabulary import JOB_LANES
 from pipeline.errors import SraditError
 from pipeline.jobs.processes import HOST
 
-#: cpu: baseline mining, rule rewrites, filters, exports, the demo; gpu: training and LLM generation.
-LANES = ("cpu", "gpu")
 _ADVISORY_KEY = 0x5AD17  # + the lane's index: a number of this tool's own among advisory locks
 
 
 def check_lane(lane: str) -> str:
-    if lane not in LANES:
-        raise SraditError(f"lane {lane!r} is not one of {', '.join(LANES)}")
+    if lane not in JOB_LANES:
+        raise SraditError(f"lane {lane!r} is not one of {', '.join(JOB_LANES)}")
     return lane
 
 
@@ -47,7 +46,7 @@ def claim(s: Session, lane: str, *, exclusive: bool, host: str = HOST) -> Job | 
     check_lane(lane)
     if exclusive:
         if s.get_bind().dialect.name == "postgresql":
-            s.execute(select(func.pg_advisory_xact_lock(_ADVISORY_KEY + LANES.index(lane))))
+            s.execute(select(func.pg_advisory_xact_lock(_ADVISORY_KEY + JOB_LANES.index(lane))))
         if lane_busy(s, lane):
             return None
     job = s.scalar(

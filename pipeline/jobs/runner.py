@@ -1,7 +1,7 @@
 """The job runner (docs/jobs.md).
 
 A job is a row in ``jobs`` plus, while it runs, a child process in its own process group that writes a
-log file and a JSONL of metrics. Jobs queue in two lanes, cpu and gpu (``claims.LANES``), each running
+log file and a JSONL of metrics. Jobs queue in two lanes, cpu and gpu (``db.vocabulary.JOB_LANES``), each running
 one job at a time, oldest first, so a multi-hour training never holds up a mining job. A lane worker
 (``pipeline.jobs.worker``) takes a lane's jobs one after another, runs each in a process group of its
 own, heartbeats, and when the job's process dies ends its whole tree and moves on to the next; the app
@@ -35,14 +35,14 @@ from sqlalchemy import Engine, select
 from db.base import utcnow
 from db.engine import read_session, write_session
 from db.models import Job
+from db.vocabulary import JOB_ACTIVE_STATUSES, JOB_LANES
 from pipeline.audit import audit
 from pipeline.errors import InputError, SraditError
-from pipeline.jobs.claims import LANES, check_lane, claim, is_foreground
+from pipeline.jobs.claims import check_lane, claim, is_foreground
 from pipeline.jobs.processes import HOST, alive, end_group, signal_group
 from pipeline.settings import Settings
 
 Handler = Callable[[dict[str, Any], "JobContext"], dict[str, Any]]
-ACTIVE = ("queued", "running")
 #: A worker writes a heartbeat on its running job this often; one silent for STALE_SECONDS is dead (a
 #: worker on another machine can be judged by nothing else). Generous, as a SQLite writer may wait its turn.
 HEARTBEAT_SECONDS = 5.0
@@ -164,7 +164,7 @@ def start_next(engine: Engine, settings: Settings, lane: str | None = None) -> l
     """Start a worker for each lane (or the one given) that the app serves, has queued jobs and runs none;
     returns the ids of the jobs started. Safe to call from anywhere, as often as wanted."""
     reconcile(engine)
-    lanes = [ln for ln in ([check_lane(lane)] if lane else LANES) if settings.lane_is_local(ln)]
+    lanes = [ln for ln in ([check_lane(lane)] if lane else JOB_LANES) if settings.lane_is_local(ln)]
     with read_session(engine) as s:  # a look first: the Jobs page calls this every two seconds
         waiting = set(s.scalars(select(Job.lane).where(Job.status == "queued", Job.lane.in_(lanes)).distinct()))
     started = []
@@ -252,7 +252,7 @@ def cancel(engine: Engine, job_id: int, actor: str) -> str:
         job = s.get(Job, job_id)
         if job is None:
             raise SraditError(f"there is no job {job_id}")
-        if job.status not in ACTIVE:
+        if job.status not in JOB_ACTIVE_STATUSES:
             return job.status
         pid = job.pid if job.status == "running" and job.worker_host in (None, HOST) else None
         job.status, job.finished_at, job.message = "cancelled", utcnow(), f"cancelled by {actor}"

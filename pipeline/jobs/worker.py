@@ -27,7 +27,8 @@ from sqlalchemy.exc import OperationalError
 from db.base import utcnow
 from db.engine import read_session, write_session
 from db.models import Job
-from pipeline.jobs.claims import LANES, check_lane, claim
+from db.vocabulary import JOB_LANES
+from pipeline.jobs.claims import check_lane, claim
 from pipeline.jobs.processes import HOST, end_group
 from pipeline.jobs.runner import HEARTBEAT_SECONDS, ROOT, job_dir, job_env, reconcile, record_end
 from pipeline.settings import Settings
@@ -157,7 +158,7 @@ def _note(log: IO[bytes], line: str) -> None:
 
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m pipeline.jobs.worker", description=__doc__)
-    parser.add_argument("--lane", choices=LANES, required=True)
+    parser.add_argument("--lane", choices=JOB_LANES, required=True)
     parser.add_argument("--job", type=int, help="a job already claimed for this worker, run first")
     parser.add_argument("--until-idle", action="store_true", help="stop when the lane has nothing queued")
     args = parser.parse_args(argv)

@@ -14,9 +14,9 @@ import re
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 
+from pipeline.domain.vocabulary import FOLD_GROUPS
 from pipeline.errors import InputError
 
-GROUPS = ("patient", "record")
 _PATIENT_ID = re.compile(r"^ZY\d{2}(\d{10})$")
 
 
@@ -39,8 +39,8 @@ def assign_folds(
     their first record, each bucket shuffled with ``seed`` and dealt round-robin; the dealing continues across
     strata so that fold sizes differ by at most one when every group is a single record (by at most the
     largest group otherwise)."""
-    if group not in GROUPS:
-        raise InputError(f"fold group {group!r} is not one of {', '.join(GROUPS)}")
+    if group not in FOLD_GROUPS:
+        raise InputError(f"fold group {group!r} is not one of {', '.join(FOLD_GROUPS)}")
     if k < 2:
         raise InputError(f"--folds must be at least 2, got {k}")
     if len(case_ids) < k:

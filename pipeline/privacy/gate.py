@@ -21,11 +21,11 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 
 from pipeline.domain.records import ID_KEY, TEXT_SECTIONS
+from pipeline.domain.vocabulary import IDENTIFIER_MODES
 from pipeline.errors import SraditError
 from pipeline.privacy.detector import Hit, detect
 from pipeline.protocols import Messages, Sampling, TextGenerator
 
-MODES = ("redact", "refuse")
 _IN_FLIGHT: ContextVar[tuple[Mapping[str, str], ...]] = ContextVar("records_in_flight", default=())
 # Prompts head each section with its name: "现病史：…" (record_text) or "【现病史】…" (the rewrite prompt).
 _NAMES = "|".join(TEXT_SECTIONS)
@@ -122,8 +122,8 @@ class IdentifierGate:
     """A ``TextGenerator`` that lets no patient identifier through to ``inner`` (see the module's docstring)."""
 
     def __init__(self, inner: TextGenerator, model: str, mode: str, source: str = "") -> None:
-        if mode not in MODES:
-            raise SraditError(f"{source or 'the identifier mode'} {mode!r} is not one of {', '.join(MODES)}")
+        if mode not in IDENTIFIER_MODES:
+            raise SraditError(f"{source or 'the identifier mode'} {mode!r} is not one of {', '.join(IDENTIFIER_MODES)}")
         self.inner, self.model, self.mode, self.source = inner, model, mode, source
 
     def screen(self, prompts: Sequence[Messages]) -> None:

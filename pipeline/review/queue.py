@@ -17,7 +17,8 @@ from sqlalchemy.orm import Session, aliased
 
 from db.base import utcnow
 from db.engine import read_session, write_session
-from db.models import REVIEW_DECISIONS, Badcase, Record, Review, Round, Selection, User, Variant, VariantVerdict
+from db.models import Badcase, Record, Review, Round, Selection, User, Variant, VariantVerdict
+from db.vocabulary import REVIEW_DECISIONS
 from pipeline.audit import audit
 from pipeline.errors import InputError
 from pipeline.review.label_issues import held

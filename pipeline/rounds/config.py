@@ -14,16 +14,14 @@ from typing import Any
 
 import yaml
 
+from db.vocabulary import VARIANT_GENERATORS
+from pipeline.domain.model_names import is_file_model
+from pipeline.domain.vocabulary import INFERENCE_MODES, MINING_MODES
 from pipeline.errors import InputError
 
-MININGS = ("kfold", "policy")
-GENERATORS = ("rules", "llm")
-INFERENCES = ("greedy", "tcecp")
 AUTO, NONE = "auto", "none"
 #: Keys of rounds stored before the configuration had its present names.
 _LEGACY = {"model": "learner", "generator_model": "rewrite_model"}
-#: How a predictions file names itself where a model name goes (`sradit kfold --predictions FILE`).
-PREDICTIONS_PREFIX = "file:"
 #: The stage each key first affects (its earliest use when a round runs).
 _FIRST_STAGE = {
     "mining": "identifying",
@@ -97,7 +95,11 @@ class RoundConfig:
     )
 
     def __post_init__(self) -> None:
-        for key, allowed in (("mining", MININGS), ("generator", GENERATORS), ("inference", INFERENCES)):
+        for key, allowed in (
+            ("mining", MINING_MODES),
+            ("generator", VARIANT_GENERATORS),
+            ("inference", INFERENCE_MODES),
+        ):
             if getattr(self, key) not in allowed:
                 raise InputError(f"round config: {key} {getattr(self, key)!r} is not one of {', '.join(allowed)}")
         if self.folds < 2:
@@ -134,7 +136,7 @@ def round_config(values: Mapping[str, Any], where: str = "round config") -> Roun
         if value is None and known[name].default is not None:
             continue
         clean[name] = _coerce(name, value, known[name].default, where)
-    if str(clean.get("learner", "")).startswith(PREDICTIONS_PREFIX):
+    if is_file_model(str(clean.get("learner", ""))):
         # Rounds mined from a predictions file before mined_with existed stored the file as their learner.
         clean["mined_with"], clean["learner"] = clean["learner"], "baseline"
     return RoundConfig(**clean)

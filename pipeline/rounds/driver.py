@@ -25,9 +25,11 @@ from sqlalchemy.orm import Session
 
 from db.base import utcnow
 from db.engine import read_session, write_session
-from db.models import ROUND_STAGES, Badcase, Job, ModelRun, RegisteredModel, Round
+from db.models import Badcase, Job, ModelRun, RegisteredModel, Round
+from db.vocabulary import ROUND_STAGES, ROUND_STATUSES
 from pipeline.audit import audit
 from pipeline.augment.filter_chain import funnel
+from pipeline.domain.model_names import pair_sibling, pair_subtask
 from pipeline.errors import InputError
 from pipeline.jobs.processes import HOST
 from pipeline.jobs.runner import reconcile, record_end
@@ -182,7 +184,7 @@ def _apply(s: Session, r: Round, given: Mapping[str, Any], cfg: RoundConfig, act
 
 
 def _started(s: Session, r: Round, stage: str) -> bool:
-    order = ROUND_STAGES.index
+    order = ROUND_STATUSES.index
     if order(r.status) != order(stage):
         return order(r.status) > order(stage)
     if stage == "identifying" and _mining_run(s, r.id) is not None:
@@ -242,7 +244,7 @@ def sync(engine: Engine, number: int) -> RoundHandle:
         result = _finished_stage(engine, r)
         if result is None:
             return r
-        following = ROUND_STAGES[ROUND_STAGES.index(r.status) + 1]
+        following = ROUND_STATUSES[ROUND_STATUSES.index(r.status) + 1]
         set_stage(engine, number, following, result)
 
 
@@ -325,10 +327,9 @@ def pair(s: Session, name: str | None) -> list[str]:
     """A model name and, for a sub-task pair, its sibling: every registered name that answers for it."""
     if not name:
         return []
-    if name.endswith("-principal"):
-        sibling = name[: -len("principal")] + "other"
-        if s.scalar(select(RegisteredModel.id).where(RegisteredModel.name == sibling)) is not None:
-            return [name, sibling]
+    sibling = pair_sibling(name)
+    if sibling is not None and s.scalar(select(RegisteredModel.id).where(RegisteredModel.name == sibling)):
+        return [name, sibling] if pair_subtask(name) == "principal" else [sibling, name]
     return [name]
 
 

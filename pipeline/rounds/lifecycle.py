@@ -10,7 +10,8 @@ from sqlalchemy.orm import Session
 
 from db.base import utcnow
 from db.engine import read_session, write_session
-from db.models import ROUND_STAGES, Badcase, Dataset, Record, Review, Round, Selection, Variant
+from db.models import Badcase, Dataset, Record, Review, Round, Selection, Variant
+from db.vocabulary import ROUND_MODES, ROUND_STATUSES
 from pipeline.audit import audit
 from pipeline.errors import InputError
 from pipeline.ingest.validation import content_hash
@@ -19,8 +20,6 @@ from pipeline.review.label_issues import held
 from pipeline.rounds.config import RoundConfig
 from pipeline.rounds.lookup import FINISHED, augmentations, find_round, handle, round_id
 from pipeline.rounds.results import Augmented, RoundResults, StageResult
-
-MODES = ("interactive", "non-interactive")
 
 
 def _next_dataset(s: Session, default: str) -> str | None:
@@ -42,8 +41,8 @@ def next_round_dataset(engine: Engine, default: str) -> str:
 
 def create_round(s: Session, mode: str, cfg: RoundConfig, actor: str) -> int:
     """Add the next round (inside the caller's write transaction, which holds the rounds lock); its number."""
-    if mode not in MODES:
-        raise InputError(f"mode {mode!r} is not one of {', '.join(MODES)}")
+    if mode not in ROUND_MODES:
+        raise InputError(f"mode {mode!r} is not one of {', '.join(ROUND_MODES)}")
     dataset = _next_dataset(s, cfg.dataset)
     if dataset is None:
         raise InputError(f"there is no dataset {cfg.dataset!r} to start a round on")
@@ -57,7 +56,7 @@ def create_round(s: Session, mode: str, cfg: RoundConfig, actor: str) -> int:
 
 def set_stage(engine: Engine, number: int, status: str, result: StageResult | None = None) -> None:
     """Move round ``number`` to ``status``, storing ``result`` under its stage."""
-    if status not in ROUND_STAGES:
+    if status not in ROUND_STATUSES:
         raise InputError(f"unknown round status {status!r}")
     with write_session(engine) as s:
         r = find_round(s, number, lock=True)

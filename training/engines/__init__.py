@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from pipeline.domain.vocabulary import ENGINES
 from pipeline.errors import SraditError
 from pipeline.protocols import TextGenerator
 
 if TYPE_CHECKING:
     from training.models.catalog import ModelSpec
-
-ENGINES = ("transformers", "vllm", "openai")
 
 
 def make_generator(spec: ModelSpec) -> TextGenerator:

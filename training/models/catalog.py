@@ -38,12 +38,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pipeline.domain.vocabulary import (
+    ENGINES,
+    IDENTIFIER_MODES,
+    INFERENCE_MODES,
+    LEARNER_LAYOUTS,
+    MODEL_FILE_KINDS,
+    WEIGHT_ENGINES,
+)
 from pipeline.errors import InputError
-from pipeline.privacy.gate import MODES as IDENTIFIER_MODES
 
-KINDS = ("baseline", "llm", "sft")
-INFERENCE = ("greedy", "tcecp")
-SUBTASK_MODES = ("pair", "multi")
 _FIELDS = {
     "kind",
     "engine",
@@ -113,9 +117,9 @@ def _problems(name: str, entry: dict[str, Any]) -> list[str]:
     if unknown:
         problems.append(f"[models.{name}]: unknown fields {sorted(unknown)}")
     kind = entry.get("kind", "llm")
-    if kind not in KINDS:
-        problems.append(f"[models.{name}] kind {kind!r} is not one of {', '.join(KINDS)}")
-    engines = ("transformers", "vllm", "openai") if kind == "llm" else ("transformers", "vllm")
+    if kind not in MODEL_FILE_KINDS:
+        problems.append(f"[models.{name}] kind {kind!r} is not one of {', '.join(MODEL_FILE_KINDS)}")
+    engines = ENGINES if kind == "llm" else WEIGHT_ENGINES
     if kind in ("llm", "sft") and entry.get("engine", "transformers" if kind == "sft" else None) not in engines:
         problems.append(f"[models.{name}] engine {entry.get('engine')!r} is not {', '.join(engines)}")
     if "identifiers" in entry and entry["identifiers"] not in IDENTIFIER_MODES:
@@ -124,13 +128,13 @@ def _problems(name: str, entry: dict[str, Any]) -> list[str]:
         problems.append(f"[models.{name}] identifiers applies to external models only: add external = true")
     if "external" in entry and not isinstance(entry["external"], bool):
         problems.append(f"[models.{name}] external {entry['external']!r} is not true or false")
-    if entry.get("inference", "greedy") not in INFERENCE:
+    if entry.get("inference", "greedy") not in INFERENCE_MODES:
         problems.append(f"[models.{name}] inference {entry.get('inference')!r} is not greedy or tcecp")
     if kind == "sft":
         for needed in ("base", "config"):
             if not entry.get(needed):
                 problems.append(f'[models.{name}] a learner (kind = "sft") needs `{needed}`')
-        if entry.get("subtasks", "pair") not in SUBTASK_MODES:
+        if entry.get("subtasks", "pair") not in LEARNER_LAYOUTS:
             problems.append(f"[models.{name}] subtasks {entry.get('subtasks')!r} is not pair or multi")
         share = entry.get("vote_share", 0.5)
         if not isinstance(share, int | float) or not 0 < share <= 1:

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from db.vocabulary import PAIR_SUBTASKS
+from pipeline.domain.model_names import fold_model_name
 from pipeline.domain.prompts import sft_conversation, task_messages
 from pipeline.domain.records import ID_KEY, MAIN_KEY, OTHER_KEY
 from pipeline.protocols import Predictor, Progress
@@ -26,16 +28,8 @@ from training.predictors import coder_predictor
 Traces = Mapping[tuple[str, str], str]
 
 
-def fold_model_name(learner: str, round_no: int, fold: int, subtask: str) -> str:
-    return f"{learner}-r{round_no}-fold{fold}-{subtask}"
-
-
-def ensemble_name(learner: str, round_no: int) -> str:
-    return f"{learner}-kfold-r{round_no}"
-
-
 def subtasks_of(spec: ModelSpec) -> tuple[str, ...]:
-    return ("principal", "other") if spec.subtasks == "pair" else ("multi",)
+    return PAIR_SUBTASKS if spec.subtasks == "pair" else ("multi",)
 
 
 @dataclass

@@ -20,7 +20,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from db.engine import read_session, write_session
-from db.models import MODEL_KINDS, SUBTASKS, RegisteredModel
+from db.models import RegisteredModel
+from db.vocabulary import REGISTERED_MODEL_KINDS, SUBTASKS
 from pipeline.audit import audit
 from pipeline.errors import InputError
 
@@ -55,8 +56,8 @@ def check_name(name: str, taken: Sequence[str] = ()) -> None:
 
 
 def _check(reg: Registration) -> None:
-    if reg.kind not in MODEL_KINDS:
-        raise InputError(f"model {reg.name!r}: kind {reg.kind!r} is not one of {', '.join(MODEL_KINDS)}")
+    if reg.kind not in REGISTERED_MODEL_KINDS:
+        raise InputError(f"model {reg.name!r}: kind {reg.kind!r} is not one of {', '.join(REGISTERED_MODEL_KINDS)}")
     if reg.subtask is not None and reg.subtask not in SUBTASKS:
         raise InputError(f"model {reg.name!r}: sub-task {reg.subtask!r} is not one of {', '.join(SUBTASKS)}")
     if reg.kind == "ensemble":

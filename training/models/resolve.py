@@ -14,15 +14,13 @@ from typing import Any
 from sqlalchemy import Engine
 
 from db.models import RegisteredModel
+from pipeline.domain.model_names import ensemble_name, pair_sibling, pair_subtask
+from pipeline.domain.vocabulary import MODEL_LIST_KINDS
 from pipeline.errors import InputError
 from pipeline.protocols import Predictor
 from training.models import registry
 from training.models.catalog import ModelSpec, load_models
 from training.models.ensemble import DEFAULT_MIN_SHARE, EnsemblePredictor, Member
-
-#: The KIND column of `sradit model list`, in this order.
-KINDS = ("baseline", "external", "learner", "sft", "grpo", "ensemble")
-_PAIR_SUFFIXES = {"-principal": "-other", "-other": "-principal"}
 
 
 @dataclass(frozen=True)
@@ -30,7 +28,7 @@ class ModelEntry:
     """A model as every picker shows it, whichever of the two places it comes from."""
 
     name: str
-    kind: str  #: one of KINDS
+    kind: str  #: one of MODEL_LIST_KINDS
     subtask: str | None = None
     fold: int | None = None
     round_no: int | None = None
@@ -42,6 +40,10 @@ class ModelEntry:
     metrics: dict[str, Any] = field(default_factory=dict)
     members: list[dict[str, Any]] = field(default_factory=list)
     spec: ModelSpec | None = None  #: the models-file entry, for baseline / external / learner
+
+    def __post_init__(self) -> None:
+        if self.kind not in MODEL_LIST_KINDS:
+            raise InputError(f"model {self.name!r}: kind {self.kind!r} is not one of {', '.join(MODEL_LIST_KINDS)}")
 
     def columns(self) -> list[str]:
         """NAME KIND SUBTASK FOLD ROUND DATASET PARENT, ``-`` for none (whitespace-free cells)."""
@@ -119,11 +121,12 @@ def _folders(engine: Engine, entry: ModelEntry) -> dict[str, str]:
         raise InputError(f"model {entry.name!r} has no folder")
     if entry.subtask == "multi":
         return {"multi": entry.path}
-    for suffix, other in _PAIR_SUFFIXES.items():
-        if entry.name.endswith(suffix):
-            sibling = registry.find(engine, entry.name[: -len(suffix)] + other)
-            if sibling is not None and sibling.path:
-                return {entry.subtask or suffix[1:]: entry.path, other[1:]: sibling.path}
+    sibling_name = pair_sibling(entry.name)
+    sibling = registry.find(engine, sibling_name) if sibling_name is not None else None
+    if sibling is not None and sibling.path:
+        mine, theirs = pair_subtask(entry.name), pair_subtask(sibling.name)
+        assert mine is not None and theirs is not None  # only a pair member has a sibling
+        return {entry.subtask or mine: entry.path, theirs: sibling.path}
     # A single model answers both prompts (a sub-task model asked the other prompt does what it can).
     return {"principal": entry.path, "other": entry.path}
 
@@ -138,7 +141,7 @@ def predictor_for(engine: Engine, models_file: Path, name: str, inference: str |
     if entry.kind == "learner":
         raise InputError(
             f"{name!r} is a learner: it is trained, not used as it is. Run `sradit kfold --model {name}`; "
-            f"its ensemble ({name}-kfold-r<N>) and fold models then predict"
+            f"its ensemble ({ensemble_name(name, '<N>')}) and fold models then predict"
         )
     if entry.kind == "external":
         assert entry.spec is not None

@@ -88,7 +88,8 @@ if unfinished:
             settings(),
             "round",
             ROUND_HANDLER,
-            {"mode": mode, "actor": user_name()},
+            # Its stored settings (unchanged, so nothing is re-applied): the lane of the job follows from them.
+            {"mode": mode, "config": current.config.as_dict(), "actor": user_name()},
             user_name(),
         )
 else:

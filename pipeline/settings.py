@@ -101,6 +101,13 @@ class Settings:
         default="local",
         metadata={"help": "Who runs cpu-lane jobs (baseline mining, rule rewrites, filters): local or external."},
     )
+    job_table: str = field(
+        default="app.services.job_table:JOBS",
+        metadata={
+            "help": "Where the table of jobs is (module:attribute): every kind of job by name, with its handler and "
+            "its parameters' class. Workers read it to run what the app queued."
+        },
+    )
     external_identifiers: str = field(
         default="refuse",
         metadata={

@@ -25,25 +25,14 @@ def rewrite_cmd(
 ) -> None:
     """Generate N label-preserving variants per badcase of a round (stop and rerun: it resumes)."""
     from app.services.jobs import lane_for
-    from app.services.rewrite import REWRITE_HANDLER, rewrite_params
     from pipeline.audit import cli_actor
     from pipeline.augment.rewriting import RewriteConfig
     from pipeline.jobs.runner import run_foreground
 
     cfg = RewriteConfig(round_no, n, generator, model_name, temperature, seed)
-    params = rewrite_params(cfg, cli_actor())
     bar, update = progress_bar(f"rewrite round {round_no}")
     with bar:
-        result = run_foreground(
-            c.ready_engine(),
-            c.settings,
-            "rewrite",
-            REWRITE_HANDLER,
-            params,
-            cli_actor(),
-            update,
-            lane=lane_for(c.settings, "rewrite", params),
-        )
+        result = run_foreground(c.ready_engine(), c.settings, cfg, cli_actor(), update, lane_for(c.settings, cfg))
     for line in result["lines"]:
         click.echo(line)
 
@@ -83,13 +72,12 @@ def filter_cmd(
 ) -> None:
     """Run the filter chain over a round's variants and rank the survivors for review."""
     from app.services.jobs import lane_for
-    from app.services.rewrite import FILTER_HANDLER, filter_params
+    from app.services.rewrite import filter_params
     from pipeline.audit import cli_actor
     from pipeline.jobs.runner import run_foreground
 
     params = filter_params(
         round_no,
-        cli_actor(),
         policy_model=policy_model,
         label_model=label_model,
         label_predictions=label_predictions,
@@ -97,9 +85,8 @@ def filter_cmd(
     )
     bar, update = progress_bar(f"filter round {round_no}")
     with bar:
-        lane = lane_for(c.settings, "filter", params)
         engine = c.ready_engine()
-        result = run_foreground(engine, c.settings, "filter", FILTER_HANDLER, params, cli_actor(), update, lane)
+        result = run_foreground(engine, c.settings, params, cli_actor(), update, lane_for(c.settings, params))
     for line in result["lines"]:
         click.echo(line)
 

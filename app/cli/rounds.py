@@ -52,11 +52,10 @@ def round_start(c: Ctx, config_file: Path | None, non_interactive: bool, **optio
     cfg = load_round_config(config_file, given) if config_file else round_config(given, "options")
     engine, actor = c.ready_engine(), cli_actor()
 
-    def run_stage(kind: str, handler: str, params: dict[str, Any]) -> dict[str, Any]:
+    def run_stage(kind: str, params: Any) -> dict[str, Any]:
         bar, update = progress_bar(f"{kind:<8}")
         with bar:
-            lane = lane_for(c.settings, kind, params)
-            return run_foreground(engine, c.settings, kind, handler, params, actor, update, lane)
+            return run_foreground(engine, c.settings, params, actor, update, lane_for(c.settings, params), kind)
 
     mode = "non-interactive" if non_interactive else "interactive"
     number, status = start_or_continue(engine, c.settings, mode, cfg, actor, run_stage)

@@ -9,8 +9,7 @@ from typing import Any
 
 from sqlalchemy import Engine, select
 
-from app.services.mining import KFOLD_HANDLER, kfold_params
-from app.services.rewrite import FILTER_HANDLER, REWRITE_HANDLER, filter_params, rewrite_params
+from app.services.rewrite import filter_params
 from db.engine import read_session, write_session
 from db.models import Badcase, Review, Round, User, Variant
 from pipeline.augment.filter_chain import funnel
@@ -56,18 +55,11 @@ class Demo:
 def build_demo(engine: Engine, settings: Settings, *, force: bool, seed: int = 0) -> Demo:
     base = build_base(engine, force=force, seed=seed)
     # Through the job runner, as a user's steps would go: the Jobs page lists what built the demo.
-    mined = run_foreground(
-        engine,
-        settings,
-        "kfold",
-        KFOLD_HANDLER,
-        kfold_params(MiningConfig(dataset="train", folds=5, seed=seed, threshold=DEMO_THRESHOLD), "demo"),
-        "demo",
-    )
+    mining = MiningConfig(dataset="train", folds=5, seed=seed, threshold=DEMO_THRESHOLD)
+    mined = run_foreground(engine, settings, mining, "demo")
     number = mined["round"]
-    rewrite = RewriteConfig(number, DEMO_VARIANTS, seed=seed)
-    rewritten = run_foreground(engine, settings, "rewrite", REWRITE_HANDLER, rewrite_params(rewrite, "demo"), "demo")
-    filtered = run_foreground(engine, settings, "filter", FILTER_HANDLER, filter_params(number, "demo"), "demo")
+    rewritten = run_foreground(engine, settings, RewriteConfig(number, DEMO_VARIANTS, seed=seed), "demo")
+    filtered = run_foreground(engine, settings, filter_params(number), "demo")
     # Recorded as a round would record its stages, so the Rounds page and the dashboard show round 1.
     with write_session(engine) as s:
         rnd = s.scalar(select(Round).where(Round.number == number))

@@ -6,22 +6,23 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
-from dataclasses import asdict
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, select
 
 from app.services.jobs import lane_for
-from app.services.mining import KFOLD_HANDLER, kfold_params
-from app.services.retrain import BASELINE_HANDLER, GRPO_HANDLER, SFT_HANDLER
-from app.services.rewrite import FILTER_HANDLER, REWRITE_HANDLER, filter_params, rewrite_params
+from app.services.retrain import BaselineRetrainParams, GRPORetrainParams, SFTRetrainParams
+from app.services.rewrite import filter_params
 from app.services.round_plan import label_model, mining_model, pair, policy_model, round_models
 from db.engine import read_session
 from db.models import Badcase, ModelRun, Round
+from db.vocabulary import ROUND_MODES
 from pipeline.augment.filter_chain import funnel
 from pipeline.augment.rewriting import RewriteConfig
 from pipeline.errors import InputError
+from pipeline.jobs.params import require_one_of
 from pipeline.jobs.runner import JobContext, run_foreground
 from pipeline.mining.kfold import MiningConfig
 from pipeline.review.board import expert_minutes_per_badcase
@@ -37,10 +38,21 @@ from pipeline.rounds.lifecycle import (
 )
 from pipeline.settings import Settings
 
-ROUND_HANDLER = "app.services.rounds:round_job"
+#: run_stage(kind, params) -> result, params those of the stage's job; the CLI runs stages in the foreground, the
+#: UI in a worker.
+StageRunner = Callable[[str, Any], dict[str, Any]]
 
-#: run_stage(kind, handler, params) -> result; the CLI runs stages in the foreground, the UI in a worker.
-StageRunner = Callable[[str, str, dict[str, Any]], dict[str, Any]]
+
+@dataclass(frozen=True)
+class RoundParams:
+    """The round job's: the UI starts or continues a round with it."""
+
+    mode: str = "interactive"
+    config: dict[str, Any] = field(default_factory=dict)  #: a RoundConfig's keys (round_config checks them)
+
+    def __post_init__(self) -> None:
+        require_one_of("mode", self.mode, ROUND_MODES)
+        round_config(self.config)
 
 
 def _mined(engine: Engine, number: int) -> dict[str, Any] | None:
@@ -68,9 +80,9 @@ def _mined(engine: Engine, number: int) -> dict[str, Any] | None:
 def advance(engine: Engine, settings: Settings, number: int, actor: str, run_stage: StageRunner) -> str:
     """Run the round's stages from where it stands until it is done or waits for experts; returns its status."""
 
-    def timed(kind: str, handler: str, params: dict[str, Any]) -> dict[str, Any]:
+    def timed(kind: str, params: Any) -> dict[str, Any]:
         started = time.monotonic()
-        result = run_stage(kind, handler, params)
+        result = run_stage(kind, params)
         return {**result, "seconds": round(time.monotonic() - started, 1)}
 
     while True:
@@ -79,10 +91,10 @@ def advance(engine: Engine, settings: Settings, number: int, actor: str, run_sta
         if r.status == "done":
             return "done"
         if r.status == "identifying":
-            _identify(engine, number, cfg, actor, timed)
+            _identify(engine, number, cfg, timed)
         elif r.status == "generating":
             rewrite = RewriteConfig(number, cfg.n, cfg.generator, cfg.rewrite_model, seed=cfg.seed)
-            result = timed("rewrite", REWRITE_HANDLER, rewrite_params(rewrite, actor))
+            result = timed("rewrite", rewrite)
             set_stage(
                 engine,
                 number,
@@ -92,7 +104,7 @@ def advance(engine: Engine, settings: Settings, number: int, actor: str, run_sta
                 | {"held_for_label_issues": result.get("held", 0), "models": [cfg.rewrite_model or "rules"]},
             )
         elif r.status == "filtering":
-            _filter(engine, number, cfg, actor, timed)
+            _filter(engine, number, cfg, timed)
         elif r.status == "in_review":
             if r.mode == "non-interactive":
                 by_experts, _total = review_complete(engine, number)  # decided before the switch: they stand
@@ -132,19 +144,19 @@ def advance(engine: Engine, settings: Settings, number: int, actor: str, run_sta
             a = augment(engine, number, actor)
             set_stage(engine, number, "training", "augmenting", {**asdict(a), "merged": a.added_variants})
         elif r.status == "training":
-            _train(engine, number, cfg, dict(r.results.get("training") or {}), actor, timed)
+            _train(engine, number, cfg, dict(r.results.get("training") or {}), timed)
             write_report(settings, number, get_round(engine, number))
         else:
             raise InputError(f"round {number} has an unknown status {r.status!r}")
 
 
-def _identify(engine: Engine, number: int, cfg: RoundConfig, actor: str, timed: StageRunner) -> None:
+def _identify(engine: Engine, number: int, cfg: RoundConfig, timed: StageRunner) -> None:
     done = _mined(engine, number)
     seconds = None
     if done is None:  # a mining killed half-way wrote nothing: run it again
         model = mining_model(engine, cfg, number)
         mining = MiningConfig(cfg.dataset, cfg.folds, cfg.seed, number, cfg.threshold, model, inference=cfg.inference)
-        seconds = timed("kfold", KFOLD_HANDLER, kfold_params(mining, actor))["seconds"]
+        seconds = timed("kfold", mining)["seconds"]
         done = _mined(engine, number)
         assert done is not None
     models = round_models(engine, number, cfg.learner) if cfg.mining == "kfold" else []
@@ -158,12 +170,12 @@ def _identify(engine: Engine, number: int, cfg: RoundConfig, actor: str, timed: 
     set_stage(engine, number, "generating", "identifying", done)
 
 
-def _filter(engine: Engine, number: int, cfg: RoundConfig, actor: str, timed: StageRunner) -> None:
+def _filter(engine: Engine, number: int, cfg: RoundConfig, timed: StageRunner) -> None:
     dataset = get_round(engine, number).config.get("dataset", cfg.dataset)
     label = label_model(engine, cfg, number, dataset)
     policy = policy_model(engine, cfg, number)
-    params = filter_params(number, actor, policy_model=policy, label_model=label, inference=cfg.inference)
-    result = timed("filter", FILTER_HANDLER, params)
+    params = filter_params(number, policy_model=policy, label_model=label, inference=cfg.inference)
+    result = timed("filter", params)
     skipped = None
     if policy is None:
         skipped = (
@@ -187,17 +199,16 @@ def _filter(engine: Engine, number: int, cfg: RoundConfig, actor: str, timed: St
     )
 
 
-def _train(engine: Engine, number: int, cfg: RoundConfig, done: dict[str, Any], actor: str, timed: StageRunner) -> None:
+def _train(engine: Engine, number: int, cfg: RoundConfig, done: dict[str, Any], timed: StageRunner) -> None:
     """Retrain: the baseline in one job; an LLM learner SFT then GRPO, each its own job, each skipped once done
     (a killed stage re-runs alone; its job registers only what is not registered yet)."""
-    params = {"round_no": number, "actor": actor}
     if not cfg.llm_learner:
-        result = timed("retrain", BASELINE_HANDLER, params)
+        result = timed("retrain", BaselineRetrainParams(number))
         set_stage(engine, number, "done", "training", {**result, "models": ["baseline"]})
         return
-    for stage, handler in (("sft", SFT_HANDLER), ("grpo", GRPO_HANDLER)):
+    for stage, params in (("sft", SFTRetrainParams(number)), ("grpo", GRPORetrainParams(number))):
         if stage not in done:
-            done[stage] = timed(f"train-{stage}", handler, params)
+            done[stage] = timed(f"train-{stage}", params)
             set_stage(engine, number, "training", "training", done)
     grpo = done["grpo"]
     summary = {k: grpo[k] for k in grpo if k not in ("models", "lines", "seconds")}
@@ -213,18 +224,16 @@ def start_or_continue(
     return number, advance(engine, settings, number, actor, run_stage)
 
 
-def round_job(params: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
+def round_job(params: RoundParams, ctx: JobContext) -> dict[str, Any]:
     """The UI's round job: runs the stages in this worker, each recorded as its own job row."""
-    actor = params.get("actor", "job")
+    actor = ctx.actor
 
-    def run_stage(kind: str, handler: str, stage_params: dict[str, Any]) -> dict[str, Any]:
-        lane = lane_for(ctx.settings, kind, stage_params)
-        return run_foreground(ctx.engine, ctx.settings, kind, handler, stage_params, actor, lane=lane)
+    def run_stage(kind: str, stage_params: Any) -> dict[str, Any]:
+        lane = lane_for(ctx.settings, stage_params)
+        return run_foreground(ctx.engine, ctx.settings, stage_params, actor, lane=lane, kind=kind)
 
-    cfg = round_config(params.get("config", {}))
-    number, status = start_or_continue(
-        ctx.engine, ctx.settings, params.get("mode", "interactive"), cfg, actor, run_stage
-    )
+    cfg = round_config(params.config)
+    number, status = start_or_continue(ctx.engine, ctx.settings, params.mode, cfg, actor, run_stage)
     return {"round": number, "status": status}
 
 

@@ -179,7 +179,8 @@ class Job(Base):
     #: both None for work outside a round. Deleting a round keeps its jobs' rows and logs.
     round_id: Mapped[int | None] = mapped_column(ForeignKey("rounds.id", ondelete="SET NULL"), index=True)
     stage: Mapped[str | None] = mapped_column(String(16))
-    round: Mapped[Round | None] = relationship(lazy="joined")  # its number travels with the row
+    # Loaded with the row (a second SELECT, not a join: the lane claims lock jobs FOR UPDATE): its number shows.
+    round: Mapped[Round | None] = relationship(lazy="selectin")
 
 
 class AuditEntry(Base):

@@ -34,9 +34,7 @@ class Settings:
         default="sqlite:///var/sradit.db",
         metadata={"help": "SQLAlchemy URL of the database (SQLite by default; postgresql+psycopg://… for a team)."},
     )
-    models: Path = field(
-        default=Path("models.toml"), metadata={"help": "TOML file of named models (docs/models.md)."}
-    )
+    models: Path = field(default=Path("models.toml"), metadata={"help": "TOML file of named models (docs/models.md)."})
     data_dir: Path = field(
         default=Path("var"), metadata={"help": "Where job logs, metrics, trained models and exports go."}
     )
@@ -100,6 +98,13 @@ class Settings:
     cpu_workers: str = field(
         default="local",
         metadata={"help": "Who runs cpu-lane jobs (baseline mining, rule rewrites, filters): local or external."},
+    )
+    job_table: str = field(
+        default="app.services.job_table:JOBS",
+        metadata={
+            "help": "Where the table of jobs is (module:attribute): every kind of job by name, with its handler and "
+            "its parameters' class. Workers read it to run what the app queued."
+        },
     )
     external_identifiers: str = field(
         default="refuse",

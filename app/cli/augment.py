@@ -25,7 +25,6 @@ def rewrite_cmd(
 ) -> None:
     """Generate N label-preserving variants per badcase of a round (stop and rerun: it resumes)."""
     from app.services.jobs import lane_for
-    from app.services.rewrite import REWRITE_HANDLER, rewrite_params
     from pipeline.audit import cli_actor
     from pipeline.augment.rewriting import RewriteConfig
     from pipeline.jobs.runner import RoundLink, run_foreground
@@ -35,11 +34,9 @@ def rewrite_cmd(
     # Resolved first: an unknown round is refused before anything is loaded or printed.
     link = RoundLink(round_id(engine, round_no), "generating")  # the round counts it as its generating stage
     cfg = RewriteConfig(round_no, n, generator, model_name, temperature, seed)
-    params = rewrite_params(cfg, cli_actor())
     bar, update = progress_bar(f"rewrite round {round_no}")
     with bar:
-        lane = lane_for(c.settings, "rewrite", params)
-        result = run_foreground(engine, c.settings, "rewrite", REWRITE_HANDLER, params, cli_actor(), update, lane, link)
+        result = run_foreground(engine, c.settings, cfg, cli_actor(), update, lane_for(c.settings, cfg), link=link)
     for line in result["lines"]:
         click.echo(line)
 
@@ -79,7 +76,7 @@ def filter_cmd(
 ) -> None:
     """Run the filter chain over a round's variants and rank the survivors for review."""
     from app.services.jobs import lane_for
-    from app.services.rewrite import FILTER_HANDLER, filter_params
+    from app.services.rewrite import filter_params
     from pipeline.audit import cli_actor
     from pipeline.jobs.runner import RoundLink, run_foreground
     from pipeline.rounds.lookup import round_id
@@ -88,7 +85,6 @@ def filter_cmd(
     link = RoundLink(round_id(engine, round_no), "filtering")  # the round counts it as its filtering stage
     params = filter_params(
         round_no,
-        cli_actor(),
         policy_model=policy_model,
         label_model=label_model,
         label_predictions=label_predictions,
@@ -96,8 +92,8 @@ def filter_cmd(
     )
     bar, update = progress_bar(f"filter round {round_no}")
     with bar:
-        lane = lane_for(c.settings, "filter", params)
-        result = run_foreground(engine, c.settings, "filter", FILTER_HANDLER, params, cli_actor(), update, lane, link)
+        lane = lane_for(c.settings, params)
+        result = run_foreground(engine, c.settings, params, cli_actor(), update, lane, link=link)
     for line in result["lines"]:
         click.echo(line)
 

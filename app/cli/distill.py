@@ -23,22 +23,21 @@ def cotd_cmd(
 ) -> None:
     """Have a teacher LLM write, for each labelled record and sub-task, the reasoning from the record to its gold
     diagnoses; learners with `cotd = true` think with it in their SFT targets. Stop and rerun: it resumes."""
-    from app.services.distill import COTD_HANDLER, cotd_params
+    from app.services.distill import CotdParams
     from pipeline.audit import cli_actor
     from pipeline.jobs.runner import run_foreground
 
-    params = cotd_params(
+    params = CotdParams(
         teacher,
         dataset,
-        [s.strip() for s in subtasks.split(",") if s.strip()],
-        cli_actor(),
+        tuple(s.strip() for s in subtasks.split(",") if s.strip()),
         batch_size=batch_size,
         temperature=temperature,
         max_attempts=attempts,
     )
     bar, update = progress_bar(f"cotd {teacher}")
     with bar:
-        result = run_foreground(c.ready_engine(), c.settings, "cotd", COTD_HANDLER, params, cli_actor(), update, "gpu")
+        result = run_foreground(c.ready_engine(), c.settings, params, cli_actor(), update, "gpu")
     for line in result["lines"]:
         click.echo(line)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from app.cli.common import Ctx, friendly, pass_ctx
+from db.vocabulary import JOB_LANES
 
 
 @click.group()
@@ -36,7 +37,7 @@ def jobs_cancel(c: Ctx, job_id: int) -> None:
 
 
 @click.command("worker")
-@click.option("--lane", type=click.Choice(["cpu", "gpu"]), required=True, help="Whose jobs to run.")
+@click.option("--lane", type=click.Choice(JOB_LANES), required=True, help="Whose jobs to run.")
 @click.option("--poll", type=float, default=2.0, show_default=True, help="Seconds between looks at the queue.")
 @pass_ctx
 @friendly

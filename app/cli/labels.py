@@ -6,6 +6,7 @@ from __future__ import annotations
 import click
 
 from app.cli.common import Ctx, friendly, pass_ctx
+from db.vocabulary import LABEL_ISSUE_STATUSES
 
 
 @click.group("labels")
@@ -20,7 +21,7 @@ def _codes(principal: str, others: tuple[str, ...]) -> str:
 @labels_group.command("list")
 @click.option(
     "--status",
-    type=click.Choice(["open", "accepted", "dismissed", "all"]),
+    type=click.Choice([*LABEL_ISSUE_STATUSES, "all"]),
     default="open",
     show_default=True,
 )

@@ -45,7 +45,6 @@ def kfold_cmd(
 ) -> None:
     """Out-of-fold predictions for every labelled record, and the badcases among them."""
     from app.services.jobs import lane_for
-    from app.services.mining import KFOLD_HANDLER, kfold_params
     from pipeline.audit import cli_actor
     from pipeline.domain.model_names import file_model_name
     from pipeline.jobs.runner import run_foreground
@@ -54,11 +53,9 @@ def kfold_cmd(
     if predictions is not None:
         model_name = file_model_name(predictions)
     cfg = MiningConfig(dataset, folds, seed, round_no, threshold, model_name, str(predictions) if predictions else None)
-    params = kfold_params(cfg, cli_actor())
     bar, update = progress_bar(f"{folds}-fold {model_name}")
     with bar:
-        lane = lane_for(c.settings, "kfold", params)
-        result = run_foreground(c.ready_engine(), c.settings, "kfold", KFOLD_HANDLER, params, cli_actor(), update, lane)
+        result = run_foreground(c.ready_engine(), c.settings, cfg, cli_actor(), update, lane_for(c.settings, cfg))
     for line in result["lines"]:
         click.echo(line)
     if out is not None:

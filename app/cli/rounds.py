@@ -62,11 +62,11 @@ def round_start(c: Ctx, config_file: Path | None, non_interactive: bool, continu
         given = {**read_round_config(config_file), **given}
     engine, actor = c.ready_engine(), cli_actor()
 
-    def run_stage(kind: str, handler: str, params: dict[str, Any], link: RoundLink) -> dict[str, Any]:
+    def run_stage(kind: str, params: Any, link: RoundLink) -> dict[str, Any]:
         bar, update = progress_bar(f"{link.stage} ({kind} job)")
         with bar:
-            lane = lane_for(c.settings, kind, params)
-            return run_foreground(engine, c.settings, kind, handler, params, actor, update, lane, link)
+            lane = lane_for(c.settings, params)
+            return run_foreground(engine, c.settings, params, actor, update, lane, kind, link)
 
     mode = "non-interactive" if non_interactive else "interactive"
     number, status = start_round(engine, c.settings, mode, given or None, actor, run_stage, continue_only)

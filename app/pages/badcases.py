@@ -10,7 +10,6 @@ from app.auth import require, user_name
 from app.inert import inert
 from app.label_flag import flag_form
 from app.services.jobs import get_job, recent_jobs, submit
-from app.services.mining import KFOLD_HANDLER, kfold_params
 from app.services.models import model_names
 from app.state import ready_engine, settings
 from db.vocabulary import BADCASE_ERRORS, JOB_ACTIVE_STATUSES
@@ -38,10 +37,7 @@ with st.expander("Mine a new round (K-fold, runs in the background)", expanded=F
         threshold = st.slider("Other-code F1 below which a record is a badcase", 0.0, 1.0, 0.5, 0.05)
         if st.form_submit_button("Start mining"):
             cfg = MiningConfig(dataset, int(folds), int(seed), None, float(threshold), model)
-            actor = user_name()
-            st.session_state["mining_job"] = submit(
-                engine, settings(), "kfold", KFOLD_HANDLER, kfold_params(cfg, actor), actor
-            )
+            st.session_state["mining_job"] = submit(engine, settings(), cfg, user_name())
 
 
 @st.fragment(run_every=2)

@@ -8,7 +8,7 @@ import streamlit as st
 
 from app.auth import require, user_name
 from app.services.jobs import get_job, recent_jobs, submit
-from app.services.rewrite import FILTER_HANDLER, REWRITE_HANDLER, filter_params, rewrite_params
+from app.services.rewrite import filter_params
 from app.state import ready_engine, settings
 from db.vocabulary import JOB_ACTIVE_STATUSES, VARIANT_GENERATORS
 from pipeline.augment.filter_chain import funnel, per_code_counts
@@ -63,14 +63,11 @@ if go_generate:
         st.error("No LLM is configured in the models file.")
     else:
         cfg = RewriteConfig(int(round_no), int(n), generator, model if generator == "llm" else None, float(temperature))
-        st.session_state["generate_job"] = submit(
-            engine, settings(), "rewrite", REWRITE_HANDLER, rewrite_params(cfg, actor), actor
-        )
+        st.session_state["generate_job"] = submit(engine, settings(), cfg, actor)
 if go_filter:
     try:
         params = filter_params(
             int(round_no),
-            actor,
             policy_model=None if policy == "(skip)" or policy_file else policy,
             label_model=None if label == "baseline" or label_file else label,
             label_predictions=label_file or None,
@@ -79,7 +76,7 @@ if go_filter:
     except SraditError as e:
         st.error(str(e))
     else:
-        st.session_state["generate_job"] = submit(engine, settings(), "filter", FILTER_HANDLER, params, actor)
+        st.session_state["generate_job"] = submit(engine, settings(), params, actor)
 
 
 @st.fragment(run_every=2)

@@ -8,6 +8,7 @@ import streamlit as st
 
 from app.auth import require
 from app.state import ready_engine
+from db.vocabulary import LABEL_ISSUE_STATUSES
 from pipeline.domain.label_space import all_codes
 from pipeline.overview import overview
 from pipeline.rounds.dashboard import per_code_accuracy, round_rows
@@ -50,7 +51,7 @@ if rows:
                 "expert min / selected": two(r.expert_minutes_per_approved),
                 "expert min / badcase": two(r.expert_minutes_per_badcase),
                 "label issues open / accepted / dismissed": " / ".join(
-                    str(r.label_issues[k]) for k in ("open", "accepted", "dismissed")
+                    str(r.label_issues[k]) for k in LABEL_ISSUE_STATUSES
                 ),
                 f"score before ({r.metric})": two(r.score_before),
                 "measured": r.before_measured,

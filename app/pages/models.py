@@ -10,9 +10,9 @@ import streamlit as st
 
 from app.auth import require, user_name
 from app.services.jobs import get_job, submit
-from app.services.mining import PREDICT_HANDLER
+from app.services.mining import PredictParams
 from app.services.models import describe, model_entries, register_external
-from app.services.training import TINY_HANDLER, tiny_params
+from app.services.training import TinyParams
 from app.state import ready_engine, settings
 from db.vocabulary import SUBTASKS
 from pipeline.domain.vocabulary import INFERENCE_MODES, TRAINERS
@@ -59,13 +59,8 @@ with st.form("predict"):
     dataset = c2.text_input("Dataset", "test")
     inference = c3.selectbox("Inference", ["model's own", *INFERENCE_MODES])
     if st.form_submit_button("Predict"):
-        params = {
-            "model": model,
-            "dataset": dataset.strip(),
-            "inference": None if inference == "model's own" else inference,
-            "actor": user_name(),
-        }
-        st.session_state["predict_job"] = submit(engine, settings(), "predict", PREDICT_HANDLER, params, user_name())
+        params = PredictParams(model, dataset.strip(), None if inference == "model's own" else inference)
+        st.session_state["predict_job"] = submit(engine, settings(), params, user_name())
 if "predict_job" in st.session_state:
     job = get_job(engine, st.session_state["predict_job"])
     st.caption(f"Job {job.id}: {job.status}" + (f" — {job.message}" if job.message else ""))
@@ -112,9 +107,7 @@ with st.form("tiny"):
     out = c1.text_input("Folder", str(settings().workspace / "models" / "tiny-answers"))
     answers = c2.checkbox("Teach it to answer", value=True)
     if st.form_submit_button("Build"):
-        st.session_state["tiny_job"] = submit(
-            engine, settings(), "tiny-model", TINY_HANDLER, tiny_params(out.strip(), answers, user_name()), user_name()
-        )
+        st.session_state["tiny_job"] = submit(engine, settings(), TinyParams(out.strip(), answers), user_name())
 if "tiny_job" in st.session_state:
     job = get_job(engine, st.session_state["tiny_job"])
     st.caption(f"Job {job.id}: {job.status}" + (f" — {job.message}" if job.message else ""))

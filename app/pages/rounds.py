@@ -9,7 +9,7 @@ import streamlit as st
 from app.auth import require, user_name
 from app.services.jobs import get_job, recent_jobs, submit
 from app.services.round_plan import cost
-from app.services.rounds import ROUND_HANDLER
+from app.services.rounds import RoundParams
 from app.state import ready_engine, settings
 from db.vocabulary import JOB_ACTIVE_STATUSES, ROUND_MODES, VARIANT_GENERATORS
 from pipeline.domain.vocabulary import INFERENCE_MODES, MINING_MODES
@@ -83,14 +83,9 @@ if unfinished:
         help="non-interactive: the filter chain approves what the experts have not decided (marked as such)",
     )
     if st.button(f"Continue round {current.number}", type="primary"):
+        # Its stored settings (unchanged, so nothing is re-applied): the lane of the job follows from them.
         st.session_state["round_job"] = submit(
-            engine,
-            settings(),
-            "round",
-            ROUND_HANDLER,
-            # Its stored settings (unchanged, so nothing is re-applied): the lane of the job follows from them.
-            {"mode": mode, "config": current.config.as_dict(), "actor": user_name()},
-            user_name(),
+            engine, settings(), RoundParams(mode, current.config.as_dict()), user_name()
         )
 else:
     st.markdown("**Configure the next round**")
@@ -105,14 +100,7 @@ else:
         left.code(cfg.to_yaml(), language="yaml")
         right.markdown("**What it will run**\n\n" + "\n".join(f"- {line}" for line in plan.lines))
         if st.button("Start the next round", type="primary"):
-            st.session_state["round_job"] = submit(
-                engine,
-                settings(),
-                "round",
-                ROUND_HANDLER,
-                {"mode": mode, "config": cfg.as_dict(), "actor": user_name()},
-                user_name(),
-            )
+            st.session_state["round_job"] = submit(engine, settings(), RoundParams(mode, cfg.as_dict()), user_name())
 
 
 @st.fragment(run_every=2)

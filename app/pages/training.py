@@ -10,15 +10,7 @@ import streamlit as st
 from app.auth import require, user_name
 from app.folders import FOLDER_HELP, confine
 from app.services.jobs import cancel, get_job, log_tail, metrics, recent_jobs, submit
-from app.services.training import (
-    FORMAT_FOR,
-    TINY_HANDLER,
-    TRAIN_HANDLER,
-    TrainRequest,
-    preview,
-    request_params,
-    tiny_params,
-)
+from app.services.training import FORMAT_FOR, TinyParams, TrainParams, TrainRequest, preview
 from app.state import ready_engine, settings
 from db.vocabulary import JOB_ACTIVE_STATUSES
 from pipeline.domain.vocabulary import INFERENCE_MODES, TRAINERS
@@ -58,9 +50,7 @@ except SraditError as e:
 if not Path(model_path).is_dir():
     st.warning(f"{model_path} is not a model folder yet.")
     if st.button("Build the tiny offline model there (random weights, a few seconds)"):
-        st.session_state["tiny_job"] = submit(
-            engine, settings(), "tiny", TINY_HANDLER, tiny_params(model_path, False, user_name()), user_name()
-        )
+        st.session_state["tiny_job"] = submit(engine, settings(), TinyParams(model_path), user_name())
     if "tiny_job" in st.session_state:
         built = get_job(engine, st.session_state["tiny_job"])
         st.caption(f"job {built.id}: {built.status}" + (" — reload the page" if built.status == "succeeded" else ""))
@@ -124,9 +114,7 @@ except SraditError as e:
     st.error(str(e))
     ready = False
 if st.button("Start training", type="primary", disabled=not ready):
-    st.session_state["train_job"] = submit(
-        engine, settings(), f"train-{kind}", TRAIN_HANDLER, request_params(request, user_name()), user_name()
-    )
+    st.session_state["train_job"] = submit(engine, settings(), TrainParams(request), user_name(), kind=f"train-{kind}")
 
 
 @st.fragment(run_every=2)

@@ -9,8 +9,7 @@ from typing import Any
 
 from sqlalchemy import Engine, select
 
-from app.services.mining import KFOLD_HANDLER, kfold_params
-from app.services.rewrite import FILTER_HANDLER, REWRITE_HANDLER, filter_params, rewrite_params
+from app.services.rewrite import filter_params
 from db.engine import read_session, write_session
 from db.models import Badcase, Review, User, Variant
 from pipeline.augment.rewriting import RewriteConfig
@@ -57,16 +56,9 @@ class Demo:
 def build_demo(engine: Engine, settings: Settings, *, force: bool, seed: int = 0) -> Demo:
     base = build_base(engine, force=force, seed=seed)
     # Through the job runner, as a user's steps would go: the Jobs page lists what built the demo.
-    mined = run_foreground(
-        engine,
-        settings,
-        "kfold",
-        KFOLD_HANDLER,
-        kfold_params(MiningConfig(dataset="train", folds=5, seed=seed, threshold=DEMO_THRESHOLD), "demo"),
-        "demo",
-    )
+    mining = MiningConfig(dataset="train", folds=5, seed=seed, threshold=DEMO_THRESHOLD)
+    mined = run_foreground(engine, settings, mining, "demo")
     number = mined["round"]
-    rewrite = RewriteConfig(number, DEMO_VARIANTS, seed=seed)
     # The round's config first: the stages below are recorded as the round's own (sync), with these settings.
     with write_session(engine) as s:
         find_round(s, number).config = RoundConfig(
@@ -75,20 +67,12 @@ def build_demo(engine: Engine, settings: Settings, *, force: bool, seed: int = 0
     rewritten = run_foreground(
         engine,
         settings,
-        "rewrite",
-        REWRITE_HANDLER,
-        rewrite_params(rewrite, "demo"),
+        RewriteConfig(number, DEMO_VARIANTS, seed=seed),
         "demo",
         link=RoundLink(find_round_id(engine, number), "generating"),
     )
     filtered = run_foreground(
-        engine,
-        settings,
-        "filter",
-        FILTER_HANDLER,
-        filter_params(number, "demo"),
-        "demo",
-        link=RoundLink(find_round_id(engine, number), "filtering"),
+        engine, settings, filter_params(number), "demo", link=RoundLink(find_round_id(engine, number), "filtering")
     )
     sync(engine, number)  # round 1 is then in review, as `round start` would have left it
     reviews = _review_a_few(engine)

@@ -7,18 +7,16 @@ The teacher is an LLM of the models file (``kind = "llm"``), loaded through the 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
+from db.vocabulary import PAIR_SUBTASKS
 from pipeline.distill.traces import PROMPT_VERSION, check_request, generate_traces
 from pipeline.errors import InputError
 from pipeline.jobs.runner import JobContext
 from pipeline.protocols import TextGenerator
 from pipeline.settings import Settings
 from training.models.catalog import ModelSpec, get_model
-
-COTD_HANDLER = "app.services.distill:cotd_job"
-DEFAULT_SUBTASKS = ("principal", "other")
 
 
 def teacher_spec(settings: Settings, name: str) -> ModelSpec:
@@ -35,42 +33,27 @@ def teacher_generator(spec: ModelSpec) -> TextGenerator:
     return make_generator(spec)
 
 
-def cotd_params(
-    teacher: str,
-    dataset: str = "train",
-    subtasks: Iterable[str] = DEFAULT_SUBTASKS,
-    actor: str = "job",
-    *,
-    batch_size: int = 16,
-    temperature: float = 0.7,
-    max_attempts: int = 2,
-) -> dict[str, Any]:
-    return {
-        "teacher": teacher,
-        "dataset": dataset,
-        "subtasks": list(subtasks),
-        "actor": actor,
-        "batch_size": batch_size,
-        "temperature": temperature,
-        "max_attempts": max_attempts,
-    }
+@dataclass(frozen=True)
+class CotdParams:
+    """The cotd job's. The teacher's ``max_tokens`` comes from its models-file entry."""
+
+    teacher: str  #: an LLM of the models file
+    dataset: str = "train"
+    subtasks: tuple[str, ...] = PAIR_SUBTASKS
+    batch_size: int = 16  #: prompts per call to the teacher
+    temperature: float = 0.7
+    max_attempts: int = 2  #: tries per record and sub-task before it fails
+
+    def __post_init__(self) -> None:
+        if not self.teacher:
+            raise InputError("CoT distillation needs a teacher: --teacher NAME (an LLM of the models file)")
 
 
-def cotd_job(params: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
-    """Job handler: one teacher trace per labelled record and sub-task of a dataset (resumable).
-
-    params: ``teacher`` (a models-file LLM), ``dataset``, ``subtasks`` (list or comma-separated), ``actor``,
-    and optionally ``batch_size``, ``temperature``, ``max_attempts``. The teacher's ``max_tokens`` comes from
-    its models-file entry."""
-    teacher = str(params.get("teacher") or "")
-    if not teacher:
-        raise InputError("CoT distillation needs a teacher: --teacher NAME (an LLM of the models file)")
-    dataset = str(params.get("dataset") or "train")
-    subtasks = params.get("subtasks") or DEFAULT_SUBTASKS
-    if isinstance(subtasks, str):
-        subtasks = subtasks.split(",")
+def cotd_job(params: CotdParams, ctx: JobContext) -> dict[str, Any]:
+    """Job handler: one teacher trace per labelled record and sub-task of a dataset (resumable)."""
+    teacher, dataset = params.teacher, params.dataset
     spec = teacher_spec(ctx.settings, teacher)
-    chosen = check_request(ctx.engine, dataset, subtasks)  # refused before the model loads
+    chosen = check_request(ctx.engine, dataset, params.subtasks)  # refused before the model loads
     ctx.log(f"CoT distillation: teacher {teacher} ({spec.engine}), dataset {dataset}, sub-tasks {', '.join(chosen)}")
     report = generate_traces(
         ctx.engine,
@@ -79,11 +62,11 @@ def cotd_job(params: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
         dataset,
         chosen,
         ctx.progress,
-        int(params.get("batch_size", 16)),
-        temperature=float(params.get("temperature", 0.7)),
+        params.batch_size,
+        temperature=params.temperature,
         max_tokens=spec.max_tokens,
-        max_attempts=int(params.get("max_attempts", 2)),
-        actor=str(params.get("actor", "job")),
+        max_attempts=params.max_attempts,
+        actor=ctx.actor,
     )
     ctx.metric(traces=report.generated, failed=report.failed, skipped=report.skipped)
     return {

@@ -15,11 +15,12 @@ from db.vocabulary import JOB_ACTIVE_STATUSES
 from pipeline.domain.model_names import is_file_model
 from pipeline.errors import SraditError
 from pipeline.jobs import runner as jobs
+from pipeline.jobs.params import to_json
+from pipeline.jobs.table import load_table
 from pipeline.settings import Settings
 
-#: Kinds that always need a GPU (training, an LLM teacher); the others do when a model they name is an LLM.
-GPU_KINDS = frozenset({"train-sft", "train-grpo", "sft", "grpo", "cotd", "tiny", "tiny-model"})
-#: The params naming a model that predicts or generates, in the jobs that take one.
+#: The params naming a model that predicts or generates, in the jobs that take one (jobs marked gpu in the job
+#: table need a GPU whatever they name).
 MODEL_PARAMS = ("model", "label_model", "policy_model", "learner", "teacher")
 
 
@@ -72,22 +73,25 @@ def get_job(engine: Engine, job_id: int) -> JobView:
     return _view(jobs.job_status(engine, job_id))
 
 
-def submit(engine: Engine, settings: Settings, kind: str, handler: str, params: dict[str, Any], actor: str) -> int:
-    return jobs.submit(engine, settings, kind, handler, params, actor, lane_for(settings, kind, params))
+def submit(engine: Engine, settings: Settings, params: Any, actor: str, kind: str | None = None) -> int:
+    """Queue the job whose parameters ``params`` are (a dataclass of the job table) in the lane it needs."""
+    return jobs.submit(engine, settings, params, actor, lane_for(settings, params), kind)
 
 
-def lane_for(settings: Settings, kind: str, params: dict[str, Any]) -> str:
+def lane_for(settings: Settings, params: Any) -> str:
     """gpu for training and LLM generation (an LLM learner, generator, filter model or teacher), cpu for
     the rest (baseline mining, rule rewrites, filters, exports, the demo)."""
-    if kind in GPU_KINDS:
+    job = load_table(settings.job_table).of(params)
+    values = to_json(params)
+    if job.gpu:
         return "gpu"
-    if kind == "round":
-        cfg = params.get("config") or {}
+    if job.name == "round":
+        cfg = values["config"]
         llm = cfg.get("generator") == "llm" or cfg.get("mining") == "policy"
         return "gpu" if llm or any(_needs_gpu(settings, cfg.get(k)) for k in MODEL_PARAMS) else "cpu"
-    if kind == "rewrite" and params.get("generator") == "llm":
+    if job.name == "rewrite" and values["generator"] == "llm":
         return "gpu"
-    return "gpu" if any(_needs_gpu(settings, params.get(k)) for k in MODEL_PARAMS) else "cpu"
+    return "gpu" if any(_needs_gpu(settings, values.get(k)) for k in MODEL_PARAMS) else "cpu"
 
 
 def _needs_gpu(settings: Settings, name: Any) -> bool:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -13,8 +13,10 @@ from db.engine import read_session, write_session
 from db.models import Dataset, ModelRun, Prediction, Record
 from pipeline.audit import audit
 from pipeline.domain.metric import ScoreReport, record_score, score
+from pipeline.domain.vocabulary import INFERENCE_MODES
 from pipeline.errors import InputError
 from pipeline.ingest.submission import write_submission
+from pipeline.jobs.params import require_one_of
 from pipeline.jobs.runner import JobContext, job_dir
 from pipeline.mining.kfold import MiningConfig, MiningReport, labelled_records, mine, record_dict
 from pipeline.protocols import Progress
@@ -23,19 +25,15 @@ from training.models.catalog import load_models
 from training.models.resolve import find_model, predictor_for
 from training.predictors import BaselineLearner, FixedLearner, learner_for
 
-KFOLD_HANDLER = "app.services.mining:kfold_job"
 
-
-def kfold_job(params: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
-    """Job handler: K-fold mining with the named model (params are MiningConfig's fields + actor).
+def kfold_job(cfg: MiningConfig, ctx: JobContext) -> dict[str, Any]:
+    """Job handler: K-fold mining with the named model.
 
     A learner (``kind = "sft"``) is trained once per fold and sub-task, so every prediction is out of fold;
     its fold models and their ensemble are registered with the round. Any other model predicts every fold
     as it is (the baseline is refitted per fold).
     """
-    params = dict(params)
-    actor = params.pop("actor", "job")
-    cfg = MiningConfig(**params)
+    actor = ctx.actor
     # The reported metric and the fold grouping are the deployment's settings unless the caller chose.
     cfg = replace(cfg, metric=cfg.metric or ctx.settings.metric, group=cfg.group or ctx.settings.fold_group)
     if cfg.predictions:
@@ -82,10 +80,6 @@ def _mining_result(ctx: JobContext, report: MiningReport, extra_lines: list[str]
         "patients_with_several_admissions": report.patients_with_several,
         "lines": report.lines() + (extra_lines or []),
     }
-
-
-def kfold_params(cfg: MiningConfig, actor: str) -> dict[str, Any]:
-    return {**asdict(cfg), "actor": actor}
 
 
 def predict_dataset(
@@ -179,21 +173,32 @@ def write_run_submission(engine: Engine, run_id: int, out: Path) -> int:
     return len(rows)
 
 
-PREDICT_HANDLER = "app.services.mining:predict_job"
+@dataclass(frozen=True)
+class PredictParams:
+    """The predict job's: `sradit predict` from the UI."""
+
+    model: str
+    dataset: str
+    inference: str | None = None  #: greedy | tcecp; None: the model's own setting
+    train_dataset: str = "train"  #: what the baseline is fitted on
+
+    def __post_init__(self) -> None:
+        if self.inference is not None:
+            require_one_of("inference", self.inference, INFERENCE_MODES)
 
 
-def predict_job(params: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
+def predict_job(params: PredictParams, ctx: JobContext) -> dict[str, Any]:
     """Job handler: `sradit predict` from the UI; the submission goes into the job's folder."""
     out = job_dir(ctx.settings, ctx.job_id) / "submission.json"
     run_id, n, report = predict_dataset(
         ctx.engine,
         ctx.settings,
-        params["model"],
-        params["dataset"],
+        params.model,
+        params.dataset,
         out,
-        params.get("actor", "job"),
-        params.get("inference"),
-        params.get("train_dataset", "train"),
+        ctx.actor,
+        params.inference,
+        params.train_dataset,
         ctx.progress,
     )
     lines = [f"{n} predictions written to {out} (run {run_id})", *(report.lines() if report else [])]

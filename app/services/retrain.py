@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -39,10 +39,29 @@ from training.models.catalog import ModelSpec, get_model
 from training.models.learners import SFTLearner, grpo_training_rows, subtasks_of
 from training.predictors import BaselineLearner
 
-BASELINE_HANDLER = "app.services.retrain:baseline_job"
-SFT_HANDLER = "app.services.retrain:sft_job"
-GRPO_HANDLER = "app.services.retrain:grpo_job"
 ROOT = Path(__file__).resolve().parents[2]
+
+
+@dataclass(frozen=True)
+class RetrainParams:
+    """A round's retraining stage: which round (its config names the learner, its results the dataset)."""
+
+    round_no: int
+
+
+@dataclass(frozen=True)
+class BaselineRetrainParams(RetrainParams):
+    """The baseline refitted (:func:`baseline_job`)."""
+
+
+@dataclass(frozen=True)
+class SFTRetrainParams(RetrainParams):
+    """SFT of an LLM learner (:func:`sft_job`)."""
+
+
+@dataclass(frozen=True)
+class GRPORetrainParams(RetrainParams):
+    """GRPO from the round's SFT models (:func:`grpo_job`)."""
 
 
 def weights_sha256(folder: str | Path) -> str:
@@ -79,9 +98,9 @@ def _learner(ctx: JobContext, cfg: Any) -> ModelSpec:
     return spec
 
 
-def sft_job(params: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
+def sft_job(params: SFTRetrainParams, ctx: JobContext) -> dict[str, Any]:
     """SFT of the learner's base on the round's augmented dataset, per sub-task, each registered once."""
-    number = int(params["round_no"])
+    number = params.round_no
     cfg, dataset, rows = _round_data(ctx.engine, number)
     spec = _learner(ctx, cfg)
     learner = SFTLearner(
@@ -119,7 +138,7 @@ def sft_job(params: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
                 metrics={**model.metrics, "weights_sha256": weights_sha256(model.path)},
                 job_id=ctx.job_id,
             ),
-            params.get("actor", "job"),
+            ctx.actor,
         )
     return {"models": names, "lines": [f"SFT registered: {', '.join(names)}"]}
 
@@ -132,13 +151,13 @@ def grpo_config_path(value: str) -> Path:
     raise InputError(f"grpo_config {value!r}: no such file (relative paths are read from the project folder)")
 
 
-def grpo_job(params: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
+def grpo_job(params: GRPORetrainParams, ctx: JobContext) -> dict[str, Any]:
     """GRPO from each of the round's SFT models, then the new policy's in-sample figures on the round's records."""
     from training.grpo import run_grpo
     from training.sft import config_dict
     from training.train_entry import load_config
 
-    number = int(params["round_no"])
+    number = params.round_no
     cfg, dataset, rows = _round_data(ctx.engine, number)
     spec = _learner(ctx, cfg)
     config_file = grpo_config_path(cfg.grpo_config)
@@ -190,7 +209,7 @@ def grpo_job(params: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
                 metrics={**metrics, "weights_sha256": weights_sha256(out)},
                 job_id=ctx.job_id,
             ),
-            params.get("actor", "job"),
+            ctx.actor,
         )
     after = _in_sample_after(ctx, number, cfg, names[0])
     return {"models": names, **after, "lines": [f"GRPO registered: {', '.join(names)}"]}
@@ -241,10 +260,10 @@ def _after(
     }
 
 
-def baseline_job(params: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
+def baseline_job(params: BaselineRetrainParams, ctx: JobContext) -> dict[str, Any]:
     """Refit the baseline on the augmented dataset and measure it the way it was mined: out of fold on the
     original records (merged variants train, never in their parent's fold)."""
-    number = int(params["round_no"])
+    number = params.round_no
     r = get_round(ctx.engine, number)
     cfg = r.config
     dataset = r.results.augmenting.dataset if r.results.augmenting else None

@@ -3,7 +3,7 @@ Generate page."""
 
 from __future__ import annotations
 
-from dataclasses import asdict
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,18 +19,17 @@ from pipeline.augment.filters.length import LengthFilter
 from pipeline.augment.filters.policy import PolicyFilter
 from pipeline.augment.llm_rewriter import LLMRewriter
 from pipeline.augment.rewriting import RewriteConfig, RuleRewriter, VariantSource, generate_round
+from pipeline.domain.vocabulary import INFERENCE_MODES
 from pipeline.errors import InputError
 from pipeline.export.prompts import round_variant_ids
 from pipeline.ingest.submission import PredictionsFile
+from pipeline.jobs.params import require_one_of
 from pipeline.jobs.runner import JobContext
 from pipeline.mining.kfold import labelled_records, record_dict, round_dataset
 from pipeline.settings import Settings
 from training.models.catalog import get_model
 from training.models.resolve import predictor_for
 from training.predictors import consistency_learner
-
-REWRITE_HANDLER = "app.services.rewrite:rewrite_job"
-FILTER_HANDLER = "app.services.rewrite:filter_job"
 
 
 def variant_source(settings: Settings, cfg: RewriteConfig) -> VariantSource:
@@ -50,11 +49,8 @@ def variant_source(settings: Settings, cfg: RewriteConfig) -> VariantSource:
     raise InputError(f"--generator {cfg.generator!r} is not rules or llm")
 
 
-def rewrite_job(params: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
-    params = dict(params)
-    actor = params.pop("actor", "job")
-    cfg = RewriteConfig(**params)
-    report = generate_round(ctx.engine, cfg, variant_source(ctx.settings, cfg), actor, ctx.progress)
+def rewrite_job(cfg: RewriteConfig, ctx: JobContext) -> dict[str, Any]:
+    report = generate_round(ctx.engine, cfg, variant_source(ctx.settings, cfg), ctx.actor, ctx.progress)
     ctx.metric(generated=report.generated, failed=report.failed)
     return {
         "round": cfg.round_no,
@@ -63,10 +59,6 @@ def rewrite_job(params: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
         "held": report.held,  # badcases left out: their gold codes are flagged as wrong
         "lines": report.lines(),
     }
-
-
-def rewrite_params(cfg: RewriteConfig, actor: str) -> dict[str, Any]:
-    return {**asdict(cfg), "actor": actor}
 
 
 def _file_predictor(engine: Engine, settings: Settings, round_no: int, path: str) -> PredictionsFile:
@@ -133,17 +125,33 @@ def build_filters(
     return filters
 
 
+@dataclass(frozen=True)
+class FilterParams:
+    """The filter job's (see :func:`build_filters`); made by :func:`filter_params`, which checks the files."""
+
+    round_no: int
+    policy_model: str | None = None
+    label_model: str | None = None
+    label_predictions: str | None = None  #: absolute, the same for a worker started elsewhere
+    policy_predictions: str | None = None
+    inference: str | None = None
+
+    def __post_init__(self) -> None:
+        _one_source_each(self.label_model, self.label_predictions, self.policy_model, self.policy_predictions)
+        if self.inference is not None:
+            require_one_of("inference", self.inference, INFERENCE_MODES)
+
+
 def filter_params(
     round_no: int,
-    actor: str,
     *,
     policy_model: str | None = None,
     label_model: str | None = None,
     label_predictions: Path | str | None = None,
     policy_predictions: Path | str | None = None,
     inference: str | None = None,
-) -> dict[str, Any]:
-    """The filter job's params (JSON: paths as absolute strings, the same for a worker started elsewhere)."""
+) -> FilterParams:
+    """The filter job's params, predictions files checked to exist and made absolute."""
     _one_source_each(label_model, label_predictions, policy_model, policy_predictions)
 
     def path(p: Path | str | None) -> str | None:
@@ -153,29 +161,28 @@ def filter_params(
             raise InputError(f"{p}: no such predictions file")
         return str(Path(p).resolve())
 
-    return {
-        "round_no": round_no,
-        "policy_model": policy_model,
-        "label_model": label_model,
-        "label_predictions": path(label_predictions),
-        "policy_predictions": path(policy_predictions),
-        "inference": inference,
-        "actor": actor,
-    }
+    return FilterParams(
+        round_no,
+        policy_model,
+        label_model,
+        path(label_predictions),
+        path(policy_predictions),
+        inference,
+    )
 
 
-def filter_job(params: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
-    round_no = int(params["round_no"])
+def filter_job(params: FilterParams, ctx: JobContext) -> dict[str, Any]:
+    round_no = params.round_no
     filters = build_filters(
         ctx.engine,
         ctx.settings,
         round_no,
-        params.get("policy_model"),
-        label_model=params.get("label_model"),
-        label_predictions=params.get("label_predictions"),
-        policy_predictions=params.get("policy_predictions"),
-        inference=params.get("inference"),
+        params.policy_model,
+        label_model=params.label_model,
+        label_predictions=params.label_predictions,
+        policy_predictions=params.policy_predictions,
+        inference=params.inference,
     )
-    report = filter_round(ctx.engine, round_no, filters, params.get("actor", "job"), ctx.progress)
+    report = filter_round(ctx.engine, round_no, filters, ctx.actor, ctx.progress)
     ctx.metric(variants=report.variants, passed=report.passed)
     return {"round": round_no, "variants": report.variants, "passed": report.passed, "lines": report.lines()}

@@ -5,28 +5,42 @@ either way every stage job is linked to its round, and the driver records it fro
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Engine
 
 from app.services.jobs import lane_for
-from app.services.mining import KFOLD_HANDLER, kfold_params
-from app.services.retrain import BASELINE_HANDLER, GRPO_HANDLER, SFT_HANDLER
-from app.services.rewrite import FILTER_HANDLER, REWRITE_HANDLER, filter_params, rewrite_params
+from app.services.retrain import BaselineRetrainParams, GRPORetrainParams, SFTRetrainParams
+from app.services.rewrite import filter_params
 from app.services.round_plan import label_model, mining_model, policy_model
+from db.vocabulary import ROUND_MODES
 from pipeline.augment.rewriting import RewriteConfig
+from pipeline.jobs.params import require_one_of
 from pipeline.jobs.runner import JobContext, RoundLink, run_foreground
+from pipeline.jobs.table import load_table
 from pipeline.mining.kfold import MiningConfig
-from pipeline.rounds.config import RoundConfig
+from pipeline.rounds.config import RoundConfig, round_config
 from pipeline.rounds.driver import Claim, claim, drive, release
 from pipeline.rounds.lookup import get_round, round_id
 from pipeline.settings import Settings
 
-ROUND_HANDLER = "app.services.rounds:round_job"
 
-#: run_stage(kind, handler, params, link) -> the job's result; the CLI draws a progress bar around it.
-StageRunner = Callable[[str, str, dict[str, Any], RoundLink], dict[str, Any]]
+@dataclass(frozen=True)
+class RoundParams:
+    """The round job's: the UI starts or continues a round with it."""
+
+    mode: str = "interactive"
+    #: a RoundConfig's keys (round_config checks them); empty: continue the open round as it is stored
+    config: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        require_one_of("mode", self.mode, ROUND_MODES)
+        round_config(self.config)
+
+
+#: run_stage(kind, params, link) -> the job's result; params are those of the stage's job (the job table's).
+StageRunner = Callable[[str, Any, RoundLink], dict[str, Any]]
 
 
 @dataclass
@@ -34,7 +48,6 @@ class JobStages:
     """The model-backed stages of :class:`pipeline.rounds.driver.RoundStages`, each a job linked to the round."""
 
     engine: Engine
-    actor: str
     run_stage: StageRunner
 
     def _link(self, number: int, stage: str) -> RoundLink:
@@ -44,32 +57,29 @@ class JobStages:
         model = mining_model(self.engine, cfg, number)
         dataset = get_round(self.engine, number).config.dataset
         mining = MiningConfig(dataset, cfg.folds, cfg.seed, number, cfg.threshold, model, inference=cfg.inference)
-        self.run_stage("kfold", KFOLD_HANDLER, kfold_params(mining, self.actor), self._link(number, "identifying"))
+        self.run_stage("kfold", mining, self._link(number, "identifying"))
 
     def rewrite(self, number: int, cfg: RoundConfig) -> None:
         rewrite = RewriteConfig(number, cfg.n, cfg.generator, cfg.rewrite_model, seed=cfg.seed)
-        self.run_stage(
-            "rewrite", REWRITE_HANDLER, rewrite_params(rewrite, self.actor), self._link(number, "generating")
-        )
+        self.run_stage("rewrite", rewrite, self._link(number, "generating"))
 
     def filter(self, number: int, cfg: RoundConfig) -> None:
         dataset = get_round(self.engine, number).config.dataset
         params = filter_params(
             number,
-            self.actor,
             policy_model=policy_model(self.engine, cfg, number),
             label_model=label_model(self.engine, cfg, number, dataset),
             inference=cfg.inference,
         )
-        self.run_stage("filter", FILTER_HANDLER, params, self._link(number, "filtering"))
+        self.run_stage("filter", params, self._link(number, "filtering"))
 
     def retrain(self, number: int, cfg: RoundConfig, part: str) -> None:
-        kind, handler = {
-            "baseline": ("retrain", BASELINE_HANDLER),
-            "sft": ("train-sft", SFT_HANDLER),
-            "grpo": ("train-grpo", GRPO_HANDLER),
+        kind, params = {
+            "baseline": ("retrain", BaselineRetrainParams(number)),
+            "sft": ("train-sft", SFTRetrainParams(number)),
+            "grpo": ("train-grpo", GRPORetrainParams(number)),
         }[part]
-        self.run_stage(kind, handler, {"round_no": number, "actor": self.actor}, self._link(number, "training"))
+        self.run_stage(kind, params, self._link(number, "training"))
 
 
 def start_round(
@@ -82,7 +92,8 @@ def start_round(
     continue_only: bool = False,
 ) -> tuple[int, str]:
     """`sradit round start`: claim the next (or the open) round for this process and drive it; (number, status)."""
-    taken = claim(engine, mode, given, actor, continue_only=continue_only, handler=ROUND_HANDLER)
+    _stored, row = load_table(settings.job_table).encode(RoundParams(mode, dict(given or {})))
+    taken = claim(engine, mode, given, actor, continue_only=continue_only, row_config=row)
     return taken.number, _drive(engine, settings, taken, actor, run_stage, release_after=True)
 
 
@@ -90,7 +101,7 @@ def _drive(
     engine: Engine, settings: Settings, taken: Claim, actor: str, run_stage: StageRunner, release_after: bool
 ) -> str:
     try:
-        status = drive(engine, settings, taken.number, actor, JobStages(engine, actor, run_stage))
+        status = drive(engine, settings, taken.number, actor, JobStages(engine, run_stage))
     except BaseException as e:
         if release_after:
             release(engine, taken, f"{type(e).__name__}: {e}")
@@ -100,15 +111,13 @@ def _drive(
     return status
 
 
-def round_job(params: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
+def round_job(params: RoundParams, ctx: JobContext) -> dict[str, Any]:
     """The UI's round job: claims the round for this job, then runs each stage as a job of its own."""
-    actor = params.get("actor", "job")
 
-    def run_stage(kind: str, handler: str, stage_params: dict[str, Any], link: RoundLink) -> dict[str, Any]:
-        lane = lane_for(ctx.settings, kind, stage_params)
-        return run_foreground(ctx.engine, ctx.settings, kind, handler, stage_params, actor, lane=lane, link=link)
+    def run_stage(kind: str, stage_params: Any, link: RoundLink) -> dict[str, Any]:
+        lane = lane_for(ctx.settings, stage_params)
+        return run_foreground(ctx.engine, ctx.settings, stage_params, ctx.actor, lane=lane, kind=kind, link=link)
 
-    given = params.get("config")
-    taken = claim(ctx.engine, params.get("mode", "interactive"), given, actor, own_job=ctx.job_id)
-    status = _drive(ctx.engine, ctx.settings, taken, actor, run_stage, release_after=False)
+    taken = claim(ctx.engine, params.mode, params.config or None, ctx.actor, own_job=ctx.job_id)
+    status = _drive(ctx.engine, ctx.settings, taken, ctx.actor, run_stage, release_after=False)
     return {"round": taken.number, "status": status}

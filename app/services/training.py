@@ -22,7 +22,6 @@ from pipeline.jobs.runner import JobContext, job_dir
 from pipeline.mining.kfold import labelled_records, record_dict, round_dataset
 from pipeline.settings import Settings
 
-TRAIN_HANDLER = "app.services.training:train_job"
 ROOT = Path(__file__).resolve().parents[2]
 #: The export format each trainer reads.
 FORMAT_FOR = {"sft": "trl-sft", "grpo": "trl-grpo"}
@@ -140,13 +139,16 @@ def preview(engine: Engine, settings: Settings, req: TrainRequest) -> str:
     return shlex.join(cmd) + "\n\n# config.yaml\n" + yaml.safe_dump(values, allow_unicode=True, sort_keys=True)
 
 
-def request_params(req: TrainRequest, actor: str) -> dict[str, Any]:
-    return {"request": req.__dict__, "actor": actor}
+@dataclass(frozen=True)
+class TrainParams:
+    """The train job's: the request of the Training page."""
+
+    request: TrainRequest
 
 
-def train_job(params: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
+def train_job(params: TrainParams, ctx: JobContext) -> dict[str, Any]:
     """Write the configuration, run the command in this job's process group, follow its metrics."""
-    req = TrainRequest(**params["request"])
+    req = params.request
     folder = job_dir(ctx.settings, ctx.job_id)
     folder.mkdir(parents=True, exist_ok=True)
     values, cmd = plan(ctx.engine, ctx.settings, req, folder)
@@ -187,23 +189,26 @@ def _progress_from(metrics: Path, ctx: JobContext) -> None:
         return
 
 
-TINY_HANDLER = "app.services.training:tiny_job"
+@dataclass(frozen=True)
+class TinyParams:
+    """The tiny job's: where the tiny offline Qwen2 goes, and whether it is taught to answer."""
+
+    out: str
+    answers: bool = False
+
+    def __post_init__(self) -> None:
+        if not self.out:
+            raise InputError("the tiny model needs a folder to be written to")
 
 
-def tiny_params(out: str, answers: bool, actor: str) -> dict[str, Any]:
-    if not out:
-        raise InputError("the tiny model needs a folder to be written to")
-    return {"out": out, "answers": bool(answers), "actor": actor}
-
-
-def tiny_job(params: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
+def tiny_job(params: TinyParams, ctx: JobContext) -> dict[str, Any]:
     """Job handler: build the tiny offline Qwen2 and, with ``answers``, teach it to answer (Models page)."""
-    if params.get("answers"):
+    if params.answers:
         from training.tiny_answers import build_answering_model
 
-        summary = build_answering_model(Path(params["out"]), log=ctx.log)
+        summary = build_answering_model(Path(params.out), log=ctx.log)
         return {**summary, "lines": [f"tiny model taught to answer at {summary['path']}"]}
     from training.tiny_model import build_tiny_model
 
-    out = build_tiny_model(Path(params["out"]))
+    out = build_tiny_model(Path(params.out))
     return {"path": str(out), "lines": [f"tiny model at {out}"]}

@@ -9,13 +9,14 @@ starts one whenever a lane has queued jobs and nothing running, unless ``SRADIT_
 workers elsewhere (``sradit worker --lane gpu`` on a GPU server) serve that lane. A running job whose
 worker is gone is marked failed by :func:`reconcile`, log kept.
 
-What a job does is a handler, ``"module:function"`` taking ``(params, ctx)`` and returning a JSON-able
-result; it is looked up when the job runs, so this module needs no knowledge of the services.
+What a job does is a kind of job of the job table (:mod:`pipeline.jobs.table`, ``Settings.job_table``): its
+parameters are a dataclass, stored as JSON in the row and read back typed, and its handler takes ``(params,
+ctx)`` and returns a JSON-able result. Both are looked up by name when the job runs, so this module needs no
+knowledge of the services.
 """
 
 from __future__ import annotations
 
-import importlib
 import json
 import os
 import signal
@@ -40,9 +41,9 @@ from pipeline.audit import audit
 from pipeline.errors import InputError, SraditError
 from pipeline.jobs.claims import check_lane, claim, is_foreground
 from pipeline.jobs.processes import HOST, alive, end_group, signal_group
+from pipeline.jobs.table import load_table
 from pipeline.settings import Settings
 
-Handler = Callable[[dict[str, Any], "JobContext"], dict[str, Any]]
 #: A worker writes a heartbeat on its running job this often; one silent for STALE_SECONDS is dead (a
 #: worker on another machine can be judged by nothing else). Generous, as a SQLite writer may wait its turn.
 HEARTBEAT_SECONDS = 5.0
@@ -74,6 +75,7 @@ class JobContext:
     settings: Settings
     job_id: int
     on_progress: Callable[[int, int], None] | None = None
+    actor: str = "job"  #: who asked for the job (its row's created_by), for the audit entries its work writes
     _last_write: float = field(default=0.0, repr=False)
 
     @property
@@ -104,37 +106,32 @@ class JobContext:
         print(line, flush=True)
 
 
-def resolve(handler: str) -> Handler:
-    module, _, name = handler.partition(":")
-    try:
-        return getattr(importlib.import_module(module), name)  # type: ignore[no-any-return]
-    except (ImportError, AttributeError) as e:
-        raise SraditError(f"job handler {handler!r} cannot be loaded: {e}") from None
-
-
 def submit(
     engine: Engine,
     settings: Settings,
-    kind: str,
-    handler: str,
-    params: dict[str, Any],
+    params: Any,
     actor: str,
     lane: str = "cpu",
+    kind: str | None = None,
     link: RoundLink | None = None,
 ) -> int:
-    """Queue a job in its lane and start it if the lane is free; returns its id.
+    """Queue the job whose parameters ``params`` are in its lane and start it if the lane is free; returns its
+    id. ``kind`` (what the Jobs page shows and filters on) defaults to the job's name.
 
-    A job that cannot start writes no rows: its folder is made and its log opened inside the transaction
-    that adds its row and audit entry, so an unwritable data folder rolls both back.
+    A job that cannot start writes no rows: its parameters and handler are checked first, and its folder is made
+    and its log opened inside the transaction that adds its row and audit entry, so an unwritable data folder
+    rolls both back.
     """
     check_lane(lane)
-    resolve(handler)  # fail now, not in the worker
+    stored, config = load_table(settings.job_table).encode(params)
+    stored.type.load_handler()  # fail now, not in the worker
+    kind = kind or stored.type.name
     with write_session(engine) as s:
         job = Job(
             kind=kind,
             status="queued",
             lane=lane,
-            config={"handler": handler, "params": params},
+            config=config,
             created_by=actor,
             round_id=link.round_id if link else None,
             stage=link.stage if link else None,
@@ -144,7 +141,7 @@ def submit(
         d = job_dir(settings, job.id)
         job.log_path, job.metrics_path = str(d / "log.txt"), str(d / "metrics.jsonl")
         _prepare_folder(d)
-        audit(s, actor, "job.submit", f"job {job.id}", kind=kind, lane=lane)
+        audit(s, actor, "job.submit", f"job {job.id}", job=stored.type.name, kind=kind, lane=lane)
         job_id = job.id
     start_next(engine, settings, lane)
     return job_id
@@ -204,7 +201,12 @@ def _launch_worker(settings: Settings, lane: str, job_id: int) -> None:
 
 
 def job_env(settings: Settings) -> dict[str, str]:
-    return {**os.environ, "SRADIT_DB_URL": settings.db_url, "SRADIT_DATA_DIR": str(settings.data_dir)}
+    return {
+        **os.environ,
+        "SRADIT_DB_URL": settings.db_url,
+        "SRADIT_DATA_DIR": str(settings.data_dir),
+        "SRADIT_JOB_TABLE": settings.job_table,
+    }
 
 
 def _aware(dt: datetime) -> datetime:
@@ -288,12 +290,16 @@ def run_job(engine: Engine, settings: Settings, job_id: int) -> int:
             print(f"job {job_id} is not waiting to run (status: {job.status if job else 'missing'})", flush=True)
             return 1
         job.pid = os.getpid()
-        config = dict(job.config)
+        config, actor = dict(job.config), job.created_by or "job"
     _watch_worker(engine, job_id)
     code = 0
-    print(f"job {job_id} ({config.get('handler')}) started, pid {os.getpid()} on {HOST}", flush=True)
+    print(
+        f"job {job_id} ({config.get('job') or config.get('handler')}) started, pid {os.getpid()} on {HOST}", flush=True
+    )
     try:
-        result = resolve(config["handler"])(config.get("params", {}), JobContext(engine, settings, job_id))
+        stored = load_table(settings.job_table).decode(config)
+        ctx = JobContext(engine, settings, job_id, actor=actor)
+        result = stored.type.load_handler()(stored.params, ctx)
         record_end(engine, job_id, "succeeded", None, result)
         print(f"job {job_id} succeeded: {json.dumps(result, ensure_ascii=False)}", flush=True)
     except Cancelled:
@@ -326,29 +332,30 @@ def _watch_worker(engine: Engine, job_id: int) -> None:
 def run_foreground(
     engine: Engine,
     settings: Settings,
-    kind: str,
-    handler: str,
-    params: dict[str, Any],
+    params: Any,
     actor: str,
     on_progress: Callable[[int, int], None] | None = None,
     lane: str = "cpu",
+    kind: str | None = None,
     link: RoundLink | None = None,
 ) -> dict[str, Any]:
-    """Run a job in this process (the CLI), visible to the UI while it runs. It runs at once, beside the
-    queue: ``lane`` is where it would have queued, shown on the Jobs page, and holds no lane up.
+    """Run the job whose parameters ``params`` are in this process (the CLI), visible to the UI while it runs. It
+    runs at once, beside the queue: ``lane`` is where it would have queued, shown on the Jobs page, and holds no
+    lane up. ``kind`` defaults to the job's name.
 
     A command refused for bad input writes nothing (docs/data-model.md): its job row is removed. A job that
     fails part-way is recorded as failed, since whatever it committed before (variants, say) stays.
     """
     check_lane(lane)
-    fn = resolve(handler)
+    stored, config = load_table(settings.job_table).encode(params)
+    fn = stored.type.load_handler()
     reconcile(engine)  # a foreground run killed earlier shows as failed, not running, beside this one
     with write_session(engine) as s:
         job = Job(
-            kind=kind,
+            kind=kind or stored.type.name,
             status="running",
             lane=lane,
-            config={"handler": handler, "params": params, "foreground": True},
+            config={**config, "foreground": True},
             created_by=actor,
             pid=os.getpid(),
             worker_host=HOST,
@@ -360,7 +367,7 @@ def run_foreground(
         s.flush()
         job_id = job.id
     try:
-        result = fn(params, JobContext(engine, settings, job_id, on_progress=on_progress))
+        result = fn(stored.params, JobContext(engine, settings, job_id, on_progress=on_progress, actor=actor))
     except InputError:
         with write_session(engine) as s:
             row = s.get(Job, job_id)

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from db.base import utcnow
 from db.engine import read_session, write_session
 from db.models import Badcase, Dataset, LabelIssue, Record, Round
+from db.vocabulary import LABEL_ISSUE_STATUSES
 from pipeline.audit import audit
 from pipeline.domain.codes import normalise_code, split_code_list
 from pipeline.domain.label_space import OTHER, PRINCIPAL
@@ -117,8 +118,8 @@ def list_label_issues(engine: Engine, status: str | None = None, round_no: int |
     """Label issues, open first and likeliest label errors first; filtered by status and round."""
     where = []
     if status is not None:
-        if status not in ("open", "accepted", "dismissed"):
-            raise InputError(f"status {status!r} is not open, accepted or dismissed")
+        if status not in LABEL_ISSUE_STATUSES:
+            raise InputError(f"status {status!r} is not one of {', '.join(LABEL_ISSUE_STATUSES)}")
         where.append(LabelIssue.status == status)
     if round_no is not None:
         where.append(Round.number == round_no)

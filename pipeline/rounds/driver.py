@@ -102,12 +102,13 @@ def claim(
     actor: str,
     own_job: int | None = None,
     continue_only: bool = False,
-    handler: str = "",
+    row_config: Mapping[str, Any] | None = None,
 ) -> Claim:
     """Open the next round or take the unfinished one to drive it; see the module's docstring.
 
     ``given``: the configuration keys the user set (a file, options, a form); None when none was given.
-    ``own_job``: the caller's job row (the UI's round job); without one, a row is added for this process.
+    ``own_job``: the caller's job row (the UI's round job); without one, a row is added for this process, its
+    ``config`` being ``row_config`` (the job table's encoding of the round's parameters).
     """
     reconcile(engine)  # a driver killed earlier must not hold its round forever
     cfg = round_config(given or {}, "round config")
@@ -140,7 +141,7 @@ def claim(
                 kind="round",
                 status="running",
                 lane="cpu",
-                config={"handler": handler, "params": {"mode": mode, "actor": actor}, "foreground": True},
+                config={**(row_config or {}), "foreground": True},
                 created_by=actor,
                 pid=os.getpid(),
                 worker_host=HOST,

@@ -16,7 +16,8 @@ from pipeline.jobs.processes import alive
 from pipeline.jobs.runner import job_status, submit
 from pipeline.settings import Settings
 from tests.conftest import Cli
-from tests.pipeline.jobs.test_runner import H, status, wait_for
+from tests.pipeline.jobs.job_handlers import TABLE, OkParams, SleepParams
+from tests.pipeline.jobs.test_runner import status, wait_for
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -26,10 +27,12 @@ def test_a_cpu_worker_runs_the_lane_s_jobs_and_stops_cleanly(
     engine: Engine, db_url: str, tmp_path: Path, cli: Cli, stop_signal: signal.Signals
 ) -> None:
     # The app's side: both lanes are served by workers elsewhere, so submitting starts nothing here.
-    settings = Settings(db_url=db_url, data_dir=tmp_path / "var", cpu_workers="external", gpu_workers="external")
-    first = submit(engine, settings, "filter", f"{H}:ok_job", {"value": 4}, "tester", "cpu")
-    gpu = submit(engine, settings, "train-sft", f"{H}:ok_job", {}, "tester", "gpu")
-    env = {**os.environ, **cli.env, "PYTHONPATH": str(ROOT)}
+    settings = Settings(
+        db_url=db_url, data_dir=tmp_path / "var", cpu_workers="external", gpu_workers="external", job_table=TABLE
+    )
+    first = submit(engine, settings, OkParams(4), "tester", "cpu", "filter")
+    gpu = submit(engine, settings, OkParams(), "tester", "gpu", "train-sft")
+    env = {**os.environ, **cli.env, "PYTHONPATH": str(ROOT), "SRADIT_JOB_TABLE": TABLE}
     worker = subprocess.Popen(
         [sys.executable, "-c", "from app.cli import main; main()", "worker", "--lane", "cpu", "--poll", "0.2"],
         env=env,
@@ -41,7 +44,7 @@ def test_a_cpu_worker_runs_the_lane_s_jobs_and_stops_cleanly(
     try:
         wait_for(lambda: status(engine, first) == "succeeded")
         assert job_status(engine, first).result == {"value": 4}
-        long = submit(engine, settings, "filter", f"{H}:sleep_job", {"steps": 600}, "tester", "cpu")
+        long = submit(engine, settings, SleepParams(600), "tester", "cpu", "filter")
         wait_for(lambda: job_status(engine, long).progress > 0)
         job_pid = job_status(engine, long).pid or 0
         worker.send_signal(stop_signal)

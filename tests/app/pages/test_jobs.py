@@ -15,7 +15,8 @@ from pipeline.accounts.users import add_user
 from pipeline.jobs.runner import job_status, submit
 from pipeline.settings import Settings
 from tests.conftest import ROOT
-from tests.pipeline.jobs.test_runner import H, wait_for
+from tests.pipeline.jobs.job_handlers import TABLE, OkParams
+from tests.pipeline.jobs.test_runner import wait_for
 
 PAGE = str(ROOT / "app" / "pages" / "jobs.py")
 
@@ -29,13 +30,14 @@ def _fresh_resources() -> Iterator[None]:
 
 def test_each_job_shows_its_lane(engine: Engine, db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     add_user(engine, "eng", "engineer", "a long enough password 1", "t")
-    settings = Settings(db_url=db_url, data_dir=tmp_path / "var", gpu_workers="external")
-    gpu = submit(engine, settings, "train-sft", f"{H}:ok_job", {}, "eng", "gpu")
-    cpu = submit(engine, settings, "kfold", f"{H}:ok_job", {}, "eng", "cpu")
+    settings = Settings(db_url=db_url, data_dir=tmp_path / "var", gpu_workers="external", job_table=TABLE)
+    gpu = submit(engine, settings, OkParams(), "eng", "gpu", "train-sft")
+    cpu = submit(engine, settings, OkParams(), "eng", "cpu", "kfold")
     wait_for(lambda: job_status(engine, cpu).status == "succeeded")
     monkeypatch.setenv("SRADIT_DB_URL", db_url)
     monkeypatch.setenv("SRADIT_DATA_DIR", str(tmp_path / "var"))
     monkeypatch.setenv("SRADIT_GPU_WORKERS", "external")
+    monkeypatch.setenv("SRADIT_JOB_TABLE", TABLE)
     at = AppTest.from_file(PAGE, default_timeout=60)
     for key, value in {"user_id": 1, "user_name": "eng", "user_role": "engineer"}.items():
         at.session_state[key] = value

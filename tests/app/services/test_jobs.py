@@ -3,16 +3,23 @@ service submits into that lane."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import Engine
 
+from app.services.distill import CotdParams
 from app.services.jobs import get_job, lane_for, recent_jobs, submit
+from app.services.mining import PredictParams
+from app.services.retrain import BaselineRetrainParams, GRPORetrainParams, SFTRetrainParams
+from app.services.rewrite import FilterParams
+from app.services.rounds import RoundParams
+from app.services.training import TinyParams, TrainParams, TrainRequest
+from pipeline.augment.rewriting import RewriteConfig
+from pipeline.mining.kfold import MiningConfig
 from pipeline.settings import Settings
-
-H = "tests.pipeline.jobs.job_handlers"
 
 
 @pytest.fixture
@@ -25,37 +32,39 @@ def settings(db_url: str, tmp_path: Path) -> Settings:
 
 
 @pytest.mark.parametrize(
-    ("kind", "params", "lane"),
+    ("params", "lane"),
     [
-        ("train-sft", {}, "gpu"),
-        ("train-grpo", {}, "gpu"),
-        ("cotd", {"teacher": "qwen"}, "gpu"),
-        ("kfold", {"model": "baseline"}, "cpu"),
-        ("kfold", {"model": "qwen"}, "gpu"),
-        ("kfold", {"model": "file:oof.json", "predictions": "/x/oof.json"}, "cpu"),
-        ("kfold", {"model": "my-learner-r1-sft-principal"}, "gpu"),  # a registered (trained) model
-        ("rewrite", {"generator": "rules"}, "cpu"),
-        ("rewrite", {"generator": "llm", "model": "qwen"}, "gpu"),
-        ("filter", {"label_model": None, "policy_model": None}, "cpu"),
-        ("filter", {"label_model": "qwen"}, "gpu"),
-        ("predict", {"model": "baseline"}, "cpu"),
-        ("predict", {"model": "qwen"}, "gpu"),
-        ("retrain", {"learner": "baseline"}, "cpu"),
-        ("round", {"config": {"learner": "baseline", "generator": "rules", "label_model": "auto"}}, "cpu"),
-        ("round", {"config": {"learner": "baseline", "generator": "llm", "rewrite_model": "qwen"}}, "gpu"),
-        ("round", {"config": {"learner": "qwen-learner", "generator": "rules"}}, "gpu"),
-        ("export", {}, "cpu"),
-        ("demo", {}, "cpu"),
+        (TrainParams(TrainRequest("sft", 1, "/models/base")), "gpu"),
+        (SFTRetrainParams(1), "gpu"),
+        (GRPORetrainParams(1), "gpu"),
+        (CotdParams("qwen"), "gpu"),
+        (TinyParams("/models/tiny"), "gpu"),
+        (MiningConfig(model="baseline"), "cpu"),
+        (MiningConfig(model="qwen"), "gpu"),
+        (MiningConfig(model="file:oof.json", predictions="/x/oof.json"), "cpu"),
+        (MiningConfig(model="my-learner-r1-sft-principal"), "gpu"),  # a registered (trained) model
+        (RewriteConfig(1, generator="rules"), "cpu"),
+        (RewriteConfig(1, generator="llm", model="qwen"), "gpu"),
+        (FilterParams(1), "cpu"),
+        (FilterParams(1, label_model="qwen"), "gpu"),
+        (PredictParams("baseline", "test"), "cpu"),
+        (PredictParams("qwen", "test"), "gpu"),
+        (BaselineRetrainParams(1), "cpu"),
+        (RoundParams(config={"learner": "baseline", "generator": "rules", "label_model": "auto"}), "cpu"),
+        (RoundParams(config={"learner": "baseline", "generator": "llm", "rewrite_model": "qwen"}), "gpu"),
+        (RoundParams(config={"learner": "qwen-learner", "generator": "rules"}), "gpu"),
+        (RoundParams(config={"mining": "policy"}), "gpu"),
     ],
 )
-def test_each_kind_goes_to_the_lane_it_needs(settings: Settings, kind: str, params: dict[str, Any], lane: str) -> None:
-    assert lane_for(settings, kind, params) == lane
+def test_each_job_goes_to_the_lane_it_needs(settings: Settings, params: Any, lane: str) -> None:
+    assert lane_for(settings, params) == lane
 
 
-def test_the_service_submits_into_the_kind_s_lane(engine: Engine, settings: Settings) -> None:
-    gpu = submit(engine, settings, "predict", f"{H}:ok_job", {"model": "qwen"}, "tester")
-    cpu = submit(engine, settings, "predict", f"{H}:ok_job", {"model": "baseline"}, "tester")
+def test_the_service_submits_into_the_job_s_lane(engine: Engine, settings: Settings) -> None:
+    settings = replace(settings, cpu_workers="external")  # queued in their lanes, run by nobody
+    gpu = submit(engine, settings, PredictParams("qwen", "test"), "tester")
+    cpu = submit(engine, settings, PredictParams("baseline", "test"), "tester")
     assert (get_job(engine, gpu).lane, get_job(engine, cpu).lane) == ("gpu", "cpu")
     assert get_job(engine, gpu).status == "queued"  # gpu workers are external here: the app starts none
     views = {v.id: v for v in recent_jobs(engine, settings=settings)}
-    assert views[gpu].lane == "gpu" and views[gpu].status == "queued"
+    assert views[gpu].lane == "gpu" and views[gpu].status == "queued" and views[gpu].kind == "predict"

@@ -76,12 +76,12 @@ def two_rounds(tmp_path_factory: pytest.TempPathFactory, tiny_answering_model: P
     settings = Settings.from_env({**cli.env})
     interrupted = f"{LEARNER}-r2-grpo-principal"
 
-    def run_stage(kind: str, handler: str, params: dict[str, Any], link: RoundLink) -> dict[str, Any]:
+    def run_stage(kind: str, params: Any, link: RoundLink) -> dict[str, Any]:
         def kill_after_first_model(_done: int, _total: int) -> None:
             if kind == "train-grpo" and registry.find(engine, interrupted) is not None:
                 raise KeyboardInterrupt
 
-        return run_foreground(engine, settings, kind, handler, params, "test", kill_after_first_model, link=link)
+        return run_foreground(engine, settings, params, "test", kill_after_first_model, kind=kind, link=link)
 
     with pytest.raises(KeyboardInterrupt):
         start_round(engine, settings, "non-interactive", read_round_config(tmp / "round2.yaml"), "test", run_stage)

@@ -12,7 +12,8 @@ from sqlalchemy import Engine
 
 from app.services.demo import build_demo
 from app.services.jobs import get_job, metrics
-from app.services.training import TRAIN_HANDLER, TrainRequest, _write_eval, preview, request_params
+from app.services.training import TrainParams, TrainRequest, _write_eval, preview
+from db.vocabulary import JOB_ACTIVE_STATUSES
 from pipeline.errors import InputError
 from pipeline.export.datasets import ExportConfig, export
 from pipeline.jobs.runner import submit
@@ -30,7 +31,7 @@ def setup(engine: Engine, db_url: str, tmp_path: Path) -> tuple[Settings, Path]:
 
 def _wait(engine: Engine, job_id: int, timeout: float = 400) -> None:
     deadline = time.monotonic() + timeout
-    while get_job(engine, job_id).status in ("queued", "running"):
+    while get_job(engine, job_id).status in JOB_ACTIVE_STATUSES:
         assert time.monotonic() < deadline, "the training job did not finish"
         time.sleep(0.5)
 
@@ -61,8 +62,8 @@ def test_sft_and_grpo_jobs_finish_with_curves_and_a_score(engine: Engine, setup:
         },
         eval_limit=2,
     )
-    first = submit(engine, settings, "train-sft", TRAIN_HANDLER, request_params(sft, "t"), "t")
-    second = submit(engine, settings, "train-grpo", TRAIN_HANDLER, request_params(grpo, "t"), "t")
+    first = submit(engine, settings, TrainParams(sft), "t", kind="train-sft")
+    second = submit(engine, settings, TrainParams(grpo), "t", kind="train-grpo")
     assert get_job(engine, second).status == "queued"  # one training at a time
     _wait(engine, first)
     _wait(engine, second)

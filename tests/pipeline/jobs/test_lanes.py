@@ -23,20 +23,21 @@ from pipeline.jobs.processes import HOST, alive
 from pipeline.jobs.runner import cancel, job_status, reconcile, submit
 from pipeline.settings import Settings
 from tests.conftest import row_counts
-from tests.pipeline.jobs.test_runner import H, status, wait_for
+from tests.pipeline.jobs.job_handlers import TABLE, OkParams, SleepParams, TreeParams
+from tests.pipeline.jobs.test_runner import status, wait_for
 
 
 @pytest.fixture
 def settings(db_url: str, tmp_path: Path) -> Settings:
-    return Settings(db_url=db_url, data_dir=tmp_path / "var")
+    return Settings(db_url=db_url, data_dir=tmp_path / "var", job_table=TABLE)
 
 
 def test_a_killed_worker_s_children_end_and_the_lane_s_next_job_runs(
     engine: Engine, settings: Settings, tmp_path: Path
 ) -> None:
     pids_file = tmp_path / "pids"
-    first = submit(engine, settings, "test", f"{H}:tree_job", {"pids": str(pids_file)}, "tester", "cpu")
-    second = submit(engine, settings, "test", f"{H}:ok_job", {"value": 5}, "tester", "cpu")
+    first = submit(engine, settings, TreeParams(str(pids_file)), "tester", "cpu")
+    second = submit(engine, settings, OkParams(5), "tester", "cpu")
     assert status(engine, second) == "queued"
     wait_for(lambda: pids_file.is_file() and job_status(engine, first).progress > 0)
     children = [int(p) for p in pids_file.read_text().split()]
@@ -52,10 +53,10 @@ def test_a_killed_worker_s_children_end_and_the_lane_s_next_job_runs(
 
 
 def test_a_long_gpu_job_does_not_hold_up_a_cpu_job(engine: Engine, settings: Settings) -> None:
-    long = submit(engine, settings, "train-sft", f"{H}:sleep_job", {"steps": 600}, "tester", "gpu")
-    queued_gpu = submit(engine, settings, "train-grpo", f"{H}:ok_job", {}, "tester", "gpu")
+    long = submit(engine, settings, SleepParams(600), "tester", "gpu", "train-sft")
+    queued_gpu = submit(engine, settings, OkParams(), "tester", "gpu", "train-grpo")
     wait_for(lambda: job_status(engine, long).progress > 0)
-    quick = submit(engine, settings, "kfold", f"{H}:ok_job", {"value": 9}, "tester", "cpu")
+    quick = submit(engine, settings, OkParams(9), "tester", "cpu", "kfold")
     wait_for(lambda: status(engine, quick) == "succeeded")
     assert status(engine, long) == "running" and status(engine, queued_gpu) == "queued"  # one per lane
     assert (job_status(engine, long).lane, job_status(engine, quick).lane) == ("gpu", "cpu")
@@ -64,9 +65,9 @@ def test_a_long_gpu_job_does_not_hold_up_a_cpu_job(engine: Engine, settings: Set
 
 
 def test_the_app_leaves_a_lane_served_elsewhere_alone(engine: Engine, settings: Settings) -> None:
-    external = Settings(db_url=settings.db_url, data_dir=settings.data_dir, gpu_workers="external")
-    gpu = submit(engine, external, "train-sft", f"{H}:ok_job", {}, "tester", "gpu")
-    cpu = submit(engine, external, "filter", f"{H}:ok_job", {}, "tester", "cpu")
+    external = Settings(db_url=settings.db_url, data_dir=settings.data_dir, gpu_workers="external", job_table=TABLE)
+    gpu = submit(engine, external, OkParams(), "tester", "gpu", "train-sft")
+    cpu = submit(engine, external, OkParams(), "tester", "cpu", "filter")
     wait_for(lambda: status(engine, cpu) == "succeeded")
     assert status(engine, gpu) == "queued"  # for `sradit worker --lane gpu` on the GPU server
 
@@ -160,7 +161,7 @@ def test_a_job_that_cannot_start_writes_no_rows(engine: Engine, db_url: str, tmp
     blocked.write_text("a file where the data folder should be")  # unwritable even for root
     before = row_counts(engine)
     with pytest.raises(SraditError, match="cannot be written"):
-        submit(engine, Settings(db_url=db_url, data_dir=blocked), "test", f"{H}:ok_job", {}, "tester")
+        submit(engine, Settings(db_url=db_url, data_dir=blocked, job_table=TABLE), OkParams(), "tester")
     assert row_counts(engine) == before
     with read_session(engine) as s:
         assert s.scalar(select(AuditEntry.id)) is None and s.scalar(select(Job.id)) is None

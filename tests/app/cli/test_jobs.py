@@ -15,8 +15,7 @@ from sqlalchemy import Engine
 from pipeline.jobs.processes import alive
 from pipeline.jobs.runner import job_status, submit
 from pipeline.settings import Settings
-from tests.conftest import Cli
-from tests.pipeline.jobs.test_runner import H, status, wait_for
+from tests.helpers import Cli, H, status, wait_for
 
 ROOT = Path(__file__).resolve().parents[3]
 

@@ -14,8 +14,7 @@ from streamlit.testing.v1 import AppTest
 from pipeline.accounts.users import add_user
 from pipeline.jobs.runner import job_status, submit
 from pipeline.settings import Settings
-from tests.conftest import ROOT
-from tests.pipeline.jobs.test_runner import H, wait_for
+from tests.helpers import ROOT, H, wait_for
 
 PAGE = str(ROOT / "app" / "pages" / "jobs.py")
 

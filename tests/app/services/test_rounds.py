@@ -24,7 +24,7 @@ from pipeline.jobs.runner import run_foreground
 from pipeline.rounds.config import load_round_config, round_config
 from pipeline.rounds.lifecycle import get_round
 from pipeline.settings import Settings
-from tests.conftest import ROOT, Cli
+from tests.helpers import ROOT, Cli
 from training.models import registry
 
 pytestmark = pytest.mark.slow

@@ -22,8 +22,7 @@ from pipeline.jobs.claims import claim
 from pipeline.jobs.processes import HOST, alive
 from pipeline.jobs.runner import cancel, job_status, reconcile, submit
 from pipeline.settings import Settings
-from tests.conftest import row_counts
-from tests.pipeline.jobs.test_runner import H, status, wait_for
+from tests.helpers import H, row_counts, status, wait_for
 
 
 @pytest.fixture

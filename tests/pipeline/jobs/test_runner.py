@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -16,26 +14,12 @@ from db.models import Job
 from pipeline.errors import InputError
 from pipeline.jobs.runner import cancel, job_status, reconcile, run_foreground, submit
 from pipeline.settings import Settings
-
-H = "tests.pipeline.jobs.job_handlers"
+from tests.helpers import H, status, wait_for
 
 
 @pytest.fixture
 def settings(db_url: str, tmp_path: Path) -> Settings:
     return Settings(db_url=db_url, data_dir=tmp_path / "var")
-
-
-def wait_for(predicate: Callable[[], bool], timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.1)
-    raise AssertionError("timed out waiting")
-
-
-def status(engine: Engine, job_id: int) -> str:
-    return job_status(engine, job_id).status
 
 
 def test_a_job_runs_in_its_own_process_and_succeeds(engine: Engine, settings: Settings) -> None:

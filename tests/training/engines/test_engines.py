@@ -18,7 +18,7 @@ import pytest
 
 from pipeline.errors import SraditError
 from pipeline.protocols import Sampling
-from tests.conftest import ROOT
+from tests.helpers import ROOT
 from training.models.catalog import ModelSpec
 
 RECORDS = [

@@ -1,13 +1,15 @@
 """Fixtures of the whole tree: real databases (a SQLite file, and a PostgreSQL database when a server is given; see
 tests/databases.py) with their schema copied from a template migrated once a session, the real data of
-../shared/data, the review queue several folders start from, and the tiny answering model (built once, cached on
-disk: tests/model_cache.py). Fixtures of one folder live in that folder's conftest.py; what is not a fixture, in
-tests/helpers.py."""
+../shared/data, the review queue several folders start from, and the tiny models (built once, cached on disk:
+tests/model_cache.py). Fixtures of one folder live in that folder's conftest.py; what is not a fixture, in
+tests/helpers.py. The hooks order the modules and start the answering model's build for pytest-xdist (`make test`)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from functools import cache
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine, select
@@ -23,9 +25,10 @@ from pipeline.augment.rewriting import RewriteConfig, generate_round
 from pipeline.database import init_database
 from pipeline.ingest.importer import import_file
 from pipeline.mining.kfold import MiningConfig, mine
+from tests import model_cache
 from tests.databases import BACKENDS, SQLITE_ONLY, SchemaTemplates, fresh_pg_database
-from tests.helpers import SHARED_DATA, Cli, Counting, Oracle
-from tests.model_cache import build_key, cached_build
+from tests.helpers import ROOT, SHARED_DATA, Cli, Counting, Oracle
+from tests.model_cache import start_background_build
 
 
 @pytest.fixture(scope="session")
@@ -34,6 +37,60 @@ def shared_data() -> Path:
     if not (SHARED_DATA / "ccl25_train_206.json").is_file():
         pytest.fail(f"the real data is missing: expected {SHARED_DATA}/ccl25_train_206.json")
     return SHARED_DATA
+
+
+# --- scheduling: `make test` runs pytest-xdist with --dist loadfile --no-loadscope-reorder ---------------------------
+
+#: The background build of the answering model this session started (None: it was cached).
+BUILDER = pytest.StashKey["subprocess.Popen[bytes] | None"]()
+
+
+@cache
+def answering_modules() -> frozenset[str]:
+    """Test modules (node id paths) that use the tiny answering model, read from the source (so that xdist's
+    controller, which collects nothing, knows them too)."""
+    return frozenset(
+        str(p.relative_to(ROOT))
+        for p in (ROOT / "tests").rglob("test_*.py")
+        if "tiny_answering_model" in p.read_text(encoding="utf-8")
+    )
+
+
+def _needs_answering_model(nodeids: Iterable[str]) -> bool:
+    return any(nodeid.split("::", 1)[0] in answering_modules() for nodeid in nodeids)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The modules of the answering model last (a stable sort: the rest keep their order), so that its background
+    build (below) has the rest of the suite's time to finish before any test waits for it."""
+    items.sort(key=lambda item: _needs_answering_model([item.nodeid]))
+
+
+def _start_answering_build(config: pytest.Config, nodeids: Iterable[str]) -> None:
+    if config.option.collectonly or BUILDER in config.stash or not _needs_answering_model(nodeids):
+        return
+    config.stash[BUILDER] = start_background_build()
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_node_collection_finished(node: Any, ids: list[str]) -> None:
+    """xdist's controller: start building the answering model as soon as a worker has collected a test using it."""
+    _start_answering_build(node.config, ids)
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """A run in one process does the same (an xdist worker leaves it to the controller)."""
+    if not hasattr(session.config, "workerinput"):
+        _start_answering_build(session.config, [item.nodeid for item in session.items])
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """A build nobody waited for (the run stopped early, or its tests were deselected) is stopped."""
+    builder = session.config.stash.get(BUILDER, None)
+    if builder is not None and builder.poll() is None:
+        builder.terminate()
+        builder.wait(60)
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -104,14 +161,18 @@ def queue(engine: Engine, shared_data: Path) -> dict[str, int]:
 
 
 @pytest.fixture(scope="session")
+def tiny_model() -> Path:
+    """The tiny offline Qwen2 with random weights (`sradit model tiny`, seed 0), built once and cached on disk
+    (tests/model_cache.py). Tests read it, and train from it into folders of their own; none may write into it."""
+    return model_cache.tiny_model()
+
+
+@pytest.fixture(scope="session")
 def tiny_answering_model() -> Path:
     """The tiny offline Qwen2 taught to answer both prompts (`sradit model tiny --answers`): a few CPU minutes of
     real TRL SFT, built once and cached on disk by a hash of its build inputs (tests/model_cache.py), shared by
-    every test of the LLM paths and every xdist worker. Tests read it; none may write into it."""
-    from training.tiny_answers import CONFIG, build_answering_model
-
-    key = build_key(["training.tiny_answers"], [CONFIG], {"seed": 0, "steps": None})
-    folder = cached_build(
-        "tiny-answers", key, lambda out: build_answering_model(out / "tiny", seed=0, log=lambda _line: None)
-    )
-    return folder / "tiny"
+    every test of the LLM paths and every xdist worker (usually built in the background while other tests run).
+    Tests read it; none may write into it."""
+    model = model_cache.answering_model()
+    assert model is not None
+    return model

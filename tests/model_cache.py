@@ -11,7 +11,11 @@ changes whenever the build could give something else, so a stale model is never 
 - the versions of the libraries that train and save it, of Python, and the machine's architecture.
 
 A fresh clone (CI) has no cache, so there the model is built once per run; locally it is reused until one of those
-changes. A folder whose files no longer match what was built (a test wrote into it) is built again.
+changes. A folder whose files no longer match what was built (a test wrote into it) is built again, with a warning.
+
+So that no worker idles on the lock, a session that will need the answering model and finds it missing starts its
+build at once in a background process (:func:`start_background_build`, ``python -m tests.model_cache``), beside the
+tests, and runs the modules that use it last (tests/conftest.py): by the time they start it is usually built.
 """
 
 from __future__ import annotations
@@ -22,13 +26,16 @@ import json
 import os
 import platform
 import shutil
+import signal
+import subprocess
 import sys
 import tempfile
+import warnings
 from collections.abc import Callable, Iterable, Mapping
 from importlib import metadata
 from pathlib import Path
 
-from filelock import FileLock
+from filelock import FileLock, Timeout
 
 from tests.helpers import ROOT
 
@@ -119,19 +126,36 @@ def _intact(folder: Path, manifest: Path) -> bool:
         return False
 
 
-def cached_build(name: str, key: str, build: Callable[[Path], object]) -> Path:
+def _paths(name: str, key: str) -> tuple[Path, Path, Path]:
+    root = cache_root()
+    return root / f"{name}-{key}", root / f"{name}-{key}.manifest.json", root / f"{name}-{key}.lock"
+
+
+def is_cached(name: str, key: str) -> bool:
+    final, manifest, _lock = _paths(name, key)
+    return _intact(final, manifest)
+
+
+def cached_build(name: str, key: str, build: Callable[[Path], object], *, wait: bool = True) -> Path | None:
     """The folder ``<cache>/<name>-<key>``, which ``build(folder)`` filled: built now (the first process to take
     the lock builds, the others wait and reuse it), or earlier with the same key. The folder holds only what the
-    build wrote; its manifest (every file's sha256) sits beside it."""
+    build wrote; its manifest (every file's sha256) sits beside it. With ``wait=False``, None when another process
+    holds the lock (is building it)."""
     root = cache_root()
     root.mkdir(parents=True, exist_ok=True)
-    final = root / f"{name}-{key}"
-    manifest = root / f"{name}-{key}.manifest.json"
+    final, manifest, lock = _paths(name, key)
     if _intact(final, manifest):
         return final
-    with FileLock(str(root / f"{name}-{key}.lock")):
+    try:
+        held = FileLock(str(lock), timeout=-1 if wait else 0).acquire()
+    except Timeout:
+        return None
+    with held:
         if _intact(final, manifest):
             return final
+        if final.exists():
+            message = f"{final} no longer holds what was built (did a test write into it?): building it again"
+            warnings.warn(message, stacklevel=2)
         manifest.unlink(missing_ok=True)
         shutil.rmtree(final, ignore_errors=True)
         staging = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=root))
@@ -146,3 +170,63 @@ def cached_build(name: str, key: str, build: Callable[[Path], object]) -> Path:
         tmp.write_text(json.dumps(files, indent=1) + "\n", encoding="utf-8")
         tmp.replace(manifest)
     return final
+
+
+# --- the models the tests use ---------------------------------------------------------------------------------------
+
+TINY = "tiny-model"
+ANSWERS = "tiny-answers"
+
+
+def tiny_model_key() -> str:
+    return build_key(["training.tiny_model"], args={"seed": 0})
+
+
+def tiny_model() -> Path:
+    """The random tiny Qwen2 of `sradit model tiny` (seed 0), folder ``…/tiny``."""
+    from training.tiny_model import build_tiny_model
+
+    folder = cached_build(TINY, tiny_model_key(), lambda out: build_tiny_model(out / "tiny", seed=0))
+    assert folder is not None
+    return folder / "tiny"
+
+
+def answering_model_key() -> str:
+    from training.tiny_answers import CONFIG
+
+    return build_key(["training.tiny_answers"], [CONFIG], {"seed": 0, "steps": None})
+
+
+def answering_model(*, wait: bool = True) -> Path | None:
+    """The tiny Qwen2 taught to answer (`sradit model tiny --answers`, seed 0), folder ``…/tiny``."""
+    from training.tiny_answers import build_answering_model
+
+    def build(out: Path) -> None:
+        build_answering_model(out / "tiny", seed=0, log=lambda _line: None)
+
+    folder = cached_build(ANSWERS, answering_model_key(), build, wait=wait)
+    return None if folder is None else folder / "tiny"
+
+
+def start_background_build() -> subprocess.Popen[bytes] | None:
+    """Build the answering model in a process of its own unless it is cached; its output goes to a log file beside
+    the cache. The process gives up at once when another one holds the lock (is building it)."""
+    if is_cached(ANSWERS, answering_model_key()):
+        return None
+    root = cache_root()
+    root.mkdir(parents=True, exist_ok=True)
+    log = (root / f"{ANSWERS}-build.log").open("wb")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+    return subprocess.Popen(
+        [sys.executable, "-m", "tests.model_cache"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
+    )
+
+
+def _stop(_signum: int, _frame: object) -> None:
+    raise SystemExit(1)  # through cached_build's cleanup: no half-built folder is left
+
+
+if __name__ == "__main__":
+    signal.signal(signal.SIGTERM, _stop)
+    built = answering_model(wait=False)
+    print(f"tiny answering model: {built or 'being built by another process'}", flush=True)

@@ -30,13 +30,7 @@ from training.grpo import (  # noqa: E402
     grpo_rows,
     run_grpo,
 )
-from training.tiny_model import build_tiny_model  # noqa: E402
 from training.train_entry import ConfigError, load_config  # noqa: E402
-
-
-@pytest.fixture(scope="module")
-def tiny(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_tiny_model(tmp_path_factory.mktemp("models") / "tiny", seed=0)
 
 
 def test_defaults_are_the_papers_table_2() -> None:

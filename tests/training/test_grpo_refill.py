@@ -24,12 +24,6 @@ from tests.training.grpo_rows import grpo_file, small_config  # noqa: E402
 from training.calibration import RewardStability  # noqa: E402
 from training.grpo import build_trainer  # noqa: E402
 from training.grpo_refill import mask_rows, replace_rows, rows_of_groups  # noqa: E402
-from training.tiny_model import build_tiny_model  # noqa: E402
-
-
-@pytest.fixture(scope="module")
-def tiny(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_tiny_model(tmp_path_factory.mktemp("models") / "tiny", seed=0)
 
 
 def _batch() -> dict[str, torch.Tensor]:

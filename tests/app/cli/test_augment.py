@@ -18,12 +18,11 @@ from pipeline.domain.label_space import PRINCIPAL
 from pipeline.ingest.importer import import_file
 from pipeline.mining.kfold import MiningConfig, mine
 from tests.helpers import Oracle, verdicts
-from training.tiny_model import build_tiny_model
 
 
 @pytest.mark.sqlite_only("minutes of LLM generation; the rules and filter steps run on PostgreSQL in the CLI loop test")
 def test_llm_rewrites_fail_cleanly_and_rules_then_filter(
-    cli: Any, db_url: str, shared_data: Path, tmp_path: Path
+    cli: Any, db_url: str, shared_data: Path, tmp_path: Path, tiny_model: Path
 ) -> None:
     cli("db", "init")
     engine = make_engine(db_url)
@@ -33,10 +32,9 @@ def test_llm_rewrites_fail_cleanly_and_rules_then_filter(
     learner = Oracle(set(ids), set(), [])
     mine(engine, lambda _fold: learner, MiningConfig(), "t")  # round 1 with exactly two badcases
 
-    tiny = build_tiny_model(tmp_path / "tiny")
     models = tmp_path / "models.toml"
     models.write_text(
-        f'[models.tiny]\nkind = "llm"\nengine = "transformers"\npath = "{tiny}"\nrewrite_max_tokens = 16\n',
+        f'[models.tiny]\nkind = "llm"\nengine = "transformers"\npath = "{tiny_model}"\nrewrite_max_tokens = 16\n',
         encoding="utf-8",
     )
     cli.env["SRADIT_MODELS"] = str(models)

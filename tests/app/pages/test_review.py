@@ -1,5 +1,5 @@
 """The Review page's variant board, rendered by Streamlit's AppTest on a real database the test builds
-(3 badcases × 4 variants that passed the filters; the fixture of tests/pipeline/review/test_queue.py)."""
+(3 badcases × 4 variants that passed the filters; the ``queue`` fixture of tests/conftest.py)."""
 
 from __future__ import annotations
 

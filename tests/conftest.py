@@ -6,6 +6,8 @@ tests/helpers.py. The hooks order the modules and start the answering model's bu
 
 from __future__ import annotations
 
+import os
+import sys
 from collections.abc import Iterable, Iterator
 from functools import cache
 from pathlib import Path
@@ -60,6 +62,22 @@ def _needs_answering_model(nodeids: Iterable[str]) -> bool:
     return any(nodeid.split("::", 1)[0] in answering_modules() for nodeid in nodeids)
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """An xdist worker's torch (and the training jobs and builds it starts) takes its share of the cores: one thread
+    per core in every worker oversubscribes the machine, and the threads then spin against each other."""
+    workers = int(getattr(config, "workerinput", {}).get("workercount", 1))
+    if workers > 1:
+        _share_the_cores(workers)
+
+
+def _share_the_cores(processes: int) -> None:
+    threads = max(1, (os.cpu_count() or 1) // processes)
+    for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(name, str(threads))
+    if "torch" in sys.modules:
+        sys.modules["torch"].set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """The modules of the answering model last (a stable sort: the rest keep their order), so that its background
@@ -70,7 +88,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 def _start_answering_build(config: pytest.Config, nodeids: Iterable[str]) -> None:
     if config.option.collectonly or BUILDER in config.stash or not _needs_answering_model(nodeids):
         return
-    config.stash[BUILDER] = start_background_build()
+    workers = len(getattr(config.option, "tx", None) or ())  # xdist's workers (none in a run in one process)
+    config.stash[BUILDER] = start_background_build(threads=max(1, (os.cpu_count() or 1) // (max(workers, 1) + 1)))
 
 
 @pytest.hookimpl(optionalhook=True)

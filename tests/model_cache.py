@@ -208,15 +208,21 @@ def answering_model(*, wait: bool = True) -> Path | None:
     return None if folder is None else folder / "tiny"
 
 
-def start_background_build() -> subprocess.Popen[bytes] | None:
-    """Build the answering model in a process of its own unless it is cached; its output goes to a log file beside
-    the cache. The process gives up at once when another one holds the lock (is building it)."""
+def start_background_build(threads: int) -> subprocess.Popen[bytes] | None:
+    """Build the answering model in a process of its own, on ``threads`` threads, unless it is cached; its output
+    goes to a log file beside the cache. The process gives up at once when another one holds the lock (is building
+    it)."""
     if is_cached(ANSWERS, answering_model_key()):
         return None
     root = cache_root()
     root.mkdir(parents=True, exist_ok=True)
     log = (root / f"{ANSWERS}-build.log").open("wb")
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+        "OMP_NUM_THREADS": str(threads),
+        "MKL_NUM_THREADS": str(threads),
+    }
     return subprocess.Popen(
         [sys.executable, "-m", "tests.model_cache"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
     )

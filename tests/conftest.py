@@ -1,23 +1,36 @@
-"""Shared fixtures: real databases (a SQLite file, and a PostgreSQL database when a server is given; see
-tests/databases.py), and the real data of ../shared/data."""
+"""Fixtures of the whole tree: real databases (a SQLite file, and a PostgreSQL database when a server is given; see
+tests/databases.py) with their schema copied from a template migrated once a session, the real data of
+../shared/data, the review queue several folders start from, and the tiny models (built once, cached on disk:
+tests/model_cache.py). Fixtures of one folder live in that folder's conftest.py; what is not a fixture, in
+tests/helpers.py. The hooks order the modules and start the answering model's build for pytest-xdist (`make test`)."""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+import sys
+from collections.abc import Iterable, Iterator
+from functools import cache
 from pathlib import Path
+from typing import Any
 
 import pytest
-from click.testing import CliRunner, Result
-from sqlalchemy import Engine, MetaData, func, select
+from sqlalchemy import Engine, select
 
-from app.cli import main
-from db.engine import make_engine
+from db import migrate
+from db.engine import make_engine, read_session
+from db.models import Record, User
+from pipeline.accounts.users import add_user
+from pipeline.augment.filter_chain import filter_round
+from pipeline.augment.filters.duplicates import DuplicateFilter
+from pipeline.augment.filters.length import LengthFilter
+from pipeline.augment.rewriting import RewriteConfig, generate_round
 from pipeline.database import init_database
-from tests.databases import BACKENDS, SQLITE_ONLY, fresh_pg_database
-
-ROOT = Path(__file__).resolve().parent.parent
-SHARED_DATA = ROOT.parent / "shared" / "data"
+from pipeline.ingest.importer import import_file
+from pipeline.mining.kfold import MiningConfig, mine
+from tests import model_cache
+from tests.databases import BACKENDS, SQLITE_ONLY, SchemaTemplates, fresh_pg_database
+from tests.helpers import ROOT, SHARED_DATA, Cli, Counting, Oracle
+from tests.model_cache import start_background_build
 
 
 @pytest.fixture(scope="session")
@@ -28,6 +41,77 @@ def shared_data() -> Path:
     return SHARED_DATA
 
 
+# --- scheduling: `make test` runs pytest-xdist with --dist loadfile --no-loadscope-reorder ---------------------------
+
+#: The background build of the answering model this session started (None: it was cached).
+BUILDER = pytest.StashKey["subprocess.Popen[bytes] | None"]()
+
+
+@cache
+def answering_modules() -> frozenset[str]:
+    """Test modules (node id paths) that use the tiny answering model, read from the source (so that xdist's
+    controller, which collects nothing, knows them too)."""
+    return frozenset(
+        str(p.relative_to(ROOT))
+        for p in (ROOT / "tests").rglob("test_*.py")
+        if "tiny_answering_model" in p.read_text(encoding="utf-8")
+    )
+
+
+def _needs_answering_model(nodeids: Iterable[str]) -> bool:
+    return any(nodeid.split("::", 1)[0] in answering_modules() for nodeid in nodeids)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """An xdist worker's torch (and the training jobs and builds it starts) takes its share of the cores: one thread
+    per core in every worker oversubscribes the machine, and the threads then spin against each other."""
+    workers = int(getattr(config, "workerinput", {}).get("workercount", 1))
+    if workers > 1:
+        _share_the_cores(workers)
+
+
+def _share_the_cores(processes: int) -> None:
+    threads = max(1, (os.cpu_count() or 1) // processes)
+    for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(name, str(threads))
+    if "torch" in sys.modules:
+        sys.modules["torch"].set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The modules of the answering model last (a stable sort: the rest keep their order), so that its background
+    build (below) has the rest of the suite's time to finish before any test waits for it."""
+    items.sort(key=lambda item: _needs_answering_model([item.nodeid]))
+
+
+def _start_answering_build(config: pytest.Config, nodeids: Iterable[str]) -> None:
+    if config.option.collectonly or BUILDER in config.stash or not _needs_answering_model(nodeids):
+        return
+    workers = len(getattr(config.option, "tx", None) or ())  # xdist's workers (none in a run in one process)
+    config.stash[BUILDER] = start_background_build(threads=max(1, (os.cpu_count() or 1) // (max(workers, 1) + 1)))
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_node_collection_finished(node: Any, ids: list[str]) -> None:
+    """xdist's controller: start building the answering model as soon as a worker has collected a test using it."""
+    _start_answering_build(node.config, ids)
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """A run in one process does the same (an xdist worker leaves it to the controller)."""
+    if not hasattr(session.config, "workerinput"):
+        _start_answering_build(session.config, [item.nodeid for item in session.items])
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """A build nobody waited for (the run stopped early, or its tests were deselected) is stopped."""
+    builder = session.config.stash.get(BUILDER, None)
+    if builder is not None and builder.poll() is None:
+        builder.terminate()
+        builder.wait(60)
+
+
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     """Every test that reaches ``db_url`` (also through ``engine`` or ``cli``) runs on each backend."""
     if "db_url" in metafunc.fixturenames:
@@ -35,12 +119,34 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         metafunc.parametrize("db_url", BACKENDS[:1] if once else BACKENDS, indirect=True)
 
 
+@pytest.fixture(scope="session")
+def schema_templates(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SchemaTemplates]:
+    templates = SchemaTemplates(tmp_path_factory.mktemp("schema-template"), migrate.upgrade)
+    yield templates
+    templates.close()
+
+
+@pytest.fixture(autouse=True)
+def _schema_from_template(schema_templates: SchemaTemplates, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Upgrading an empty database to the head copies the session's template (which Alembic migrated) instead of
+    running every migration again; any other upgrade runs Alembic. tests/db/ turns this off."""
+
+    def upgrade(engine: Engine, revision: str = "head") -> None:
+        if revision == "head" and schema_templates.copy_into(engine):
+            return
+        schema_templates.upgrade(engine, revision)
+
+    monkeypatch.setattr(migrate, "upgrade", upgrade)
+
+
 @pytest.fixture
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+def db_url(request: pytest.FixtureRequest, tmp_path: Path, schema_templates: SchemaTemplates) -> Iterator[str]:
+    """An empty database (a test of ``engine`` gets the migrated template's copy at once)."""
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'sradit.db'}"
         return
-    with fresh_pg_database() as url:
+    template = schema_templates.pg_template() if "engine" in request.fixturenames else None
+    with fresh_pg_database(template) as url:
         yield url
 
 
@@ -52,41 +158,40 @@ def engine(db_url: str) -> Iterator[Engine]:
     eng.dispose()
 
 
-def row_counts(engine: Engine) -> dict[str, int]:
-    """Rows in every table, to show that a refused operation wrote nothing."""
-    meta = MetaData()
-    meta.reflect(engine)
-    with engine.connect() as conn:
-        return {name: conn.scalar(select(func.count()).select_from(t)) or 0 for name, t in meta.tables.items()}
-
-
-class Cli:
-    """Runs ``sradit`` in-process against one database URL."""
-
-    def __init__(self, db_url: str, tmp_path: Path) -> None:
-        self.env = {"SRADIT_DB_URL": db_url, "SRADIT_DATA_DIR": str(tmp_path / "var"), "SRADIT_DEBUG": ""}
-        self.runner = CliRunner()
-
-    def __call__(self, *args: str, ok: bool = True) -> Result:
-        result = self.runner.invoke(main, list(args), env=self.env, catch_exceptions=False)
-        if ok and result.exit_code != 0:
-            raise AssertionError(f"sradit {' '.join(args)} exited {result.exit_code}:\n{result.output}")
-        return result
-
-
 @pytest.fixture
 def cli(db_url: str, tmp_path: Path) -> Cli:
     return Cli(db_url, tmp_path)
 
 
-@pytest.fixture(scope="session")
-def tiny_answering_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The tiny offline Qwen2 taught to answer both prompts (`sradit model tiny --answers`), built once a session:
-    a few CPU minutes of real TRL SFT, shared by every test of the LLM paths."""
-    from training.tiny_answers import build_answering_model
+@pytest.fixture
+def queue(engine: Engine, shared_data: Path) -> dict[str, int]:
+    """Round 1 with 3 badcases × 4 variants that pass length/duplicate filters; four experts."""
+    import_file(engine, shared_data / "ccl25_train_206.json", "train", "t", 2**30)
+    with read_session(engine) as s:
+        ids = list(s.scalars(select(Record.case_id).where(Record.principal_code != "I50.900x018").limit(3)))
+    learner = Oracle(set(ids), set(), [])
+    mine(engine, lambda _fold: learner, MiningConfig(), "t")
+    generate_round(engine, RewriteConfig(round_no=1, n=4), Counting(), "t")
+    filter_round(engine, 1, [DuplicateFilter(99.99, 99.99), LengthFilter()], "t")
+    for name in ("e1", "e2", "e3", "eng"):
+        add_user(engine, name, "engineer" if name == "eng" else "expert", "password123", "t")
+    with read_session(engine) as s:
+        return {u.name: u.id for u in s.scalars(select(User))}
 
-    # Local iteration only: reuse a model built earlier (`sradit model tiny --out DIR --answers`).
-    if os.environ.get("SRADIT_TEST_TINY_ANSWERS") and not os.environ.get("CI"):
-        return Path(os.environ["SRADIT_TEST_TINY_ANSWERS"])
-    built = build_answering_model(tmp_path_factory.mktemp("tiny_answers") / "tiny", log=lambda _line: None)
-    return Path(built["path"])
+
+@pytest.fixture(scope="session")
+def tiny_model() -> Path:
+    """The tiny offline Qwen2 with random weights (`sradit model tiny`, seed 0), built once and cached on disk
+    (tests/model_cache.py). Tests read it, and train from it into folders of their own; none may write into it."""
+    return model_cache.tiny_model()
+
+
+@pytest.fixture(scope="session")
+def tiny_answering_model() -> Path:
+    """The tiny offline Qwen2 taught to answer both prompts (`sradit model tiny --answers`): a few CPU minutes of
+    real TRL SFT, built once and cached on disk by a hash of its build inputs (tests/model_cache.py), shared by
+    every test of the LLM paths and every xdist worker (usually built in the background while other tests run).
+    Tests read it; none may write into it."""
+    model = model_cache.answering_model()
+    assert model is not None
+    return model

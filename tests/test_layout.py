@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.helpers import ROOT
 
 PACKAGES = ("app", "pipeline", "training", "db")
 #: who may import whom (docs/architecture.md, "Layers and imports")

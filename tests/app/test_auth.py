@@ -20,7 +20,7 @@ from db.engine import make_engine, read_session
 from db.models import UserSession
 from pipeline.accounts import sessions
 from pipeline.settings import Settings
-from tests.conftest import ROOT
+from tests.helpers import ROOT
 
 MAIN = str(ROOT / "app" / "main.py")
 COOKIE = re.compile(

@@ -24,7 +24,7 @@ from db.engine import make_engine, read_session
 from db.models import Review, User, UserSession
 from pipeline.accounts.sessions import token_hash
 from pipeline.settings import Settings
-from tests.conftest import ROOT
+from tests.helpers import ROOT
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = [

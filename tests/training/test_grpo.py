@@ -1,8 +1,8 @@
 """GRPO with TRL on the tiny offline Qwen2 on CPU, with the paper's rewards and difficulty calibration.
 
 The tiny model writes random text, so the paper's rewards are 0 for every completion. An extra reward
-that varies on random text (:func:`varied_reward`) gives the groups a spread — except for the prompts
-whose ``case_id`` starts with FLAT, where it is constant: those groups have zero spread, which is what
+that varies on random text (:func:`tests.training.grpo_rows.varied_reward`) gives the groups a spread — except
+for the prompts whose ``case_id`` starts with FLAT, where it is constant: those groups have zero spread, which is what
 the calibration must find and discard.
 """
 
@@ -23,79 +23,14 @@ import transformers  # noqa: E402
 import trl  # noqa: E402,F401
 from safetensors.torch import load_file  # noqa: E402
 
-from pipeline.demo.synthetic import generate_records  # noqa: E402
-from pipeline.domain.prompts import task_messages  # noqa: E402
-from pipeline.domain.records import ID_KEY, MAIN_KEY, OTHER_KEY, TEXT_SECTIONS  # noqa: E402
+from tests.training.grpo_rows import REWARDED, grpo_file, small_config  # noqa: E402
 from training.grpo import (  # noqa: E402
     GRPORunConfig,
     build_trainer,
     grpo_rows,
     run_grpo,
 )
-from training.rewards import completion_text  # noqa: E402
-from training.tiny_model import build_tiny_model  # noqa: E402
 from training.train_entry import ConfigError, load_config  # noqa: E402
-
-EXTRA = "tests.training.test_grpo:varied_reward"
-
-
-#: The case_id column of every batch the trainer rewarded (refills included), to count groups independently.
-REWARDED: list[list[str]] = []
-
-
-def varied_reward(completions, case_id, **kwargs):  # noqa: ANN001, ANN201
-    """Distinct characters per character: varies on random text; constant 0 on FLAT prompts."""
-    REWARDED.append(list(case_id))
-    out = []
-    for completion, cid in zip(completions, case_id, strict=True):
-        text = completion_text(completion)
-        out.append(0.0 if cid.startswith("FLAT") else len(set(text)) / (1 + len(text)))
-    return out
-
-
-def grpo_file(path: Path, n_flat: int, n_var: int) -> Path:
-    """The trl-grpo export's shape, with short records; the first n_flat rows are FLAT."""
-    records = generate_records(n_labelled=n_flat + n_var, n_unlabelled=0, seed=1)
-    with path.open("w", encoding="utf-8") as f:
-        for i, r in enumerate(records):
-            short = {k: (v[:40] if k in TEXT_SECTIONS else v) for k, v in r.items()}
-            task = "principal" if i % 2 == 0 else "other"
-            row = {
-                "prompt": task_messages(task, short),
-                "task": task,
-                "principal": r[MAIN_KEY],
-                "others": [c for c in r[OTHER_KEY].split(";") if c],
-                "case_id": ("FLAT" if i < n_flat else "VAR") + r[ID_KEY],
-                "origin": "original",
-                "round": None,
-            }
-            f.write(json.dumps(row, ensure_ascii=False) + "\n")
-    return path
-
-
-@pytest.fixture(scope="module")
-def tiny(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_tiny_model(tmp_path_factory.mktemp("models") / "tiny", seed=0)
-
-
-def small_config(tiny: Path, train_file: Path, out: Path, **kw) -> GRPORunConfig:  # noqa: ANN003
-    values = dict(
-        model_path=str(tiny),
-        train_file=str(train_file),
-        output_dir=str(out),
-        max_steps=3,
-        train_batch_size=2,
-        ppo_mini_batch_size=2,
-        micro_batch_size=2,
-        num_generations=2,
-        max_completion_length=12,
-        learning_rate=1e-3,
-        calibration_window=1,
-        extra_reward=EXTRA,
-        metrics_file=str(out.parent / "metrics.jsonl"),
-    )
-    values.update(kw)
-    return GRPORunConfig(**values)
 
 
 def test_defaults_are_the_papers_table_2() -> None:

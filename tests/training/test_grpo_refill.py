@@ -1,7 +1,7 @@
 """The calibrated trainer's batch surgery and hook (:mod:`training.grpo_refill`).
 
 The pure functions run on hand-made TRL batch dicts. The hook runs on the tiny offline Qwen2 on CPU with
-:mod:`tests.training.test_grpo`'s data set and rewards: the FLAT prompts' groups have zero spread, which
+:mod:`tests.training.grpo_rows`' data set and rewards: the FLAT prompts' groups have zero spread, which
 the calibration must find and discard (mask, or refill from informative prompts).
 """
 
@@ -20,16 +20,10 @@ import torch  # noqa: E402
 import trl  # noqa: E402,F401
 from datasets import Dataset  # noqa: E402
 
-from tests.training.test_grpo import grpo_file, small_config  # noqa: E402
+from tests.training.grpo_rows import grpo_file, small_config  # noqa: E402
 from training.calibration import RewardStability  # noqa: E402
 from training.grpo import build_trainer  # noqa: E402
 from training.grpo_refill import mask_rows, replace_rows, rows_of_groups  # noqa: E402
-from training.tiny_model import build_tiny_model  # noqa: E402
-
-
-@pytest.fixture(scope="module")
-def tiny(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_tiny_model(tmp_path_factory.mktemp("models") / "tiny", seed=0)
 
 
 def _batch() -> dict[str, torch.Tensor]:

@@ -23,7 +23,6 @@ from pipeline.domain.prompts import target_completion, task_messages  # noqa: E4
 from pipeline.domain.records import ID_KEY, MAIN_KEY, OTHER_KEY, TEXT_SECTIONS  # noqa: E402
 from pipeline.errors import InputError  # noqa: E402
 from training.sft import SFTRunConfig, build_sft_trainer, run_sft, sft_rows  # noqa: E402
-from training.tiny_model import build_tiny_model  # noqa: E402
 from training.train_entry import ConfigError, load_config, main  # noqa: E402
 
 
@@ -55,11 +54,6 @@ def write_sft_file(path: Path, records: list[dict[str, str]], tasks=("principal"
                 }
                 f.write(json.dumps(row, ensure_ascii=False) + "\n")
     return path
-
-
-@pytest.fixture(scope="module")
-def tiny(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_tiny_model(tmp_path_factory.mktemp("models") / "tiny", seed=0)
 
 
 @pytest.fixture

@@ -1,7 +1,7 @@
 """The tiny model taught to answer (`sradit model tiny --answers`): on held-out demo records it answers in the
 think/answer form with label-space names, with several different principals and better than always answering the
 most common one; and the paper's own rewards (not a test reward) move its parameters in GRPO. Real TRL SFT and
-GRPO on CPU; the model is built once a session (``tiny_answering_model`` in tests/conftest.py)."""
+GRPO on CPU; the model is built once and cached on disk (``tiny_answering_model`` in tests/conftest.py)."""
 
 from __future__ import annotations
 

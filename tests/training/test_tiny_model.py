@@ -22,11 +22,6 @@ from training.tiny_model import CHAT_TEMPLATE, build_tiny_model  # noqa: E402
 
 
 @pytest.fixture(scope="module")
-def tiny(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_tiny_model(tmp_path_factory.mktemp("models") / "tiny", seed=0)
-
-
-@pytest.fixture(scope="module")
 def tokenizer(tiny: Path):
     return transformers.AutoTokenizer.from_pretrained(str(tiny), local_files_only=True)
 

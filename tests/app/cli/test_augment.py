@@ -17,13 +17,12 @@ from db.models import Badcase, Job, Record, Variant, VariantVerdict
 from pipeline.domain.label_space import PRINCIPAL
 from pipeline.ingest.importer import import_file
 from pipeline.mining.kfold import MiningConfig, mine
-from tests.pipeline.mining.test_kfold import Oracle
-from training.tiny_model import build_tiny_model
+from tests.helpers import Oracle, verdicts
 
 
 @pytest.mark.sqlite_only("minutes of LLM generation; the rules and filter steps run on PostgreSQL in the CLI loop test")
 def test_llm_rewrites_fail_cleanly_and_rules_then_filter(
-    cli: Any, db_url: str, shared_data: Path, tmp_path: Path
+    cli: Any, db_url: str, shared_data: Path, tmp_path: Path, tiny_model: Path
 ) -> None:
     cli("db", "init")
     engine = make_engine(db_url)
@@ -33,10 +32,9 @@ def test_llm_rewrites_fail_cleanly_and_rules_then_filter(
     learner = Oracle(set(ids), set(), [])
     mine(engine, lambda _fold: learner, MiningConfig(), "t")  # round 1 with exactly two badcases
 
-    tiny = build_tiny_model(tmp_path / "tiny")
     models = tmp_path / "models.toml"
     models.write_text(
-        f'[models.tiny]\nkind = "llm"\nengine = "transformers"\npath = "{tiny}"\nrewrite_max_tokens = 16\n',
+        f'[models.tiny]\nkind = "llm"\nengine = "transformers"\npath = "{tiny_model}"\nrewrite_max_tokens = 16\n',
         encoding="utf-8",
     )
     cli.env["SRADIT_MODELS"] = str(models)
@@ -63,27 +61,6 @@ def test_llm_rewrites_fail_cleanly_and_rules_then_filter(
 # --- predictions made elsewhere feed the label and policy filters (issue 11) ---------------------------------
 
 
-@pytest.fixture
-def rewritten(cli: Any, db_url: str, shared_data: Path) -> dict[str, tuple[str, list[str]]]:
-    """Round 1 with two badcases × 3 rule-based variants; variant id (病案标识#v<seq>) → its gold codes."""
-    cli("db", "init")
-    engine = make_engine(db_url)
-    import_file(engine, shared_data / "ccl25_train_206.json", "train", "t", 2**30)
-    with read_session(engine) as s:
-        ids = list(s.scalars(select(Record.case_id).where(Record.principal_code != "I50.900x018").limit(2)))
-    learner = Oracle(set(ids), set(), [])
-    mine(engine, lambda _fold: learner, MiningConfig(), "t")
-    cli("rewrite", "--round", "1", "--n", "3")
-    with read_session(engine) as s:
-        rows = s.execute(
-            select(Record.case_id, Variant.seq, Badcase.gold_principal, Record.other_codes)
-            .join(Badcase, Badcase.id == Variant.badcase_id)
-            .join(Record, Record.id == Badcase.record_id)
-        ).all()
-    engine.dispose()
-    return {f"{case_id}#v{seq}": (main, list(others or [])) for case_id, seq, main, others in rows}
-
-
 def _predictions(path: Path, rows: dict[str, str]) -> Path:
     path.write_text(
         json.dumps([{"病案标识": k, "预测结果": v} for k, v in rows.items()], ensure_ascii=False), encoding="utf-8"
@@ -93,20 +70,6 @@ def _predictions(path: Path, rows: dict[str, str]) -> Path:
 
 def _wrong_principal(gold: str) -> str:
     return next(code for code in PRINCIPAL if code != gold)
-
-
-def verdicts(db_url: str, name: str) -> dict[str, tuple[bool, str]]:
-    engine = make_engine(db_url)
-    with read_session(engine) as s:
-        rows = s.execute(
-            select(Record.case_id, Variant.seq, VariantVerdict.passed, VariantVerdict.reason)
-            .join(Variant, Variant.id == VariantVerdict.variant_id)
-            .join(Badcase, Badcase.id == Variant.badcase_id)
-            .join(Record, Record.id == Badcase.record_id)
-            .where(VariantVerdict.filter == name)
-        ).all()
-    engine.dispose()
-    return {f"{c}#v{seq}": (passed, reason) for c, seq, passed, reason in rows}
 
 
 def test_filter_with_predictions_made_elsewhere(
@@ -173,7 +136,7 @@ def test_filter_with_predictions_made_elsewhere(
 def test_filter_refuses_short_or_malformed_files_and_writes_nothing(
     cli: Any, db_url: str, rewritten: dict[str, tuple[str, list[str]]], tmp_path: Path
 ) -> None:
-    from tests.conftest import row_counts
+    from tests.helpers import row_counts
 
     gold = {k: f"[{m}|{';'.join(o)}]" for k, (m, o) in rewritten.items()}
     engine = make_engine(db_url)

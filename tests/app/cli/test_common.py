@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from tests.conftest import ROOT
+from tests.helpers import ROOT
 
 
 def test_commands_refuse_a_database_without_schema(cli: Any, tmp_path: Path) -> None:

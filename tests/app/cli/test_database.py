@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from db.engine import make_engine, read_session
 from db.models import User
-from tests.conftest import row_counts
+from tests.helpers import row_counts
 
 
 def test_db_init_is_idempotent(cli: Any) -> None:

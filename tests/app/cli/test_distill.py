@@ -16,12 +16,11 @@ from sqlalchemy import select
 from db.engine import make_engine, read_session
 from db.models import Job, ReasoningTrace, Record
 from pipeline.distill.traces import parse_trace
-from training.tiny_model import build_tiny_model
 
 
 @pytest.mark.sqlite_only("minutes of LLM generation; the database part is tests/pipeline/distill on both backends")
 def test_cotd_with_a_garbage_teacher_reports_counts_and_stores_nothing_unusable(
-    cli: Any, db_url: str, shared_data: Path, tmp_path: Path
+    cli: Any, db_url: str, shared_data: Path, tmp_path: Path, tiny_model: Path
 ) -> None:
     cli("db", "init")
     few = tmp_path / "few.json"
@@ -29,11 +28,9 @@ def test_cotd_with_a_garbage_teacher_reports_counts_and_stores_nothing_unusable(
     few.write_text(json.dumps(rows, ensure_ascii=False), encoding="utf-8")
     cli("import", str(few), "--dataset", "train")
 
-    tiny = build_tiny_model(tmp_path / "tiny")
     models = tmp_path / "models.toml"
-    models.write_text(
-        f'[models.tiny]\nkind = "llm"\nengine = "transformers"\npath = "{tiny}"\nmax_tokens = 16\n', encoding="utf-8"
-    )
+    spec = f'[models.tiny]\nkind = "llm"\nengine = "transformers"\npath = "{tiny_model}"\nmax_tokens = 16\n'
+    models.write_text(spec, encoding="utf-8")
     cli.env["SRADIT_MODELS"] = str(models)
 
     # Greedy: one attempt each (retries are tested with a stand-in teacher in tests/pipeline/distill).

@@ -7,13 +7,13 @@ import json
 from pathlib import Path
 from typing import Any
 
-from tests.app.cli.test_augment import rewritten, verdicts  # noqa: F401  (fixture)
+from tests.helpers import verdicts
 
 
 def test_prompts_out_predictions_back(
     cli: Any,
     db_url: str,
-    rewritten: dict[str, tuple[str, list[str]]],  # noqa: F811
+    rewritten: dict[str, tuple[str, list[str]]],
     tmp_path: Path,
 ) -> None:
     out = cli("export", "--round", "1", "--format", "prompts", "--out", str(tmp_path / "exports")).output
@@ -41,7 +41,7 @@ def test_prompts_out_predictions_back(
 
 def test_prompts_export_refuses_options_that_do_not_apply(
     cli: Any,
-    rewritten: dict[str, tuple[str, list[str]]],  # noqa: F811
+    rewritten: dict[str, tuple[str, list[str]]],
     tmp_path: Path,
 ) -> None:
     r = cli("export", "--round", "1", "--format", "prompts", "--out", str(tmp_path), "--fold", "0", ok=False)

@@ -15,9 +15,8 @@ from sqlalchemy import Engine
 from pipeline.jobs.processes import alive
 from pipeline.jobs.runner import job_status, submit
 from pipeline.settings import Settings
-from tests.conftest import Cli
+from tests.helpers import Cli, status, wait_for
 from tests.pipeline.jobs.job_handlers import TABLE, OkParams, SleepParams
-from tests.pipeline.jobs.test_runner import status, wait_for
 
 ROOT = Path(__file__).resolve().parents[3]
 

@@ -13,8 +13,7 @@ from db.models import Badcase, Record, Round, Variant
 from pipeline.demo.synthetic import generate_records
 from pipeline.ingest.importer import import_rows
 from pipeline.mining.kfold import MiningConfig, mine
-from tests.conftest import Cli, row_counts
-from tests.pipeline.mining.test_kfold import Oracle
+from tests.helpers import Cli, Oracle, row_counts
 
 
 @pytest.fixture

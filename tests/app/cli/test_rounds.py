@@ -17,7 +17,7 @@ from db.engine import make_engine, read_session
 from db.models import Badcase, Dataset, Job, Record, Selection, Variant
 from pipeline.demo.synthetic import generate_records
 from pipeline.settings import Settings
-from tests.conftest import ROOT
+from tests.helpers import ROOT
 
 
 def _demo_records(tmp_path: Path) -> Path:

@@ -10,7 +10,7 @@ from streamlit.testing.v1 import AppTest
 from app.services.demo import build_demo
 from db.engine import make_engine
 from pipeline.settings import Settings
-from tests.conftest import ROOT
+from tests.helpers import ROOT
 
 
 def test_the_agreement_page_shows_kappa_and_alpha_with_their_counts(

@@ -15,8 +15,7 @@ from streamlit.testing.v1 import AppTest
 import training.models.catalog  # noqa: F401 — see below
 from db.engine import make_engine, read_session
 from db.models import AuditEntry, LabelIssue
-from tests.app.pages.test_labels import as_user, mined_database
-from tests.conftest import ROOT, row_counts
+from tests.helpers import ROOT, as_user, mined_database, row_counts
 
 PAGE = str(ROOT / "app" / "pages" / "badcases.py")
 # AppTest puts the page's folder first on sys.path, and that folder holds training.py (the Training page): the

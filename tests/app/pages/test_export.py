@@ -15,7 +15,7 @@ from app.services.demo import build_demo
 from db.engine import make_engine
 from pipeline.export.datasets import list_exports
 from pipeline.settings import Settings
-from tests.conftest import ROOT
+from tests.helpers import ROOT
 
 PAGE = str(ROOT / "app" / "pages" / "export.py")
 

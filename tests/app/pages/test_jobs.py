@@ -14,9 +14,8 @@ from streamlit.testing.v1 import AppTest
 from pipeline.accounts.users import add_user
 from pipeline.jobs.runner import job_status, submit
 from pipeline.settings import Settings
-from tests.conftest import ROOT
+from tests.helpers import ROOT, wait_for
 from tests.pipeline.jobs.job_handlers import TABLE, OkParams
-from tests.pipeline.jobs.test_runner import wait_for
 
 PAGE = str(ROOT / "app" / "pages" / "jobs.py")
 

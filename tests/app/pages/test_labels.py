@@ -9,19 +9,13 @@ from pathlib import Path
 
 import pytest
 import streamlit as st
-from sqlalchemy import Engine, select, update
+from sqlalchemy import select
 from streamlit.testing.v1 import AppTest
 
-from db.engine import make_engine, read_session, write_session
-from db.models import Badcase, Dataset, LabelIssue
-from pipeline.accounts.users import add_user
-from pipeline.database import init_database
-from pipeline.demo.synthetic import generate_records
-from pipeline.ingest.importer import import_rows
-from pipeline.mining.kfold import MiningConfig, mine
-from pipeline.review.label_issues import accept_label_issue, find_badcase, flag_label_issue
-from tests.conftest import ROOT
-from tests.pipeline.mining.test_kfold import Oracle
+from db.engine import make_engine, read_session
+from db.models import Dataset, LabelIssue
+from pipeline.review.label_issues import accept_label_issue, flag_label_issue
+from tests.helpers import ROOT, as_user, mined_database
 
 PAGE = str(ROOT / "app" / "pages" / "labels.py")
 
@@ -31,46 +25,6 @@ def _fresh_resources() -> Iterator[None]:
     st.cache_resource.clear()
     yield
     st.cache_resource.clear()
-
-
-def mined_database(folder: Path) -> tuple[str, list[int]]:
-    """20 synthetic records, round 1 mined by the Oracle (three principal misses, each badcase given a label-error
-    confidence: 0.3, 0.9 and none); an expert and an engineer account. Returns the URL and the three badcase ids."""
-    url = f"sqlite:///{folder / 'sradit.db'}"
-    engine = make_engine(url)
-    init_database(engine)
-    import_rows(engine, generate_records(n_labelled=20, n_unlabelled=0, seed=3), "train", "t", source="synthetic")
-    from db.models import Record
-
-    with read_session(engine) as s:
-        ids = list(
-            s.scalars(
-                select(Record.case_id)
-                .where(Record.principal_code.not_in(["I50.900x018", "I21.401"]))
-                .order_by(Record.id)
-                .limit(3)
-            )
-        )
-    mine(engine, lambda _fold: Oracle(set(ids), set(), []), MiningConfig(folds=2), "t")
-    badcases = [find_badcase(engine, c, 1) for c in ids]
-    with write_session(engine) as s:
-        for b, confidence in zip(badcases, (0.3, 0.9, None), strict=True):
-            s.execute(update(Badcase).where(Badcase.id == b).values(label_error_confidence=confidence))
-    add_user(engine, "expert", "expert", "expert-password-1", "t")
-    add_user(engine, "engineer", "engineer", "engineer-password-1", "t")
-    engine.dispose()
-    return url, badcases
-
-
-def as_user(at: AppTest, engine: Engine, name: str) -> AppTest:
-    from db.models import User
-
-    with read_session(engine) as s:
-        user = s.scalar(select(User).where(User.name == name))
-        assert user is not None
-    for key, value in {"user_id": user.id, "user_name": user.name, "user_role": user.role}.items():
-        at.session_state[key] = value
-    return at
 
 
 def test_an_engineer_accepts_one_issue_and_dismisses_another(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -12,7 +12,7 @@ from streamlit.testing.v1 import AppTest
 from app.services.demo import build_demo
 from db.engine import make_engine
 from pipeline.settings import Settings
-from tests.conftest import ROOT
+from tests.helpers import ROOT
 from training.models import registry
 from training.models.registry import Registration
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import ast
 import tomllib
 
-from tests.conftest import ROOT
+from tests.helpers import ROOT
 
 PAGES = sorted((ROOT / "app" / "pages").glob("*.py")) + [ROOT / "app" / "main.py", ROOT / "app" / "signin.py"]
 

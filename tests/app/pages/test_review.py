@@ -1,5 +1,5 @@
 """The Review page's variant board, rendered by Streamlit's AppTest on a real database the test builds
-(3 badcases × 4 variants that passed the filters; the fixture of tests/pipeline/review/test_queue.py)."""
+(3 badcases × 4 variants that passed the filters; the ``queue`` fixture of tests/conftest.py)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,7 @@ from streamlit.testing.v1 import AppTest
 from db.engine import read_session
 from db.models import Review
 from pipeline.rounds.lifecycle import set_stage
-from tests.conftest import ROOT
-from tests.pipeline.review.test_queue import queue  # noqa: F401  (the fixture)
+from tests.helpers import ROOT
 
 
 def _page(db_url: str, monkeypatch: pytest.MonkeyPatch, uid: int, name: str) -> AppTest:
@@ -47,7 +46,7 @@ def _mine(engine: Engine, uid: int) -> list[tuple[int, str, int | None, bool, st
 def test_the_board_decides_a_badcase_from_one_screen(
     engine: Engine,
     db_url: str,
-    queue: dict[str, int],  # noqa: F811
+    queue: dict[str, int],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     uid = queue["e1"]
@@ -101,7 +100,7 @@ def test_the_board_decides_a_badcase_from_one_screen(
 def test_a_stale_board_on_a_round_that_left_review_is_refused_and_moves_on(
     engine: Engine,
     db_url: str,
-    queue: dict[str, int],  # noqa: F811
+    queue: dict[str, int],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     uid = queue["e1"]
@@ -117,7 +116,7 @@ def test_a_stale_board_on_a_round_that_left_review_is_refused_and_moves_on(
 def test_the_one_at_a_time_view_stays_as_an_option(
     engine: Engine,
     db_url: str,
-    queue: dict[str, int],  # noqa: F811
+    queue: dict[str, int],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     at = _page(db_url, monkeypatch, queue["e1"], "e1")

@@ -21,7 +21,7 @@ from pipeline.demo.database import build_demo as build_records
 from pipeline.domain.label_space import PRINCIPAL
 from pipeline.domain.parsers import parse_submission
 from pipeline.settings import Settings
-from tests.conftest import ROOT
+from tests.helpers import ROOT
 
 PAGE = str(ROOT / "app" / "pages" / "rounds.py")
 

@@ -17,7 +17,7 @@ from db.models import Badcase, Record, RegisteredModel, Round
 from pipeline.demo.database import build_demo
 from pipeline.domain.label_space import PRINCIPAL
 from pipeline.domain.parsers import parse_submission
-from tests.conftest import ROOT, Cli
+from tests.helpers import ROOT, Cli
 
 pytestmark = pytest.mark.slow
 LEARNER = "tiny-sft"

@@ -24,7 +24,7 @@ from pipeline.jobs.runner import RoundLink, run_foreground
 from pipeline.rounds.config import read_round_config, round_config
 from pipeline.rounds.lookup import get_round
 from pipeline.settings import Settings
-from tests.conftest import ROOT, Cli
+from tests.helpers import ROOT, Cli
 from training.models import registry
 
 pytestmark = pytest.mark.slow

@@ -19,14 +19,13 @@ from pipeline.export.datasets import ExportConfig, export
 from pipeline.jobs.runner import submit
 from pipeline.rounds.lifecycle import approve_by_filters, augment
 from pipeline.settings import Settings
-from training.tiny_model import build_tiny_model
 
 
 @pytest.fixture
-def setup(engine: Engine, db_url: str, tmp_path: Path) -> tuple[Settings, Path]:
+def setup(engine: Engine, db_url: str, tmp_path: Path, tiny_model: Path) -> tuple[Settings, Path]:
     settings = Settings(db_url=db_url, data_dir=tmp_path / "var")
     build_demo(engine, settings, force=True)
-    return settings, build_tiny_model(tmp_path / "tiny")
+    return settings, tiny_model
 
 
 def _wait(engine: Engine, job_id: int, timeout: float = 400) -> None:
@@ -58,7 +57,7 @@ def test_sft_and_grpo_jobs_finish_with_curves_and_a_score(engine: Engine, setup:
             "ppo_mini_batch_size": 2,
             "micro_batch_size": 2,
             "eval_max_tokens": 8,
-            "extra_reward": "tests.training.test_grpo:varied_reward",
+            "extra_reward": "tests.training.grpo_rows:varied_reward",
         },
         eval_limit=2,
     )

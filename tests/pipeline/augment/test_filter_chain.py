@@ -19,8 +19,7 @@ from pipeline.augment.filters.length import LengthFilter
 from pipeline.augment.rewriting import RewriteConfig, generate_round
 from pipeline.ingest.importer import import_file
 from pipeline.mining.kfold import MiningConfig, mine
-from tests.pipeline.augment.test_rewriting import Counting
-from tests.pipeline.mining.test_kfold import Oracle
+from tests.helpers import Counting, Oracle
 
 
 class EvenLabel:

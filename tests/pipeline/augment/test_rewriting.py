@@ -19,7 +19,7 @@ from pipeline.errors import SraditError
 from pipeline.ingest.importer import import_file
 from pipeline.mining.kfold import MiningConfig, mine
 from pipeline.protocols import Messages, Sampling
-from tests.pipeline.mining.test_kfold import Oracle
+from tests.helpers import Counting, Oracle
 
 
 @pytest.fixture
@@ -32,24 +32,6 @@ def mined(engine: Engine, shared_data: Path) -> int:
     learner = Oracle(set(ids), set(), [])
     mine(engine, lambda _fold: learner, MiningConfig(), "t")
     return 4
-
-
-class Counting:
-    """A variant source that appends its sequence number to 主诉, and can be told to die after k badcases."""
-
-    generator_name, prompt_version, model = "test", "p1", None
-
-    def __init__(self, die_after: int | None = None) -> None:
-        self.calls, self.die_after = 0, die_after
-
-    def variants(self, sections: Mapping[str, str], start: int, n: int, seed: int) -> list[GeneratedVariant]:
-        if self.die_after is not None and self.calls >= self.die_after:
-            raise SraditError("cannot reach the model server at http://127.0.0.1:9: connection refused")
-        self.calls += 1
-        return [
-            GeneratedVariant({**sections, "主诉": f"{sections['主诉']}#{k}"}, (f"edit{k}",), None, 1, seed, None)
-            for k in range(start, start + n)
-        ]
 
 
 def _variants(engine: Engine) -> list[tuple[int, int, str]]:

@@ -27,9 +27,7 @@ from db.models import DatasetExport
 from pipeline.errors import InputError
 from pipeline.export import folders
 from pipeline.export.datasets import ExportConfig, export
-from tests.conftest import ROOT
-from tests.pipeline.export.test_datasets import reviewed  # noqa: F401  (fixture)
-from tests.pipeline.review.test_queue import queue  # noqa: F401  (fixture)
+from tests.helpers import ROOT
 
 
 def _killed_at(point: str, out: Path, env: dict[str, str]) -> None:
@@ -71,7 +69,7 @@ def test_an_export_killed_at_any_point_leaves_no_half_export(
     left_visible: list[str],
     rows_after_kill: int,
     engine: Engine,
-    reviewed: Any,  # noqa: F811
+    reviewed: Any,
     cli: Any,
     tmp_path: Path,
 ) -> None:
@@ -110,7 +108,7 @@ def test_recovery_leaves_a_live_writer_alone(engine: Engine, tmp_path: Path) -> 
     assert folders.recover(engine, tmp_path) == [f"removed {tmp} (an export killed while writing)"]
 
 
-def test_the_checksum_is_the_sha256_of_sha256sums(engine: Engine, reviewed: Any, tmp_path: Path) -> None:  # noqa: F811
+def test_the_checksum_is_the_sha256_of_sha256sums(engine: Engine, reviewed: Any, tmp_path: Path) -> None:
     import hashlib
 
     r = export(engine, ExportConfig(1, "competition", tmp_path), "t")
@@ -122,7 +120,7 @@ def test_the_checksum_is_the_sha256_of_sha256sums(engine: Engine, reviewed: Any,
 
 def test_an_export_that_loses_the_race_for_its_version_is_refused_cleanly(
     engine: Engine,
-    reviewed: Any,  # noqa: F811
+    reviewed: Any,
     cli: Any,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,

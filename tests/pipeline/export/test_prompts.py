@@ -21,7 +21,6 @@ from pipeline.errors import InputError
 from pipeline.export.datasets import ExportConfig, export
 from pipeline.export.prompts import round_variant_ids, variant_key
 from pipeline.review.queue import decide
-from tests.pipeline.review.test_queue import queue  # noqa: F401  (fixture)
 
 N_ORIGINALS = 206
 
@@ -36,7 +35,7 @@ class Failing:
 
 
 @pytest.fixture
-def round1(engine: Engine, queue: dict[str, int]) -> dict[str, Any]:  # noqa: F811
+def round1(engine: Engine, queue: dict[str, int]) -> dict[str, Any]:
     """Round 1: 3 badcases × 4 generated variants (one approved as best, the rest undecided) + 1 failed each."""
     generate_round(engine, RewriteConfig(round_no=1, n=5), Failing(), "t")
     with read_session(engine) as s:

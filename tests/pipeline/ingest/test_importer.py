@@ -16,7 +16,7 @@ from db.models import Job, Record
 from pipeline.domain.records import ID_KEY, MAIN_KEY, OTHER_KEY, TEXT_SECTIONS
 from pipeline.errors import InputError
 from pipeline.ingest.importer import import_file
-from tests.conftest import row_counts
+from tests.helpers import row_counts
 
 LIMIT = 2**30
 

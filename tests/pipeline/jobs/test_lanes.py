@@ -22,9 +22,8 @@ from pipeline.jobs.claims import claim
 from pipeline.jobs.processes import HOST, alive
 from pipeline.jobs.runner import cancel, job_status, reconcile, submit
 from pipeline.settings import Settings
-from tests.conftest import row_counts
+from tests.helpers import row_counts, status, wait_for
 from tests.pipeline.jobs.job_handlers import TABLE, OkParams, SleepParams, TreeParams
-from tests.pipeline.jobs.test_runner import status, wait_for
 
 
 @pytest.fixture

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -17,25 +15,13 @@ from pipeline.errors import InputError, SraditError
 from pipeline.jobs.params import ParamsError
 from pipeline.jobs.runner import cancel, job_status, reconcile, run_foreground, start_next, submit
 from pipeline.settings import Settings
+from tests.helpers import status, wait_for
 from tests.pipeline.jobs.job_handlers import TABLE, FailParams, H, OkParams, RefusedParams, SleepParams
 
 
 @pytest.fixture
 def settings(db_url: str, tmp_path: Path) -> Settings:
     return Settings(db_url=db_url, data_dir=tmp_path / "var", job_table=TABLE)
-
-
-def wait_for(predicate: Callable[[], bool], timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.1)
-    raise AssertionError("timed out waiting")
-
-
-def status(engine: Engine, job_id: int) -> str:
-    return job_status(engine, job_id).status
 
 
 def test_a_job_runs_in_its_own_process_and_succeeds(engine: Engine, settings: Settings) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import pytest
@@ -10,36 +9,12 @@ from sqlalchemy import Engine, select
 
 from db.engine import read_session
 from db.models import Badcase, Prediction, Record, Round
-from pipeline.domain.records import ID_KEY, MAIN_KEY, OTHER_KEY
 from pipeline.errors import InputError
 from pipeline.ingest.importer import import_file
 from pipeline.mining.badcases import badcase_detail, diagnose, list_badcases
 from pipeline.mining.folds import assign_folds
 from pipeline.mining.kfold import MiningConfig, mine
-from pipeline.protocols import CodePrediction, Progress
-from tests.conftest import row_counts
-
-
-class Oracle:
-    """Predicts the gold labels, except: principal wrong for ids in ``wrong_main``; drops the first other
-    code for ids in ``drop_other``. It records which records it was trained on, to check the folds."""
-
-    def __init__(self, wrong_main: set[str], drop_other: set[str], seen: list[set[str]]) -> None:
-        self.wrong_main, self.drop_other, self.seen = wrong_main, drop_other, seen
-
-    def fit(self, records: Sequence[Mapping[str, str]], progress: Progress | None = None) -> Oracle:
-        self.seen.append({r[ID_KEY] for r in records})
-        return self
-
-    def predict(self, records: Sequence[Mapping[str, str]], progress: Progress | None = None) -> list[CodePrediction]:
-        out = []
-        for r in records:
-            main = "I50.900x018" if r[ID_KEY] in self.wrong_main and r[MAIN_KEY] != "I50.900x018" else r[MAIN_KEY]
-            others = r[OTHER_KEY].split(";")
-            if r[ID_KEY] in self.drop_other:
-                others = others[1:]
-            out.append(CodePrediction(main, tuple(others)))
-        return out
+from tests.helpers import Oracle, row_counts
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from db.engine import make_engine
 from pipeline.errors import InputError
 from pipeline.review.agreement import agreement_stats, cohen, fleiss, krippendorff_alpha
 from pipeline.settings import Settings
-from tests.conftest import Cli
+from tests.helpers import Cli
 
 A, R = "approve", "reject"
 

@@ -17,12 +17,11 @@ from pipeline.review.board import (
 )
 from pipeline.review.queue import decide, undo_last
 from pipeline.rounds.dashboard import round_rows
-from tests.pipeline.review.test_queue import queue  # noqa: F401  (the fixture: 3 badcases × 4 variants)
 
 
 def test_the_board_shows_every_variant_ranked_and_numbered_from_one(
     engine: Engine,
-    queue: dict[str, int],  # noqa: F811
+    queue: dict[str, int],
 ) -> None:
     e1 = queue["e1"]
     bid = next_badcase(engine, e1, 1)
@@ -38,7 +37,7 @@ def test_the_board_shows_every_variant_ranked_and_numbered_from_one(
     assert board.notice() is None and not board.finished
 
 
-def test_best_then_reject_the_rest_finishes_the_badcase(engine: Engine, queue: dict[str, int]) -> None:  # noqa: F811
+def test_best_then_reject_the_rest_finishes_the_badcase(engine: Engine, queue: dict[str, int]) -> None:
     e1, e2 = queue["e1"], queue["e2"]
     bid = next_badcase(engine, e1, 1)
     assert bid is not None
@@ -65,7 +64,7 @@ def test_best_then_reject_the_rest_finishes_the_badcase(engine: Engine, queue: d
 
 def test_history_reopens_and_a_changed_decision_replaces_the_vote(
     engine: Engine,
-    queue: dict[str, int],  # noqa: F811
+    queue: dict[str, int],
 ) -> None:
     e1 = queue["e1"]
     bid = next_badcase(engine, e1, 1)
@@ -89,7 +88,7 @@ def test_history_reopens_and_a_changed_decision_replaces_the_vote(
     assert load_board(engine, e1, bid).cards[0].mine is None
 
 
-def test_board_time_per_badcase_reaches_the_dashboard(engine: Engine, queue: dict[str, int]) -> None:  # noqa: F811
+def test_board_time_per_badcase_reaches_the_dashboard(engine: Engine, queue: dict[str, int]) -> None:
     assert expert_minutes_per_badcase(engine, 1) is None
     for uid, secs in ((queue["e1"], 60.0), (queue["e2"], 180.0), (queue["e3"], 120.0)):
         bid = next_badcase(engine, uid, 1)
@@ -102,7 +101,7 @@ def test_board_time_per_badcase_reaches_the_dashboard(engine: Engine, queue: dic
 
 def test_a_flagged_badcase_leaves_the_board_until_the_flag_is_dismissed(
     engine: Engine,
-    queue: dict[str, int],  # noqa: F811
+    queue: dict[str, int],
 ) -> None:
     """Rewrites of a record whose gold codes are in question are not worth an expert's vote: the board and the
     one-at-a-time queue skip the badcase while its label issue is open, and show it again once dismissed."""

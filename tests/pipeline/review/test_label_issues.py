@@ -32,9 +32,7 @@ from pipeline.review.label_issues import (
 from pipeline.rounds.config import RoundConfig
 from pipeline.rounds.dashboard import round_rows
 from pipeline.rounds.lifecycle import augment, next_round_dataset, open_round, set_stage
-from tests.conftest import row_counts
-from tests.pipeline.augment.test_rewriting import Counting
-from tests.pipeline.mining.test_kfold import Oracle
+from tests.helpers import Counting, Oracle, row_counts
 
 NEW_PRINCIPAL = "I21.401"
 NEW_OTHERS = ["E78.500", "I25.103"]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, func, select
@@ -11,37 +10,7 @@ from sqlalchemy import Engine, func, select
 from db.engine import read_session
 from db.models import AuditEntry, Badcase, Review, Selection, Variant
 from pipeline.accounts.users import add_user
-from pipeline.augment.filter_chain import filter_round
-from pipeline.augment.filters.duplicates import DuplicateFilter
-from pipeline.augment.filters.length import LengthFilter
-from pipeline.augment.rewriting import RewriteConfig, generate_round
-from pipeline.ingest.importer import import_file
-from pipeline.mining.kfold import MiningConfig, mine
 from pipeline.review.queue import agreement, approved_variant_ids, decide, next_item, progress, settle, undo_last
-from tests.pipeline.augment.test_rewriting import Counting
-from tests.pipeline.mining.test_kfold import Oracle
-
-
-@pytest.fixture
-def queue(engine: Engine, shared_data: Path) -> dict[str, int]:
-    """Round 1 with 3 badcases × 4 variants that pass length/duplicate filters; four experts."""
-    import_file(engine, shared_data / "ccl25_train_206.json", "train", "t", 2**30)
-    with read_session(engine) as s:
-        from db.models import Record
-
-        ids = list(s.scalars(select(Record.case_id).where(Record.principal_code != "I50.900x018").limit(3)))
-    learner = Oracle(set(ids), set(), [])
-    mine(engine, lambda _fold: learner, MiningConfig(), "t")
-    generate_round(engine, RewriteConfig(round_no=1, n=4), Counting(), "t")
-    filter_round(engine, 1, [DuplicateFilter(99.99, 99.99), LengthFilter()], "t")
-    users = {}
-    for name in ("e1", "e2", "e3", "eng"):
-        add_user(engine, name, "engineer" if name == "eng" else "expert", "password123", "t")
-    with read_session(engine) as s:
-        from db.models import User
-
-        users = {u.name: u.id for u in s.scalars(select(User))}
-    return users
 
 
 def _badcase_status(engine: Engine, badcase_id: int) -> str:

@@ -21,8 +21,7 @@ from pipeline.domain.codes import split_code_list
 from pipeline.domain.label_space import OTHER, PRINCIPAL
 from pipeline.domain.metric import score
 from pipeline.domain.records import ID_KEY, MAIN_KEY, OTHER_KEY
-from tests.conftest import SHARED_DATA
-from tests.training.baseline.test_rules import _synthetic
+from tests.helpers import SHARED_DATA, synthetic_record
 from training.baseline.coder import BaselineCoder
 from training.baseline.config import BaselineConfig, MissingLabelsError, ModelFormatError, NotFittedError
 
@@ -65,7 +64,7 @@ def test_missing_principal_code_raises_naming_the_record(records: list[dict]) ->
 
 def test_predict_before_fit_raises() -> None:
     with pytest.raises(NotFittedError):
-        BaselineCoder().predict([_synthetic("S", "I20.000", "I25.103", "冠心病")])
+        BaselineCoder().predict([synthetic_record("S", "I20.000", "I25.103", "冠心病")])
 
 
 # -- predictions -----------------------------------------------------------------------------------------
@@ -114,7 +113,7 @@ def test_load_rejects_a_directory_that_is_no_model(tmp_path: Path) -> None:
 
 def test_fit_reports_progress_and_works_on_a_tiny_synthetic_set() -> None:
     recs = [
-        _synthetic(f"T{i}", main, others, dx)
+        synthetic_record(f"T{i}", main, others, dx)
         for i, (main, others, dx) in enumerate(
             [
                 ("I20.000", "I25.103;E11.900", "1.冠心病不稳定型心绞痛2.2型糖尿病"),

@@ -2,16 +2,8 @@
 
 from __future__ import annotations
 
-from pipeline.domain.records import ID_KEY, MAIN_KEY, OTHER_KEY, TEXT_SECTIONS
+from tests.helpers import synthetic_record
 from training.baseline.rules import RULE_FEATURE_NAMES, rule_features
-
-
-def _synthetic(rid: str, main: str, others: str, dx: str, course: str = "") -> dict:
-    """A made-up record in the competition format (the project's own words, no real text)."""
-    rec = {k: "" for k in TEXT_SECTIONS}
-    rec.update({ID_KEY: rid, MAIN_KEY: main, OTHER_KEY: others, "入院诊断": dx, "诊疗经过": course})
-    rec["主诉"] = "胸闷不适数日"
-    return rec
 
 
 def _feature(record: dict, name: str) -> float:
@@ -19,7 +11,7 @@ def _feature(record: dict, name: str) -> float:
 
 
 def test_rule_features_read_grades_synonyms_and_negation() -> None:
-    rec = _synthetic(
+    rec = synthetic_record(
         "S1",
         "I50.900x018",
         "I50.900x008",
@@ -33,13 +25,13 @@ def test_rule_features_read_grades_synonyms_and_negation() -> None:
     assert _feature(rec, "dx:paroxysmal_af") > 0
     assert _feature(rec, "dx1:hf_exacerbation") > 0  # the first listed diagnosis
     assert _feature(rec, "hist:diabetes") == 0.0  # negated by 否认
-    killip = _synthetic("S2", "I21.401", "I50.900x014", "1.急性非ST段抬高型心肌梗死 Killip Ⅱ级")
+    killip = synthetic_record("S2", "I21.401", "I50.900x014", "1.急性非ST段抬高型心肌梗死 Killip Ⅱ级")
     assert _feature(killip, "dx:killip2") == 1.0
     assert _feature(killip, "dx:nstemi") > 0
 
 
 def test_rule_features_read_numbers() -> None:
-    rec = _synthetic(
+    rec = synthetic_record(
         "S3", "I21.401", "I25.103", "1.胸痛待查", course="冠脉造影示前降支近段狭窄约90%。肌钙蛋白I:1250pg/mL↑。"
     )
     assert _feature(rec, "num:stenosis_ge90") == 1.0

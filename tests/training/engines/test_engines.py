@@ -18,7 +18,7 @@ import pytest
 
 from pipeline.errors import SraditError
 from pipeline.protocols import Sampling
-from tests.conftest import ROOT
+from tests.helpers import ROOT
 from training.models.catalog import ModelSpec
 
 RECORDS = [
@@ -27,13 +27,6 @@ RECORDS = [
 ]
 MESSAGES = [[{"role": "user", "content": "主诉：胸痛3天。"}]]
 VLLM_ENV = {"VLLM_CPU_KVCACHE_SPACE": "1", "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
-
-
-@pytest.fixture(scope="module")
-def tiny(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from training.tiny_model import build_tiny_model
-
-    return build_tiny_model(tmp_path_factory.mktemp("models") / "tiny", seed=0)
 
 
 def test_transformers_engine_generates_and_samples(tiny: Path) -> None:

@@ -34,8 +34,7 @@ from pipeline.ingest.importer import import_rows
 from pipeline.mining.kfold import MiningConfig, mine
 from pipeline.privacy.gate import IdentifierRefused
 from pipeline.settings import Settings
-from tests.conftest import row_counts
-from tests.pipeline.mining.test_kfold import Oracle
+from tests.helpers import Oracle, row_counts
 
 #: Fake identifiers, each written into a different field of one of the first three records.
 RESIDENT_ID = "370102196405120027"  # check digit valid (GB 11643)

@@ -8,7 +8,7 @@ import pytest
 
 from pipeline.errors import InputError, SraditError
 from pipeline.settings import Settings
-from tests.conftest import ROOT
+from tests.helpers import ROOT
 from training.models.catalog import load_models
 
 

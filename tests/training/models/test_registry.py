@@ -11,7 +11,7 @@ from sqlalchemy import Engine, func, select
 from db.engine import read_session, write_session
 from db.models import RegisteredModel
 from pipeline.errors import InputError
-from tests.conftest import row_counts
+from tests.helpers import row_counts
 from training.models import registry
 from training.models.registry import Registration
 from training.models.resolve import _folders, all_models, find_model

@@ -1,0 +1,35 @@
+"""Fixtures of the CLI tests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from db.engine import make_engine, read_session
+from db.models import Badcase, Record, Variant
+from pipeline.ingest.importer import import_file
+from pipeline.mining.kfold import MiningConfig, mine
+from tests.helpers import Cli, Oracle
+
+
+@pytest.fixture
+def rewritten(cli: Cli, db_url: str, shared_data: Path) -> dict[str, tuple[str, list[str]]]:
+    """Round 1 with two badcases × 3 rule-based variants; variant id (病案标识#v<seq>) → its gold codes."""
+    cli("db", "init")
+    engine = make_engine(db_url)
+    import_file(engine, shared_data / "ccl25_train_206.json", "train", "t", 2**30)
+    with read_session(engine) as s:
+        ids = list(s.scalars(select(Record.case_id).where(Record.principal_code != "I50.900x018").limit(2)))
+    learner = Oracle(set(ids), set(), [])
+    mine(engine, lambda _fold: learner, MiningConfig(), "t")
+    cli("rewrite", "--round", "1", "--n", "3")
+    with read_session(engine) as s:
+        rows = s.execute(
+            select(Record.case_id, Variant.seq, Badcase.gold_principal, Record.other_codes)
+            .join(Badcase, Badcase.id == Variant.badcase_id)
+            .join(Record, Record.id == Badcase.record_id)
+        ).all()
+    engine.dispose()
+    return {f"{case_id}#v{seq}": (main, list(others or [])) for case_id, seq, main, others in rows}

@@ -31,7 +31,8 @@ from pipeline.review.label_issues import (
 )
 from pipeline.rounds.config import RoundConfig
 from pipeline.rounds.dashboard import round_rows
-from pipeline.rounds.lifecycle import augment, next_round_dataset, open_round, set_stage
+from pipeline.rounds.driver import claim
+from pipeline.rounds.lifecycle import augment, next_round_dataset, set_stage
 from tests.helpers import Counting, Oracle, row_counts
 
 NEW_PRINCIPAL = "I21.401"
@@ -186,17 +187,18 @@ def test_the_relabelled_version_flows_through_augmentation_rounds_export_and_the
     with read_session(engine) as s:
         merged = list(s.scalars(select(Record.case_id).where(Record.origin == "variant")))
     assert merged == [f"{wrong[2]}#r1v0"]
-    set_stage(engine, 1, "done", "augmenting", {"dataset": augmented.dataset})
+    set_stage(engine, 1, "done", augmented)
 
     # Accepted after the round: the next round starts on the version made from the round's augmentation.
     second = flag_label_issue(engine, kept, NEW_PRINCIPAL, ["E78.500"], "expert")
     later = accept_label_issue(engine, second, "engineer")
     assert (later.parent, later.dataset) == ("train@r1", f"train@L{second}")
     assert next_round_dataset(engine, "train") == later.dataset  # what the Rounds page says the round will use
-    number, created = open_round(engine, "interactive", RoundConfig(), "t")
+    taken = claim(engine, "interactive", RoundConfig().as_dict(), "t")
+    number = taken.number
     with read_session(engine) as s:
         rnd = s.scalar(select(Round).where(Round.number == number))
-        assert rnd is not None and created
+        assert rnd is not None and taken.created
         assert rnd.config["dataset"] == later.dataset
     assert _codes(engine, later.dataset, wrong[2]) == (NEW_PRINCIPAL, ["E78.500"])
     assert _codes(engine, later.dataset, wrong[0]) == (NEW_PRINCIPAL, NEW_OTHERS)  # the first correction stays

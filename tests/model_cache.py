@@ -136,6 +136,10 @@ def is_cached(name: str, key: str) -> bool:
     return _intact(final, manifest)
 
 
+#: How long a process waits for another's build of a tiny model (minutes on two idle cores; far more when loaded).
+BUILD_WAIT_SECONDS = 2400
+
+
 def cached_build(name: str, key: str, build: Callable[[Path], object], *, wait: bool = True) -> Path | None:
     """The folder ``<cache>/<name>-<key>``, which ``build(folder)`` filled: built now (the first process to take
     the lock builds, the others wait and reuse it), or earlier with the same key. The folder holds only what the
@@ -147,8 +151,10 @@ def cached_build(name: str, key: str, build: Callable[[Path], object], *, wait: 
     if _intact(final, manifest):
         return final
     try:
-        held = FileLock(str(lock), timeout=-1 if wait else 0).acquire()
+        held = FileLock(str(lock), timeout=BUILD_WAIT_SECONDS if wait else 0).acquire()
     except Timeout:
+        if wait:  # tests time only their own bodies (timeout_func_only), so this wait has a limit of its own
+            raise RuntimeError(f"{name}: its build held {lock} for over {BUILD_WAIT_SECONDS} s") from None
         return None
     with held:
         if _intact(final, manifest):

@@ -14,6 +14,7 @@ from pipeline.errors import InputError
 from pipeline.ingest.importer import import_rows
 from pipeline.ingest.validation import content_hash
 from pipeline.ingest.versions import copy_records, current_version, newest_relabel, relabelled_version
+from pipeline.rounds.lookup import augmentations
 
 
 def _records(engine: Engine, name: str) -> dict[str, Record]:
@@ -53,7 +54,7 @@ def test_a_relabelled_version_changes_one_record_and_its_variants_only(engine: E
         done = {"augmenting": {"dataset": "train@r1"}}
         s.add(Round(number=1, status="done", config={"dataset": "train"}, results=done))
     with write_session(engine) as s:
-        source = current_version(s, "train")
+        source = current_version(s, "train", augmentations(s))
         assert source.name == "train@r1"
         made = relabelled_version(s, source, "train@L1", target_id, "I21.401", ["E78.500"], {"label_issue": 1})
         assert made.provenance is not None and made.provenance["parent"] == "train@r1"
@@ -71,8 +72,8 @@ def test_a_relabelled_version_changes_one_record_and_its_variants_only(engine: E
         if case_id != target_id:
             assert (new[case_id].principal_code, new[case_id].content_hash) == (rec.principal_code, rec.content_hash)
     with read_session(engine) as s:
-        assert current_version(s, "train").name == "train@L1"
+        assert current_version(s, "train", augmentations(s)).name == "train@L1"
         r1 = s.scalar(select(Dataset).where(Dataset.name == "train@r1"))
         assert r1 is not None and newest_relabel(s, r1).name == "train@L1"
         with pytest.raises(InputError, match="no dataset 'nope'"):
-            current_version(s, "nope")
+            current_version(s, "nope", {})

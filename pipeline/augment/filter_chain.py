@@ -13,7 +13,7 @@ from db.models import Badcase, Record, Variant, VariantVerdict
 from pipeline.audit import audit
 from pipeline.augment.filters import Candidate, Filter, Verdict
 from pipeline.protocols import Progress
-from pipeline.rounds.lookup import round_id
+from pipeline.rounds.lookup import in_round, round_id
 
 #: Display and funnel order. Filters marked ``survivors_only`` (the policy model) run last, on the variants
 #: every other filter passed: the paper's policy check is the costliest call and never judges a dropped variant.
@@ -191,7 +191,7 @@ def badcase_variants(engine: Engine, case_id: str, round_no: int | None = None) 
             .order_by(Round.number)
         )
         if round_no is not None:
-            q = q.where(Round.number == round_no)
+            q = q.where(in_round(Badcase.round_id, round_no))
         found = s.execute(q).all()
         out = []
         for bid, number in found:

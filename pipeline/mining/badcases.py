@@ -12,6 +12,7 @@ from db.engine import read_session
 from db.models import Badcase, Prediction, Record, Round
 from pipeline.domain.metric import set_f1
 from pipeline.errors import InputError
+from pipeline.rounds.lookup import in_round
 
 DEFAULT_OTHER_F1_THRESHOLD = 0.5
 
@@ -112,7 +113,7 @@ def list_badcases(
             .order_by(Round.number.desc(), Badcase.score, Record.case_id)
         )
         if round_no is not None:
-            q = q.where(Round.number == round_no)
+            q = q.where(in_round(Badcase.round_id, round_no))
         rows = [_row(b, n, cid) for b, n, cid in s.execute(q)]
     if error_type:
         rows = [r for r in rows if error_type in r.error_types]

@@ -23,7 +23,7 @@ from pipeline.errors import InputError
 from pipeline.mining.badcases import DEFAULT_OTHER_F1_THRESHOLD, diagnose, label_error_confidence
 from pipeline.mining.folds import assign_folds, several_admissions
 from pipeline.protocols import CodePrediction, Learner, Progress
-from pipeline.rounds.lookup import round_id
+from pipeline.rounds.lookup import maybe_round, round_id
 
 
 @dataclass(frozen=True)
@@ -155,7 +155,7 @@ def check_round(session: Session, round_no: int | None) -> int:
         return latest + 1
     if round_no < 1:
         raise InputError(f"--round must be 1 or more, got {round_no}")
-    rnd = session.scalar(select(Round).where(Round.number == round_no))
+    rnd = maybe_round(session, round_no)
     if rnd is not None and session.scalar(select(func.count()).where(Badcase.round_id == rnd.id)):
         raise InputError(
             f"round {round_no} has already been mined and its badcases are kept; "
@@ -191,7 +191,7 @@ def mine(
     with write_session(engine) as s:
         # Checked again under the write lock: another mining may have taken the round meanwhile.
         round_no = check_round(s, round_no)
-        rnd = s.scalar(select(Round).where(Round.number == round_no)) or Round(
+        rnd = maybe_round(s, round_no) or Round(
             number=round_no,
             status="generating",
             # A round started by `sradit kfold` records what it was mined with, as `round start` would.

@@ -22,7 +22,7 @@ from pipeline.domain.records import TEXT_SECTIONS
 from pipeline.errors import InputError
 from pipeline.review.label_issues import held
 from pipeline.review.queue import decide_many
-from pipeline.rounds.lookup import round_id
+from pipeline.rounds.lookup import in_round, round_id
 
 
 @dataclass(frozen=True)
@@ -271,10 +271,9 @@ def history(engine: Engine, reviewer_id: int, round_no: int, limit: int = 8) -> 
         rows = s.execute(
             select(Review, Record.case_id, Variant.seq)
             .join(Badcase, Badcase.id == Review.badcase_id)
-            .join(Round, Round.id == Badcase.round_id)
             .join(Record, Record.id == Badcase.record_id)
             .join(Variant, Variant.id == Review.variant_id)
-            .where(Round.number == round_no, Review.reviewer_id == reviewer_id, Review.undone_at.is_(None))
+            .where(in_round(Badcase.round_id, round_no), Review.reviewer_id == reviewer_id, Review.undone_at.is_(None))
             .order_by(Review.id.desc())
             .limit(limit)
         ).all()
@@ -301,9 +300,8 @@ def expert_minutes_per_badcase(engine: Engine, round_no: int) -> float | None:
             s.scalars(
                 select(Review.board_seconds)
                 .join(Badcase, Badcase.id == Review.badcase_id)
-                .join(Round, Round.id == Badcase.round_id)
                 .where(
-                    Round.number == round_no,
+                    in_round(Badcase.round_id, round_no),
                     Review.undone_at.is_(None),
                     Review.best.is_(True),
                     Review.board_seconds.is_not(None),

@@ -24,7 +24,7 @@ from pipeline.domain.codes import normalise_code, split_code_list
 from pipeline.domain.label_space import OTHER, PRINCIPAL
 from pipeline.errors import InputError
 from pipeline.ingest.versions import current_version, relabelled_version
-from pipeline.rounds.lookup import augmentations
+from pipeline.rounds.lookup import augmentations, in_round
 
 #: statuses that keep a badcase out of rewriting and augmentation
 HELD = ("open", "accepted")
@@ -122,7 +122,7 @@ def list_label_issues(engine: Engine, status: str | None = None, round_no: int |
             raise InputError(f"status {status!r} is not one of {', '.join(LABEL_ISSUE_STATUSES)}")
         where.append(LabelIssue.status == status)
     if round_no is not None:
-        where.append(Round.number == round_no)
+        where.append(in_round(Badcase.round_id, round_no))
     with read_session(engine) as s:
         return _issues(s, *where)
 
@@ -138,8 +138,7 @@ def held_badcase_ids(engine: Engine, round_no: int) -> set[int]:
         return set(
             s.scalars(
                 select(Badcase.id)
-                .join(Round, Round.id == Badcase.round_id)
-                .where(Round.number == round_no)
+                .where(in_round(Badcase.round_id, round_no))
                 # held() is correlated on the outer badcase
                 .where(held(Badcase.id))
             )
@@ -172,7 +171,7 @@ def find_badcase(engine: Engine, case_id: str, round_no: int | None = None) -> i
             .order_by(Round.number.desc())
         )
         if round_no is not None:
-            q = q.where(Round.number == round_no)
+            q = q.where(in_round(Badcase.round_id, round_no))
         found = s.execute(q.limit(1)).first()
     if found is None:
         where = f" in round {round_no}" if round_no is not None else ""

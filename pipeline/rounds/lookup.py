@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import Engine, select
+from sqlalchemy import ColumnElement, Engine, select
 from sqlalchemy.orm import Session
 
 from db.engine import read_session
@@ -26,13 +26,23 @@ def no_round(number: int) -> InputError:
     return InputError(f"there is no round {number} (`sradit round status` lists them)")
 
 
-def find_round(s: Session, number: int, lock: bool = False) -> Round:
-    """The row of round ``number``; ``lock`` takes its row lock (PostgreSQL) for a read-then-write."""
+def maybe_round(s: Session, number: int, lock: bool = False) -> Round | None:
+    """The row of round ``number``, or None; ``lock`` takes its row lock (PostgreSQL) for a read-then-write."""
     query = select(Round).where(Round.number == number)
-    row = s.scalar(query.with_for_update() if lock else query)
+    return s.scalar(query.with_for_update() if lock else query)
+
+
+def find_round(s: Session, number: int, lock: bool = False) -> Round:
+    """The row of round ``number``, which must exist."""
+    row = maybe_round(s, number, lock)
     if row is None:
         raise no_round(number)
     return row
+
+
+def in_round(round_column: ColumnElement[int], number: int) -> ColumnElement[bool]:
+    """A list query's filter on a round-id column for round ``number``: no rows when there is no such round."""
+    return round_column == select(Round.id).where(Round.number == number).scalar_subquery()
 
 
 def round_id(db: Session | Engine, number: int) -> int:

@@ -118,6 +118,17 @@ def sign_in(page: Page, url: str, name: str, password: str) -> None:
     page.get_by_role("textbox", name="Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_text(f"Signed in as {name}")).to_be_visible(timeout=30_000)
+    _wait_session_cookie(page)
+
+
+def _wait_session_cookie(page: Page, seconds: float = 30) -> None:
+    """The page's script writes the session cookie a moment after "Signed in as" is drawn; a test that opens
+    a new page load right away (on a loaded machine) would race it."""
+    deadline = time.monotonic() + seconds
+    while not any(c["name"].startswith("sradit_session_") for c in page.context.cookies()):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"no session cookie {seconds:.0f} s after signing in")
+        page.wait_for_timeout(200)
 
 
 def open_queue(page: Page) -> None:

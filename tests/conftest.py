@@ -78,18 +78,24 @@ def _share_the_cores(processes: int) -> None:
         sys.modules["torch"].set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
 
 
+#: pytest-timeout's limit for a test of the answering model: the first may wait for the build (minutes) in its setup.
+ANSWERING_TIMEOUT = 1800
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """The modules of the answering model last (a stable sort: the rest keep their order), so that its background
     build (below) has the rest of the suite's time to finish before any test waits for it."""
     items.sort(key=lambda item: _needs_answering_model([item.nodeid]))
+    for item in items:
+        if "tiny_answering_model" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.timeout(ANSWERING_TIMEOUT))
 
 
 def _start_answering_build(config: pytest.Config, nodeids: Iterable[str]) -> None:
     if config.option.collectonly or BUILDER in config.stash or not _needs_answering_model(nodeids):
         return
-    workers = len(getattr(config.option, "tx", None) or ())  # xdist's workers (none in a run in one process)
-    config.stash[BUILDER] = start_background_build(threads=max(1, (os.cpu_count() or 1) // (max(workers, 1) + 1)))
+    config.stash[BUILDER] = start_background_build()
 
 
 @pytest.hookimpl(optionalhook=True)

@@ -30,7 +30,6 @@ from pipeline.mining.kfold import MiningConfig, mine
 from tests import model_cache
 from tests.databases import BACKENDS, SQLITE_ONLY, SchemaTemplates, fresh_pg_database
 from tests.helpers import ROOT, SHARED_DATA, Cli, Counting, Oracle
-from tests.model_cache import start_background_build
 
 
 @pytest.fixture(scope="session")
@@ -109,7 +108,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 def _start_answering_build(config: pytest.Config, nodeids: Iterable[str]) -> None:
     if config.option.collectonly or BUILDER in config.stash or not _needs_answering_model(nodeids):
         return
-    config.stash[BUILDER] = start_background_build()
+    config.stash[BUILDER] = model_cache.start_background_build()
 
 
 @pytest.hookimpl(optionalhook=True)

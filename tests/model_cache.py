@@ -218,20 +218,21 @@ def start_background_build() -> subprocess.Popen[bytes] | None:
     the cache. The process gives up at once when another one holds the lock (is building it). Its torch threads wait
     passively (``OMP_WAIT_POLICY``): they share the cores with the test workers, and spinning threads would burn the
     workers' time; once the workers wait for the model, it has every core."""
-    if is_cached(ANSWERS, answering_model_key()):
+    key = answering_model_key()
+    if is_cached(ANSWERS, key):
         return None
     root = cache_root()
     root.mkdir(parents=True, exist_ok=True)
-    log = (root / f"{ANSWERS}-build.log").open("wb")
     env = {
         **os.environ,
         "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
         "OMP_NUM_THREADS": str(os.cpu_count() or 1),
         "OMP_WAIT_POLICY": "PASSIVE",
     }
-    return subprocess.Popen(
-        [sys.executable, "-m", "tests.model_cache"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
-    )
+    with (root / f"{ANSWERS}-{key}.log").open("wb") as log:
+        return subprocess.Popen(
+            [sys.executable, "-m", "tests.model_cache"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
+        )
 
 
 def _stop(_signum: int, _frame: object) -> None:

@@ -38,10 +38,9 @@ run: install
 	$(BIN)/streamlit run app/main.py --server.address $(HOST) --server.port $(PORT) --server.headless true \
 		--browser.gatherUsageStats false
 
-# One pytest-xdist worker per core (`make test XDIST=` runs in one process). A module's tests stay on one worker (its
-# module fixtures are built once), in collection order: tests/conftest.py puts the modules that use the tiny
-# answering model last, while a background process builds it.
-XDIST  ?= -n auto --dist loadfile --no-loadscope-reorder
+# One pytest-xdist worker per core (`make test XDIST=` runs in one process); a module's tests stay on one worker (its
+# module fixtures are built once). tests/conftest.py orders the modules and builds the tiny answering model.
+XDIST  ?= -n auto --dist loadfile
 
 test: install-test
 	$(BIN)/python -m pytest $(XDIST) $(PYTEST_ARGS)

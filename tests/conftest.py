@@ -30,7 +30,6 @@ from pipeline.mining.kfold import MiningConfig, mine
 from tests import model_cache
 from tests.databases import BACKENDS, SQLITE_ONLY, SchemaTemplates, fresh_pg_database
 from tests.helpers import ROOT, SHARED_DATA, Cli, Counting, Oracle
-from tests.model_cache import start_background_build
 
 
 @pytest.fixture(scope="session")
@@ -41,10 +40,15 @@ def shared_data() -> Path:
     return SHARED_DATA
 
 
-# --- scheduling: `make test` runs pytest-xdist with --dist loadfile --no-loadscope-reorder ---------------------------
+# --- scheduling: `make test` runs pytest-xdist with --dist loadfile ---------------------------------------------------
 
 #: The background build of the answering model this session started (None: it was cached).
 BUILDER = pytest.StashKey["subprocess.Popen[bytes] | None"]()
+#: Whether the modules of the answering model run first (it is cached) or last (it is being built): decided once,
+#: by xdist's controller for every worker (their collections must agree), or by a run in one process.
+ANSWERING_FIRST = "sradit_answering_model_first"
+#: pytest-timeout's limit for a test of the answering model: the first may wait for the build (minutes) in its setup.
+ANSWERING_TIMEOUT = 1800
 
 
 @cache
@@ -62,34 +66,49 @@ def _needs_answering_model(nodeids: Iterable[str]) -> bool:
     return any(nodeid.split("::", 1)[0] in answering_modules() for nodeid in nodeids)
 
 
+@cache
+def _answering_model_cached() -> bool:
+    return model_cache.is_cached(model_cache.ANSWERS, model_cache.answering_model_key())
+
+
 def pytest_configure(config: pytest.Config) -> None:
-    """An xdist worker's torch (and the training jobs and builds it starts) takes its share of the cores: one thread
-    per core in every worker oversubscribes the machine, and the threads then spin against each other."""
+    """Under ``--dist loadfile`` xdist hands the modules out in collection order (not largest first). An xdist worker's
+    torch (and the training jobs and builds it starts) takes its share of the cores: one thread per core in every
+    worker oversubscribes the machine, and the threads then spin against each other."""
+    if getattr(config.option, "dist", None) == "loadfile":
+        config.option.loadscopereorder = False
     workers = int(getattr(config, "workerinput", {}).get("workercount", 1))
     if workers > 1:
-        _share_the_cores(workers)
+        threads = max(1, (os.cpu_count() or 1) // workers)
+        for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+            os.environ.setdefault(name, str(threads))
+        if "torch" in sys.modules:
+            sys.modules["torch"].set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
 
 
-def _share_the_cores(processes: int) -> None:
-    threads = max(1, (os.cpu_count() or 1) // processes)
-    for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-        os.environ.setdefault(name, str(threads))
-    if "torch" in sys.modules:
-        sys.modules["torch"].set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: Any) -> None:
+    """xdist's controller tells every worker where the answering model's modules go."""
+    node.workerinput[ANSWERING_FIRST] = _answering_model_cached()
 
 
 @pytest.hookimpl(tryfirst=True)
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The modules of the answering model last (a stable sort: the rest keep their order), so that its background
-    build (below) has the rest of the suite's time to finish before any test waits for it."""
-    items.sort(key=lambda item: _needs_answering_model([item.nodeid]))
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The modules of the answering model, the longest of the suite, first when it is cached (they end with the
+    rest); last when it is not, so that its background build (below) has the rest of the suite's time to finish
+    before any test waits for it. A stable sort: the other modules keep their order."""
+    workerinput = getattr(config, "workerinput", None)
+    first = workerinput.get(ANSWERING_FIRST, False) if workerinput is not None else _answering_model_cached()
+    items.sort(key=lambda item: _needs_answering_model([item.nodeid]) != first)
+    for item in items:
+        if "tiny_answering_model" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.timeout(ANSWERING_TIMEOUT))
 
 
 def _start_answering_build(config: pytest.Config, nodeids: Iterable[str]) -> None:
     if config.option.collectonly or BUILDER in config.stash or not _needs_answering_model(nodeids):
         return
-    workers = len(getattr(config.option, "tx", None) or ())  # xdist's workers (none in a run in one process)
-    config.stash[BUILDER] = start_background_build(threads=max(1, (os.cpu_count() or 1) // (max(workers, 1) + 1)))
+    config.stash[BUILDER] = model_cache.start_background_build()
 
 
 @pytest.hookimpl(optionalhook=True)

@@ -1,17 +1,18 @@
 """Built test models cached on disk, keyed by a hash of everything their build reads, built by one process at a time.
 
 The tiny answering model costs minutes of TRL SFT on two cores; every pytest session, and under pytest-xdist every
-worker, would otherwise build its own. :func:`cached_build` builds it once into ``var/test-cache/`` (ignored by git;
-``SRADIT_TEST_CACHE`` names another folder): a file lock lets one process build while the others wait, and the key
-changes whenever the build could give something else, so a stale model is never reused:
+worker, would otherwise build its own. :func:`cached_build` builds it once into the user's cache folder
+(``~/.cache/sradit-tests``; ``SRADIT_TEST_CACHE`` names another): a file lock lets one process build while the others
+wait, and the key changes whenever the build could give something else, so a stale model is never reused:
 
 - the source of the builder and of every project module it imports, transitively (function-level imports too), and
   the data files beside them (the synthetic generator's tables, the tokenizer corpus's label space);
 - the config files the build reads, and the build's own arguments;
 - the versions of the libraries that train and save it, of Python, and the machine's architecture.
 
-A fresh clone (CI) has no cache, so there the model is built once per run; locally it is reused until one of those
-changes. A folder whose files no longer match what was built (a test wrote into it) is built again, with a warning.
+A fresh machine (CI) has no cache, so there the model is built once per run; on a machine that ran the suite before,
+every clone reuses it until one of those changes. A folder whose files no longer match what was built (a test wrote
+into it) is built again, with a warning.
 
 So that no worker idles on the lock, a session that will need the answering model and finds it missing starts its
 build at once in a background process (:func:`start_background_build`, ``python -m tests.model_cache``), beside the
@@ -46,7 +47,11 @@ DATA_SUFFIXES = (".json", ".toml", ".yaml", ".yml", ".txt", ".jinja")
 
 
 def cache_root() -> Path:
-    return Path(os.environ.get("SRADIT_TEST_CACHE") or ROOT / "var" / "test-cache")
+    """``SRADIT_TEST_CACHE``, else the user's cache folder (``$XDG_CACHE_HOME`` or ~/.cache) ``/sradit-tests``: shared
+    by every clone on the machine, which the key makes safe."""
+    if os.environ.get("SRADIT_TEST_CACHE"):
+        return Path(os.environ["SRADIT_TEST_CACHE"])
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "sradit-tests"
 
 
 def _module_file(name: str) -> Path | None:
@@ -214,24 +219,26 @@ def answering_model(*, wait: bool = True) -> Path | None:
     return None if folder is None else folder / "tiny"
 
 
-def start_background_build(threads: int) -> subprocess.Popen[bytes] | None:
-    """Build the answering model in a process of its own, on ``threads`` threads, unless it is cached; its output
-    goes to a log file beside the cache. The process gives up at once when another one holds the lock (is building
-    it)."""
-    if is_cached(ANSWERS, answering_model_key()):
+def start_background_build() -> subprocess.Popen[bytes] | None:
+    """Build the answering model in a process of its own unless it is cached; its output goes to a log file beside
+    the cache. The process gives up at once when another one holds the lock (is building it). Its torch threads wait
+    passively (``OMP_WAIT_POLICY``): they share the cores with the test workers, and spinning threads would burn the
+    workers' time; once the workers wait for the model, it has every core."""
+    key = answering_model_key()
+    if is_cached(ANSWERS, key):
         return None
     root = cache_root()
     root.mkdir(parents=True, exist_ok=True)
-    log = (root / f"{ANSWERS}-build.log").open("wb")
     env = {
         **os.environ,
         "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
-        "OMP_NUM_THREADS": str(threads),
-        "MKL_NUM_THREADS": str(threads),
+        "OMP_NUM_THREADS": str(os.cpu_count() or 1),
+        "OMP_WAIT_POLICY": "PASSIVE",
     }
-    return subprocess.Popen(
-        [sys.executable, "-m", "tests.model_cache"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
-    )
+    with (root / f"{ANSWERS}-{key}.log").open("wb") as log:
+        return subprocess.Popen(
+            [sys.executable, "-m", "tests.model_cache"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
+        )
 
 
 def _stop(_signum: int, _frame: object) -> None:

@@ -103,8 +103,8 @@ def test_an_llm_round_runs_from_the_rounds_page_and_its_ensemble_predicts_from_t
     url = f"sqlite:///{tmp_path / 'sradit.db'}"
     engine = make_engine(url)
     build_records(engine, force=False)
-    sft = yaml.safe_load((ROOT / "configs" / "cpu" / "sft-tiny.yaml").read_text(encoding="utf-8")) | {"max_steps": 4}
-    grpo = yaml.safe_load((ROOT / "configs" / "cpu" / "grpo-tiny.yaml").read_text(encoding="utf-8")) | {"max_steps": 2}
+    sft = yaml.safe_load((ROOT / "configs" / "cpu" / "sft-tiny.yaml").read_text(encoding="utf-8")) | {"max_steps": 1}
+    grpo = yaml.safe_load((ROOT / "configs" / "cpu" / "grpo-tiny.yaml").read_text(encoding="utf-8")) | {"max_steps": 1}
     (tmp_path / "sft.yaml").write_text(yaml.safe_dump(sft), encoding="utf-8")
     (tmp_path / "grpo.yaml").write_text(yaml.safe_dump(grpo), encoding="utf-8")
     (tmp_path / "models.toml").write_text(

@@ -33,7 +33,7 @@ def mined(tmp_path_factory: pytest.TempPathFactory, tiny_answering_model: Path) 
     build_demo(engine, force=False)
     engine.dispose()
     config = yaml.safe_load((ROOT / "configs" / "cpu" / "sft-tiny.yaml").read_text(encoding="utf-8"))
-    config["max_steps"] = 6  # the base already answers: a few steps show the path, not a better model
+    config["max_steps"] = 1  # the base already answers: a step shows the path, not a better model
     (tmp / "sft.yaml").write_text(yaml.safe_dump(config), encoding="utf-8")
     (tmp / "models.toml").write_text(
         f"""[models.{LEARNER}]

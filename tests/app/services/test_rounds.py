@@ -49,7 +49,7 @@ def two_rounds(tmp_path_factory: pytest.TempPathFactory, tiny_answering_model: P
     init_database(engine)
     records = [r for r in generate_records(n_labelled=24, n_unlabelled=0, seed=3)]
     import_rows(engine, records, "train", "test", source="synthetic(seed=3)")
-    sft = _config(tmp, "sft", max_steps=4)
+    sft = _config(tmp, "sft", max_steps=1)
     grpo = _config(tmp, "grpo", max_steps=2)
     (tmp / "models.toml").write_text(
         f'[models.{LEARNER}]\nkind = "sft"\nbase = "{tiny_answering_model}"\nconfig = "{sft}"\n'

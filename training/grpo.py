@@ -286,6 +286,9 @@ def build_trainer(cfg: GRPORunConfig, callbacks: Sequence[Any] = ()):  # -> Cali
     from transformers import AutoTokenizer
     from trl import GRPOConfig
 
+    from training.trl_cpu import score_labelled_positions_on_cpu
+
+    score_labelled_positions_on_cpu()
     tokenizer = AutoTokenizer.from_pretrained(cfg.model_path, local_files_only=True, padding_side="left")
     rows = grpo_rows(read_jsonl(cfg.train_file), cfg.tasks)
     rows, dropped = drop_long_prompts(rows, tokenizer, cfg.max_prompt_length)

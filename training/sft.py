@@ -363,6 +363,9 @@ def build_sft_trainer(cfg: SFTRunConfig, callbacks: Sequence[Any] = ()):  # -> t
     from transformers import AutoTokenizer
     from trl import SFTConfig, SFTTrainer
 
+    from training.trl_cpu import score_labelled_positions_on_cpu
+
+    score_labelled_positions_on_cpu()
     tokenizer = AutoTokenizer.from_pretrained(cfg.model_path, local_files_only=True)
     rows = sft_rows(read_jsonl(cfg.train_file), cfg.tasks)
     rows, dropped = _drop_overlong_sft(rows, tokenizer, cfg.max_length)

@@ -22,3 +22,8 @@ class Base(DeclarativeBase):
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def as_utc(dt: datetime) -> datetime:
+    """SQLite hands back naive datetimes for timezone-aware columns; they were written in UTC."""
+    return dt if dt.tzinfo is not None else dt.replace(tzinfo=UTC)

@@ -12,12 +12,12 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import ColumnElement, Engine, delete, select, update
 from sqlalchemy.orm import Session
 
-from db.base import utcnow
+from db.base import as_utc, utcnow
 from db.engine import read_session, write_session
 from db.models import User, UserSession
 
@@ -50,11 +50,6 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def _aware(dt: datetime) -> datetime:
-    """SQLite hands back naive datetimes for timezone-aware columns; they were written in UTC."""
-    return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt
-
-
 def issue(engine: Engine, user_id: int, client: str | None, hours: float, now: datetime | None = None) -> Issued:
     """Start a session for a user who has just proved their password; it ends after ``hours``."""
     now = now or utcnow()
@@ -80,13 +75,13 @@ def _active(s: Session, where: ColumnElement[bool], now: datetime) -> tuple[User
     if found is None:
         return None
     row, user = found
-    if row.revoked_at is not None or _aware(row.expires_at) <= now or not user.active:
+    if row.revoked_at is not None or as_utc(row.expires_at) <= now or not user.active:
         return None
     return row, user
 
 
 def _seen(engine: Engine, row: UserSession, now: datetime) -> None:
-    if now - _aware(row.last_seen_at) >= SEEN_EVERY:
+    if now - as_utc(row.last_seen_at) >= SEEN_EVERY:
         with write_session(engine) as s:
             s.execute(update(UserSession).where(UserSession.id == row.id).values(last_seen_at=now))
 
@@ -103,7 +98,7 @@ def resume(engine: Engine, token: str | None, now: datetime | None = None) -> Ac
         return None
     row, user = found
     _seen(engine, row, now)
-    return Active(row.id, user.id, user.name, user.role, _aware(row.expires_at))
+    return Active(row.id, user.id, user.name, user.role, as_utc(row.expires_at))
 
 
 def check(engine: Engine, session_id: int, user_id: int, now: datetime | None = None) -> Active | None:
@@ -117,7 +112,7 @@ def check(engine: Engine, session_id: int, user_id: int, now: datetime | None = 
         return None
     row, user = found
     _seen(engine, row, now)
-    return Active(row.id, user.id, user.name, user.role, _aware(row.expires_at))
+    return Active(row.id, user.id, user.name, user.role, as_utc(row.expires_at))
 
 
 def revoke(engine: Engine, session_id: int, now: datetime | None = None) -> None:

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import Engine, select
 from sqlalchemy.exc import IntegrityError
 
-from db.base import utcnow
+from db.base import as_utc, utcnow
 from db.engine import read_session, write_session
 from db.models import SigninFailures
 
@@ -27,17 +27,12 @@ def keys(name: str, client: str | None) -> list[str]:
     return out
 
 
-def _aware(dt: datetime | None) -> datetime | None:
-    """SQLite hands back naive datetimes for timezone-aware columns; they were written in UTC."""
-    return dt.replace(tzinfo=UTC) if dt is not None and dt.tzinfo is None else dt
-
-
 def wait_seconds(engine: Engine, names: Sequence[str], now: datetime | None = None) -> int:
     """Seconds before the next attempt may be checked (0: now)."""
     now = now or utcnow()
     with read_session(engine) as s:
-        until = [_aware(u) for u in s.scalars(select(SigninFailures.locked_until).where(SigninFailures.key.in_(names)))]
-    later = [u for u in until if u is not None and u > now]
+        until = s.scalars(select(SigninFailures.locked_until).where(SigninFailures.key.in_(names)))
+        later = [as_utc(u) for u in until if u is not None and as_utc(u) > now]
     return math.ceil(max((u - now).total_seconds() for u in later)) if later else 0
 
 

@@ -27,13 +27,13 @@ import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, select
 
-from db.base import utcnow
+from db.base import as_utc, utcnow
 from db.engine import read_session, write_session
 from db.models import Job
 from db.vocabulary import JOB_ACTIVE_STATUSES, JOB_LANES
@@ -209,10 +209,6 @@ def job_env(settings: Settings) -> dict[str, str]:
     }
 
 
-def _aware(dt: datetime) -> datetime:
-    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
-
-
 def _death(job: Job, now: datetime) -> str | None:
     """Why a running job's worker is dead, or None while it lives."""
     local = job.worker_host in (None, HOST)
@@ -221,7 +217,7 @@ def _death(job: Job, now: datetime) -> str | None:
     if is_foreground(job):
         return None  # a terminal's command: judged by its pid alone
     beat = job.heartbeat_at or job.started_at
-    if beat is None or (now - _aware(beat)).total_seconds() > STALE_SECONDS:
+    if beat is None or (now - as_utc(beat)).total_seconds() > STALE_SECONDS:
         where = f"pid {job.pid} on {job.worker_host}" if job.pid is not None else f"on {job.worker_host}"
         return f"worker died ({where}: no heartbeat for over {STALE_SECONDS:.0f} s); see its log"
     return None

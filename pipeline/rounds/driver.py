@@ -17,13 +17,12 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from sqlalchemy import Engine, func, select, text
 from sqlalchemy.orm import Session
 
-from db.base import utcnow
+from db.base import as_utc, utcnow
 from db.engine import read_session, write_session
 from db.models import Badcase, Job, ModelRun, RegisteredModel, Round
 from db.vocabulary import ROUND_STAGES, ROUND_STATUSES
@@ -170,8 +169,11 @@ def _apply(s: Session, r: Round, given: Mapping[str, Any], cfg: RoundConfig, act
                 continue
         if new != old:
             changed[key] = (old, new)
-    late = [f"{k} ({changed[k][0]!r} → {changed[k][1]!r}, used by {first_stage(k, stored)})" for k in changed]
-    late = [line for line, k in zip(late, changed, strict=True) if _started(s, r, first_stage(k, stored))]
+    late = [
+        f"{k} ({was!r} → {now!r}, used by {first_stage(k, stored)})"
+        for k, (was, now) in changed.items()
+        if _started(s, r, first_stage(k, stored))
+    ]
     if late:
         raise InputError(
             f"round {r.number} is open at stage {r.status}, and these settings belong to stages it has already "
@@ -220,8 +222,9 @@ def drive(engine: Engine, settings: Settings, number: int, actor: str, stages: R
             set_stage(engine, number, "training", augment(engine, number, actor))
         elif r.status == "training":
             parts = ("sft", "grpo") if cfg.llm_learner else ("baseline",)
-            done = _training_jobs(engine, r)
-            step = next(p for p in parts if p not in done)
+            with read_session(engine) as s:
+                done = _training_jobs(s, r.id)
+            step = next(p for p in parts if done[p] is None)
             stages.retrain(number, cfg, step)
             if sync(engine, number).status == "done":
                 write_report(settings, get_round(engine, number))
@@ -353,14 +356,13 @@ def _filtered(s: Session, engine: Engine, r: RoundHandle, job: Job) -> Filtered:
     )
 
 
-def _training_jobs(engine: Engine, r: RoundHandle) -> dict[str, Job]:
-    with read_session(engine) as s:
-        found = {part: _newest_job(s, r.id, "training", kind) for part, kind in PART_KINDS.items()}
-    return {part: job for part, job in found.items() if job is not None}
+def _training_jobs(s: Session, rid: int) -> dict[str, Job | None]:
+    """Each training part's newest successful job (None: the part has not run since the stages before it)."""
+    return {part: _newest_job(s, rid, "training", kind) for part, kind in PART_KINDS.items()}
 
 
 def _trained(s: Session, r: RoundHandle) -> Trained | None:
-    jobs = {part: _newest_job(s, r.id, "training", kind) for part, kind in PART_KINDS.items()}
+    jobs = _training_jobs(s, r.id)
     if not r.config.llm_learner:
         job = jobs["baseline"]
         if job is None:
@@ -431,10 +433,6 @@ def stage_jobs(engine: Engine, number: int) -> list[StageJob]:
         out = []
         for j in jobs:
             end = j.finished_at or (now if j.started_at else None)
-            seconds = (_aware(end) - _aware(j.started_at)).total_seconds() if end and j.started_at else None
+            seconds = (as_utc(end) - as_utc(j.started_at)).total_seconds() if end and j.started_at else None
             out.append(StageJob(j.id, j.stage or "", j.kind, j.status, j.progress, seconds, j.message))
         return out
-
-
-def _aware(dt: datetime) -> datetime:
-    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)

@@ -22,7 +22,7 @@ from pipeline.database import init_database
 from pipeline.demo.synthetic import generate_records
 from pipeline.domain.records import ID_KEY, MAIN_KEY, OTHER_KEY, TEXT_SECTIONS
 from pipeline.errors import SraditError
-from pipeline.ingest.importer import import_rows
+from pipeline.ingest.importer import import_file, import_rows
 from pipeline.jobs.runner import job_status
 from pipeline.mining.kfold import MiningConfig, mine
 from pipeline.protocols import CodePrediction, Progress
@@ -133,12 +133,9 @@ def verdicts(db_url: str, name: str) -> dict[str, tuple[bool, str]]:
     return {f"{c}#v{seq}": (passed, reason) for c, seq, passed, reason in rows}
 
 
-def mined_database(folder: Path) -> tuple[str, list[int]]:
-    """20 synthetic records, round 1 mined by the Oracle (three principal misses, each badcase given a label-error
-    confidence: 0.3, 0.9 and none); an expert and an engineer account. Returns the URL and the three badcase ids."""
-    url = f"sqlite:///{folder / 'sradit.db'}"
-    engine = make_engine(url)
-    init_database(engine)
+def mine_synthetic(engine: Engine, misses: int) -> list[str]:
+    """Import 20 synthetic records (seed 3) and mine round 1 with an Oracle that misses the principal code of the
+    first ``misses`` of them (two codes the tests use elsewhere left out); returns their case ids."""
     import_rows(engine, generate_records(n_labelled=20, n_unlabelled=0, seed=3), "train", "t", source="synthetic")
     with read_session(engine) as s:
         ids = list(
@@ -146,10 +143,30 @@ def mined_database(folder: Path) -> tuple[str, list[int]]:
                 select(Record.case_id)
                 .where(Record.principal_code.not_in(["I50.900x018", "I21.401"]))
                 .order_by(Record.id)
-                .limit(3)
+                .limit(misses)
             )
         )
     mine(engine, lambda _fold: Oracle(set(ids), set(), []), MiningConfig(folds=2), "t")
+    return ids
+
+
+def mine_real_records(engine: Engine, data: Path, misses: int = 2) -> list[str]:
+    """Import the 206 real records of ``data`` (../shared/data) and mine round 1 (5 folds) with an Oracle that misses
+    the principal code of ``misses`` of them (none coded I50.900x018); returns their case ids."""
+    import_file(engine, data / "ccl25_train_206.json", "train", "t", 2**30)
+    with read_session(engine) as s:
+        ids = list(s.scalars(select(Record.case_id).where(Record.principal_code != "I50.900x018").limit(misses)))
+    mine(engine, lambda _fold: Oracle(set(ids), set(), []), MiningConfig(), "t")
+    return ids
+
+
+def mined_database(folder: Path) -> tuple[str, list[int]]:
+    """20 synthetic records, round 1 mined by the Oracle (three principal misses, each badcase given a label-error
+    confidence: 0.3, 0.9 and none); an expert and an engineer account. Returns the URL and the three badcase ids."""
+    url = f"sqlite:///{folder / 'sradit.db'}"
+    engine = make_engine(url)
+    init_database(engine)
+    ids = mine_synthetic(engine, misses=3)
     badcases = [find_badcase(engine, c, 1) for c in ids]
     with write_session(engine) as s:
         for b, confidence in zip(badcases, (0.3, 0.9, None), strict=True):

@@ -9,9 +9,7 @@ from sqlalchemy import select
 
 from db.engine import make_engine, read_session
 from db.models import Badcase, Record, Variant
-from pipeline.ingest.importer import import_file
-from pipeline.mining.kfold import MiningConfig, mine
-from tests.helpers import Cli, Oracle
+from tests.helpers import Cli, mine_real_records
 
 
 @pytest.fixture
@@ -19,11 +17,7 @@ def rewritten(cli: Cli, db_url: str, shared_data: Path) -> dict[str, tuple[str, 
     """Round 1 with two badcases × 3 rule-based variants; variant id (病案标识#v<seq>) → its gold codes."""
     cli("db", "init")
     engine = make_engine(db_url)
-    import_file(engine, shared_data / "ccl25_train_206.json", "train", "t", 2**30)
-    with read_session(engine) as s:
-        ids = list(s.scalars(select(Record.case_id).where(Record.principal_code != "I50.900x018").limit(2)))
-    learner = Oracle(set(ids), set(), [])
-    mine(engine, lambda _fold: learner, MiningConfig(), "t")
+    mine_real_records(engine, shared_data)
     cli("rewrite", "--round", "1", "--n", "3")
     with read_session(engine) as s:
         rows = s.execute(

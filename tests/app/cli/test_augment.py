@@ -15,9 +15,7 @@ from sqlalchemy import func, select
 from db.engine import make_engine, read_session
 from db.models import Badcase, Job, Record, Variant, VariantVerdict
 from pipeline.domain.label_space import PRINCIPAL
-from pipeline.ingest.importer import import_file
-from pipeline.mining.kfold import MiningConfig, mine
-from tests.helpers import Oracle, verdicts
+from tests.helpers import mine_real_records, verdicts
 
 
 @pytest.mark.sqlite_only("minutes of LLM generation; the rules and filter steps run on PostgreSQL in the CLI loop test")
@@ -26,11 +24,7 @@ def test_llm_rewrites_fail_cleanly_and_rules_then_filter(
 ) -> None:
     cli("db", "init")
     engine = make_engine(db_url)
-    import_file(engine, shared_data / "ccl25_train_206.json", "train", "t", 2**30)
-    with read_session(engine) as s:
-        ids = list(s.scalars(select(Record.case_id).where(Record.principal_code != "I50.900x018").limit(2)))
-    learner = Oracle(set(ids), set(), [])
-    mine(engine, lambda _fold: learner, MiningConfig(), "t")  # round 1 with exactly two badcases
+    mine_real_records(engine, shared_data)  # round 1 with exactly two badcases
 
     models = tmp_path / "models.toml"
     models.write_text(

@@ -10,10 +10,7 @@ from sqlalchemy import select
 
 from db.engine import make_engine, read_session
 from db.models import Badcase, Record, Round, Variant
-from pipeline.demo.synthetic import generate_records
-from pipeline.ingest.importer import import_rows
-from pipeline.mining.kfold import MiningConfig, mine
-from tests.helpers import Cli, Oracle, row_counts
+from tests.helpers import Cli, mine_synthetic, row_counts
 
 
 @pytest.fixture
@@ -21,17 +18,7 @@ def flagged_round(cli: Cli, db_url: str) -> tuple[Cli, list[str]]:
     """Round 1 mined from 20 synthetic records; the Oracle missed the principal code of two of them."""
     cli("db", "init")
     engine = make_engine(db_url)
-    import_rows(engine, generate_records(n_labelled=20, n_unlabelled=0, seed=3), "train", "t", source="synthetic")
-    with read_session(engine) as s:
-        ids = list(
-            s.scalars(
-                select(Record.case_id)
-                .where(Record.principal_code.not_in(["I50.900x018", "I21.401"]))
-                .order_by(Record.id)
-                .limit(2)
-            )
-        )
-    mine(engine, lambda _fold: Oracle(set(ids), set(), []), MiningConfig(folds=2), "t")
+    ids = mine_synthetic(engine, misses=2)
     engine.dispose()
     return cli, ids
 

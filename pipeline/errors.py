@@ -24,3 +24,14 @@ class InputError(SraditError, ValueError):
         if more:
             lines.append(f"  … and {more} more")
         return "\n".join(lines)
+
+
+class NotLearned(SraditError):
+    """A training run ended without learning (its weights did not move, or no update had a direction). It ran,
+    so its job is kept, failed with this message, and what it trained is not registered for a round's use."""
+
+
+def failure_message(error: BaseException) -> str:
+    """What a failed job's row says: a user error as itself, anything else with its type (its traceback is in
+    the job's log)."""
+    return str(error) if isinstance(error, SraditError) else f"{type(error).__name__}: {error}"

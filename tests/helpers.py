@@ -184,3 +184,17 @@ def as_user(at: AppTest, engine: Engine, name: str) -> AppTest:
     for key, value in {"user_id": user.id, "user_name": user.name, "user_role": user.role}.items():
         at.session_state[key] = value
     return at
+
+
+def model_folder(path: Path, seed: int = 0) -> str:
+    """A saved model's smallest stand-in for the registry: a config.json and one real safetensors file of weights
+    (``seed`` picks their values), so its checksum and tensors are real."""
+    import torch
+    from safetensors.torch import save_file
+
+    path.mkdir(parents=True, exist_ok=True)
+    (path / "config.json").write_text("{}", encoding="utf-8")
+    gen = torch.Generator().manual_seed(seed)
+    tensors = {"embed.weight": torch.randn(4, 3, generator=gen), "head.bias": torch.zeros(3)}
+    save_file(tensors, str(path / "model.safetensors"))
+    return str(path)

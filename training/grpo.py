@@ -33,8 +33,9 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from pipeline.domain.vocabulary import INFERENCE_MODES
@@ -378,7 +379,44 @@ def run_grpo(
         "refilled_groups": sum(r["refilled_groups"] for r in history),
         "masked_groups": sum(r["masked_groups"] for r in history),
     }
+    if trainer.accelerator.is_main_process:
+        result.update(learning_evidence(cfg.model_path, out_dir, trainer.state.log_history))
     return evaluate_after_training(cfg, trainer, callback, out_dir, result)
+
+
+def learning_evidence(parent: str | Path, out: str | Path, log_history: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """Did the run learn? Not when TRL's own signal says no update had a direction — every step's groups all had
+    zero reward spread (``frac_reward_zero_std`` 1: no advantage) and every ``grad_norm`` was 0 — nor when the
+    weights of ``out`` equal ``parent``'s, tensor by tensor (never judged from checksums of files). Weight decay
+    alone moves weights without any signal, hence both.
+
+    ``learned`` is None when neither can be told (no logged step, no tensor name in common)."""
+    from training.models.weights import tensor_changes
+
+    changes = tensor_changes(parent, out)
+    steps = [line for line in log_history if "frac_reward_zero_std" in line]
+    zero_std = sum(float(x["frac_reward_zero_std"]) for x in steps) / len(steps) if steps else None
+    grad = max((float(x.get("grad_norm") or 0.0) for x in steps), default=None)
+    no_signal = zero_std is not None and zero_std >= 0.999 and not grad
+    if no_signal or (changes.total and not changes.moved):
+        learned: bool | None = False
+    else:
+        learned = True if changes.total else None
+    evidence: dict[str, Any] = {
+        "learned": learned,
+        "tensors_changed": len(changes.changed),
+        "tensors_total": changes.total,
+        "frac_reward_zero_std": round(zero_std, 3) if zero_std is not None else None,
+        "max_grad_norm": grad,
+    }
+    if learned is False:
+        why = "every group had identical rewards" if no_signal else "its updates left every weight as it was"
+        shown = "n/a" if zero_std is None else f"{zero_std:.2f}"
+        evidence["no_learning"] = (
+            f"no learning signal: {why} (frac_reward_zero_std {shown}, largest grad_norm {grad}; "
+            f"{changes.summary()} from its parent)"
+        )
+    return evidence
 
 
 __all__ = [

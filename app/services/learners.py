@@ -91,26 +91,29 @@ def kfold_learner(ctx: JobContext, spec: ModelSpec, cfg: MiningConfig, actor: st
         report = mine(ctx.engine, learner.for_fold, cfg, actor, job_id=ctx.job_id, progress=ctx.progress)
         scores = fold_scores(ctx, report.run_id)
         serving = serving_of(spec)
+        folds = [
+            registry.identify(
+                ctx.engine,
+                registry.Registration(
+                    name=m.name,
+                    kind="sft",
+                    path=m.path,
+                    subtask=m.subtask,
+                    fold=m.fold,
+                    round_no=round_no,
+                    dataset=cfg.dataset,
+                    parent=spec.base,
+                    learner=spec.name,
+                    config={"sft": m.config, "serving": serving, "cotd": spec.cotd},
+                    metrics={**m.metrics, "held_out_score": scores.get(m.fold)},
+                    job_id=ctx.job_id,
+                ),
+            )
+            for m in learner.trained
+        ]
         with write_session(ctx.engine) as s:
-            for m in learner.trained:
-                registry.add(
-                    s,
-                    registry.Registration(
-                        name=m.name,
-                        kind="sft",
-                        path=m.path,
-                        subtask=m.subtask,
-                        fold=m.fold,
-                        round_no=round_no,
-                        dataset=cfg.dataset,
-                        parent=spec.base,
-                        learner=spec.name,
-                        config={"sft": m.config, "serving": serving, "cotd": spec.cotd},
-                        metrics={**m.metrics, "held_out_score": scores.get(m.fold)},
-                        job_id=ctx.job_id,
-                    ),
-                    actor,
-                )
+            for reg in folds:
+                registry.add(s, reg, actor)
             members = []
             for fold in range(cfg.folds):
                 own = [m for m in learner.trained if m.fold == fold]

@@ -13,7 +13,6 @@ trained on them) and are labelled so wherever they are shown.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -28,7 +27,7 @@ from pipeline.distill.traces import load_traces
 from pipeline.domain.metric import score
 from pipeline.domain.model_names import grpo_name, sft_name
 from pipeline.domain.records import ID_KEY
-from pipeline.errors import InputError
+from pipeline.errors import InputError, NotLearned
 from pipeline.jobs.runner import JobContext, job_dir
 from pipeline.mining.badcases import diagnose
 from pipeline.mining.folds import assign_folds
@@ -40,6 +39,19 @@ from training.models.learners import SFTLearner, grpo_training_rows, subtasks_of
 from training.predictors import BaselineLearner
 
 ROOT = Path(__file__).resolve().parents[2]
+#: What a GRPO model's registration records of its run (training/grpo.py: run_grpo and learning_evidence).
+_GRPO_METRICS = (
+    "train_loss",
+    "global_step",
+    "train_rows",
+    "dropped_groups",
+    "refilled_groups",
+    "calibration_stable",
+    "learned",
+    "tensors_changed",
+    "tensors_total",
+    "frac_reward_zero_std",
+)
 
 
 @dataclass(frozen=True)
@@ -62,20 +74,6 @@ class SFTRetrainParams(RetrainParams):
 @dataclass(frozen=True)
 class GRPORetrainParams(RetrainParams):
     """GRPO from the round's SFT models (:func:`grpo_job`)."""
-
-
-def weights_sha256(folder: str | Path) -> str:
-    """One checksum over a saved model's weight files (safetensors or bin), in name order."""
-    digest = hashlib.sha256()
-    files = sorted(p for p in Path(folder).iterdir() if p.suffix in (".safetensors", ".bin"))
-    if not files:
-        raise InputError(f"{folder}: no weight files (*.safetensors, *.bin) to checksum")
-    for path in files:
-        digest.update(path.name.encode())
-        with path.open("rb") as f:
-            for block in iter(lambda: f.read(1 << 20), b""):
-                digest.update(block)
-    return digest.hexdigest()
 
 
 def _round_data(engine: Engine, number: int) -> tuple[Any, str, list[dict[str, str]]]:
@@ -135,7 +133,7 @@ def sft_job(params: SFTRetrainParams, ctx: JobContext) -> dict[str, Any]:
                 parent=spec.base,
                 learner=spec.name,
                 config={"sft": model.config, "serving": serving_of(spec), "cotd": spec.cotd},
-                metrics={**model.metrics, "weights_sha256": weights_sha256(model.path)},
+                metrics=model.metrics,
                 job_id=ctx.job_id,
             ),
             ctx.actor,
@@ -191,9 +189,15 @@ def grpo_job(params: GRPORetrainParams, ctx: JobContext) -> dict[str, Any]:
         result = run_grpo(
             run, on_metric=lambda line, n=name: ctx.metric(**{**line, "model": n}), on_progress=ctx.progress
         )
-        metrics = {
-            k: result[k] for k in ("train_loss", "global_step", "train_rows", "dropped_groups", "calibration_stable")
-        }
+        metrics = {k: result.get(k) for k in _GRPO_METRICS}
+        if result.get("learned") is False:
+            if not cfg.keep_unlearned_policy:
+                raise NotLearned(
+                    f"round {number}: GRPO {name} is not registered as the round's policy: {result['no_learning']}. "
+                    "Give GRPO a reward spread (a higher temperature, more generations, other prompts), or keep it "
+                    "anyway: keep_unlearned_policy: true in the round config, then `sradit round start --config FILE`"
+                )
+            ctx.log(f"GRPO {name} learned nothing ({result['no_learning']}); kept as asked (keep_unlearned_policy)")
         registry.register(
             ctx.engine,
             registry.Registration(
@@ -206,7 +210,7 @@ def grpo_job(params: GRPORetrainParams, ctx: JobContext) -> dict[str, Any]:
                 parent=parent_name,
                 learner=spec.name,
                 config={"grpo": config_dict(run), "serving": serving_of(spec)},
-                metrics={**metrics, "weights_sha256": weights_sha256(out)},
+                metrics=metrics,
                 job_id=ctx.job_id,
             ),
             ctx.actor,

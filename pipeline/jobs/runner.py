@@ -38,7 +38,7 @@ from db.engine import read_session, write_session
 from db.models import Job
 from db.vocabulary import JOB_ACTIVE_STATUSES, JOB_LANES
 from pipeline.audit import audit
-from pipeline.errors import InputError, SraditError
+from pipeline.errors import InputError, SraditError, failure_message
 from pipeline.jobs.claims import check_lane, claim, is_foreground
 from pipeline.jobs.processes import HOST, alive, end_group, signal_group
 from pipeline.jobs.table import load_table
@@ -304,7 +304,7 @@ def run_job(engine: Engine, settings: Settings, job_id: int) -> int:
         code = 1
     except Exception as e:  # noqa: BLE001 — every failure is recorded on the job, with its traceback in the log
         traceback.print_exc()
-        record_end(engine, job_id, "failed", f"{type(e).__name__}: {e}", None)
+        record_end(engine, job_id, "failed", failure_message(e), None)
         code = 1
     finally:
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
@@ -374,7 +374,7 @@ def run_foreground(
         record_end(engine, job_id, "cancelled", "interrupted", None)
         raise
     except Exception as e:
-        record_end(engine, job_id, "failed", f"{type(e).__name__}: {e}", None)
+        record_end(engine, job_id, "failed", failure_message(e), None)
         raise
     record_end(engine, job_id, "succeeded", None, result)
     return result

@@ -38,6 +38,9 @@ _FIRST_STAGE = {
     "label_model": "filtering",
     "policy_model": "filtering",
     "grpo_config": "training",
+    # Read when the round registers its policy, the last thing it does: it may change until the round is done
+    # (the way on for a training stage stopped by a policy that learned nothing).
+    "keep_unlearned_policy": "done",
 }
 
 
@@ -87,6 +90,13 @@ class RoundConfig:
     grpo_config: str = field(
         default="configs/grpo.yaml",
         metadata=_help("GRPO settings of the retraining (`sradit train grpo` keys); relative to the project."),
+    )
+    keep_unlearned_policy: bool = field(
+        default=False,
+        metadata=_help(
+            "Register a GRPO policy whose weights did not move (no learning signal: every group had identical "
+            "rewards) as the round's policy anyway. Off: its training stage stops and says why."
+        ),
     )
     dataset: str = field(default="train", metadata=_help("Training set of round 1 (later rounds: the last version)."))
     seed: int = field(default=0, metadata=_help("Seed of folds and generation."))
@@ -162,6 +172,10 @@ def _coerce(name: str, value: Any, default: Any, where: str) -> Any:
             raise InputError(f"{where}: {name} must be text, not {value!r}")
         return str(value)
     kind = type(default)
+    if kind is bool:
+        if not isinstance(value, bool):
+            raise InputError(f"{where}: {name} must be true or false, not {value!r}")
+        return value
     try:
         if kind is int and isinstance(value, float) and not value.is_integer():
             raise ValueError

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -28,6 +29,7 @@ from training.grpo import (  # noqa: E402
     GRPORunConfig,
     build_trainer,
     grpo_rows,
+    learning_evidence,
     run_grpo,
 )
 from training.train_entry import ConfigError, load_config  # noqa: E402
@@ -89,6 +91,7 @@ def test_grpo_trains_with_calibration_and_writes_metrics(tiny: Path, tmp_path: P
     after = load_file(str(out / "model.safetensors"))
     unchanged = [name for name in before if torch.equal(before[name], after[name])]
     assert unchanged == [], f"parameters not updated: {unchanged}"
+    assert result["learned"] is True and result["tensors_changed"] == result["tensors_total"] == len(before)
     transformers.AutoModelForCausalLM.from_pretrained(str(out), local_files_only=True)
 
     lines = [json.loads(x) for x in (tmp_path / "metrics.jsonl").read_text().splitlines()]
@@ -112,6 +115,29 @@ def test_grpo_trains_with_calibration_and_writes_metrics(tiny: Path, tmp_path: P
         assert x["rewards/task_reward/mean"] == 0.0  # random text earns nothing from the paper's rewards
     assert sum(x["calibration/dropped_groups"] for x in steps) == result["dropped_groups"]
     assert seen == lines
+
+
+def test_a_run_without_reward_spread_is_told_apart(tiny: Path, tmp_path: Path) -> None:
+    """The paper's rewards alone give random text 0 in every group: no advantage, no gradient. Weight decay still
+    moves every weight, so the tensors alone would call it trained; TRL's signal says it is not."""
+    train = grpo_file(tmp_path / "train.jsonl", n_flat=0, n_var=4)
+    out = tmp_path / "out"
+    result = run_grpo(small_config(tiny, train, out, extra_reward=None, calibration=False, max_steps=2))
+    assert result["frac_reward_zero_std"] == 1.0 and result["max_grad_norm"] == 0.0
+    assert result["learned"] is False
+    assert result["no_learning"].startswith("no learning signal: every group had identical rewards")
+
+
+def test_weights_equal_to_the_parent_are_not_learning(tiny: Path, tmp_path: Path) -> None:
+    """Fed an unchanged copy of its parent (and a log that shows a spread), the evidence says: not learned."""
+    copy = tmp_path / "copy"
+    shutil.copytree(tiny, copy)
+    (copy / "training_args.bin").write_bytes(b"a new run")  # what once made two checksums differ
+    log = [{"frac_reward_zero_std": 0.5, "grad_norm": 0.3}]
+    same = learning_evidence(tiny, copy, log)
+    assert same["learned"] is False and same["tensors_changed"] == 0 and same["tensors_total"] > 0
+    assert same["no_learning"].startswith("no learning signal: its updates left every weight as it was")
+    assert learning_evidence(tiny, copy, [])["learned"] is False
 
 
 def test_rows_and_long_prompts(tiny: Path, tmp_path: Path) -> None:

@@ -110,3 +110,5 @@ def test_the_papers_rewards_move_the_parameters_in_grpo(tiny_answering_model: Pa
     after = load_file(str(tmp_path / "out" / "model.safetensors"))
     moved = [name for name in before if not torch.equal(before[name], after[name])]
     assert moved, "no parameter moved: the paper's rewards gave no advantage"
+    assert result["learned"] is True and result["tensors_changed"] == len(moved)
+    assert result["frac_reward_zero_std"] < 1.0

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +24,7 @@ from db.models import RegisteredModel
 from db.vocabulary import REGISTERED_MODEL_KINDS, SUBTASKS
 from pipeline.audit import audit
 from pipeline.errors import InputError
+from training.models.weights import weight_files, weights_sha256
 
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")
 
@@ -70,10 +71,29 @@ def _check(reg: Registration) -> None:
         raise InputError(f"model {reg.name!r}: {reg.path} holds no config.json (not a saved transformers model)")
 
 
+def identify(engine: Engine, reg: Registration) -> Registration:
+    """``reg`` with the checksum of its weights and of its parent's (a registered model's recorded checksum, or a
+    base folder's own) in its metrics: what it is, not only where it lies. Read outside any write transaction,
+    since a 7B model's weights take a while to hash."""
+    if reg.kind == "ensemble":
+        return reg
+    _check(reg)
+    metrics = {**reg.metrics, "weights_sha256": weights_sha256(reg.path or "")}
+    parent = find(engine, reg.parent) if reg.parent else None
+    if parent is not None:
+        metrics["parent_weights_sha256"] = (parent.metrics or {}).get("weights_sha256")
+    elif reg.parent and weight_files(reg.parent):
+        metrics["parent_weights_sha256"] = weights_sha256(reg.parent)
+    return replace(reg, metrics=metrics)
+
+
 def add(session: Session, reg: Registration, actor: str, taken: Sequence[str] = ()) -> RegisteredModel:
-    """Register in the caller's transaction (so a K-fold run registers its models with its results)."""
+    """Register in the caller's transaction (so a K-fold run registers its models with its results). ``reg``
+    comes from :func:`identify`: a model without the checksum of its weights is never registered."""
     check_name(reg.name, taken)
     _check(reg)
+    if reg.kind != "ensemble" and "weights_sha256" not in reg.metrics:
+        raise ValueError(f"model {reg.name!r}: registered without identify() (no weights_sha256)")
     if session.scalar(select(RegisteredModel.id).where(RegisteredModel.name == reg.name)) is not None:
         raise InputError(f"a model named {reg.name!r} is already registered (`sradit model show {reg.name}`)")
     row = RegisteredModel(
@@ -107,6 +127,8 @@ def add(session: Session, reg: Registration, actor: str, taken: Sequence[str] = 
 
 
 def register(engine: Engine, reg: Registration, actor: str, taken: Sequence[str] = ()) -> int:
+    check_name(reg.name, taken)  # before hashing: a refused name costs nothing
+    reg = identify(engine, reg)
     with write_session(engine) as s:
         return add(s, reg, actor, taken).id
 

@@ -12,7 +12,7 @@ from streamlit.testing.v1 import AppTest
 from app.services.demo import build_demo
 from db.engine import make_engine
 from pipeline.settings import Settings
-from tests.helpers import ROOT
+from tests.helpers import ROOT, model_folder
 from training.models import registry
 from training.models.registry import Registration
 
@@ -32,10 +32,8 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Path]:
     url = f"sqlite:///{folder / 'demo.db'}"
     engine = make_engine(url)
     build_demo(engine, Settings(db_url=url, data_dir=folder / "var"), force=False)
-    model = folder / "lf-sft"
-    model.mkdir()
-    (model / "config.json").write_text("{}", encoding="utf-8")
-    registry.register(engine, Registration("lf-sft", "grpo", str(model), round_no=1, dataset="v1"), "t")
+    model = model_folder(folder / "lf-sft")
+    registry.register(engine, Registration("lf-sft", "grpo", model, round_no=1, dataset="v1"), "t")
     return url, folder
 
 

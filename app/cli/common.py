@@ -25,6 +25,8 @@ def friendly(fn: F) -> F:
         except SraditError as e:
             click.echo(f"error: {e}", err=True)
             sys.exit(1)
+        except BrokenPipeError:
+            raise  # the reader went away (`sradit jobs list | head`): click ends quietly
         except Exception as e:  # an unexpected failure still gets one line, not a traceback
             if os.environ.get("SRADIT_DEBUG"):
                 raise

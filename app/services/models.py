@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 
+from db.engine import read_session
+from db.models import Dataset, DatasetExport, Round
+from pipeline.errors import InputError
+from pipeline.rounds.lookup import maybe_round
 from pipeline.settings import Settings
 from training.models import registry
 from training.models.catalog import load_models
@@ -73,6 +78,10 @@ def describe(engine: Engine, settings: Settings, name: str) -> list[str]:
     return lines
 
 
+#: An export's folder name, as `sradit export` writes it (pipeline/export): round1-llamafactory-v1.
+_EXPORT_NAME = re.compile(r"^round(?P<round>\d+)-(?P<format>.+)-v(?P<version>\d+)$")
+
+
 def register_external(
     engine: Engine,
     settings: Settings,
@@ -86,7 +95,10 @@ def register_external(
     engine_name: str,
     actor: str,
 ) -> int:
-    """A model trained outside the tool joins the registry; it predicts through ``engine_name``."""
+    """A model trained outside the tool joins the registry; it predicts through ``engine_name``. Its lineage must
+    name a round and a dataset version that exist: a model claiming to be trained on data the tool never held would
+    mislead every comparison made with it."""
+    _check_lineage(engine, round_no, dataset)
     reg = registry.Registration(
         name=name,
         kind=kind,
@@ -98,3 +110,25 @@ def register_external(
         config={"serving": {"engine": engine_name}, "trained": "elsewhere"},
     )
     return registry.register(engine, reg, actor, taken=list(load_models(settings.models)))
+
+
+def _check_lineage(engine: Engine, round_no: int | None, dataset: str | None) -> None:
+    with read_session(engine) as s:
+        if round_no is not None and maybe_round(s, round_no) is None:
+            known = ", ".join(str(n) for n in s.scalars(select(Round.number).order_by(Round.number))) or "none yet"
+            raise InputError(f"--round {round_no}: there is no round {round_no} (rounds: {known})")
+        if dataset is None or s.scalar(select(Dataset.id).where(Dataset.name == dataset)) is not None:
+            return
+        export = _EXPORT_NAME.match(dataset)
+        if export is not None:
+            number, fmt, version = int(export["round"]), export["format"], int(export["version"])
+            written = select(DatasetExport.id).where(
+                DatasetExport.round_no == number, DatasetExport.format == fmt, DatasetExport.version == version
+            )
+            if s.scalar(written) is not None:
+                return
+        names = ", ".join(s.scalars(select(Dataset.name).order_by(Dataset.id))) or "none yet"
+        raise InputError(
+            f"--dataset {dataset!r}: no dataset version or written export has that name (dataset versions: "
+            f"{names}; an export is named round<N>-<format>-v<K>, as `sradit export` printed it)"
+        )

@@ -31,10 +31,16 @@ from pipeline.privacy.gate import records_in_flight, screen
 from pipeline.protocols import Messages, Progress, Sampling, TextGenerator
 
 #: Bump when the teacher prompt or the checks change: traces are stored (and resumed) per prompt version.
-PROMPT_VERSION = "cotd-v1"
+PROMPT_VERSION = "cotd-v2"
 #: A trace shorter than this is no reasoning; one longer than MAX_CHARS would crowd out the record in SFT.
 MIN_CHARS = 20
 MAX_CHARS = 3000
+#: A trace argues for the gold codes, weighing a few alternatives; one that names more candidates than this besides
+#: the gold lists the label space instead (a teacher that named all 57 used to pass, since it named the gold too).
+MAX_ALTERNATIVES = 8
+#: Every candidate of both sub-tasks: (code, name).
+_ALL_NAMES = {**label_space.OTHER, **label_space.PRINCIPAL}
+_CANDIDATE_NAMES = tuple(_ALL_NAMES.items())
 
 _SYSTEM = "你是一名资深心血管内科医生，同时精通中文疾病分类（ICD-10）编码，擅长用严谨的临床推理解释诊断结论。"
 _STYLE = (
@@ -183,6 +189,13 @@ def parse_trace(
     missing = [name for code, name in wanted if _fold(name) not in folded and _fold(code) not in folded]
     if missing:
         return None, f"does not reach the gold: never names {'；'.join(missing)}"
+    gold = {principal, *others}
+    weighed = sorted({c for c, name in _CANDIDATE_NAMES if c not in gold and _fold(name) in folded})
+    if len(weighed) > MAX_ALTERNATIVES:
+        return None, (
+            f"lists the candidates: names {len(weighed)} that are not gold (an argument weighs at most "
+            f"{MAX_ALTERNATIVES}), e.g. {'；'.join(_ALL_NAMES[c] for c in weighed[:3])}"
+        )
     return text, None
 
 

@@ -141,8 +141,9 @@ Bringing predictions back
 
   the variants, for the filters (every variant of {VARIANTS_FILE} needs a row in each file it is given to):
     sradit filter --round {round_no} --label-predictions LABEL.json --policy-predictions POLICY.json
-  the originals, as out-of-fold predictions (each record predicted by the model of the fold that held it out):
-    sradit kfold --round {round_no} --predictions OOF.json
+  the originals, as out-of-fold predictions (each record predicted by the model of the fold that held it out),
+  mined into a new round (round {round_no} keeps its own badcases):
+    sradit kfold --predictions OOF.json
 """
 
 

@@ -344,8 +344,12 @@ def _filtered(s: Session, engine: Engine, r: RoundHandle, job: Job) -> Filtered:
         how = "on the label filter's survivors"
     elif r.config.policy_model == NONE:
         how = "switched off (policy_model: none)"
+    elif not r.config.llm_learner:
+        how = "skipped: the baseline learner trains no GRPO policy"
+    elif r.number == 1:
+        how = "skipped: there is no GRPO policy yet (this round trains the first)"
     else:
-        how = "skipped: there is no GRPO policy yet (round 1 trains the first)"
+        how = f"skipped: no round before round {r.number} registered a GRPO policy"
     return Filtered(
         funnel=tuple(funnel(engine, r.number)),
         passed=(job.result or {}).get("passed"),

@@ -10,7 +10,9 @@ models (with their lineage) in the same step that stores the out-of-fold results
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -116,8 +118,10 @@ class SFTLearner:
         fold: int | None = None,
         on_metric: Callable[[dict[str, Any]], None] | None = None,
     ) -> FoldModel:
-        """Fine-tune the base on ``records`` for one sub-task into ``<models_dir>/<name>`` (a folder left by an
-        interrupted earlier attempt under the same, unregistered, name is replaced)."""
+        """Fine-tune the base on ``records`` for one sub-task into ``<models_dir>/<name>``. It trains in a hidden
+        folder beside it, moved into place only when complete: an interrupted run leaves no folder under the
+        model's name (a K-fold killed mid-fold once left an empty one). A folder already under that (unregistered)
+        name is replaced."""
         from training.sft import config_dict, run_sft
         from training.train_entry import load_config
 
@@ -128,21 +132,27 @@ class SFTLearner:
             for row in rows:
                 f.write(json.dumps(row, ensure_ascii=False) + "\n")
         out = self.models_dir / name
-        if out.exists():
-            shutil.rmtree(out)
+        self.models_dir.mkdir(parents=True, exist_ok=True)
+        partial = Path(tempfile.mkdtemp(prefix=f".{name}.partial-", dir=self.models_dir))
         cfg = replace(
             load_config("sft", self.spec.require("config")),
             model_path=self.base_path,
             train_file=str(train_file),
-            output_dir=str(out),
+            output_dir=str(partial),
             tasks=None,
             eval_file=None,
             metrics_file=None if on_metric else str(self.work_dir / f"{name}.metrics.jsonl"),
         )
         self.log(f"SFT {name}: {subtask} on {len(rows)} records from {self.base_path} → {out}")
-        result = run_sft(cfg, on_metric=on_metric, on_progress=self.on_progress)
+        try:
+            result = run_sft(cfg, on_metric=on_metric, on_progress=self.on_progress)
+            if out.exists():
+                shutil.rmtree(out)
+            os.replace(partial, out)
+        finally:
+            shutil.rmtree(partial, ignore_errors=True)  # gone already when it was moved into place
         metrics = {k: result[k] for k in ("train_loss", "global_step", "train_rows") if k in result}
-        model = FoldModel(name, fold, subtask, str(out), config_dict(cfg), metrics)
+        model = FoldModel(name, fold, subtask, str(out), config_dict(replace(cfg, output_dir=str(out))), metrics)
         self.trained.append(model)
         return model
 

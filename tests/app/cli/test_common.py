@@ -27,3 +27,22 @@ def test_installed_entry_point_runs_without_traceback(tmp_path: Path) -> None:
     )
     assert bad.returncode == 1
     assert "no such file" in bad.stderr and "Traceback" not in bad.stderr and bad.stdout == ""
+
+
+def test_a_reader_that_goes_away_ends_the_listing_quietly(tmp_path: Path) -> None:
+    """`sradit jobs list | head -1`: head exits after one line; the listing must not print a BrokenPipe error."""
+    from db.engine import make_engine, write_session
+    from db.models import Job
+
+    exe = Path(sys.executable).with_name("sradit")
+    env = {**os.environ, "SRADIT_DB_URL": f"sqlite:///{tmp_path / 'e.db'}", "SRADIT_DATA_DIR": str(tmp_path / "var")}
+    subprocess.run([str(exe), "db", "init"], check=True, capture_output=True, env=env, cwd=ROOT)
+    engine = make_engine(env["SRADIT_DB_URL"])
+    with write_session(engine) as s:  # more lines than a pipe holds before the reader has gone
+        s.add_all(Job(kind="predict", status="succeeded", lane="cpu", config={}, created_by="t") for _ in range(300))
+    engine.dispose()
+    shell = subprocess.run(
+        f"'{exe}' jobs list | head -1", shell=True, capture_output=True, text=True, env=env, cwd=ROOT
+    )
+    assert shell.stdout.count("\n") == 1
+    assert shell.stderr == "", shell.stderr

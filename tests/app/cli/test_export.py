@@ -7,6 +7,10 @@ import json
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import select
+
+from db.engine import make_engine, read_session
+from db.models import Record
 from tests.helpers import verdicts
 
 
@@ -37,6 +41,20 @@ def test_prompts_out_predictions_back(
     label = verdicts(db_url, "label")
     assert set(label) == set(rewritten)
     assert all(ok and reason == "external.jsonl predicts the gold codes" for ok, reason in label.values())
+
+    # The README's way back for the originals, run as written: out-of-fold predictions mine a new round.
+    readme = (folder / "README.txt").read_text(encoding="utf-8")
+    command = next(line.split()[1:] for line in readme.splitlines() if line.strip().startswith("sradit kfold"))
+    originals = [json.loads(line)["id"] for line in (folder / "records.jsonl").read_text(encoding="utf-8").splitlines()]
+    engine = make_engine(db_url)
+    with read_session(engine) as s:
+        gold = dict(s.execute(select(Record.case_id, Record.principal_code).where(Record.case_id.in_(originals))).all())
+    engine.dispose()
+    oof = tmp_path / "OOF.json"
+    rows_back = [{"病案标识": rid, "预测结果": f"[{main}|]"} for rid, main in sorted(gold.items())]
+    oof.write_text(json.dumps(rows_back, ensure_ascii=False), encoding="utf-8")
+    mined = cli(*[str(oof) if arg == "OOF.json" else arg for arg in command]).output
+    assert "round 2" in mined, mined
 
 
 def test_prompts_export_refuses_options_that_do_not_apply(

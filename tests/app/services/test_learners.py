@@ -121,10 +121,18 @@ def test_register_a_folder_trained_elsewhere(mined: tuple[Cli, Path, str], tiny_
         "--round",
         "1",
         "--dataset",
-        "round1-llamafactory-v1",
+        "train",
     )
     row = [line.split() for line in cli("model", "list").output.splitlines() if line.startswith("lf-sft ")][0]
-    assert row[1:6] == ["sft", "-", "-", "r1", "round1-llamafactory-v1"]
+    assert row[1:6] == ["sft", "-", "-", "r1", "train"]
+    # Lineage names what exists: a round, and a dataset version or a written export.
+    args = ("model", "register", "lf-x", "--path", str(tiny_answering_model), "--kind", "sft")
+    no_round = cli(*args, "--round", "9", ok=False)
+    assert no_round.exit_code == 1 and "--round 9: there is no round 9 (rounds: 1)" in no_round.output
+    no_data = cli(*args, "--dataset", "round1-llamafactory-v1", ok=False)
+    assert no_data.exit_code == 1 and "--dataset 'round1-llamafactory-v1': no dataset version" in no_data.output
+    cli("export", "--round", "1", "--format", "llamafactory", "--out", str(tmp / "exports"))
+    cli(*args, "--dataset", "round1-llamafactory-v1")  # once written, an export names the data
     again = cli("model", "register", "lf-sft", "--path", str(tiny_answering_model), "--kind", "sft", ok=False)
     assert again.exit_code == 1 and "already registered" in again.output
     missing = cli("model", "register", "x", "--path", str(tmp / "nope"), "--kind", "grpo", ok=False)

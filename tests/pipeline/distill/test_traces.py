@@ -199,6 +199,7 @@ def test_refused_requests_write_nothing(engine: Engine, records: list[dict[str, 
 
 
 GOLD_P, GOLD_O = "I20.000", ("I25.103", "E78.500")
+EVERY_CANDIDATE = "、".join({**label_space.OTHER, **label_space.PRINCIPAL}.values())
 REASONING = "患者静息时胸痛加重，肌钙蛋白阴性，心电图ST段压低，符合不稳定型心绞痛的定义。"
 
 
@@ -212,6 +213,8 @@ REASONING = "患者静息时胸痛加重，肌钙蛋白阴性，心电图ST段�
         (f"<think>{REASONING}</think><answer>急性非ST段抬高型心肌梗死</answer>", "contradicts the gold"),
         ("患者胸痛，心电图ST段压低，肌钙蛋白升高，考虑急性冠脉综合征，需进一步评估。", "does not reach the gold"),
         (f"根据给出的答案，{REASONING}", "gives the answer away"),
+        # A teacher that lists every candidate names the gold too: a list, not an argument for it.
+        (REASONING + "鉴别：" + EVERY_CANDIDATE, "lists the candidates"),
     ],
 )
 def test_refused_principal_traces(raw: str, kind: str) -> None:

@@ -8,12 +8,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, select
 
-from db.engine import read_session
+from db.engine import read_session, write_session
 from db.models import Job, Round
 from pipeline.demo.synthetic import generate_records
 from pipeline.errors import InputError
 from pipeline.ingest.importer import import_rows
-from pipeline.rounds.driver import claim, release
+from pipeline.rounds.driver import claim, release, sync
+from pipeline.rounds.lifecycle import set_stage
 
 
 def _records(engine: Engine) -> None:
@@ -65,3 +66,39 @@ def test_an_unknown_round_key_in_a_config_is_refused_by_name(engine: Engine, tmp
     _records(engine)
     with pytest.raises(InputError, match="unknown key 'nn'"):
         claim(engine, "interactive", {"nn": 3}, "test")
+
+
+@pytest.mark.parametrize(
+    ("learner", "number", "policy"),
+    [
+        ("tiny-sft", 1, "skipped: there is no GRPO policy yet (this round trains the first)"),
+        ("tiny-sft", 2, "skipped: no round before round 2 registered a GRPO policy"),
+        ("baseline", 2, "skipped: the baseline learner trains no GRPO policy"),
+    ],
+)
+def test_a_skipped_policy_filter_says_why_for_its_own_round(
+    engine: Engine, learner: str, number: int, policy: str
+) -> None:
+    """Round 2's report said "round 1 trains the first" of a policy that round 1 had not trained."""
+    _records(engine)
+    for n in range(1, number + 1):
+        release(engine, claim(engine, "interactive", {"learner": learner, "mining": "kfold"}, "test"))
+        if n < number:
+            set_stage(engine, n, "done")
+    set_stage(engine, number, "filtering")
+    with write_session(engine) as s:
+        rid = s.scalar(select(Round.id).where(Round.number == number))
+        s.add(
+            Job(
+                kind="filter",
+                status="succeeded",
+                lane="cpu",
+                config={"params": {"round_no": number, "label_model": None, "policy_model": None}},
+                result={"passed": 0},
+                created_by="test",
+                round_id=rid,
+                stage="filtering",
+            )
+        )
+    filtering = sync(engine, number).results.filtering
+    assert filtering is not None and filtering.policy == policy

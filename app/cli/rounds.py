@@ -9,7 +9,7 @@ import click
 
 from app.cli.common import Ctx, friendly, pass_ctx, progress_bar
 from db.vocabulary import VARIANT_GENERATORS
-from pipeline.domain.vocabulary import INFERENCE_MODES, MINING_MODES
+from pipeline.domain.vocabulary import INFERENCE_MODES, MINING_MODES, RETRAIN_MODES
 
 
 @click.group("round")
@@ -23,7 +23,7 @@ def round_group() -> None:
     "config_file",
     type=click.Path(dir_okay=False, path_type=Path),
     help="Round configuration (YAML: mining, learner, folds, generator, rewrite_model, n, label_model, "
-    "policy_model, inference, grpo_config, dataset, seed, threshold); the options below override it.",
+    "policy_model, inference, grpo_config, dataset, seed, threshold, retrain); the options below override it.",
 )
 @click.option("--non-interactive", is_flag=True, help="Approve by the filter chain alone (marked as such), no experts.")
 @click.option(
@@ -44,6 +44,11 @@ def round_group() -> None:
 @click.option("--folds", type=int, help="K of K-fold mining [5].")
 @click.option("--seed", type=int, help="Seed of folds and generation [0].")
 @click.option("--threshold", type=float, help="Other-code F1 below which a record is a badcase [0.5].")
+@click.option(
+    "--retrain",
+    type=click.Choice(RETRAIN_MODES),
+    help="here: the round trains its learner; external: it waits for SFT and GRPO models registered for it [here].",
+)
 @pass_ctx
 @friendly
 def round_start(c: Ctx, config_file: Path | None, non_interactive: bool, continue_only: bool, **options: Any) -> None:
@@ -56,6 +61,7 @@ def round_start(c: Ctx, config_file: Path | None, non_interactive: bool, continu
     from pipeline.audit import cli_actor
     from pipeline.jobs.runner import RoundLink, run_foreground
     from pipeline.rounds.config import read_round_config
+    from pipeline.rounds.external import waiting_for
 
     given = {k: v for k, v in options.items() if v is not None}
     if config_file:
@@ -70,8 +76,11 @@ def round_start(c: Ctx, config_file: Path | None, non_interactive: bool, continu
 
     mode = "non-interactive" if non_interactive else "interactive"
     number, status = start_round(engine, c.settings, mode, given or None, actor, run_stage, continue_only)
+    waits = waiting_for(engine, number)
     if status == "in_review":
         click.echo(f"round {number} is waiting for expert review; run `sradit round start` again once it is done")
+    elif waits is not None:
+        click.echo(waits.waiting())
     else:
         click.echo(f"round {number}: {status}")
     _print_rounds(engine)

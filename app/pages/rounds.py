@@ -12,11 +12,12 @@ from app.services.round_plan import cost
 from app.services.rounds import RoundParams
 from app.state import ready_engine, settings
 from db.vocabulary import JOB_ACTIVE_STATUSES, ROUND_MODES, VARIANT_GENERATORS
-from pipeline.domain.vocabulary import INFERENCE_MODES, MINING_MODES
+from pipeline.domain.vocabulary import INFERENCE_MODES, MINING_MODES, RETRAIN_MODES
 from pipeline.errors import InputError
 from pipeline.rounds.config import AUTO, NONE, RoundConfig, round_config
 from pipeline.rounds.dashboard import round_rows
 from pipeline.rounds.driver import stage_jobs, sync
+from pipeline.rounds.external import waiting_for
 from pipeline.rounds.lifecycle import next_round_dataset, review_complete
 from pipeline.rounds.lookup import open_round_of, rounds
 from training.models.catalog import load_models
@@ -58,10 +59,13 @@ def _config_form() -> RoundConfig | None:
     values["label_model"] = c8.selectbox("Label filter model", [AUTO, "baseline", *names, *llms])
     values["policy_model"] = c9.selectbox("Policy filter model", [AUTO, NONE, *names, *llms])
     values["grpo_config"] = c10.text_input("GRPO config", "configs/grpo.yaml")
-    c11, c12, c13 = st.columns(3)
+    c11, c12, c13, c14 = st.columns(4)
     values["dataset"] = c11.text_input("Dataset (round 1)", "train")
     values["threshold"] = c12.slider("Badcase: other F1 below", 0.0, 1.0, 0.5, 0.05)
     values["seed"] = c13.number_input("Seed", 0, 10_000, 0)
+    values["retrain"] = c14.selectbox(
+        "Retraining", RETRAIN_MODES, help=RoundConfig.__dataclass_fields__["retrain"].metadata["help"]
+    )
     try:
         return round_config(values, "the form")
     except InputError as e:
@@ -75,6 +79,9 @@ if unfinished:
     if current.status == "in_review" and current.mode == "interactive":
         decided, total = review_complete(engine, current.number)
         st.info(f"It waits for the experts: {decided} of {total} badcases decided on the Review page.")
+    waits = waiting_for(engine, current.number)
+    if waits is not None:
+        st.info(waits.waiting())
     st.code(current.config.to_yaml(), language="yaml")
     mode = st.selectbox(
         "Approval for the rest of the round",

@@ -11,6 +11,8 @@ from db.vocabulary import REGISTERED_MODEL_KINDS, SUBTASKS
 INFERENCE_MODES = ("greedy", "tcecp")
 #: How a round finds its badcases: out-of-fold predictions of fold models (§2.1), or the GRPO policy (§2.4).
 MINING_MODES = ("kfold", "policy")
+#: Where a round's retraining happens: here (its own SFT and GRPO jobs) or elsewhere (models registered for it).
+RETRAIN_MODES = ("here", "external")
 #: How a learner splits the two sub-tasks (models file ``subtasks``): one model each, or one for both.
 LEARNER_LAYOUTS = ("pair", "multi")
 #: The ``kind`` of a models-file entry: the built-in CPU coder, a model used as it is, or a learner.

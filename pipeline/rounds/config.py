@@ -16,7 +16,7 @@ import yaml
 
 from db.vocabulary import VARIANT_GENERATORS
 from pipeline.domain.model_names import is_file_model
-from pipeline.domain.vocabulary import INFERENCE_MODES, MINING_MODES
+from pipeline.domain.vocabulary import INFERENCE_MODES, MINING_MODES, RETRAIN_MODES
 from pipeline.errors import InputError
 
 AUTO, NONE = "auto", "none"
@@ -38,6 +38,7 @@ _FIRST_STAGE = {
     "label_model": "filtering",
     "policy_model": "filtering",
     "grpo_config": "training",
+    "retrain": "training",
     # Read when the round registers its policy, the last thing it does: it may change until the round is done
     # (the way on for a training stage stopped by a policy that learned nothing).
     "keep_unlearned_policy": "done",
@@ -91,6 +92,15 @@ class RoundConfig:
         default="configs/grpo.yaml",
         metadata=_help("GRPO settings of the retraining (`sradit train grpo` keys); relative to the project."),
     )
+    retrain: str = field(
+        default="here",
+        metadata=_help(
+            "here: the round trains its learner (SFT then GRPO, or the baseline refit). external: it waits for an SFT "
+            "and a GRPO model trained elsewhere (LLaMA-Factory, verl on a cluster) and registered for it — `sradit "
+            "model register NAME --path DIR --kind sft|grpo --round N --dataset <the round's merged set>` — then "
+            "finishes with them."
+        ),
+    )
     keep_unlearned_policy: bool = field(
         default=False,
         metadata=_help(
@@ -109,6 +119,7 @@ class RoundConfig:
             ("mining", MINING_MODES),
             ("generator", VARIANT_GENERATORS),
             ("inference", INFERENCE_MODES),
+            ("retrain", RETRAIN_MODES),
         ):
             if getattr(self, key) not in allowed:
                 raise InputError(f"round config: {key} {getattr(self, key)!r} is not one of {', '.join(allowed)}")

@@ -13,6 +13,7 @@ from pipeline.augment.filter_chain import funnel
 from pipeline.review.board import expert_minutes_per_badcase
 from pipeline.review.label_issues import label_issue_counts
 from pipeline.rounds.driver import sync
+from pipeline.rounds.external import waiting_for
 from pipeline.rounds.lifecycle import expert_minutes_per_approved, review_complete
 from pipeline.rounds.lookup import open_round_of, rounds
 
@@ -117,6 +118,9 @@ def status_lines(engine: Engine) -> list[str]:
         if r.status == "in_review":
             decided, total = review_complete(engine, r.number)
             line += f"  reviewed {decided}/{total}"
+        waits = waiting_for(engine, r.number) if r.status == "training" else None
+        if waits is not None:
+            line += f"  ({waits.short()})"
         if train and train.score_after is not None:
             line += f" → {train.score_after:.2f} ({train.measured or 'out-of-fold'})  fixed {train.fixed}"
         models = r.models_line()

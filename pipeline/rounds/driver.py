@@ -34,6 +34,7 @@ from pipeline.jobs.processes import HOST
 from pipeline.jobs.runner import reconcile, record_end
 from pipeline.review.board import expert_minutes_per_badcase
 from pipeline.rounds.config import NONE, RoundConfig, first_stage, given_keys, round_config
+from pipeline.rounds.external import external_trained
 from pipeline.rounds.lifecycle import (
     approve_by_filters,
     augment,
@@ -204,8 +205,11 @@ def drive(engine: Engine, settings: Settings, number: int, actor: str, stages: R
     """Run round ``number`` from where it stands until it is done or waits for experts; returns its status."""
     ran: set[str] = set()
     while True:
+        before = get_round(engine, number).status
         r = sync(engine, number)
         cfg = r.config
+        if before == "training" and r.status == "done":
+            write_report(settings, r)
         if r.status in FINISHED:
             return r.status
         step = r.status
@@ -221,13 +225,13 @@ def drive(engine: Engine, settings: Settings, number: int, actor: str, stages: R
         elif r.status == "augmenting":
             set_stage(engine, number, "training", augment(engine, number, actor))
         elif r.status == "training":
+            if cfg.retrain == "external":
+                return r.status  # waits for models registered for it (pipeline/rounds/external.py)
             parts = ("sft", "grpo") if cfg.llm_learner else ("baseline",)
             with read_session(engine) as s:
                 done = _training_jobs(s, r.id)
             step = next(p for p in parts if done[p] is None)
             stages.retrain(number, cfg, step)
-            if sync(engine, number).status == "done":
-                write_report(settings, get_round(engine, number))
         if step in ran:  # its job succeeded, yet nothing linked to the round shows it: never loop on it
             raise InputError(f"round {number}: its {step} stage ended without a result; see the Jobs page")
         ran.add(step)
@@ -268,7 +272,7 @@ def _finished_stage(engine: Engine, r: RoundHandle) -> Identified | Generated | 
                 )
             return _filtered(s, engine, r, job)
         if r.status == "training":
-            return _trained(s, r)
+            return external_trained(s, r) if r.config.retrain == "external" else _trained(s, r)
     return None
 
 

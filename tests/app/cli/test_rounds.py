@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from db.engine import make_engine, read_session
 from db.models import Badcase, Dataset, Job, Record, Selection, Variant
 from pipeline.demo.synthetic import generate_records
+from pipeline.rounds.lookup import get_round
 from pipeline.settings import Settings
 from tests.helpers import ROOT
 
@@ -160,3 +161,36 @@ def test_continue_without_an_open_round_is_refused(cli: Any, tmp_path: Path) -> 
     cli("db", "init")
     refused = cli("round", "start", "--continue", ok=False)
     assert refused.exit_code != 0 and "there is no unfinished round to continue" in refused.stderr
+
+
+def test_a_round_retrained_elsewhere_waits_for_its_registered_models_then_finishes(
+    cli: Any, db_url: str, tmp_path: Path, tiny_model: Path
+) -> None:
+    """retrain: external — the training stage waits for an SFT and a GRPO model registered for the round on what it
+    merged; one registered on another dataset is named and not counted. The model folders are the random tiny
+    Qwen2 (what matters here is the lineage, not what the models learned)."""
+    cli("db", "init")
+    cli("import", str(_demo_records(tmp_path)), "--dataset", "train")
+    args = ["round", "start", "--non-interactive", "--threshold", "0.8", "--n", "2", "--retrain", "external"]
+    out = cli(*args).output
+    merged = "train@r1"
+    assert f"round 1 waits for SFT and GRPO trained elsewhere on {merged}" in out, out
+    assert f"--round 1 --dataset {merged}" in out
+    assert "round 1  training" in cli("round", "status").output
+
+    register = ("model", "register", "--path", str(tiny_model), "--round", "1")
+    cli(*register[:2], "lf-sft-old", *register[2:], "--kind", "sft", "--dataset", "train")  # not what it merged
+    cli(*register[:2], "lf-sft", *register[2:], "--kind", "sft", "--dataset", merged)
+    out = cli("round", "start").output
+    assert f"round 1 waits for GRPO trained elsewhere on {merged}" in out, out
+    assert "not counted (trained on another dataset): lf-sft-old (sft, dataset train)" in out
+
+    cli(*register[:2], "verl-grpo", *register[2:], "--kind", "grpo", "--dataset", merged)
+    assert "round 1: done" in cli("round", "start").output
+    engine = make_engine(db_url)
+    training = get_round(engine, 1).results.training
+    engine.dispose()
+    assert training is not None and training.models == ("lf-sft", "verl-grpo")
+    assert training.measured_with == "trained elsewhere"
+    workspace = Settings.from_env(cli.env).workspace
+    assert "verl-grpo" in (workspace / "rounds" / "round-1" / "report.md").read_text(encoding="utf-8")

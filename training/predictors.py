@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from pipeline.domain import label_space
@@ -213,14 +213,26 @@ def coder_predictor(spec: ModelSpec, folders: Mapping[str, str]) -> Predictor:
     def generator(folder: str) -> TextGenerator:
         return make_generator(ModelSpec(name=folder, kind="llm", engine=spec.engine, path=folder, options=spec.options))
 
-    if "multi" in folders:
-        return MultiPredictor(generator(folders["multi"]), inference=spec.inference, max_tokens=spec.max_tokens)
-    missing = {"principal", "other"} - set(folders)
+    return _coder(spec, folders, generator)
+
+
+def endpoint_coder(spec: ModelSpec, url: str, served: Mapping[str, str], api_key_env: str | None = None) -> Predictor:
+    """A trained coder behind an OpenAI-compatible server (one `vllm serve` with a LoRA adapter per fold and
+    sub-task, say): ``served`` maps {"principal", "other"} or {"multi"} to the names the server knows them by."""
+    from training.engines.openai_engine import OpenAIGenerator
+
+    return _coder(spec, served, lambda name: OpenAIGenerator(url, name, api_key_env=api_key_env))
+
+
+def _coder(spec: ModelSpec, where: Mapping[str, str], generator: Callable[[str], TextGenerator]) -> Predictor:
+    if "multi" in where:
+        return MultiPredictor(generator(where["multi"]), inference=spec.inference, max_tokens=spec.max_tokens)
+    missing = {"principal", "other"} - set(where)
     if missing:
         raise InputError(f"model {spec.name!r}: a sub-task pair needs a {' and an '.join(sorted(missing))} model")
     return LLMPredictor(
-        generator(folders["principal"]),
-        other_generator=generator(folders["other"]),
+        generator(where["principal"]),
+        other_generator=generator(where["other"]),
         inference=spec.inference,
         max_tokens=spec.max_tokens,
     )

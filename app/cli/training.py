@@ -10,6 +10,7 @@ import click
 from app.cli.common import Ctx, friendly, pass_ctx
 from db.vocabulary import SUBTASKS
 from pipeline.domain.vocabulary import TRAINERS
+from pipeline.errors import InputError
 
 
 @click.group()
@@ -94,6 +95,79 @@ def model_register(
         c.ready_engine(), c.settings, name, path, kind, subtask, round_no, dataset, parent, engine, cli_actor()
     )
     click.echo(f"registered {name} ({kind}{', ' + subtask if subtask else ''}) at {path.resolve()}")
+
+
+@model.command("ensemble")
+@click.argument("name")
+@click.option("--url", required=True, help="The OpenAI-compatible server's base URL (http://HOST:8000/v1).")
+@click.option(
+    "--member",
+    "members",
+    multiple=True,
+    required=True,
+    metavar="FOLD=PRINCIPAL,OTHER",
+    help="A fold's models as the server names them (a sub-task pair), or FOLD=MULTI; one per fold.",
+)
+@click.option("--score", "scores", multiple=True, metavar="FOLD=VALUE", help="A fold's held-out score (breaks ties).")
+@click.option("--round", "round_no", type=int, help="The round whose data trained the folds.")
+@click.option("--dataset", help="The dataset version (or export) the folds were trained on.")
+@click.option("--vote-share", type=float, default=0.5, show_default=True, help="Share of folds an other code needs.")
+@click.option("--max-tokens", type=int, default=1500, show_default=True, help="Answer length asked of each member.")
+@click.option("--api-key-env", help="Environment variable holding the server's API key (never stored).")
+@pass_ctx
+@friendly
+def model_ensemble(
+    c: Ctx,
+    name: str,
+    url: str,
+    members: tuple[str, ...],
+    scores: tuple[str, ...],
+    round_no: int | None,
+    dataset: str | None,
+    vote_share: float,
+    max_tokens: int,
+    api_key_env: str | None,
+) -> None:
+    """Register a K-fold ensemble served by an OpenAI-compatible endpoint (`vllm serve --enable-lora` with one
+    adapter per fold and sub-task); every --model then votes with it, its members queried concurrently."""
+    from app.services.models import register_endpoint_ensemble
+    from pipeline.audit import cli_actor
+
+    register_endpoint_ensemble(
+        c.ready_engine(),
+        c.settings,
+        name,
+        url,
+        {fold: names.split(",") for fold, names in _fold_values(members, "--member")},
+        {fold: _number(value, "--score") for fold, value in _fold_values(scores, "--score")},
+        round_no=round_no,
+        dataset=dataset,
+        vote_share=vote_share,
+        max_tokens=max_tokens,
+        api_key_env=api_key_env,
+        actor=cli_actor(),
+    )
+    click.echo(f"registered ensemble {name}: {len(members)} members at {url}")
+
+
+def _fold_values(values: tuple[str, ...], option: str) -> list[tuple[int, str]]:
+    out = []
+    for value in values:
+        fold, sep, rest = value.partition("=")
+        if not sep or not fold.strip().isdigit() or not rest.strip():
+            raise InputError(f"{option} {value!r}: write FOLD=VALUE, with FOLD a number (0, 1, …)")
+        out.append((int(fold), rest.strip()))
+    folds = [f for f, _ in out]
+    if len(set(folds)) != len(folds):
+        raise InputError(f"{option}: fold {next(f for f in folds if folds.count(f) > 1)} is given twice")
+    return out
+
+
+def _number(value: str, option: str) -> float:
+    try:
+        return float(value)
+    except ValueError:
+        raise InputError(f"{option}: {value!r} is not a number") from None
 
 
 @click.command("train", context_settings={"ignore_unknown_options": True})

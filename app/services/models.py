@@ -132,3 +132,59 @@ def _check_lineage(engine: Engine, round_no: int | None, dataset: str | None) ->
             f"--dataset {dataset!r}: no dataset version or written export has that name (dataset versions: "
             f"{names}; an export is named round<N>-<format>-v<K>, as `sradit export` printed it)"
         )
+
+
+def register_endpoint_ensemble(
+    engine: Engine,
+    settings: Settings,
+    name: str,
+    url: str,
+    members: dict[int, list[str]],
+    scores: dict[int, float],
+    *,
+    round_no: int | None,
+    dataset: str | None,
+    vote_share: float,
+    max_tokens: int,
+    api_key_env: str | None,
+    actor: str,
+) -> int:
+    """A K-fold ensemble whose fold models are served by an OpenAI-compatible server (one `vllm serve` with a
+    LoRA adapter per fold and sub-task): ``members`` maps a fold to its served names, [principal, other] for a
+    sub-task pair or [multi] for one model answering both. Its members are queried concurrently when it votes."""
+    _check_lineage(engine, round_no, dataset)
+    if not url.startswith(("http://", "https://")):
+        raise InputError(f"--url {url!r}: an OpenAI-compatible base URL, such as http://HOST:8000/v1")
+    if len(members) < 2:
+        raise InputError(f"ensemble {name!r}: give at least two --member FOLD=NAME[,NAME] (got {len(members)})")
+    unknown = sorted(set(scores) - set(members))
+    if unknown:
+        raise InputError(f"--score for fold {unknown[0]}, which has no --member")
+    rows = []
+    for fold, served in sorted(members.items()):
+        if len(served) not in (1, 2) or not all(served):
+            raise InputError(f"--member {fold}={','.join(served)}: give PRINCIPAL,OTHER (a pair) or MULTI (one model)")
+        models = dict(zip(("principal", "other"), served, strict=True)) if len(served) == 2 else {"multi": served[0]}
+        rows.append(
+            {"fold": fold, "score": scores.get(fold), "models": models, "endpoint": {"url": url, "models": models}}
+        )
+        if api_key_env:
+            rows[-1]["endpoint"]["api_key_env"] = api_key_env  # the variable's name; the key never leaves it
+    layouts = {len(s) for s in members.values()}
+    if len(layouts) > 1:
+        raise InputError(f"ensemble {name!r}: every member must be a pair, or every member one model")
+    reg = registry.Registration(
+        name=name,
+        kind="ensemble",
+        subtask="multi" if layouts == {1} else None,
+        round_no=round_no,
+        dataset=dataset,
+        config={
+            "vote_share": vote_share,
+            "tie": "best held-out fold",
+            "serving": {"engine": "openai", "max_tokens": max_tokens},
+            "trained": "elsewhere",
+        },
+        members=rows,
+    )
+    return registry.register(engine, reg, actor, taken=list(load_models(settings.models)))

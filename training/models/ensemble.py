@@ -9,8 +9,9 @@ half of them).
 from __future__ import annotations
 
 import math
-from collections import Counter
+from collections import Counter, OrderedDict
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from pipeline.protocols import CodePrediction, Predictor, Progress
@@ -66,21 +67,63 @@ def vote(
 
 
 class EnsemblePredictor:
-    """Predicts with every member and votes; members are loaded one at a time to bound memory."""
+    """Predicts with every member and votes.
+
+    A member is loaded once, on first use, and kept for the next batches (the label filter calls ``predict`` per
+    batch): ``max_loaded`` bounds how many local members stay loaded at once (the least recently used goes
+    first; on one GPU, 1). Remote members (``remote``: an OpenAI-compatible endpoint, such as one ``vllm serve``
+    with a LoRA adapter per fold) hold nothing here: they are always kept and queried concurrently; local
+    members run one after another, since each holds a model in memory."""
 
     def __init__(
-        self, members: Sequence[tuple[Member, Callable[[], Predictor]]], min_share: float = DEFAULT_MIN_SHARE
+        self,
+        members: Sequence[tuple[Member, Callable[[], Predictor]]],
+        min_share: float = DEFAULT_MIN_SHARE,
+        *,
+        remote: Sequence[bool] | None = None,
+        max_loaded: int | None = None,
     ) -> None:
         self.members = list(members)  #: (member, a loader of its predictor)
         self.min_share = min_share
+        self.remote = list(remote) if remote is not None else [False] * len(self.members)
+        if len(self.remote) != len(self.members):
+            raise ValueError("remote: one flag per member")
+        self.max_loaded = max_loaded
+        self._loaded: OrderedDict[int, Predictor] = OrderedDict()
+        self.loads = 0  #: how many times a member was loaded (for the Jobs log and the tests)
+
+    def _member(self, i: int) -> Predictor:
+        if i in self._loaded:
+            self._loaded.move_to_end(i)
+            return self._loaded[i]
+        local = [k for k in self._loaded if not self.remote[k]]
+        while not self.remote[i] and self.max_loaded is not None and local and len(local) >= self.max_loaded:
+            del self._loaded[local.pop(0)]
+        predictor = self.members[i][1]()
+        self.loads += 1
+        self._loaded[i] = predictor
+        return predictor
 
     def predict(self, records: Sequence[Mapping[str, str]], progress: Progress | None = None) -> list[CodePrediction]:
-        per_member: list[list[CodePrediction]] = []
-        for i, (_member, load) in enumerate(self.members):
-            predictor = load()
-            per_member.append(predictor.predict(records))
-            del predictor
+        per_member: dict[int, list[CodePrediction]] = {}
+        done = 0
+        remote = [i for i in range(len(self.members)) if self.remote[i]]
+        if remote:
+            with ThreadPoolExecutor(max_workers=len(remote)) as pool:
+                predictors = {i: self._member(i) for i in remote}
+                futures = {i: pool.submit(predictors[i].predict, records) for i in remote}
+                for i in remote:
+                    per_member[i] = futures[i].result()
+                    done += 1
+                    if progress:
+                        progress(done, len(self.members))
+        for i in range(len(self.members)):
+            if self.remote[i]:
+                continue
+            per_member[i] = self._member(i).predict(records)
+            done += 1
             if progress:
-                progress(i + 1, len(self.members))
+                progress(done, len(self.members))
         meta = [m for m, _ in self.members]
-        return [vote([preds[r] for preds in per_member], meta, self.min_share) for r in range(len(records))]
+        ordered = [per_member[i] for i in range(len(self.members))]
+        return [vote([preds[r] for preds in ordered], meta, self.min_share) for r in range(len(records))]

@@ -133,7 +133,7 @@ def _folders(engine: Engine, entry: ModelEntry) -> dict[str, str]:
 
 def predictor_for(engine: Engine, models_file: Path, name: str, inference: str | None = None) -> Predictor | None:
     """The predictor of a model name; None for the baseline, which the caller fits on its training records."""
-    from training.predictors import coder_predictor, llm_predictor
+    from training.predictors import coder_predictor, endpoint_coder, llm_predictor
 
     entry = find_model(engine, models_file, name)
     if entry.kind == "baseline":
@@ -150,9 +150,21 @@ def predictor_for(engine: Engine, models_file: Path, name: str, inference: str |
     serving = _serving_spec(entry, inference)
     if entry.kind == "ensemble":
         members: list[tuple[Member, Callable[[], Predictor]]] = []
+        remote = []
         for m in entry.members:
-            folders = {k: v for k, v in m.get("folders", {}).items()}
-            members.append((Member(int(m["fold"]), m.get("score")), lambda f=folders: coder_predictor(serving, f)))
+            meta = Member(int(m["fold"]), m.get("score"))
+            endpoint = m.get("endpoint")
+            if endpoint:
+                served = dict(endpoint["models"])
+                key = endpoint.get("api_key_env")
+                members.append((meta, lambda u=endpoint["url"], s=served, k=key: endpoint_coder(serving, u, s, k)))
+            else:
+                folders = {k: v for k, v in m.get("folders", {}).items()}
+                members.append((meta, lambda f=folders: coder_predictor(serving, f)))
+            remote.append(bool(endpoint))
         share = float(entry.config.get("vote_share", DEFAULT_MIN_SHARE))
-        return EnsemblePredictor(members, min_share=share)
+        most = entry.config.get("max_loaded_members")
+        return EnsemblePredictor(
+            members, min_share=share, remote=remote, max_loaded=int(most) if most is not None else None
+        )
     return coder_predictor(serving, _folders(engine, entry))

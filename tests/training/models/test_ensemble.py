@@ -78,3 +78,29 @@ def test_ensemble_predictor_loads_each_member_and_votes() -> None:
     ens = EnsemblePredictor([(Member(0, 10), loader(0, A)), (Member(1, 90), loader(1, B))])
     out = ens.predict([{"病案标识": "r1"}, {"病案标识": "r2"}])
     assert [p.principal for p in out] == [B, B] and loaded == [0, 1]
+
+
+@pytest.mark.parametrize(
+    ("remote", "max_loaded", "loads"),
+    [
+        ([False, False, False], None, [0, 1, 2]),  # loaded once, reused for the second batch
+        ([False, False, False], 1, [0, 1, 2, 0, 1, 2]),  # one local model at a time: each batch loads again
+        ([True, True, False], 1, [0, 1, 2]),  # endpoints hold nothing: never evicted; the one local member stays
+    ],
+)
+def test_members_are_loaded_once_and_kept_within_the_bound(
+    remote: list[bool], max_loaded: int | None, loads: list[int]
+) -> None:
+    loaded: list[int] = []
+
+    def loader(i: int):  # noqa: ANN202
+        def load() -> Fixed:
+            loaded.append(i)
+            return Fixed(A)
+
+        return load
+
+    ens = EnsemblePredictor([(Member(i, None), loader(i)) for i in range(3)], remote=remote, max_loaded=max_loaded)
+    for batch in ([{"病案标识": "r1"}], [{"病案标识": "r2"}]):
+        assert [p.principal for p in ens.predict(batch)] == [A]
+    assert sorted(loaded) == sorted(loads) and ens.loads == len(loads)

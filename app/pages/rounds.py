@@ -16,7 +16,7 @@ from pipeline.domain.vocabulary import INFERENCE_MODES, MINING_MODES, RETRAIN_MO
 from pipeline.errors import InputError
 from pipeline.rounds.config import AUTO, NONE, RoundConfig, round_config
 from pipeline.rounds.dashboard import round_rows
-from pipeline.rounds.driver import stage_jobs, sync
+from pipeline.rounds.driver import reward_preview, stage_jobs, sync
 from pipeline.rounds.external import waiting_for
 from pipeline.rounds.lifecycle import next_round_dataset, review_complete
 from pipeline.rounds.lookup import open_round_of, rounds
@@ -82,6 +82,9 @@ if unfinished:
     waits = waiting_for(engine, current.number)
     if waits is not None:
         st.info(waits.waiting())
+    if current.status == "training":
+        for name, preview in reward_preview(engine, current.number).items():
+            st.info(f"Reward preview of {name} (before GRPO): {preview['advice']}")
     st.code(current.config.to_yaml(), language="yaml")
     mode = st.selectbox(
         "Approval for the rest of the round",

@@ -46,6 +46,7 @@ _GRPO_METRICS = (
     "train_rows",
     "dropped_groups",
     "refilled_groups",
+    "masked_groups",
     "calibration_stable",
     "learned",
     "tensors_changed",
@@ -138,7 +139,46 @@ def sft_job(params: SFTRetrainParams, ctx: JobContext) -> dict[str, Any]:
             ),
             ctx.actor,
         )
-    return {"models": names, "lines": [f"SFT registered: {', '.join(names)}"]}
+    preview = _reward_preview(ctx, cfg, spec, rows, names)
+    lines = [f"SFT registered: {', '.join(names)}"]
+    lines += [f"reward preview of {name}: {p['advice']}" for name, p in preview.items()]
+    for line in lines[1:]:
+        ctx.log(line)
+    return {"models": names, "reward_preview": preview, "lines": lines}
+
+
+def _reward_preview(
+    ctx: JobContext, cfg: Any, spec: ModelSpec, rows: list[dict[str, str]], names: list[str]
+) -> dict[str, dict[str, Any]]:
+    """Each new SFT model sampled on ``cfg.reward_preview`` of its GRPO prompts as GRPO will sample them
+    (training/reward_preview.py): will GRPO have a learning signal?"""
+    import random
+
+    from training.engines import make_generator
+    from training.reward_preview import preview_rewards
+    from training.train_entry import load_config
+
+    if not cfg.reward_preview:
+        return {}
+    grpo = load_config("grpo", grpo_config_path(cfg.grpo_config))
+    serving = serving_of(spec)
+    out = {}
+    for name in names:
+        model = registry.find(ctx.engine, name)
+        assert model is not None and model.path  # registered just above (or by an earlier run of this stage)
+        prompts = grpo_training_rows(rows, model.subtask or "multi")
+        sample = random.Random(cfg.seed).sample(prompts, min(cfg.reward_preview, len(prompts)))
+        engine = ModelSpec(name=name, kind="llm", engine=str(serving.get("engine") or "transformers"), path=model.path)
+        preview = preview_rewards(
+            make_generator(engine),
+            sample,
+            num_generations=grpo.num_generations,
+            temperature=grpo.temperature,
+            max_tokens=grpo.max_completion_length,
+            seed=cfg.seed,
+        )
+        out[name] = preview.as_dict()
+    return out
 
 
 def grpo_config_path(value: str) -> Path:
@@ -216,7 +256,23 @@ def grpo_job(params: GRPORetrainParams, ctx: JobContext) -> dict[str, Any]:
             ctx.actor,
         )
     after = _in_sample_after(ctx, number, cfg, names[0])
-    return {"models": names, **after, "lines": [f"GRPO registered: {', '.join(names)}"]}
+    return {
+        "models": names,
+        **after,
+        "calibration": _calibration(ctx.engine, names),
+        "lines": [f"GRPO registered: {', '.join(names)}"],
+    }
+
+
+def _calibration(engine: Engine, names: list[str]) -> dict[str, Any]:
+    """The dynamic difficulty calibration over the round's GRPO models (a resumed stage included: read from what
+    each registration recorded): how many reached a stable window, and the groups dropped, refilled, masked."""
+    metrics = [(m.metrics or {}) if (m := registry.find(engine, n)) else {} for n in names]
+    return {
+        "stable": sum(bool(x.get("calibration_stable")) for x in metrics),
+        "models": len(names),
+        **{k: sum(int(x.get(k) or 0) for x in metrics) for k in ("dropped_groups", "refilled_groups", "masked_groups")},
+    }
 
 
 def _badcases(engine: Engine, number: int) -> dict[str, Any]:

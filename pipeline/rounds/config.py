@@ -39,6 +39,7 @@ _FIRST_STAGE = {
     "policy_model": "filtering",
     "grpo_config": "training",
     "retrain": "training",
+    "reward_preview": "training",
     # Read when the round registers its policy, the last thing it does: it may change until the round is done
     # (the way on for a training stage stopped by a policy that learned nothing).
     "keep_unlearned_policy": "done",
@@ -101,6 +102,13 @@ class RoundConfig:
             "finishes with them."
         ),
     )
+    reward_preview: int = field(
+        default=8,
+        metadata=_help(
+            "GRPO prompts per sub-task that the reward preview samples from each new SFT model before GRPO starts "
+            "(share of groups without a reward spread, mean reward, advice); 0: no preview."
+        ),
+    )
     keep_unlearned_policy: bool = field(
         default=False,
         metadata=_help(
@@ -125,6 +133,8 @@ class RoundConfig:
                 raise InputError(f"round config: {key} {getattr(self, key)!r} is not one of {', '.join(allowed)}")
         if self.folds < 2:
             raise InputError(f"round config: folds {self.folds!r} must be at least 2")
+        if self.reward_preview < 0:
+            raise InputError(f"round config: reward_preview {self.reward_preview!r} must be 0 (off) or more")
         if self.n < 1:
             raise InputError(f"round config: n {self.n!r} must be at least 1")
         if not 0.0 <= self.threshold <= 1.0:

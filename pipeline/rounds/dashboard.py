@@ -12,7 +12,7 @@ from db.models import Badcase, ModelRun, Prediction, Record, Round, Selection
 from pipeline.augment.filter_chain import funnel
 from pipeline.review.board import expert_minutes_per_badcase
 from pipeline.review.label_issues import label_issue_counts
-from pipeline.rounds.driver import sync
+from pipeline.rounds.driver import reward_preview, sync
 from pipeline.rounds.external import waiting_for
 from pipeline.rounds.lifecycle import expert_minutes_per_approved, review_complete
 from pipeline.rounds.lookup import open_round_of, rounds
@@ -118,6 +118,9 @@ def status_lines(engine: Engine) -> list[str]:
         if r.status == "in_review":
             decided, total = review_complete(engine, r.number)
             line += f"  reviewed {decided}/{total}"
+        if r.status == "training":
+            for name, preview in reward_preview(engine, r.number).items():
+                line += f"  reward preview {name}: {preview['zero_spread_share']:.0%} of groups flat"
         waits = waiting_for(engine, r.number) if r.status == "training" else None
         if waits is not None:
             line += f"  ({waits.short()})"

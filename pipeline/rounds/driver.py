@@ -419,6 +419,14 @@ def _review(engine: Engine, r: RoundHandle, actor: str) -> bool:
     return True
 
 
+def reward_preview(engine: Engine, number: int) -> dict[str, dict[str, Any]]:
+    """The reward preview the round's newest SFT stage job took of each new SFT model (app/services/retrain.py),
+    by model name; empty when none ran since the stages before it, or the preview was off."""
+    with read_session(engine) as s:
+        job = _training_jobs(s, find_round(s, number).id)["sft"]
+        return dict((job.result or {}).get("reward_preview") or {}) if job is not None else {}
+
+
 @dataclass(frozen=True)
 class StageJob:
     """A job linked to a round, for the Rounds page: which stage it ran, how it went, how long it took."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
 from pipeline.rounds.lookup import RoundHandle
 from pipeline.settings import Settings
@@ -42,6 +43,8 @@ def report_lines(r: RoundHandle) -> list[str]:
         f"{', '.join(filtering.policy_models) if filtering and filtering.policy_models else '-'} "
         f"({filtering.policy if filtering else 'not run'})",
         f"- trained: {', '.join(models['trained']) or '-'}",
+        *_preview_lines(train.sft if train else None),
+        *_calibration_lines(train.grpo if train else None),
         f"- fixed after retraining ({measured}): {train.fixed if train else '-'}; still wrong: "
         f"{train.still_wrong if train else '-'}",
         f"- score before ({ident.metric if ident else 'f1'}, {ident.measured if ident else '-'}): {before} → after "
@@ -53,3 +56,20 @@ def report_lines(r: RoundHandle) -> list[str]:
     for stage, seconds in res.seconds().items():
         lines.append(f"| {stage} | {seconds if seconds is not None else '-'} |")
     return lines
+
+
+def _calibration_lines(grpo: dict[str, Any] | None) -> list[str]:
+    """GRPO's dynamic difficulty calibration, when this round ran GRPO here."""
+    cal = (grpo or {}).get("calibration")
+    if not cal:
+        return []
+    return [
+        f"- GRPO calibration: stable window reached by {cal['stable']} of {cal['models']} models; groups dropped "
+        f"{cal['dropped_groups']}, refilled {cal['refilled_groups']}, masked {cal['masked_groups']}"
+    ]
+
+
+def _preview_lines(sft: dict[str, Any] | None) -> list[str]:
+    """The reward preview each SFT model got before GRPO started from it."""
+    previews = (sft or {}).get("reward_preview") or {}
+    return [f"- reward preview of {name} (before GRPO): {p['advice']}" for name, p in previews.items()]

@@ -131,8 +131,6 @@ def test_register_a_folder_trained_elsewhere(mined: tuple[Cli, Path, str], tiny_
     assert no_round.exit_code == 1 and "--round 9: there is no round 9 (rounds: 1)" in no_round.output
     no_data = cli(*args, "--dataset", "round1-llamafactory-v1", ok=False)
     assert no_data.exit_code == 1 and "--dataset 'round1-llamafactory-v1': no dataset version" in no_data.output
-    cli("export", "--round", "1", "--format", "llamafactory", "--out", str(tmp / "exports"))
-    cli(*args, "--dataset", "round1-llamafactory-v1")  # once written, an export names the data
     again = cli("model", "register", "lf-sft", "--path", str(tiny_answering_model), "--kind", "sft", ok=False)
     assert again.exit_code == 1 and "already registered" in again.output
     missing = cli("model", "register", "x", "--path", str(tmp / "nope"), "--kind", "grpo", ok=False)

@@ -155,6 +155,9 @@ def test_round_status_names_every_model_of_each_round(two_rounds: tuple[Cli, Pat
     workspace = Settings.from_env(cli.env).workspace
     report = (workspace / "rounds" / "round-2" / "report.md").read_text(encoding="utf-8")
     assert "variants merged" in report and "in-sample" in report and "| training: grpo |" in report
+    # configs/cpu/grpo-tiny.yaml's window of 1: the calibration is stable at once and its work is counted.
+    calibration = next(line for line in report.splitlines() if line.startswith("- GRPO calibration"))
+    assert "stable window reached by 2 of 2 models" in calibration, calibration
 
 
 def test_an_interrupted_training_stage_reruns_alone_and_registers_each_model_once(

@@ -31,6 +31,13 @@ class Predictor(Protocol):
     ) -> list[CodePrediction]: ...
 
 
+class GoldScorer(Protocol):
+    """How well each labelled record supports its own gold codes (higher: better), in one model's terms
+    (training/gold_scorer.py: the gold answer's mean log-probability per token)."""
+
+    def score(self, records: Sequence[Mapping[str, str]]) -> list[float]: ...
+
+
 class Learner(Protocol):
     """Makes a predictor from labelled records (K-fold trains one per fold)."""
 

@@ -8,6 +8,7 @@ import click
 
 from app.cli.common import Ctx, friendly, pass_ctx, progress_bar
 from db.vocabulary import VARIANT_GENERATORS
+from pipeline.domain.vocabulary import LABEL_CHECKS
 from pipeline.errors import SraditError
 
 
@@ -64,6 +65,14 @@ def rewrite_cmd(
     help="A model for the policy-verification filter (TCECP): an LLM of the models file or a registered model; "
     "skipped without this or --policy-predictions.",
 )
+@click.option(
+    "--label-check",
+    type=click.Choice(LABEL_CHECKS),
+    default="predict",
+    show_default=True,
+    help="predict: the label model must predict the gold codes (the paper); gold: its likelihood of the gold answer "
+    "must hold up on the variant as on the original (needs a language model as --label-model).",
+)
 @pass_ctx
 @friendly
 def filter_cmd(
@@ -73,6 +82,7 @@ def filter_cmd(
     label_model: str | None,
     policy_predictions: Path | None,
     policy_model: str | None,
+    label_check: str,
 ) -> None:
     """Run the filter chain over a round's variants and rank the survivors for review."""
     from app.services.jobs import lane_for
@@ -89,6 +99,7 @@ def filter_cmd(
         label_model=label_model,
         label_predictions=label_predictions,
         policy_predictions=policy_predictions,
+        label_check=label_check,
     )
     bar, update = progress_bar(f"filter round {round_no}")
     with bar:
@@ -101,6 +112,20 @@ def filter_cmd(
 @click.group()
 def rewrites() -> None:
     """Variants."""
+
+
+@rewrites.command("label-checks")
+@click.option("--round", "round_no", type=int, required=True)
+@click.option("--label-model", required=True, help="The label model both checks use (SFT model, ensemble or LLM).")
+@pass_ctx
+@friendly
+def rewrites_label_checks(c: Ctx, round_no: int, label_model: str) -> None:
+    """Measure the two label checks side by side on a round's variants (predict and compare, against the gold
+    answer's likelihood); the round's verdicts are left as they are."""
+    from app.services.rewrite import compare_label_checks
+
+    for line in compare_label_checks(c.ready_engine(), c.settings, round_no, label_model).lines():
+        click.echo(line)
 
 
 @rewrites.command("show")

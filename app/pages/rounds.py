@@ -12,6 +12,7 @@ from app.services.round_plan import cost
 from app.services.rounds import RoundParams
 from app.state import ready_engine, settings
 from db.vocabulary import JOB_ACTIVE_STATUSES, ROUND_MODES, VARIANT_GENERATORS
+from pipeline.augment.filter_chain import survivors
 from pipeline.domain.vocabulary import INFERENCE_MODES, MINING_MODES, RETRAIN_MODES
 from pipeline.errors import InputError
 from pipeline.rounds.config import AUTO, NONE, RoundConfig, round_config
@@ -82,6 +83,16 @@ if unfinished:
     waits = waiting_for(engine, current.number)
     if waits is not None:
         st.info(waits.waiting())
+    if current.results.filtering is not None:
+        kept = survivors(engine, current.number)
+        empty = [x for x in kept if not x.passed]
+        with st.expander(f"Variants per badcase before review ({len(empty)} of {len(kept)} badcases kept none)"):
+            st.dataframe(
+                pd.DataFrame(
+                    [{"badcase": x.case_id, "judged": x.judged, "passed": x.passed, "why none": x.why} for x in kept]
+                ),
+                hide_index=True,
+            )
     if current.status == "training":
         for name, preview in reward_preview(engine, current.number).items():
             st.info(f"Reward preview of {name} (before GRPO): {preview['advice']}")

@@ -10,25 +10,26 @@ from typing import Any
 from sqlalchemy import Engine
 
 from db.engine import read_session
-from pipeline.augment.filter_chain import filter_round
+from pipeline.augment.filter_chain import candidates, filter_round, survivors
 from pipeline.augment.filters import Filter
 from pipeline.augment.filters.duplicates import DuplicateFilter
 from pipeline.augment.filters.facts import FactsFilter
-from pipeline.augment.filters.label import LabelConsistencyFilter
+from pipeline.augment.filters.label import GoldSupportFilter, LabelConsistencyFilter
 from pipeline.augment.filters.length import LengthFilter
 from pipeline.augment.filters.policy import PolicyFilter
 from pipeline.augment.llm_rewriter import LLMRewriter
 from pipeline.augment.rewriting import RewriteConfig, RuleRewriter, VariantSource, generate_round
-from pipeline.domain.vocabulary import INFERENCE_MODES
+from pipeline.domain.vocabulary import INFERENCE_MODES, LABEL_CHECKS
 from pipeline.errors import InputError
 from pipeline.export.prompts import round_variant_ids
 from pipeline.ingest.submission import PredictionsFile
 from pipeline.jobs.params import require_one_of
 from pipeline.jobs.runner import JobContext
 from pipeline.mining.kfold import labelled_records, record_dict, round_dataset
+from pipeline.rounds.lookup import round_id
 from pipeline.settings import Settings
 from training.models.catalog import get_model
-from training.models.resolve import predictor_for
+from training.models.resolve import gold_scorer_for, predictor_for
 from training.predictors import consistency_learner
 
 
@@ -86,6 +87,7 @@ def build_filters(
     label_predictions: str | None = None,
     policy_predictions: str | None = None,
     inference: str | None = None,
+    label_check: str = "predict",
 ) -> list[Filter]:
     """The chain: label consistency, policy verification (optional), facts, near duplicates, length.
 
@@ -100,8 +102,15 @@ def build_filters(
     # The files first: a short or malformed one is refused before any model is loaded or fitted.
     label_file = _file_predictor(engine, settings, round_no, label_predictions) if label_predictions else None
     policy_file = _file_predictor(engine, settings, round_no, policy_predictions) if policy_predictions else None
-    label: LabelConsistencyFilter
-    if label_file is not None:
+    label: LabelConsistencyFilter | GoldSupportFilter
+    if label_check == "gold":
+        if label_file is not None or not label_model or label_model == "baseline":
+            raise InputError(
+                "label check gold scores the gold answer with a language model: give --label-model an SFT model, "
+                "an ensemble or an LLM (not the baseline, not a predictions file)"
+            )
+        label = GoldSupportFilter(gold_scorer_for(engine, settings.models, label_model), label_model)
+    elif label_file is not None:
         label = LabelConsistencyFilter(label_file, label_file.name)
     else:
         predictor = predictor_for(engine, settings.models, label_model, inference) if label_model else None
@@ -135,11 +144,13 @@ class FilterParams:
     label_predictions: str | None = None  #: absolute, the same for a worker started elsewhere
     policy_predictions: str | None = None
     inference: str | None = None
+    label_check: str = "predict"
 
     def __post_init__(self) -> None:
         _one_source_each(self.label_model, self.label_predictions, self.policy_model, self.policy_predictions)
         if self.inference is not None:
             require_one_of("inference", self.inference, INFERENCE_MODES)
+        require_one_of("label_check", self.label_check, LABEL_CHECKS)
 
 
 def filter_params(
@@ -150,6 +161,7 @@ def filter_params(
     label_predictions: Path | str | None = None,
     policy_predictions: Path | str | None = None,
     inference: str | None = None,
+    label_check: str = "predict",
 ) -> FilterParams:
     """The filter job's params, predictions files checked to exist and made absolute."""
     _one_source_each(label_model, label_predictions, policy_model, policy_predictions)
@@ -168,6 +180,7 @@ def filter_params(
         path(label_predictions),
         path(policy_predictions),
         inference,
+        label_check,
     )
 
 
@@ -182,7 +195,56 @@ def filter_job(params: FilterParams, ctx: JobContext) -> dict[str, Any]:
         label_predictions=params.label_predictions,
         policy_predictions=params.policy_predictions,
         inference=params.inference,
+        label_check=params.label_check,
     )
     report = filter_round(ctx.engine, round_no, filters, ctx.actor, ctx.progress)
     ctx.metric(variants=report.variants, passed=report.passed)
-    return {"round": round_no, "variants": report.variants, "passed": report.passed, "lines": report.lines()}
+    empty = [x for x in survivors(ctx.engine, round_no) if not x.passed]
+    lines = report.lines()
+    if empty:
+        lines.append(f"{len(empty)} badcase{'s' if len(empty) > 1 else ''} kept no variant for review:")
+        lines += [f"  {x.case_id}: {x.why}" for x in empty[:_NAMED]]
+        lines += [f"  … and {len(empty) - _NAMED} more (the Rounds page lists them all)"] if len(empty) > _NAMED else []
+    for line in lines[len(report.lines()) :]:
+        ctx.log(line)
+    return {"round": round_no, "variants": report.variants, "passed": report.passed, "lines": lines}
+
+
+#: Badcases without a surviving variant named in a filter run's output (all are on the Rounds page).
+_NAMED = 10
+
+
+@dataclass(frozen=True)
+class LabelCheckComparison:
+    """Both label checks on the same variants of a round, with the same model (nothing stored)."""
+
+    round_no: int
+    model: str
+    variants: int
+    predict: int  #: passed "predict and compare"
+    gold: int  #: passed the gold answer's likelihood
+    both: int
+
+    def lines(self) -> list[str]:
+        agree = self.both + (self.variants - self.predict - self.gold + self.both)
+        return [
+            f"round {self.round_no}, {self.variants} variants, label model {self.model}:",
+            f"  predict (the model predicts the gold codes): {self.predict} pass",
+            f"  gold (the gold answer is as likely as on the original): {self.gold} pass",
+            f"  both {self.both}; the checks agree on {agree} of {self.variants}",
+        ]
+
+
+def compare_label_checks(engine: Engine, settings: Settings, round_no: int, label_model: str) -> LabelCheckComparison:
+    """The paper's label check beside the gold-conditioned one, on every generated variant of the round."""
+    predictor = predictor_for(engine, settings.models, label_model)
+    if predictor is None:
+        raise InputError("compare the label checks with a language model (an SFT model, an ensemble or an LLM)")
+    batch = [c for group in candidates(engine, round_id(engine, round_no)).values() for c in group]
+    if not batch:
+        raise InputError(f"round {round_no} has no generated variant to judge")
+    by_predict = [v.passed for v in LabelConsistencyFilter(predictor, label_model).judge(batch)]
+    scorer = gold_scorer_for(engine, settings.models, label_model)
+    by_gold = [v.passed for v in GoldSupportFilter(scorer, label_model).judge(batch)]
+    both = sum(a and b for a, b in zip(by_predict, by_gold, strict=True))
+    return LabelCheckComparison(round_no, label_model, len(batch), sum(by_predict), sum(by_gold), both)

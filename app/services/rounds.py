@@ -70,6 +70,7 @@ class JobStages:
             policy_model=policy_model(self.engine, cfg, number),
             label_model=label_model(self.engine, cfg, number, dataset),
             inference=cfg.inference,
+            label_check=cfg.label_check,
         )
         self.run_stage("filter", params, self._link(number, "filtering"))
 

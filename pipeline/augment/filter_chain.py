@@ -6,7 +6,7 @@ from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import Engine, delete, func, select
+from sqlalchemy import Engine, case, delete, func, select
 
 from db.engine import read_session, write_session
 from db.models import Badcase, Record, Variant, VariantVerdict
@@ -36,7 +36,8 @@ class FilterReport:
         ]
 
 
-def _candidates(engine: Engine, rid: int) -> dict[int, list[Candidate]]:
+def candidates(engine: Engine, rid: int) -> dict[int, list[Candidate]]:
+    """The round's generated variants as the filters read them, by badcase id."""
     with read_session(engine) as s:
         rows = s.execute(
             select(Variant, Badcase, Record)
@@ -89,7 +90,7 @@ def filter_round(
     (at N=20 about a thousand variants: enough for the filters' worker processes to pay off, a few seconds
     of work between commits)."""
     rid = round_id(engine, round_no)
-    groups = _candidates(engine, rid)
+    groups = candidates(engine, rid)
     report = FilterReport(round_no)
     ids = list(groups)
     for start in range(0, len(ids), badcases_per_batch):
@@ -280,3 +281,56 @@ def per_code_counts(engine: Engine, round_no: int) -> list[tuple[str, int, int]]
             .order_by(Badcase.gold_principal)
         ).all()
     return [(code, n, p) for code, n, p in rows]
+
+
+@dataclass(frozen=True)
+class Survivors:
+    """One badcase's variants before review: how many were judged and passed, and, when none passed, why."""
+
+    case_id: str
+    judged: int
+    passed: int
+    why: str | None  #: for a badcase left without a variant: each filter's rejections and a typical reason
+
+
+def survivors(engine: Engine, round_no: int) -> list[Survivors]:
+    """Per badcase of the round (in badcase order), its judged and passing variants; a badcase that kept none is
+    named with the filters that stopped its variants (each variant counted at its first failing filter, in chain
+    order) and a typical reason."""
+    rid = round_id(engine, round_no)
+    with read_session(engine) as s:
+        counts = s.execute(
+            select(
+                Record.case_id,
+                Badcase.id,
+                func.count(Variant.id),
+                func.sum(case((Variant.passed.is_(True), 1), else_=0)),
+            )
+            .join(Badcase, Badcase.record_id == Record.id)
+            .join(Variant, Variant.badcase_id == Badcase.id)
+            .where(Badcase.round_id == rid, Variant.status == "generated", Variant.passed.is_not(None))
+            .group_by(Record.case_id, Badcase.id)
+            .order_by(Badcase.id)
+        ).all()
+        failures = s.execute(
+            select(Variant.badcase_id, Variant.id, VariantVerdict.filter, VariantVerdict.reason)
+            .join(VariantVerdict, VariantVerdict.variant_id == Variant.id)
+            .join(Badcase, Badcase.id == Variant.badcase_id)
+            .where(Badcase.round_id == rid, Variant.status == "generated", VariantVerdict.passed.is_(False))
+        ).all()
+    first: dict[int, tuple[int, str, str]] = {}  #: variant id → (badcase id, its first failing filter, its reason)
+    for bid, vid, name, reason in failures:
+        if vid not in first or CHAIN_ORDER.index(name) < CHAIN_ORDER.index(first[vid][1]):
+            first[vid] = (bid, name, reason)
+    out = []
+    for case_id, bid, judged, passed in counts:
+        why = None
+        if not passed:
+            stops = [(name, reason) for b, name, reason in first.values() if b == bid]
+            per_filter = Counter(name for name, _ in stops)
+            top = per_filter.most_common(1)[0][0] if per_filter else None
+            typical = next((reason for name, reason in stops if name == top), None)
+            why = ", ".join(f"{name} rejected {n}" for name, n in per_filter.most_common())
+            why += f" (e.g. {typical})" if typical else ""
+        out.append(Survivors(case_id, int(judged), int(passed or 0), why))
+    return out

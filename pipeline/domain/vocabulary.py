@@ -13,6 +13,9 @@ INFERENCE_MODES = ("greedy", "tcecp")
 MINING_MODES = ("kfold", "policy")
 #: Where a round's retraining happens: here (its own SFT and GRPO jobs) or elsewhere (models registered for it).
 RETRAIN_MODES = ("here", "external")
+#: The label filter's check: the paper's "predict and compare", or the gold answer's likelihood (pipeline/augment/
+#: filters/label.py).
+LABEL_CHECKS = ("predict", "gold")
 #: How a learner splits the two sub-tasks (models file ``subtasks``): one model each, or one for both.
 LEARNER_LAYOUTS = ("pair", "multi")
 #: The ``kind`` of a models-file entry: the built-in CPU coder, a model used as it is, or a learner.

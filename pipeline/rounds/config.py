@@ -16,7 +16,7 @@ import yaml
 
 from db.vocabulary import VARIANT_GENERATORS
 from pipeline.domain.model_names import is_file_model
-from pipeline.domain.vocabulary import INFERENCE_MODES, MINING_MODES, RETRAIN_MODES
+from pipeline.domain.vocabulary import INFERENCE_MODES, LABEL_CHECKS, MINING_MODES, RETRAIN_MODES
 from pipeline.errors import InputError
 
 AUTO, NONE = "auto", "none"
@@ -37,6 +37,7 @@ _FIRST_STAGE = {
     "n": "generating",
     "label_model": "filtering",
     "policy_model": "filtering",
+    "label_check": "filtering",
     "grpo_config": "training",
     "retrain": "training",
     "reward_preview": "training",
@@ -79,6 +80,14 @@ class RoundConfig:
             "Label-consistency filter. auto: this round's K-fold ensemble for an LLM learner (or, with policy "
             "mining, the SFT coder the previous round trained on this round's dataset); the baseline fitted on "
             "the round's dataset for the baseline learner. Or any model name."
+        ),
+    )
+    label_check: str = field(
+        default="predict",
+        metadata=_help(
+            "predict: the label model must predict exactly the gold codes (the paper; a badcase's variants mostly "
+            "fail the coder that got the badcase wrong). gold: the label model's likelihood of the gold answer on a "
+            "variant must not fall below its likelihood on the original (the rewrite kept what supported the gold)."
         ),
     )
     policy_model: str = field(
@@ -128,6 +137,7 @@ class RoundConfig:
             ("generator", VARIANT_GENERATORS),
             ("inference", INFERENCE_MODES),
             ("retrain", RETRAIN_MODES),
+            ("label_check", LABEL_CHECKS),
         ):
             if getattr(self, key) not in allowed:
                 raise InputError(f"round config: {key} {getattr(self, key)!r} is not one of {', '.join(allowed)}")

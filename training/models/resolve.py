@@ -17,7 +17,7 @@ from db.models import RegisteredModel
 from pipeline.domain.model_names import ensemble_name, pair_sibling, pair_subtask
 from pipeline.domain.vocabulary import MODEL_LIST_KINDS
 from pipeline.errors import InputError
-from pipeline.protocols import Predictor
+from pipeline.protocols import GoldScorer, Predictor
 from training.models import registry
 from training.models.catalog import ModelSpec, load_models
 from training.models.ensemble import DEFAULT_MIN_SHARE, EnsemblePredictor, Member
@@ -168,3 +168,25 @@ def predictor_for(engine: Engine, models_file: Path, name: str, inference: str |
             members, min_share=share, remote=remote, max_loaded=int(most) if most is not None else None
         )
     return coder_predictor(serving, _folders(engine, entry))
+
+
+def gold_scorer_for(engine: Engine, models_file: Path, name: str) -> GoldScorer:
+    """The gold-answer scorer of a language model (training/gold_scorer.py): a registered SFT/GRPO model, an
+    ensemble (its members' scores averaged) or an LLM of the models file with a local folder."""
+    from training.gold_scorer import FolderScorer, MeanScorer
+
+    entry = find_model(engine, models_file, name)
+    if entry.kind == "ensemble":
+        members = [m for m in entry.members if m.get("folders")]
+        if len(members) != len(entry.members):
+            raise InputError(f"ensemble {name!r}: the gold check reads model weights; its endpoint members have none")
+        return MeanScorer([FolderScorer(dict(m["folders"])) for m in members])
+    if entry.kind in ("sft", "grpo"):
+        return FolderScorer(_folders(engine, entry))
+    spec = entry.spec
+    if entry.kind == "external" and spec is not None and spec.path and Path(spec.path).is_dir():
+        return FolderScorer({"principal": spec.path, "other": spec.path})
+    raise InputError(
+        f"model {name!r} ({entry.kind}): the gold check scores answers with a model's weights; give a registered SFT "
+        "model, an ensemble of them, or an LLM of the models file with a local path"
+    )

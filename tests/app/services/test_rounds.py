@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 import yaml
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app.services.round_plan import label_model
 from app.services.rounds import start_round
@@ -56,18 +56,15 @@ def two_rounds(tmp_path_factory: pytest.TempPathFactory, tiny_answering_model: P
         f'subtasks = "pair"\nmax_tokens = 96\n[models.{LEARNER}.options]\nbatch_size = 8\n',
         encoding="utf-8",
     )
-    # The label filter is the baseline fitted on the round's records: the tiny model rejects nearly every variant
-    # of a record it gets wrong, and the rounds should merge some and give the policy filter survivors to judge.
-    common = {
-        "learner": LEARNER,
-        "folds": 2,
-        "n": 2,
-        "generator": "rules",
-        "grpo_config": str(grpo),
-        "label_model": "baseline",
-    }
-    (tmp / "round1.yaml").write_text(yaml.safe_dump({"mining": "kfold", **common}), encoding="utf-8")
-    (tmp / "round2.yaml").write_text(yaml.safe_dump({"mining": "policy", **common}), encoding="utf-8")
+    # Round 1's label filter is its K-fold SFT ensemble (label_model auto) with the gold-conditioned check: the
+    # paper's "predict and compare" rejects nearly every variant of a record the coder got wrong (measured: 0 of 44
+    # here), the gold answer's likelihood lets the variants that kept its support through. Round 2 keeps the
+    # paper's check, with the baseline fitted on the round's records, so both checks run end to end.
+    common = {"learner": LEARNER, "folds": 2, "n": 2, "generator": "rules", "grpo_config": str(grpo)}
+    round1 = {"mining": "kfold", "label_model": "auto", "label_check": "gold", **common}
+    (tmp / "round1.yaml").write_text(yaml.safe_dump(round1), encoding="utf-8")
+    round2 = {"mining": "policy", "label_model": "baseline", **common}
+    (tmp / "round2.yaml").write_text(yaml.safe_dump(round2), encoding="utf-8")
     cli = Cli(db_url, tmp)
     cli.env["SRADIT_MODELS"] = str(tmp / "models.toml")
     cli("round", "start", "--config", str(tmp / "round1.yaml"), "--non-interactive")
@@ -121,6 +118,12 @@ def test_two_rounds_end_done_with_registered_sft_and_grpo_models(two_rounds: tup
     mined = r1.results.models()["mined"]
     assert mined[-1] == f"{LEARNER}-kfold-r1" and len(mined) == 5
     assert r1.results.filtering.policy_models == ()
+    # The SFT ensemble judged round 1's variants (gold check) and some reached the experts' side of the loop.
+    assert r1.results.filtering.label_models == (f"{LEARNER}-kfold-r1",)
+    assert r1.results.filtering.passed and r1.results.in_review and r1.results.in_review.selected > 0
+    with read_session(engine) as s:
+        label = s.scalars(select(VariantVerdict).where(VariantVerdict.filter == "label")).all()
+    assert {v.detail["check"] for v in label} == {"gold", "predict"}  # round 1 gold, round 2 the paper's
     assert "no GRPO policy yet" in r1.results.filtering.policy
     assert r2.results.models()["mined"] == [f"{LEARNER}-r1-grpo-principal"]
     assert r2.results.filtering.policy_models == (f"{LEARNER}-r1-grpo-principal", f"{LEARNER}-r1-grpo-other")
@@ -182,4 +185,28 @@ def test_an_interrupted_training_stage_reruns_alone_and_registers_each_model_onc
     assert len(grpo2) == 2
     assert by_name[f"{LEARNER}-r2-grpo-principal"] == jobs[3].id  # kept from the interrupted job
     assert by_name[f"{LEARNER}-r2-grpo-other"] == jobs[4].id  # trained by the re-run
+    engine.dispose()
+
+
+def test_the_two_label_checks_are_measured_side_by_side(two_rounds: tuple[Cli, Path]) -> None:
+    """`sradit rewrites label-checks`: both checks, one model, the same variants; the stored verdicts untouched."""
+    cli, _tmp = two_rounds
+    engine = make_engine(cli.env["SRADIT_DB_URL"])
+    with read_session(engine) as s:
+        before = [(v.variant_id, v.filter, v.passed, v.reason) for v in s.scalars(select(VariantVerdict))]
+        generated = s.scalar(
+            select(func.count())
+            .select_from(Variant)
+            .join(Badcase)
+            .join(Round)
+            .where(Round.number == 1, Variant.status == "generated")
+        )
+    out = cli("rewrites", "label-checks", "--round", "1", "--label-model", f"{LEARNER}-kfold-r1").output
+    lines = out[out.index("round 1, ") :].splitlines()  # after transformers' loading bars (on stderr)
+    assert lines[0] == f"round 1, {generated} variants, label model {LEARNER}-kfold-r1:"
+    predict, gold = (int(line.split(": ")[1].split()[0]) for line in lines[1:3])
+    assert 0 <= predict <= generated and 0 < gold <= generated
+    with read_session(engine) as s:
+        after = [(v.variant_id, v.filter, v.passed, v.reason) for v in s.scalars(select(VariantVerdict))]
+    assert sorted(after) == sorted(before)
     engine.dispose()

@@ -13,13 +13,13 @@ from sqlalchemy import Engine, select
 
 from db.engine import read_session
 from db.models import Badcase, Variant, VariantVerdict
-from pipeline.augment.filter_chain import filter_round, funnel
+from pipeline.augment.filter_chain import filter_round, funnel, survivors
 from pipeline.augment.filters import Candidate, Verdict
 from pipeline.augment.filters.length import LengthFilter
 from pipeline.augment.rewriting import RewriteConfig, generate_round
 from pipeline.ingest.importer import import_file
 from pipeline.mining.kfold import MiningConfig, mine
-from tests.helpers import Counting, Oracle
+from tests.helpers import Counting, Oracle, mine_synthetic
 
 
 class EvenLabel:
@@ -106,3 +106,25 @@ def test_two_filter_runs_at_once_leave_one_verdict_per_filter(engine: Engine, sh
     with read_session(engine) as s:
         verdicts = [(v.variant_id, v.filter) for v in s.scalars(select(VariantVerdict))]
     assert len(verdicts) == 12 * 2 and len(set(verdicts)) == len(verdicts)
+
+
+class RejectCase:
+    """Stub label verdicts: every variant of one record fails (as a coder that never gets it right would)."""
+
+    name = "label"
+
+    def __init__(self, case_id: str) -> None:
+        self.case_id = case_id
+
+    def judge(self, batch: Sequence[Candidate]) -> list[Verdict]:
+        return [Verdict(c.case_id != self.case_id, f"stub: {c.case_id} never kept") for c in batch]
+
+
+def test_survivors_name_each_badcase_left_without_a_variant_and_why(engine: Engine) -> None:
+    ids = mine_synthetic(engine, misses=3)
+    generate_round(engine, RewriteConfig(round_no=1, n=4), Counting(), "t")
+    filter_round(engine, 1, [RejectCase(ids[0]), LengthFilter()], "t")
+    kept = {x.case_id: x for x in survivors(engine, 1)}
+    assert set(kept) == set(ids) and all(x.judged == 4 for x in kept.values())
+    assert kept[ids[0]].passed == 0 and kept[ids[0]].why == f"label rejected 4 (e.g. stub: {ids[0]} never kept)"
+    assert all(kept[c].passed == 4 and kept[c].why is None for c in ids[1:])

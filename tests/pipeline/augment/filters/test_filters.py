@@ -66,7 +66,12 @@ def test_label_consistency() -> None:
     assert "principal I21.401 instead of I20.000" in v[1].reason
     assert "extra I48.x01" in v[2].reason
     assert "missing I25.103" in v[3].reason
-    assert v[1].detail == {"model": "baseline", "principal": "I21.401", "others": ["E78.500", "I25.103"]}
+    assert v[1].detail == {
+        "model": "baseline",
+        "check": "predict",
+        "principal": "I21.401",
+        "others": ["E78.500", "I25.103"],
+    }
 
 
 def test_policy_filter_stores_votes() -> None:
@@ -114,3 +119,30 @@ def test_section_aligned_similarity_equals_the_whole_text_ratio_on_real_rewrites
         for i, a in enumerate(records):
             for j, b in enumerate(records):
                 assert sim[i, j] == fuzz.ratio(record_text(a), record_text(b)), (r[ID_KEY], i, j)
+
+
+class ScoreByMarker:
+    """A stand-in gold scorer whose scores are known: the number after 'S=' in 主诉 (the original scores -1.0).
+    It counts its calls, so that an original is scored once per badcase."""
+
+    def __init__(self) -> None:
+        self.scored: list[int] = []
+
+    def score(self, records: Sequence[Mapping[str, str]]) -> list[float]:
+        self.scored.append(len(records))
+        assert all(r["主要诊断编码"] == "I20.000" and r["其他诊断编码"] == "E78.500;I25.103" for r in records)
+        return [float(r["主诉"].split("S=")[1]) if "S=" in r["主诉"] else -1.0 for r in records]
+
+
+def test_gold_check_passes_variants_that_keep_the_gold_as_likely_as_the_original() -> None:
+    from pipeline.augment.filters.label import GoldSupportFilter
+
+    scorer = ScoreByMarker()
+    gold = GoldSupportFilter(scorer, "m", tolerance=0.05)
+    batch = [cand(i, {**ORIGINAL, "主诉": f"S={s}"}) for i, s in enumerate((-1.0, -0.5, -1.04, -1.06, -3.0))]
+    verdicts = gold.judge(batch)
+    assert [v.passed for v in verdicts] == [True, True, True, False, False]
+    assert verdicts[3].reason == "m: the variant weakens the gold codes' support (-1.060 vs -1.000 a token)"
+    assert verdicts[0].detail == {"model": "m", "check": "gold", "variant": -1.0, "original": -1.0}
+    gold.judge([cand(9, {**ORIGINAL, "主诉": "S=-1"})])  # the same badcase: its original is not scored again
+    assert scorer.scored == [1, 5, 1]

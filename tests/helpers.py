@@ -5,8 +5,12 @@ test module."""
 
 from __future__ import annotations
 
+import json
+import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -198,3 +202,27 @@ def model_folder(path: Path, seed: int = 0) -> str:
     tensors = {"embed.weight": torch.randn(4, 3, generator=gen), "head.bias": torch.zeros(3)}
     save_file(tensors, str(path / "model.safetensors"))
     return str(path)
+
+
+def chat_reply(handler: BaseHTTPRequestHandler, texts: Sequence[str]) -> None:
+    """A stand-in OpenAI-compatible server's answer: one chat choice per text."""
+    choices = [{"index": i, "message": {"role": "assistant", "content": t}} for i, t in enumerate(texts)]
+    reply = json.dumps({"choices": choices}).encode()
+    handler.send_response(200)
+    handler.send_header("Content-Type", "application/json")
+    handler.send_header("Content-Length", str(len(reply)))
+    handler.end_headers()
+    handler.wfile.write(reply)
+
+
+@contextmanager
+def serving(handler: type[BaseHTTPRequestHandler]) -> Iterator[str]:
+    """A stand-in model server on loopback, on a free port, while the block runs; its base URL (…/v1)."""
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}/v1"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()

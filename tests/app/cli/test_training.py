@@ -10,7 +10,7 @@ import json
 import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +18,7 @@ import pytest
 
 from pipeline.demo.synthetic import generate_records
 from pipeline.domain import label_space
+from tests.helpers import chat_reply, serving
 
 #: fold → (principal answer, other answers); folds 0 and 2 agree on the principal, 0 and 1 on one other code.
 ANSWERS = {
@@ -46,25 +47,16 @@ class FoldServer(BaseHTTPRequestHandler):
         fold, task = body["model"].split("-")  # served as f0-principal, f0-other, …
         principal, other = ANSWERS[int(fold[1:])]
         text = f"<think>\n</think>\n<answer>{principal if task == 'principal' else other}</answer>"
-        reply = json.dumps({"choices": [{"index": 0, "message": {"role": "assistant", "content": text}}]}).encode()
         with FoldServer.lock:
             FoldServer.in_flight -= 1
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(reply)))
-        self.end_headers()
-        self.wfile.write(reply)
+        chat_reply(self, [text])
 
 
 @pytest.fixture
 def server() -> Iterator[str]:
     FoldServer.in_flight, FoldServer.most_in_flight, FoldServer.served = 0, 0, []
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), FoldServer)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}/v1"
-    httpd.shutdown()
-    httpd.server_close()
+    with serving(FoldServer) as url:
+        yield url
 
 
 def test_an_ensemble_of_endpoint_members_votes_through_the_server(cli: Any, server: str, tmp_path: Path) -> None:

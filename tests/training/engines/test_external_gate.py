@@ -13,9 +13,8 @@ from __future__ import annotations
 
 import json
 import re
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +33,7 @@ from pipeline.ingest.importer import import_rows
 from pipeline.mining.kfold import MiningConfig, mine
 from pipeline.privacy.gate import IdentifierRefused
 from pipeline.settings import Settings
-from tests.helpers import Oracle, row_counts
+from tests.helpers import Oracle, chat_reply, row_counts, serving
 
 #: Fake identifiers, each written into a different field of one of the first three records.
 RESIDENT_ID = "370102196405120027"  # check digit valid (GB 11643)
@@ -93,24 +92,14 @@ class Recorder(BaseHTTPRequestHandler):
             text = f"患者（{held}）的症状、体征与检查结果均支持以下判断。\n综合以上，主要诊断为{name}。"
         else:
             text = f"<think>病历中的{held}与诊断无关。</think><answer>不稳定型心绞痛</answer>"
-        choices = [{"index": i, "message": {"role": "assistant", "content": text}} for i in range(body.get("n", 1))]
-        reply = json.dumps({"choices": choices}).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(reply)))
-        self.end_headers()
-        self.wfile.write(reply)
+        chat_reply(self, [text] * body.get("n", 1))
 
 
 @pytest.fixture
 def server() -> Iterator[str]:
     Recorder.bodies = []
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Recorder)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}/v1"
-    httpd.shutdown()
-    httpd.server_close()
+    with serving(Recorder) as url:
+        yield url
 
 
 def _settings(tmp_path: Path, db_url: str, url: str, mode: str | None, external: bool = True) -> Settings:

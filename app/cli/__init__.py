@@ -6,6 +6,8 @@ bodies, so that `sradit --help` stays fast."""
 
 from __future__ import annotations
 
+import os
+
 import click
 
 from app.cli import augment, database, distill, export, ingest, jobs, labels, mining, review, rounds, training
@@ -17,6 +19,10 @@ from app.cli.common import Ctx
 @click.pass_context
 def main(ctx: click.Context) -> None:
     """SRADIT Studio: badcases, expert-reviewed rewrites and retraining for ICD coding of Chinese EMRs."""
+    # transformers draws a "Loading weights" bar for every model it loads; a command that loads ten fold models
+    # buried its own output under them. Its own progress bars say what is happening instead.
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    os.environ.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")
     ctx.obj = Ctx()
 
 

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from db.base import Base, utcnow
 from db.vocabulary import (
     BADCASE_STATUSES,
+    JOB_BACKENDS,
     JOB_LANES,
     JOB_STATUSES,
     LABEL_ISSUE_STATUSES,
@@ -152,6 +153,7 @@ class Job(Base):
     __table_args__ = (
         CheckConstraint(one_of("status", JOB_STATUSES), name="status"),
         CheckConstraint(one_of("lane", JOB_LANES), name="lane"),
+        CheckConstraint(one_of("backend", JOB_BACKENDS), name="backend"),
         CheckConstraint(one_of("stage", ROUND_STAGES, nullable=True), name="stage"),
     )
 
@@ -174,6 +176,9 @@ class Job(Base):
     #: the machine whose worker runs the job (its pid means something only there) and that worker's last
     #: sign of life: a worker on another machine is judged dead by a stale heartbeat alone
     worker_host: Mapped[str | None] = mapped_column(String(255))
+    #: local or ray (JOB_BACKENDS); a Ray job's submission id, by which its status, logs and stop are asked for
+    backend: Mapped[str] = mapped_column(String(8), default="local", server_default="local")
+    backend_id: Mapped[str | None] = mapped_column(String(100))
     heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     #: the round whose stage this job ran and that stage (one of ROUND_STAGES), so a round finds its own jobs;
     #: both None for work outside a round. Deleting a round keeps its jobs' rows and logs.

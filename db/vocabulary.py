@@ -24,6 +24,8 @@ JOB_ACTIVE_STATUSES = ("queued", "running")
 JOB_STATUSES = (*JOB_ACTIVE_STATUSES, "succeeded", "failed", "cancelled")
 #: cpu: baseline mining, rule rewrites, filters, exports, the demo; gpu: training and LLM generation.
 JOB_LANES = ("cpu", "gpu")
+#: Where a queued job runs: local (a lane worker on the app's machine) or ray (a Ray job on a cluster).
+JOB_BACKENDS = ("local", "ray")
 
 #: The stages a round works through, in order (a job of a round names the stage it ran for).
 ROUND_STAGES = ("identifying", "generating", "filtering", "in_review", "augmenting", "training")

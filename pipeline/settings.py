@@ -8,6 +8,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from db.vocabulary import JOB_BACKENDS, JOB_LANES
 from pipeline.domain.vocabulary import FOLD_GROUPS, IDENTIFIER_MODES, SCORE_METRICS
 from pipeline.errors import SraditError
 
@@ -88,16 +89,27 @@ class Settings:
             "10-digit patient number) or record."
         },
     )
-    gpu_workers: str = field(
+    job_backend: str = field(
         default="local",
         metadata={
-            "help": "Who runs gpu-lane jobs (training, LLM generation): local (the app starts them on this "
-            "machine) or external (`sradit worker --lane gpu` on a GPU server takes them from the database)."
+            "help": "Where queued jobs run: local (lane workers on this machine; the default, nothing to set up) or "
+            "ray (each job a Ray job on the cluster at SRADIT_RAY_ADDRESS; needs PostgreSQL and a data folder "
+            "the cluster shares — README, Running on a cluster)."
         },
     )
-    cpu_workers: str = field(
-        default="local",
-        metadata={"help": "Who runs cpu-lane jobs (baseline mining, rule rewrites, filters): local or external."},
+    ray_address: str = field(
+        default="http://127.0.0.1:8265",
+        metadata={
+            "help": "The Ray cluster's Jobs API (its head's dashboard port, 8265). Its token comes from "
+            "RAY_AUTH_TOKEN or Ray's own token file, never from here."
+        },
+    )
+    paused_lanes: str = field(
+        default="",
+        metadata={
+            "help": "Lanes whose queued jobs this app leaves queued (comma-separated: cpu, gpu), for a maintenance "
+            "window; running jobs go on."
+        },
     )
     job_table: str = field(
         default="app.services.job_table:JOBS",
@@ -120,8 +132,7 @@ class Settings:
         choices = {
             "metric": SCORE_METRICS,
             "fold_group": FOLD_GROUPS,
-            "gpu_workers": ("local", "external"),
-            "cpu_workers": ("local", "external"),
+            "job_backend": JOB_BACKENDS,
             "external_identifiers": IDENTIFIER_MODES,
             "page_folders": ("data", "anywhere"),
         }
@@ -136,13 +147,22 @@ class Settings:
             "max_record_chars": 1,
             "session_hours": 1,
         }
+        odd = sorted(set(self.paused) - set(JOB_LANES))
+        if odd:
+            raise SraditError(f"SRADIT_PAUSED_LANES names {odd[0]!r}, which is not one of {', '.join(JOB_LANES)}")
+        if self.job_backend == "ray" and self.db_url.startswith("sqlite"):
+            raise SraditError(
+                "SRADIT_JOB_BACKEND=ray: a cluster needs PostgreSQL (its nodes write their jobs' progress to the "
+                f"database), but SRADIT_DB_URL is {self.db_url!r}; set SRADIT_DB_URL=postgresql+psycopg://…"
+            )
         for name, least in minimum.items():
             if getattr(self, name) < least:
                 raise SraditError(f"SRADIT_{name.upper()}={getattr(self, name)} must be at least {least}")
 
-    def lane_is_local(self, lane: str) -> bool:
-        """Whether the app starts this lane's jobs itself (else workers elsewhere take them)."""
-        return str(getattr(self, f"{lane}_workers")) == "local"
+    @property
+    def paused(self) -> tuple[str, ...]:
+        """The lanes whose queued jobs stay queued."""
+        return tuple(x.strip() for x in self.paused_lanes.split(",") if x.strip())
 
     @property
     def workspace(self) -> Path:

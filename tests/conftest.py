@@ -27,7 +27,7 @@ from pipeline.augment.rewriting import RewriteConfig, generate_round
 from pipeline.database import init_database
 from pipeline.ingest.importer import import_file
 from pipeline.mining.kfold import MiningConfig, mine
-from tests import model_cache
+from tests import model_cache, ray_head as ray_heads
 from tests.databases import BACKENDS, SQLITE_ONLY, SchemaTemplates, fresh_pg_database
 from tests.helpers import ROOT, SHARED_DATA, Cli, Counting, Oracle
 
@@ -136,6 +136,25 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "db_url" in metafunc.fixturenames:
         once = metafunc.definition.get_closest_marker(SQLITE_ONLY) is not None
         metafunc.parametrize("db_url", BACKENDS[:1] if once else BACKENDS, indirect=True)
+
+
+@pytest.fixture(scope="session")
+def ray_head() -> Iterator[ray_heads.Head]:
+    """A Ray head on loopback with token authentication: CI's (``SRADIT_TEST_RAY_ADDRESS``, started by .ci/run), or
+    one started for this session and stopped by its process ids. Under CI=true its absence is a failure."""
+    address = os.environ.get(ray_heads.ADDRESS_ENV)
+    if address:
+        yield ray_heads.Head(address, os.environ.get("RAY_AUTH_TOKEN", ""), Path())
+        return
+    if os.environ.get("CI"):
+        pytest.fail(f"{ray_heads.ADDRESS_ENV} is not set: CI starts a Ray head for the tests (.ci/run)")
+    import tempfile
+
+    folder = Path(tempfile.mkdtemp(prefix="srt", dir="/tmp"))  # short: Ray puts Unix sockets there
+    head = ray_heads.start(folder)
+    ray_heads.use(head)
+    yield head
+    ray_heads.stop(folder)
 
 
 @pytest.fixture(scope="session")

@@ -25,10 +25,10 @@ def rewrite_cmd(
     c: Ctx, round_no: int, n: int, generator: str, model_name: str | None, temperature: float, seed: int
 ) -> None:
     """Generate N label-preserving variants per badcase of a round (stop and rerun: it resumes)."""
-    from app.services.jobs import lane_for
+    from app.services.jobs import run_command
     from pipeline.audit import cli_actor
     from pipeline.augment.rewriting import RewriteConfig
-    from pipeline.jobs.runner import RoundLink, run_foreground
+    from pipeline.jobs.runner import RoundLink
     from pipeline.rounds.lookup import round_id
 
     engine = c.ready_engine()
@@ -37,7 +37,7 @@ def rewrite_cmd(
     cfg = RewriteConfig(round_no, n, generator, model_name, temperature, seed)
     bar, update = progress_bar(f"rewrite round {round_no}")
     with bar:
-        result = run_foreground(engine, c.settings, cfg, cli_actor(), update, lane_for(c.settings, cfg), link=link)
+        result = run_command(engine, c.settings, cfg, cli_actor(), update, link=link)
     for line in result["lines"]:
         click.echo(line)
 
@@ -85,10 +85,10 @@ def filter_cmd(
     label_check: str,
 ) -> None:
     """Run the filter chain over a round's variants and rank the survivors for review."""
-    from app.services.jobs import lane_for
+    from app.services.jobs import run_command
     from app.services.rewrite import filter_params
     from pipeline.audit import cli_actor
-    from pipeline.jobs.runner import RoundLink, run_foreground
+    from pipeline.jobs.runner import RoundLink
     from pipeline.rounds.lookup import round_id
 
     engine = c.ready_engine()
@@ -103,8 +103,7 @@ def filter_cmd(
     )
     bar, update = progress_bar(f"filter round {round_no}")
     with bar:
-        lane = lane_for(c.settings, params)
-        result = run_foreground(engine, c.settings, params, cli_actor(), update, lane, link=link)
+        result = run_command(engine, c.settings, params, cli_actor(), update, link=link)
     for line in result["lines"]:
         click.echo(line)
 

@@ -24,8 +24,8 @@ def cotd_cmd(
     """Have a teacher LLM write, for each labelled record and sub-task, the reasoning from the record to its gold
     diagnoses; learners with `cotd = true` think with it in their SFT targets. Stop and rerun: it resumes."""
     from app.services.distill import CotdParams
+    from app.services.jobs import run_command
     from pipeline.audit import cli_actor
-    from pipeline.jobs.runner import run_foreground
 
     params = CotdParams(
         teacher,
@@ -37,7 +37,7 @@ def cotd_cmd(
     )
     bar, update = progress_bar(f"cotd {teacher}")
     with bar:
-        result = run_foreground(c.ready_engine(), c.settings, params, cli_actor(), update, "gpu")
+        result = run_command(c.ready_engine(), c.settings, params, cli_actor(), update)
     for line in result["lines"]:
         click.echo(line)
 

@@ -1,11 +1,10 @@
-"""Background jobs: `jobs list`, `jobs cancel`, and `worker --lane cpu|gpu`, which runs a lane's jobs."""
+"""Background jobs: `jobs list`, `jobs cancel`, and `jobs cluster`, which checks the Ray cluster jobs go to."""
 
 from __future__ import annotations
 
 import click
 
 from app.cli.common import Ctx, friendly, pass_ctx
-from db.vocabulary import JOB_LANES
 
 
 @click.group()
@@ -17,11 +16,14 @@ def jobs() -> None:
 @pass_ctx
 @friendly
 def jobs_list(c: Ctx) -> None:
-    """Jobs, newest first: id, kind, lane, status, progress, by, message."""
+    """Jobs, newest first: id, kind, lane, status, progress, by, message, backend (local or ray), its Ray job id
+    and the machine (node) it runs on."""
     from pipeline.jobs.runner import list_jobs
 
     for j in list_jobs(c.ready_engine()):
-        click.echo(f"{j.id}\t{j.kind}\t{j.lane}\t{j.status}\t{j.progress:.0%}\t{j.created_by or ''}\t{j.message or ''}")
+        cells = [j.id, j.kind, j.lane, j.status, f"{j.progress:.0%}", j.created_by, " ".join((j.message or "").split())]
+        cells += [j.backend, j.backend_id, j.worker_host]
+        click.echo("\t".join("" if v is None else str(v) for v in cells))
 
 
 @jobs.command("cancel")
@@ -36,33 +38,22 @@ def jobs_cancel(c: Ctx, job_id: int) -> None:
     click.echo(f"job {job_id}: {cancel(c.ready_engine(), job_id, cli_actor())}")
 
 
-@click.command("worker")
-@click.option("--lane", type=click.Choice(JOB_LANES), required=True, help="Whose jobs to run.")
-@click.option("--poll", type=float, default=2.0, show_default=True, help="Seconds between looks at the queue.")
+@jobs.command("cluster")
 @pass_ctx
 @friendly
-def worker(c: Ctx, lane: str, poll: float) -> None:
-    """Run the lane's queued jobs, one at a time, until stopped (Ctrl-C or SIGTERM).
+def jobs_cluster(c: Ctx) -> None:
+    """Check the Ray cluster of SRADIT_JOB_BACKEND=ray: it answers, accepts the token, sees the data folder and
+    reaches the database (a probe job; README, "Running on a cluster")."""
+    from pipeline.jobs.ray_backend import check_cluster, forget_probe
 
-    Start it on the machine that has what the lane needs — `--lane gpu` on a GPU server — with the same
-    SRADIT_DB_URL (PostgreSQL) and SRADIT_DATA_DIR (a shared folder) as the app, and set
-    SRADIT_GPU_WORKERS=external on the app so that it leaves that lane to this worker. A job running when
-    the worker is stopped is ended and marked failed.
-    """
-    import os
-
-    from pipeline.jobs.processes import HOST
-    from pipeline.jobs.worker import install_stop_handlers, serve
-
-    engine = c.ready_engine()
-    stop = install_stop_handlers()
-    click.echo(f"worker for the {lane} lane on {HOST} (pid {os.getpid()}): waiting for jobs", err=True)
-
-    def report(job_id: int, status: str) -> None:
-        click.echo(f"job {job_id}: {status}", err=True)
-
-    ran = serve(engine, c.settings, lane, stop=stop, poll_seconds=poll, on_job=report)
-    click.echo(f"worker stopped after {ran} job(s)", err=True)
+    if c.settings.job_backend != "ray":
+        raise click.UsageError("SRADIT_JOB_BACKEND is local: jobs run on this machine, there is no cluster to check")
+    forget_probe(c.settings)
+    check_cluster(c.settings)
+    click.echo(
+        f"the Ray cluster at {c.settings.ray_address} runs this app's jobs: token accepted, data folder "
+        f"{c.settings.data_dir.resolve()} seen, database reached"
+    )
 
 
-COMMANDS: tuple[click.Command, ...] = (jobs, worker)
+COMMANDS: tuple[click.Command, ...] = (jobs,)

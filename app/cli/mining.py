@@ -44,10 +44,9 @@ def kfold_cmd(
     out: Path | None,
 ) -> None:
     """Out-of-fold predictions for every labelled record, and the badcases among them."""
-    from app.services.jobs import lane_for
+    from app.services.jobs import run_command
     from pipeline.audit import cli_actor
     from pipeline.domain.model_names import file_model_name
-    from pipeline.jobs.runner import run_foreground
     from pipeline.mining.kfold import MiningConfig
 
     if predictions is not None:
@@ -55,7 +54,7 @@ def kfold_cmd(
     cfg = MiningConfig(dataset, folds, seed, round_no, threshold, model_name, str(predictions) if predictions else None)
     bar, update = progress_bar(f"{folds}-fold {model_name}")
     with bar:
-        result = run_foreground(c.ready_engine(), c.settings, cfg, cli_actor(), update, lane_for(c.settings, cfg))
+        result = run_command(c.ready_engine(), c.settings, cfg, cli_actor(), update)
     for line in result["lines"]:
         click.echo(line)
     if out is not None:

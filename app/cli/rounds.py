@@ -56,10 +56,10 @@ def round_start(c: Ctx, config_file: Path | None, non_interactive: bool, continu
 
     A --config or options given while a round is open apply to the stages it has not started yet; settings of a
     stage it has started are refused (go on with `--continue`, or `sradit round abandon N` first)."""
-    from app.services.jobs import lane_for
+    from app.services.jobs import run_command
     from app.services.rounds import start_round
     from pipeline.audit import cli_actor
-    from pipeline.jobs.runner import RoundLink, run_foreground
+    from pipeline.jobs.runner import RoundLink
     from pipeline.rounds.config import read_round_config
     from pipeline.rounds.external import waiting_for
 
@@ -71,8 +71,7 @@ def round_start(c: Ctx, config_file: Path | None, non_interactive: bool, continu
     def run_stage(kind: str, params: Any, link: RoundLink) -> dict[str, Any]:
         bar, update = progress_bar(f"{link.stage} ({kind} job)")
         with bar:
-            lane = lane_for(c.settings, params)
-            return run_foreground(engine, c.settings, params, actor, update, lane, kind, link)
+            return run_command(engine, c.settings, params, actor, update, kind, link)
 
     mode = "non-interactive" if non_interactive else "interactive"
     number, status = start_round(engine, c.settings, mode, given or None, actor, run_stage, continue_only)

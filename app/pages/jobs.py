@@ -1,4 +1,5 @@
-"""Jobs: what runs in the background and in which lane (cpu or gpu), its progress and log; cancel."""
+"""Jobs: what runs in the background, in which lane (cpu or gpu) and where (this machine, or a Ray cluster and
+its node), its progress and log; cancel."""
 
 from __future__ import annotations
 
@@ -35,6 +36,9 @@ def _jobs() -> None:
                     "by": j.created_by,
                     "created (UTC)": j.created_at,
                     "message": j.message or "",
+                    "backend": j.backend,
+                    "Ray job": j.backend_id or "",
+                    "node": j.node or "",
                 }
                 for j in views
             ]
@@ -47,7 +51,7 @@ def _jobs() -> None:
     if job.status in JOB_ACTIVE_STATUSES and st.button("Cancel job", key=f"cancel_{job.id}"):
         cancel(engine, job.id, user_name())
         st.rerun(scope="fragment")
-    st.code(log_tail(job) or "(no log yet)", language=None, wrap_lines=True)
+    st.code(log_tail(engine, job) or "(no log yet)", language=None, wrap_lines=True)
 
 
 _jobs()

@@ -146,7 +146,7 @@ def _watch() -> None:
             st.line_chart(points, x_label="step", y_label=f"{curves[0]} per model")
         else:
             st.line_chart(points.set_index("step")[curves], x_label="step", y_label=" / ".join(curves))
-    st.code(log_tail(job, 60) or "(no log yet)", language=None, wrap_lines=True)
+    st.code(log_tail(engine, job, 60) or "(no log yet)", language=None, wrap_lines=True)
 
 
 _watch()

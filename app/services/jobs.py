@@ -5,17 +5,20 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine
 
+from db.engine import read_session
 from db.vocabulary import JOB_ACTIVE_STATUSES
 from pipeline.domain.model_names import is_file_model
 from pipeline.errors import SraditError
 from pipeline.jobs import runner as jobs
 from pipeline.jobs.params import to_json
+from pipeline.jobs.resources import DRIVER, LANE_DEFAULTS, Resources
 from pipeline.jobs.table import load_table
 from pipeline.settings import Settings
 
@@ -39,6 +42,9 @@ class JobView:
     metrics_path: str | None
     round_no: int | None  #: the round it drives or runs a stage of
     stage: str | None
+    backend: str  #: local or ray
+    backend_id: str | None  #: its Ray job's submission id (ray)
+    node: str | None  #: the machine it runs on
 
 
 def _view(j: Any) -> JobView:
@@ -56,6 +62,9 @@ def _view(j: Any) -> JobView:
         j.metrics_path,
         j.round.number if j.round is not None else None,
         j.stage,
+        j.backend,
+        j.backend_id,
+        j.worker_host,
     )
 
 
@@ -74,8 +83,57 @@ def get_job(engine: Engine, job_id: int) -> JobView:
 
 
 def submit(engine: Engine, settings: Settings, params: Any, actor: str, kind: str | None = None) -> int:
-    """Queue the job whose parameters ``params`` are (a dataclass of the job table) in the lane it needs."""
-    return jobs.submit(engine, settings, params, actor, lane_for(settings, params), kind)
+    """Queue the job whose parameters ``params`` are (a dataclass of the job table) in the lane it needs, asking a
+    cluster for what it needs."""
+    lane = lane_for(settings, params)
+    return jobs.submit(engine, settings, params, actor, lane, kind, resources=resources_for(engine, settings, params))
+
+
+def run_command(
+    engine: Engine,
+    settings: Settings,
+    params: Any,
+    actor: str,
+    on_progress: Callable[[int, int], None] | None = None,
+    kind: str | None = None,
+    link: jobs.RoundLink | None = None,
+) -> dict[str, Any]:
+    """A `sradit` command's job, or a round's stage: run here (or, with the ray backend, on the cluster) in the
+    lane and with the resources it needs; see :func:`pipeline.jobs.runner.run_foreground`."""
+    lane, resources = lane_for(settings, params), resources_for(engine, settings, params)
+    return jobs.run_foreground(engine, settings, params, actor, on_progress, lane, kind, link, resources)
+
+
+def resources_for(engine: Engine, settings: Settings, params: Any) -> Resources:
+    """What the job asks of a cluster (docs/jobs.md, "Backends"): a job that only drives others (a round; K-fold of
+    a learner, which sends each fold's training as a task of its own) nothing; a round's stage the round's
+    ``resources`` if its config sets them; otherwise those of the models file's entry for the model it runs (the
+    learner, for training), or its lane's default."""
+    job = load_table(settings.job_table).of(params)
+    values = to_json(params)
+    if job.name == "round":
+        return DRIVER
+    from training.models.catalog import load_models
+
+    models = load_models(settings.models)
+    if job.name == "kfold" and getattr(models.get(values.get("model") or ""), "is_learner", False):
+        return DRIVER
+    round_no = values.get("round_no")
+    learner = None
+    if isinstance(round_no, int):
+        from pipeline.rounds.lookup import maybe_round, round_config
+
+        with read_session(engine) as s:
+            row = maybe_round(s, round_no)
+            cfg = round_config(row.config or {}, f"round {round_no}'s config") if row is not None else None
+        if cfg is not None and cfg.resources is not None:
+            return Resources.read(cfg.resources, f"round {round_no}'s config", LANE_DEFAULTS["gpu"])
+        learner = cfg.learner if cfg is not None and job.name.startswith("retrain") else None
+    for name in (learner, *(values.get(k) for k in MODEL_PARAMS)):
+        spec = models.get(name) if isinstance(name, str) else None
+        if spec is not None and spec.resources is not None:
+            return spec.resources
+    return LANE_DEFAULTS[lane_for(settings, params)]
 
 
 def lane_for(settings: Settings, params: Any) -> str:
@@ -125,8 +183,13 @@ def clean_log(text: str) -> list[str]:
     return out
 
 
-def log_tail(view: JobView, lines: int = 200) -> str:
-    """The end of a job's log; for a job that ran in a terminal (`sradit …`), what it reported instead."""
+def log_tail(engine: Engine, view: JobView, lines: int = 200) -> str:
+    """The end of a job's log (a Ray job's from the cluster, while it has it); for a job that ran in a terminal
+    (`sradit …`), what it reported instead."""
+    if view.backend != "local":
+        text = jobs.backend_log(engine, view.id)
+        if text is not None:
+            return "\n".join(clean_log(text)[-lines:])
     if view.log_path and Path(view.log_path).is_file():
         return "\n".join(clean_log(Path(view.log_path).read_text(encoding="utf-8", errors="replace"))[-lines:])
     if view.status in JOB_ACTIVE_STATUSES:

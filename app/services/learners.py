@@ -88,7 +88,14 @@ def kfold_learner(ctx: JobContext, spec: ModelSpec, cfg: MiningConfig, actor: st
     if taken:
         raise InputError(f"model names already taken: {', '.join(taken)} (a round's models are named after it)")
     try:
-        report = mine(ctx.engine, learner.for_fold, cfg, actor, job_id=ctx.job_id, progress=ctx.progress)
+        runner = None
+        if ctx.settings.job_backend == "ray":  # every fold × sub-task trains at once, each with its own GPUs
+            from training.models.ray_folds import ray_fold_runner
+
+            runner = ray_fold_runner(learner, ctx.log)
+        report = mine(
+            ctx.engine, learner.for_fold, cfg, actor, job_id=ctx.job_id, progress=ctx.progress, runner=runner
+        )
         scores = fold_scores(ctx, report.run_id)
         serving = serving_of(spec)
         folds = [

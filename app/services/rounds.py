@@ -10,14 +10,14 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from app.services.jobs import lane_for
+from app.services.jobs import run_command
 from app.services.retrain import BaselineRetrainParams, GRPORetrainParams, SFTRetrainParams
 from app.services.rewrite import filter_params
 from app.services.round_plan import label_model, mining_model, policy_model
 from db.vocabulary import ROUND_MODES
 from pipeline.augment.rewriting import RewriteConfig
 from pipeline.jobs.params import require_one_of
-from pipeline.jobs.runner import JobContext, RoundLink, run_foreground
+from pipeline.jobs.runner import JobContext, RoundLink
 from pipeline.jobs.table import load_table
 from pipeline.mining.kfold import MiningConfig
 from pipeline.rounds.config import RoundConfig, round_config
@@ -116,8 +116,7 @@ def round_job(params: RoundParams, ctx: JobContext) -> dict[str, Any]:
     """The UI's round job: claims the round for this job, then runs each stage as a job of its own."""
 
     def run_stage(kind: str, stage_params: Any, link: RoundLink) -> dict[str, Any]:
-        lane = lane_for(ctx.settings, stage_params)
-        return run_foreground(ctx.engine, ctx.settings, stage_params, ctx.actor, lane=lane, kind=kind, link=link)
+        return run_command(ctx.engine, ctx.settings, stage_params, ctx.actor, kind=kind, link=link)
 
     taken = claim(ctx.engine, params.mode, params.config or None, ctx.actor, own_job=ctx.job_id)
     status = _drive(ctx.engine, ctx.settings, taken, ctx.actor, run_stage, release_after=False)

@@ -33,15 +33,16 @@ def is_foreground(job: Job) -> bool:
 
 def lane_busy(s: Session, lane: str) -> bool:
     """Whether a queued job of the lane is running now (foreground commands do not count)."""
-    running = s.scalars(select(Job).where(Job.status == "running", Job.lane == lane))
+    running = s.scalars(select(Job).where(Job.status == "running", Job.lane == lane, Job.backend == "local"))
     return any(not is_foreground(j) for j in running)
 
 
-def claim(s: Session, lane: str, *, exclusive: bool, host: str = HOST) -> Job | None:
-    """Mark the lane's oldest queued job running for a worker on ``host``, in the caller's write session.
+def claim(s: Session, lane: str, *, exclusive: bool, host: str = HOST, backend: str = "local") -> Job | None:
+    """Mark the lane's oldest queued job of ``backend`` running for a worker on ``host``, in the caller's write
+    session.
 
-    ``exclusive``: only if no other job of the lane runs (the app's launcher, one job per lane); a worker
-    of its own (`sradit worker`) is one slot and claims whenever it is free.
+    ``exclusive``: only if no other job of the lane runs (a lane worker, one job per lane); the ray backend
+    claims every queued job, as Ray's own queue decides what runs when.
     """
     check_lane(lane)
     if exclusive:
@@ -51,7 +52,7 @@ def claim(s: Session, lane: str, *, exclusive: bool, host: str = HOST) -> Job | 
             return None
     job = s.scalar(
         select(Job)
-        .where(Job.status == "queued", Job.lane == lane)
+        .where(Job.status == "queued", Job.lane == lane, Job.backend == backend)
         .order_by(Job.id)
         .limit(1)
         .with_for_update(skip_locked=True)

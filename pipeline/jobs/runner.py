@@ -20,27 +20,26 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
-import sys
 import threading
 import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, select
 
-from db.base import as_utc, utcnow
+from db.base import utcnow
 from db.engine import read_session, write_session
 from db.models import Job
 from db.vocabulary import JOB_ACTIVE_STATUSES, JOB_LANES
 from pipeline.audit import audit
 from pipeline.errors import InputError, SraditError, failure_message
-from pipeline.jobs.claims import check_lane, claim, is_foreground
-from pipeline.jobs.processes import HOST, alive, end_group, signal_group
+from pipeline.jobs.backend import backend_named, backend_of
+from pipeline.jobs.claims import check_lane, is_foreground
+from pipeline.jobs.processes import HOST, end_group
+from pipeline.jobs.resources import LANE_DEFAULTS, Resources
 from pipeline.jobs.table import load_table
 from pipeline.settings import Settings
 
@@ -114,24 +113,34 @@ def submit(
     lane: str = "cpu",
     kind: str | None = None,
     link: RoundLink | None = None,
+    resources: Resources | None = None,
 ) -> int:
-    """Queue the job whose parameters ``params`` are in its lane and start it if the lane is free; returns its
-    id. ``kind`` (what the Jobs page shows and filters on) defaults to the job's name.
+    """Queue the job whose parameters ``params`` are in its lane and start it if it may start; returns its id.
+    ``kind`` (what the Jobs page shows and filters on) defaults to the job's name; ``resources`` (what it asks of
+    a cluster) to its lane's.
 
-    A job that cannot start writes no rows: its parameters and handler are checked first, and its folder is made
-    and its log opened inside the transaction that adds its row and audit entry, so an unwritable data folder
-    rolls both back.
+    A job that cannot start writes no rows: its parameters and handler are checked first, a cluster is checked
+    before the first job goes to it (:func:`pipeline.jobs.ray_backend.check_cluster`), and the job's folder is
+    made and its log opened inside the transaction that adds its row and audit entry, so an unwritable data
+    folder rolls both back.
     """
     check_lane(lane)
     stored, config = load_table(settings.job_table).encode(params)
     stored.type.load_handler()  # fail now, not in the worker
     kind = kind or stored.type.name
+    config["resources"] = (resources or LANE_DEFAULTS[lane]).as_dict()
+    if settings.job_backend == "ray":
+        from pipeline.jobs.ray_backend import check_cluster
+
+        check_cluster(settings)
+        config["ray_address"] = settings.ray_address
     with write_session(engine) as s:
         job = Job(
             kind=kind,
             status="queued",
             lane=lane,
             config=config,
+            backend=settings.job_backend,
             created_by=actor,
             round_id=link.round_id if link else None,
             stage=link.stage if link else None,
@@ -158,77 +167,43 @@ def _prepare_folder(d: Path) -> None:
 
 
 def start_next(engine: Engine, settings: Settings, lane: str | None = None) -> list[int]:
-    """Start a worker for each lane (or the one given) that the app serves, has queued jobs and runs none;
-    returns the ids of the jobs started. Safe to call from anywhere, as often as wanted."""
+    """Start what may start of the queued jobs of each lane (or the one given) that is not paused, each on the
+    backend its row names; returns the ids of the jobs started. Safe to call from anywhere, as often as wanted."""
     reconcile(engine)
-    lanes = [ln for ln in ([check_lane(lane)] if lane else JOB_LANES) if settings.lane_is_local(ln)]
-    with read_session(engine) as s:  # a look first: the Jobs page calls this every two seconds
-        waiting = set(s.scalars(select(Job.lane).where(Job.status == "queued", Job.lane.in_(lanes)).distinct()))
-    started = []
-    for ln in lanes:
-        if ln not in waiting:
-            continue  # nothing queued in it
-        with write_session(engine) as s:
-            job = claim(s, ln, exclusive=True)
-            job_id = job.id if job is not None else None
-        if job_id is None:
-            continue
-        try:
-            _launch_worker(settings, ln, job_id)
-        except OSError as e:
-            record_end(engine, job_id, "failed", f"its worker could not be started: {e}", None)
-            continue
-        started.append(job_id)
+    lanes = [ln for ln in ([check_lane(lane)] if lane else JOB_LANES) if ln not in settings.paused]
+    with read_session(engine) as s:
+        names = set(s.scalars(select(Job.backend).where(Job.status == "queued", Job.lane.in_(lanes)).distinct()))
+    started: list[int] = []
+    for name in sorted(names):
+        started += backend_named(name, settings.ray_address).start_queued(engine, settings, lanes)
     return started
 
 
-def _launch_worker(settings: Settings, lane: str, job_id: int) -> None:
-    """A lane worker that runs ``job_id`` and then the lane's next queued jobs until there are none."""
-    log_path = settings.workspace / "jobs" / f"worker-{lane}.log"
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    with log_path.open("ab") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "pipeline.jobs.worker", "--lane", lane, "--job", str(job_id), "--until-idle"],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,  # a restart of the UI leaves it running
-            env=job_env(settings),
-            cwd=ROOT,
-        )
-    # Reap the child when it ends, so a long-lived parent (the app) leaves no zombie that looks alive.
-    threading.Thread(target=proc.wait, daemon=True).start()
-
-
 def job_env(settings: Settings) -> dict[str, str]:
+    return {**os.environ, **settings_env(settings)}
+
+
+def settings_env(settings: Settings) -> dict[str, str]:
+    """The settings a job's process reads (``SRADIT_*``): this process's own, and where its data is."""
     return {
-        **os.environ,
+        **{k: v for k, v in os.environ.items() if k.startswith("SRADIT_")},
         "SRADIT_DB_URL": settings.db_url,
-        "SRADIT_DATA_DIR": str(settings.data_dir),
+        "SRADIT_DATA_DIR": str(settings.data_dir.resolve()),
+        "SRADIT_MODELS": str(settings.models.resolve()),
         "SRADIT_JOB_TABLE": settings.job_table,
+        "SRADIT_JOB_BACKEND": settings.job_backend,
+        "SRADIT_RAY_ADDRESS": settings.ray_address,
     }
 
 
-def _death(job: Job, now: datetime) -> str | None:
-    """Why a running job's worker is dead, or None while it lives."""
-    local = job.worker_host in (None, HOST)
-    if local and job.pid is not None and not alive(job.pid):
-        return f"worker died (pid {job.pid}); see its log"
-    if is_foreground(job):
-        return None  # a terminal's command: judged by its pid alone
-    beat = job.heartbeat_at or job.started_at
-    if beat is None or (now - as_utc(beat)).total_seconds() > STALE_SECONDS:
-        where = f"pid {job.pid} on {job.worker_host}" if job.pid is not None else f"on {job.worker_host}"
-        return f"worker died ({where}: no heartbeat for over {STALE_SECONDS:.0f} s); see its log"
-    return None
-
-
 def reconcile(engine: Engine) -> list[int]:
-    """Mark running jobs whose worker is gone as failed (their logs stay) and end what is left of their
-    process trees on this machine; returns their ids."""
+    """Mark running jobs whose work is gone as failed, each judged by its backend (a dead process or a stale
+    heartbeat here, Ray's own verdict on a cluster; their logs stay), and end what is left of a local job's
+    process tree; returns their ids."""
     now = utcnow()
     with read_session(engine) as s:
-        dead = {j.id: why for j in s.scalars(select(Job).where(Job.status == "running")) if (why := _death(j, now))}
+        running = list(s.scalars(select(Job).where(Job.status == "running")))
+    dead = {j.id: why for j in running if (why := backend_of(j).death(j, now))}
     gone = []
     for job_id, why in dead.items():
         with write_session(engine) as s:
@@ -236,7 +211,7 @@ def reconcile(engine: Engine) -> list[int]:
             if job is None or job.status != "running":
                 continue  # its worker recorded the end meanwhile
             job.status, job.finished_at, job.message = "failed", utcnow(), why
-            pid, local = job.pid, job.worker_host in (None, HOST)
+            pid, local = job.pid, job.backend == "local" and job.worker_host in (None, HOST)
         if pid is not None and local and not is_foreground(job):
             end_group(pid)  # loky/joblib and dataloader children of the dead worker go with it
         gone.append(job_id)
@@ -252,11 +227,11 @@ def cancel(engine: Engine, job_id: int, actor: str) -> str:
             raise SraditError(f"there is no job {job_id}")
         if job.status not in JOB_ACTIVE_STATUSES:
             return job.status
-        pid = job.pid if job.status == "running" and job.worker_host in (None, HOST) else None
+        started = job.status == "running" or job.backend_id is not None
         job.status, job.finished_at, job.message = "cancelled", utcnow(), f"cancelled by {actor}"
         audit(s, actor, "job.cancel", f"job {job_id}")
-    if pid is not None:
-        signal_group(pid, signal.SIGTERM)
+    if started:
+        backend_of(job).stop(job)
     return "cancelled"
 
 
@@ -286,12 +261,17 @@ def run_job(engine: Engine, settings: Settings, job_id: int) -> int:
             print(f"job {job_id} is not waiting to run (status: {job.status if job else 'missing'})", flush=True)
             return 1
         job.pid = os.getpid()
+        on_ray = job.backend == "ray"
+        if on_ray:
+            job.worker_host = HOST  # the cluster's node it runs on
         config, actor = dict(job.config), job.created_by or "job"
     _watch_worker(engine, job_id)
     code = 0
     print(
         f"job {job_id} ({config.get('job') or config.get('handler')}) started, pid {os.getpid()} on {HOST}", flush=True
     )
+    if on_ray:  # what the cluster reserved for it (Ray sets CUDA_VISIBLE_DEVICES to the GPUs it gave)
+        print(f"job {job_id}: Ray gave it GPUs {os.environ.get('CUDA_VISIBLE_DEVICES') or 'none'}", flush=True)
     try:
         stored = load_table(settings.job_table).decode(config)
         ctx = JobContext(engine, settings, job_id, actor=actor)
@@ -334,14 +314,18 @@ def run_foreground(
     lane: str = "cpu",
     kind: str | None = None,
     link: RoundLink | None = None,
+    resources: Resources | None = None,
 ) -> dict[str, Any]:
     """Run the job whose parameters ``params`` are in this process (the CLI), visible to the UI while it runs. It
     runs at once, beside the queue: ``lane`` is where it would have queued, shown on the Jobs page, and holds no
-    lane up. ``kind`` defaults to the job's name.
+    lane up. ``kind`` defaults to the job's name. With the ray backend the job runs on the cluster instead (with
+    ``resources``) and this process follows it.
 
     A command refused for bad input writes nothing (docs/data-model.md): its job row is removed. A job that
     fails part-way is recorded as failed, since whatever it committed before (variants, say) stays.
     """
+    if settings.job_backend == "ray":  # the cluster runs it; this process waits for it
+        return _follow(engine, submit(engine, settings, params, actor, lane, kind, link, resources), on_progress)
     check_lane(lane)
     stored, config = load_table(settings.job_table).encode(params)
     fn = stored.type.load_handler()
@@ -380,12 +364,46 @@ def run_foreground(
     return result
 
 
+def _follow(engine: Engine, job_id: int, on_progress: Callable[[int, int], None] | None) -> dict[str, Any]:
+    """A command's job sent to the cluster: wait for it, showing its progress; Ctrl-C cancels it there."""
+    try:
+        while True:
+            reconcile(engine)
+            job = job_status(engine, job_id)
+            if on_progress is not None:
+                on_progress(round(1000 * job.progress), 1000)
+            if job.status not in JOB_ACTIVE_STATUSES:
+                break
+            time.sleep(1.0)
+    except KeyboardInterrupt:
+        cancel(engine, job_id, job.created_by or "cli")
+        raise
+    if job.status != "succeeded":
+        raise SraditError(f"job {job_id} {job.status} on the Ray cluster: {job.message or 'no message'}")
+    return dict(job.result or {})
+
+
 def job_status(engine: Engine, job_id: int) -> Job:
     with read_session(engine) as s:
         job = s.get(Job, job_id)
         if job is None:
             raise SraditError(f"there is no job {job_id}")
         return job
+
+
+def backend_log(engine: Engine, job_id: int) -> str | None:
+    """The job's log as its backend has it (a Ray job's, from the cluster), or None: read its log file. A Ray job's
+    log, once the job has ended, is also kept in its log file, so it outlives the cluster's memory of it."""
+    job = job_status(engine, job_id)
+    text = backend_of(job).logs(job)
+    if text and job.status not in JOB_ACTIVE_STATUSES and job.log_path:
+        try:
+            kept = Path(job.log_path)
+            if not kept.is_file() or kept.stat().st_size != len(text.encode()):
+                kept.write_text(text, encoding="utf-8")
+        except OSError:
+            pass  # shown all the same
+    return text
 
 
 def list_jobs(engine: Engine, limit: int = 100) -> list[Job]:

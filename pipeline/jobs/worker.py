@@ -1,8 +1,9 @@
-"""A lane worker: takes one lane's queued jobs, oldest first, and runs each in a process group of its own.
+"""A lane worker of the local backend: takes one lane's queued jobs, oldest first, and runs each in a process group
+of its own.
 
-``sradit worker --lane gpu`` runs one until it is stopped (SIGTERM, SIGINT), on any machine that reaches
-the database; the app starts one (``python -m pipeline.jobs.worker --lane L --job ID --until-idle``)
-that stops when its lane has nothing queued. While a job runs, the worker writes its heartbeat and
+The app starts one (``python -m pipeline.jobs.worker --lane L --job ID``) when the lane has queued jobs and none
+running; it stops when its lane has nothing queued, or when it is stopped (SIGTERM, SIGINT). Jobs on other machines
+go through the ray backend (:mod:`pipeline.jobs.ray_backend`). While a job runs, the worker writes its heartbeat and
 watches its process: when that process ends, whatever is left of its group (loky/joblib workers, torch
 dataloader workers) is killed, a job it did not finish itself is marked failed — "worker died (pid N)"
 — and the lane's next job starts. A job cancelled meanwhile, or whose worker is stopped, has its group
@@ -18,7 +19,6 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
 from typing import IO, Any
 
 from sqlalchemy import Engine
@@ -43,15 +43,13 @@ def serve(
     lane: str,
     *,
     first: int | None = None,
-    until_idle: bool = False,
     stop: threading.Event | None = None,
     poll_seconds: float = 2.0,
-    on_job: Callable[[int, str], None] | None = None,
 ) -> int:
-    """Run the lane's jobs until ``stop`` is set (or, ``until_idle``, none is queued); returns how many ran.
+    """Run the lane's jobs until none is queued or ``stop`` is set; returns how many ran.
 
-    ``first``: a job already claimed for this worker. ``until_idle`` workers are the app's, one per lane:
-    they claim only while no other job of the lane runs.
+    ``first``: a job already claimed for this worker. It claims only while no other job of the lane runs (one
+    worker a lane).
     """
     check_lane(lane)
     stop = stop or threading.Event()
@@ -61,20 +59,15 @@ def serve(
             try:
                 reconcile(engine)
                 with write_session(engine) as s:
-                    job = claim(s, lane, exclusive=until_idle)
+                    job = claim(s, lane, exclusive=True)
                     job_id = job.id if job is not None else None
             except OperationalError as e:  # the database restarting or locked for long: try again later
                 print(f"worker: the database did not answer ({e.orig}); trying again", file=sys.stderr, flush=True)
                 stop.wait(poll_seconds)
                 continue
         if job_id is None:
-            if until_idle:
-                break
-            stop.wait(poll_seconds)
-            continue
-        status = supervise(engine, settings, job_id, stop)
-        if on_job is not None:
-            on_job(job_id, status)
+            break
+        supervise(engine, settings, job_id, stop)
         ran, job_id = ran + 1, None
     return ran
 
@@ -160,13 +153,12 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m pipeline.jobs.worker", description=__doc__)
     parser.add_argument("--lane", choices=JOB_LANES, required=True)
     parser.add_argument("--job", type=int, help="a job already claimed for this worker, run first")
-    parser.add_argument("--until-idle", action="store_true", help="stop when the lane has nothing queued")
     args = parser.parse_args(argv)
     from pipeline.database import engine_for
 
     settings = Settings.from_env()
     stop = install_stop_handlers()
-    serve(engine_for(settings), settings, args.lane, first=args.job, until_idle=args.until_idle, stop=stop)
+    serve(engine_for(settings), settings, args.lane, first=args.job, stop=stop)
     return 0
 
 

@@ -123,6 +123,55 @@ def merged_variants(session: Session, dataset_id: int) -> list[tuple[str, dict[s
     return [(parent_case, record_dict(rec)) for rec, parent_case in rows]
 
 
+@dataclass(frozen=True)
+class FoldSplit:
+    """One fold of K-fold: what its model trains on and the held-out records it predicts."""
+
+    fold: int
+    train: list[dict[str, str]]
+    held: list[dict[str, str]]
+
+
+#: Trains every fold's model and predicts its held-out records: one after another here (:func:`in_turn`), or all
+#: at once on a cluster (training.models.ray_folds); returns {病案标识: prediction} of every held-out record.
+FoldRunner = Callable[[list[FoldSplit], Progress | None], dict[str, CodePrediction]]
+
+
+def fold_splits(
+    rows: list[dict[str, str]], variants: list[tuple[str, dict[str, str]]], folds: dict[str, int], k: int
+) -> list[FoldSplit]:
+    """Merged variants join the training folds, never the fold of their own parent record (that would show the
+    model a rewrite of the record it is tested on)."""
+    return [
+        FoldSplit(
+            f,
+            [row for row in rows if folds[row[ID_KEY]] != f]
+            + [row for parent, row in variants if folds.get(parent, -1) != f],
+            [row for row in rows if folds[row[ID_KEY]] == f],
+        )
+        for f in range(k)
+    ]
+
+
+def in_turn(learner_factory: Callable[[int], Learner]) -> FoldRunner:
+    """Each fold's model trained and asked in turn, in this process."""
+
+    def run(splits: list[FoldSplit], progress: Progress | None) -> dict[str, CodePrediction]:
+        predicted: dict[str, CodePrediction] = {}
+        k = len(splits)
+        for split in splits:
+            model = learner_factory(split.fold).fit(split.train)
+            if progress:
+                progress(2 * split.fold + 1, 2 * k)
+            for row, pred in zip(split.held, model.predict(split.held), strict=True):
+                predicted[row[ID_KEY]] = pred
+            if progress:
+                progress(2 * split.fold + 2, 2 * k)
+        return predicted
+
+    return run
+
+
 def oof_predictions(
     rows: list[dict[str, str]],
     variants: list[tuple[str, dict[str, str]]],
@@ -130,22 +179,10 @@ def oof_predictions(
     k: int,
     learner_factory: Callable[[int], Learner],
     progress: Progress | None = None,
+    runner: FoldRunner | None = None,
 ) -> dict[str, CodePrediction]:
-    """Out-of-fold predictions of the original records. Merged variants join the training folds, never the
-    fold of their own parent record (that would show the model a rewrite of the record it is tested on)."""
-    predicted: dict[str, CodePrediction] = {}
-    for f in range(k):
-        train = [row for row in rows if folds[row[ID_KEY]] != f]
-        train += [row for parent, row in variants if folds.get(parent, -1) != f]
-        held = [row for row in rows if folds[row[ID_KEY]] == f]
-        model = learner_factory(f).fit(train)
-        if progress:
-            progress(2 * f + 1, 2 * k)
-        for row, pred in zip(held, model.predict(held), strict=True):
-            predicted[row[ID_KEY]] = pred
-        if progress:
-            progress(2 * f + 2, 2 * k)
-    return predicted
+    """Out-of-fold predictions of the original records (see :func:`fold_splits`)."""
+    return (runner or in_turn(learner_factory))(fold_splits(rows, variants, folds, k), progress)
 
 
 def check_round(session: Session, round_no: int | None) -> int:
@@ -172,9 +209,11 @@ def mine(
     job_id: int | None = None,
     progress: Progress | None = None,
     learner: str | None = None,
+    runner: FoldRunner | None = None,
 ) -> MiningReport:
     """Predict every labelled record out of fold and store the run and its badcases in the round. A round this
-    opens records ``learner`` as the one it retrains (default: the mining model itself)."""
+    opens records ``learner`` as the one it retrains (default: the mining model itself). ``runner``: how the
+    folds are trained and predicted (default: in turn, with ``learner_factory``)."""
     with read_session(engine) as s:
         round_no = check_round(s, cfg.round_no)
         recs = labelled_records(s, cfg.dataset)
@@ -184,7 +223,7 @@ def mine(
     ids = {r.case_id: r.id for r in recs}
     case_ids = [r.case_id for r in recs]
     folds = assign_folds(case_ids, [r.principal_code or "" for r in recs], cfg.folds, cfg.seed, cfg.group or "patient")
-    predicted = oof_predictions(rows, extra, folds, cfg.folds, learner_factory, progress)
+    predicted = oof_predictions(rows, extra, folds, cfg.folds, learner_factory, progress, runner)
 
     gold = {r.case_id: (r.principal_code, r.other_codes or []) for r in recs}
     report = score(gold, {cid: (p.principal, list(p.others)) for cid, p in predicted.items()}, cfg.metric or "f1")

@@ -18,6 +18,7 @@ from db.vocabulary import VARIANT_GENERATORS
 from pipeline.domain.model_names import is_file_model
 from pipeline.domain.vocabulary import INFERENCE_MODES, LABEL_CHECKS, MINING_MODES, RETRAIN_MODES
 from pipeline.errors import InputError
+from pipeline.jobs.resources import LANE_DEFAULTS, Resources
 
 AUTO, NONE = "auto", "none"
 #: Keys of rounds stored before the configuration had its present names.
@@ -44,6 +45,8 @@ _FIRST_STAGE = {
     # Read when the round registers its policy, the last thing it does: it may change until the round is done
     # (the way on for a training stage stopped by a policy that learned nothing).
     "keep_unlearned_policy": "done",
+    # Read as each stage's job is sent to a cluster: it may change until the round is done.
+    "resources": "done",
 }
 
 
@@ -125,6 +128,14 @@ class RoundConfig:
             "rewards) as the round's policy anyway. Off: its training stage stops and says why."
         ),
     )
+    resources: dict[str, float | None] | None = field(
+        default=None,
+        metadata=_help(
+            "On a Ray cluster (SRADIT_JOB_BACKEND=ray): what each of the round's stage jobs asks for, e.g. {gpus: "
+            "1, cpus: 8, memory_gb: 64}; unset: the models file's `resources` of the model a stage runs, or the "
+            "lane's default (1 GPU for training and LLM work). K-fold's fold trainings take the learner's."
+        ),
+    )
     dataset: str = field(default="train", metadata=_help("Training set of round 1 (later rounds: the last version)."))
     seed: int = field(default=0, metadata=_help("Seed of folds and generation."))
     threshold: float = field(
@@ -198,6 +209,8 @@ def first_stage(key: str, cfg: RoundConfig) -> str:
 def _coerce(name: str, value: Any, default: Any, where: str) -> Any:
     if value is None:
         return None
+    if name == "resources":
+        return Resources.read(value, where, LANE_DEFAULTS["gpu"]).as_dict()
     if default is None or isinstance(default, str):
         if not isinstance(value, str | int | float):
             raise InputError(f"{where}: {name} must be text, not {value!r}")

@@ -27,6 +27,7 @@
     engine = "transformers"      # how the trained fold models predict: transformers | vllm
     vote_share = 0.5             # the ensemble keeps other codes named by at least this share of the folds
     cotd = false                 # SFT targets think with the teacher's stored reasoning (CoT distillation)
+    resources = {gpus = 1, cpus = 8, memory_gb = 64}   # on a Ray cluster: what each training or job of it asks for
 
 ``baseline`` (the CPU coder) is built in.
 """
@@ -47,6 +48,7 @@ from pipeline.domain.vocabulary import (
     WEIGHT_ENGINES,
 )
 from pipeline.errors import InputError
+from pipeline.jobs.resources import LANE_DEFAULTS, Resources
 
 _FIELDS = {
     "kind",
@@ -66,6 +68,7 @@ _FIELDS = {
     "subtasks",
     "vote_share",
     "cotd",
+    "resources",
 }
 
 
@@ -92,6 +95,9 @@ class ModelSpec:
     subtasks: str = "pair"
     vote_share: float = 0.5
     cotd: bool = False
+    #: on a Ray cluster (SRADIT_JOB_BACKEND=ray): what one job or fold training with this model asks for; None:
+    #: the lane's default (pipeline.jobs.backend.LANE_DEFAULTS)
+    resources: Resources | None = None
 
     @property
     def served_name(self) -> str:
@@ -166,6 +172,10 @@ def load_models(path: Path) -> dict[str, ModelSpec]:
             problems.append(f"[models.{name}] must be a table")
             continue
         found = _problems(name, entry)
+        try:
+            resources = Resources.read(entry.get("resources"), f"[models.{name}]", LANE_DEFAULTS["gpu"])
+        except InputError as e:
+            found.append(str(e))
         problems += found
         if found:
             continue
@@ -189,6 +199,7 @@ def load_models(path: Path) -> dict[str, ModelSpec]:
             subtasks=entry.get("subtasks", "pair"),
             vote_share=float(entry.get("vote_share", 0.5)),
             cotd=bool(entry.get("cotd", False)),
+            resources=resources if "resources" in entry else None,
         )
     if problems:
         raise InputError(f"{path}: {len(problems)} problems in the models file", problems)

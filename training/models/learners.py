@@ -9,6 +9,7 @@ models (with their lineage) in the same step that stores the out-of-fold results
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -44,6 +45,24 @@ class FoldModel:
     path: str
     config: dict[str, Any]
     metrics: dict[str, Any] = field(default_factory=dict)
+
+
+#: Written into a trained model's folder: what it was trained on (a digest of its rows and settings) and its metrics.
+TRAINED_MARKER = "sradit-trained.json"
+
+
+def _training_digest(rows: Sequence[Mapping[str, Any]], config: Mapping[str, Any]) -> str:
+    body = json.dumps({"rows": list(rows), "config": dict(config)}, ensure_ascii=False, sort_keys=True, default=str)
+    return hashlib.sha256(body.encode()).hexdigest()
+
+
+def _trained_before(out: Path, digest: str) -> dict[str, Any] | None:
+    """The metrics of a complete model already in ``out`` trained on the same rows and settings, or None."""
+    try:
+        seen = json.loads((out / TRAINED_MARKER).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return dict(seen.get("metrics") or {}) if seen.get("digest") == digest else None
 
 
 def sft_training_rows(
@@ -121,7 +140,7 @@ class SFTLearner:
         """Fine-tune the base on ``records`` for one sub-task into ``<models_dir>/<name>``. It trains in a hidden
         folder beside it, moved into place only when complete: an interrupted run leaves no folder under the
         model's name (a K-fold killed mid-fold once left an empty one). A folder already under that (unregistered)
-        name is replaced."""
+        name is replaced, unless it holds a complete model trained on the same rows and settings: that one is kept."""
         from training.sft import config_dict, run_sft
         from training.train_entry import load_config
 
@@ -133,25 +152,36 @@ class SFTLearner:
                 f.write(json.dumps(row, ensure_ascii=False) + "\n")
         out = self.models_dir / name
         self.models_dir.mkdir(parents=True, exist_ok=True)
-        partial = Path(tempfile.mkdtemp(prefix=f".{name}.partial-", dir=self.models_dir))
-        cfg = replace(
+        base_cfg = replace(
             load_config("sft", self.spec.require("config")),
             model_path=self.base_path,
             train_file=str(train_file),
-            output_dir=str(partial),
             tasks=None,
             eval_file=None,
             metrics_file=None if on_metric else str(self.work_dir / f"{name}.metrics.jsonl"),
         )
+        # Where it is written differs from job to job; what it is trained on and how does not.
+        digest = _training_digest(rows, config_dict(replace(base_cfg, output_dir="", train_file="", metrics_file=None)))
+        done = _trained_before(out, digest)
+        if done is not None:
+            # A job killed after this model was moved into place (a K-fold stopped part-way): trained on exactly
+            # these rows with exactly this configuration, so running the stage again trains only what is missing.
+            self.log(f"SFT {name}: already trained on the same {len(rows)} records and settings ({out}); kept")
+            model = FoldModel(name, fold, subtask, str(out), config_dict(replace(base_cfg, output_dir=str(out))), done)
+            self.trained.append(model)
+            return model
+        partial = Path(tempfile.mkdtemp(prefix=f".{name}.partial-", dir=self.models_dir))
+        cfg = replace(base_cfg, output_dir=str(partial))
         self.log(f"SFT {name}: {subtask} on {len(rows)} records from {self.base_path} → {out}")
         try:
             result = run_sft(cfg, on_metric=on_metric, on_progress=self.on_progress)
+            metrics = {k: result[k] for k in ("train_loss", "global_step", "train_rows") if k in result}
+            (partial / TRAINED_MARKER).write_text(json.dumps({"digest": digest, "metrics": metrics}), encoding="utf-8")
             if out.exists():
                 shutil.rmtree(out)
             os.replace(partial, out)
         finally:
             shutil.rmtree(partial, ignore_errors=True)  # gone already when it was moved into place
-        metrics = {k: result[k] for k in ("train_loss", "global_step", "train_rows") if k in result}
         model = FoldModel(name, fold, subtask, str(out), config_dict(replace(cfg, output_dir=str(out))), metrics)
         self.trained.append(model)
         return model

@@ -23,9 +23,10 @@ $(VENV)/.run-$(HASH): $(BIN)/python pyproject.toml
 	rm -f $(VENV)/.run-* && touch $@
 
 # The postgres extra too: with SRADIT_TEST_PG_URL set (`.ci/postgres.sh` prints one), every database test runs on
-# SQLite and on PostgreSQL; under CI=true, without it, the PostgreSQL cases fail.
+# SQLite and on PostgreSQL; under CI=true, without it, the PostgreSQL cases fail. And Ray: the ray backend's tests
+# use CI's loopback head (SRADIT_TEST_RAY_ADDRESS) or start one of their own.
 $(VENV)/.test-$(HASH): $(BIN)/python pyproject.toml
-	$(PIP) install -q -e '.[test,vllm,postgres]'
+	$(PIP) install -q -e '.[test,vllm,postgres,ray]'
 	$(PIP) uninstall -q -y $(VLLM_UNUSED)
 	rm -f $(VENV)/.test-* && touch $@
 

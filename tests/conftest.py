@@ -27,7 +27,8 @@ from pipeline.augment.rewriting import RewriteConfig, generate_round
 from pipeline.database import init_database
 from pipeline.ingest.importer import import_file
 from pipeline.mining.kfold import MiningConfig, mine
-from tests import model_cache, ray_head as ray_heads
+from tests import model_cache
+from tests import ray_head as ray_heads
 from tests.databases import BACKENDS, SQLITE_ONLY, SchemaTemplates, fresh_pg_database
 from tests.helpers import ROOT, SHARED_DATA, Cli, Counting, Oracle
 

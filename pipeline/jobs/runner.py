@@ -128,11 +128,11 @@ def submit(
     stored, config = load_table(settings.job_table).encode(params)
     stored.type.load_handler()  # fail now, not in the worker
     kind = kind or stored.type.name
-    config["resources"] = (resources or LANE_DEFAULTS[lane]).as_dict()
-    if settings.job_backend == "ray":
+    if settings.job_backend == "ray":  # what it asks of the cluster, and which cluster has it
         from pipeline.jobs.ray_backend import check_cluster
 
         check_cluster(settings)
+        config["resources"] = (resources or LANE_DEFAULTS[lane]).as_dict()
         config["ray_address"] = settings.ray_address
     with write_session(engine) as s:
         job = Job(

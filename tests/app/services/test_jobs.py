@@ -28,7 +28,7 @@ def settings(db_url: str, tmp_path: Path) -> Settings:
     models.write_text(
         '[models.qwen]\nkind = "llm"\nengine = "openai"\nurl = "http://localhost:8000/v1"\n', encoding="utf-8"
     )
-    return Settings(db_url=db_url, data_dir=tmp_path / "var", models=models, gpu_workers="external")
+    return Settings(db_url=db_url, data_dir=tmp_path / "var", models=models, paused_lanes="gpu")
 
 
 @pytest.mark.parametrize(
@@ -61,7 +61,7 @@ def test_each_job_goes_to_the_lane_it_needs(settings: Settings, params: Any, lan
 
 
 def test_the_service_submits_into_the_job_s_lane(engine: Engine, settings: Settings) -> None:
-    settings = replace(settings, cpu_workers="external")  # queued in their lanes, run by nobody
+    settings = replace(settings, paused_lanes="cpu,gpu")  # queued in their lanes, run by nobody
     gpu = submit(engine, settings, PredictParams("qwen", "test"), "tester")
     cpu = submit(engine, settings, PredictParams("baseline", "test"), "tester")
     assert (get_job(engine, gpu).lane, get_job(engine, cpu).lane) == ("gpu", "cpu")

@@ -20,7 +20,7 @@ from db.models import AuditEntry, Job
 from pipeline.errors import SraditError
 from pipeline.jobs.claims import claim
 from pipeline.jobs.processes import HOST, alive
-from pipeline.jobs.runner import cancel, job_status, reconcile, submit
+from pipeline.jobs.runner import cancel, job_status, reconcile, start_next, submit
 from pipeline.settings import Settings
 from tests.helpers import row_counts, status, wait_for
 from tests.pipeline.jobs.job_handlers import TABLE, OkParams, SleepParams, TreeParams
@@ -63,17 +63,19 @@ def test_a_long_gpu_job_does_not_hold_up_a_cpu_job(engine: Engine, settings: Set
     wait_for(lambda: status(engine, queued_gpu) == "succeeded")
 
 
-def test_the_app_leaves_a_lane_served_elsewhere_alone(engine: Engine, settings: Settings) -> None:
-    external = Settings(db_url=settings.db_url, data_dir=settings.data_dir, gpu_workers="external", job_table=TABLE)
-    gpu = submit(engine, external, OkParams(), "tester", "gpu", "train-sft")
-    cpu = submit(engine, external, OkParams(), "tester", "cpu", "filter")
+def test_a_paused_lane_keeps_its_jobs_queued_while_the_other_runs(engine: Engine, settings: Settings) -> None:
+    paused = Settings(db_url=settings.db_url, data_dir=settings.data_dir, paused_lanes="gpu", job_table=TABLE)
+    gpu = submit(engine, paused, OkParams(), "tester", "gpu", "train-sft")
+    cpu = submit(engine, paused, OkParams(), "tester", "cpu", "filter")
     wait_for(lambda: status(engine, cpu) == "succeeded")
-    assert status(engine, gpu) == "queued"  # for `sradit worker --lane gpu` on the GPU server
+    assert status(engine, gpu) == "queued"
+    start_next(engine, settings)  # the lane opened again
+    wait_for(lambda: status(engine, gpu) == "succeeded")
 
 
 def _claim_all(db_url: str, lane: str, out: str, go: Any, exclusive: bool = False) -> None:
-    """One claimer process: claims until the lane is empty, as a worker of its own would; ``exclusive``: once,
-    as the app's launcher does (one running job per lane)."""
+    """One claimer process: claims until the lane is empty, as the ray backend's submitter does; ``exclusive``:
+    once, as a lane worker's launcher does (one running job per lane)."""
     engine = make_engine(db_url)
     mine = []
     go.wait(60)  # all start together

@@ -156,14 +156,12 @@ def test_a_wrong_or_missing_token_is_refused(
     assert _jobs(engine) == 0
 
 
-def test_a_data_folder_the_cluster_does_not_see_is_refused(
-    engine: Engine, settings: Settings, ray_head: Head
-) -> None:
+def test_a_data_folder_the_cluster_does_not_see_is_refused(engine: Engine, settings: Settings, ray_head: Head) -> None:
     """The app's side in a mount namespace of its own, with an empty file system mounted over its data folder: the
     cluster's probe writes its token into the real folder, which this app does not see — as a node without the
     shared storage would."""
     settings.data_dir.mkdir(parents=True)
-    inner = f"mount -t tmpfs none {settings.data_dir} && exec \"$@\""
+    inner = f'mount -t tmpfs none {settings.data_dir} && exec "$@"'
     prefix = ("unshare", "-m", "--propagation", "private", "sh", "-c", inner, "sh")
     can = subprocess.run(["unshare", "-m", "true"], capture_output=True, check=False).returncode == 0
     if not can:
@@ -177,3 +175,13 @@ def test_a_data_folder_the_cluster_does_not_see_is_refused(
     code, out = _sradit(settings, {**ray_head.env}, "jobs", "cluster")
     assert code == 0, out
     assert "token accepted" in out
+
+
+def test_one_machine_needs_no_ray() -> None:
+    """`make run` installs no Ray: the app, its pages' services, the CLI and a lane worker never import it."""
+    code = (
+        "import sys, app.cli, app.services.jobs, app.services.rounds, pipeline.jobs.worker, pipeline.jobs.runner; "
+        "print('ray' in sys.modules)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
+    assert done.stdout.strip() == "False"

@@ -1,6 +1,7 @@
 """Project side of the trainer-consumer check (.ci/consumers/check.sh): in the project's environment, build the
 demo database, the tiny offline model, the llamafactory and verl exports of round 1, and the expected rewards
-(training.rewards) of a table of completions, into the folder given."""
+(training.rewards) of a table of completions, and the command lines of `sradit train llamafactory|verl` on those
+exports, into the folder given."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from app.services.demo import build_demo  # noqa: E402
+from app.services.framework_training import FrameworkTrainParams, plan  # noqa: E402
 from db.engine import make_engine  # noqa: E402
 from pipeline.domain.label_space import OTHER, PRINCIPAL  # noqa: E402
 from pipeline.export.datasets import ExportConfig, export  # noqa: E402
@@ -60,6 +62,11 @@ def main(out: Path) -> None:
         "verl": str(made["verl"].path),
         "verl_rows": made["verl"].row_counts["train"],
         "rewards": completions(),
+    }
+    # The command lines `sradit train llamafactory|verl --export ID` runs (on a node of the cluster, say).
+    info["commands"] = {
+        fmt: plan(engine, out / "models", FrameworkTrainParams(fmt, made[fmt].export_id, info["tiny_model"], fmt)).argv
+        for fmt in ("llamafactory", "verl")
     }
     (out / "made.json").write_text(json.dumps(info, ensure_ascii=False, indent=1), encoding="utf-8")
     print(f"exports: llamafactory {info['llamafactory_rows']} rows, verl {info['verl_rows']} rows")

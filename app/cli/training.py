@@ -7,9 +7,9 @@ from pathlib import Path
 
 import click
 
-from app.cli.common import Ctx, friendly, pass_ctx
+from app.cli.common import Ctx, friendly, pass_ctx, progress_bar
 from db.vocabulary import SUBTASKS
-from pipeline.domain.vocabulary import TRAINERS
+from pipeline.domain.vocabulary import FRAMEWORKS, TRAINERS
 from pipeline.errors import InputError
 
 
@@ -171,24 +171,79 @@ def _number(value: str, option: str) -> float:
 
 
 @click.command("train", context_settings={"ignore_unknown_options": True})
-@click.argument("kind", type=click.Choice(TRAINERS))
+@click.argument("kind", type=click.Choice((*TRAINERS, *FRAMEWORKS)))
 @click.option(
     "--config",
     "config",
-    required=True,
     type=click.Path(path_type=Path),
-    help="YAML or TOML run configuration (configs/sft.yaml, configs/grpo.yaml).",
+    help="(sft, grpo) YAML or TOML run configuration (configs/sft.yaml, configs/grpo.yaml).",
 )
-@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Override a configuration key.")
+@click.option(
+    "--set", "overrides", multiple=True, metavar="KEY=VALUE", help="(sft, grpo) Override a configuration key."
+)
+@click.option("--export", "export_id", type=int, help="(llamafactory, verl) The export whose trainer files run.")
+@click.option("--model", "base", help="(llamafactory, verl) The model to start from: a folder or a registered model.")
+@click.option("--name", help="(llamafactory, verl) The name the trained model is registered under.")
+@click.option("--gpus", type=int, default=8, show_default=True, help="(llamafactory, verl) GPUs of one node to use.")
+@click.option(
+    "--on",
+    "where",
+    type=click.Choice(["here", "cluster"]),
+    help="(llamafactory, verl) Here, or as a job on the Ray cluster (needs SRADIT_JOB_BACKEND=ray); default: where "
+    "the job backend sends jobs.",
+)
+@pass_ctx
 @friendly
-def train_cmd(kind: str, config: Path, overrides: tuple[str, ...]) -> None:
-    """TRL training (also runs under `accelerate launch -m training.train_entry KIND CONFIG`)."""
+def train_cmd(
+    c: Ctx,
+    kind: str,
+    config: Path | None,
+    overrides: tuple[str, ...],
+    export_id: int | None,
+    base: str | None,
+    name: str | None,
+    gpus: int,
+    where: str | None,
+) -> None:
+    """TRL training: `train sft|grpo --config FILE` (also runs under `accelerate launch -m training.train_entry KIND
+    CONFIG`). The paper's trainers on an export: `train llamafactory|verl --export ID --model M --name NAME`, which
+    runs the export's own trainer files as a job and registers what they trained (README, "Running on a cluster")."""
+    if kind in FRAMEWORKS:
+        _framework(c, kind, export_id, base, name, gpus, where)
+        return
+    if config is None:
+        raise click.UsageError(f"`sradit train {kind}` needs --config FILE")
     from training.train_entry import main as train_main
 
     args = [kind, str(config)] + [x for o in overrides for x in ("--set", o)]
     code = train_main(args)
     if code:
         sys.exit(code)
+
+
+def _framework(
+    c: Ctx, kind: str, export_id: int | None, base: str | None, name: str | None, gpus: int, where: str | None
+) -> None:
+    from dataclasses import replace
+
+    from app.services.framework_training import FrameworkTrainParams
+    from app.services.jobs import run_command
+    from pipeline.audit import cli_actor
+
+    missing = [opt for opt, v in (("--export", export_id), ("--model", base), ("--name", name)) if v is None]
+    if missing:
+        raise click.UsageError(f"`sradit train {kind}` needs {', '.join(missing)}")
+    settings = c.settings
+    if where == "cluster" and settings.job_backend != "ray":
+        raise click.UsageError("--on cluster needs SRADIT_JOB_BACKEND=ray (README, Running on a cluster)")
+    if where == "here":
+        settings = replace(settings, job_backend="local")
+    params = FrameworkTrainParams(kind, int(export_id or 0), str(base), str(name), gpus)
+    bar, update = progress_bar(f"{kind} on export {export_id}")
+    with bar:
+        result = run_command(c.ready_engine(), settings, params, cli_actor(), update)
+    for line in result["lines"]:
+        click.echo(line)
 
 
 COMMANDS: tuple[click.Command, ...] = (model, train_cmd)

@@ -10,7 +10,7 @@ import streamlit as st
 from app.auth import require, user_name
 from app.folders import FOLDER_HELP, confine
 from app.state import ready_engine, settings
-from pipeline.domain.vocabulary import EXPORT_FORMATS, EXPORT_SELECTIONS, EXPORT_TASKS
+from pipeline.domain.vocabulary import EXPORT_FORMATS, EXPORT_SELECTIONS, EXPORT_TASKS, FRAMEWORKS
 from pipeline.errors import SraditError
 from pipeline.export.datasets import ExportConfig, export, list_exports, zip_folder
 from pipeline.overview import round_numbers
@@ -51,6 +51,9 @@ with st.form("export"):
             st.error(str(e))
         else:
             st.success(f"v{r.version} written to {r.path}: " + ", ".join(f"{k} {v}" for k, v in r.row_counts.items()))
+            if fmt in FRAMEWORKS:
+                where = "on the Ray cluster" if settings().job_backend == "ray" else "here"
+                st.caption(f"Train it with {fmt} itself, {where}: Training page, trainer {fmt}.")
 
 rows = [
     {

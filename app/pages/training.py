@@ -1,4 +1,5 @@
-"""Training: SFT or GRPO on an export, as a background job; the exact command, live log and curves."""
+"""Training: SFT or GRPO on an export, as a background job; the exact command, live log and curves. Or the paper's
+own trainers (LLaMA-Factory, verl) on an export of theirs, as a job here or on the Ray cluster."""
 
 from __future__ import annotations
 
@@ -9,11 +10,12 @@ import streamlit as st
 
 from app.auth import require, user_name
 from app.folders import FOLDER_HELP, confine
+from app.services.framework_training import FrameworkTrainParams, plan
 from app.services.jobs import cancel, get_job, log_tail, metrics, recent_jobs, submit
 from app.services.training import FORMAT_FOR, TinyParams, TrainParams, TrainRequest, preview
 from app.state import ready_engine, settings
 from db.vocabulary import JOB_ACTIVE_STATUSES
-from pipeline.domain.vocabulary import INFERENCE_MODES, TRAINERS
+from pipeline.domain.vocabulary import FRAMEWORKS, INFERENCE_MODES, TRAINERS
 from pipeline.errors import SraditError
 from pipeline.export.datasets import list_exports
 
@@ -23,7 +25,48 @@ engine = ready_engine()
 if engine is None:
     st.stop()
 
-kind = st.radio("Trainer", TRAINERS, horizontal=True, format_func=str.upper)
+TRAINER_LABELS = {"sft": "SFT (TRL)", "grpo": "GRPO (TRL)", "llamafactory": "LLaMA-Factory SFT", "verl": "verl GRPO"}
+
+
+def _framework_form(framework: str) -> None:
+    """The paper's trainer on an export of its format: the command it runs, then a job (registered when done)."""
+    exports = [e for e in list_exports(engine) if e.format == framework]
+    if not exports:
+        st.info(f"No {framework} export yet: make one on the Export page.")
+        return
+    c1, c2 = st.columns(2)
+    export_id = c1.selectbox(
+        "Dataset export",
+        [e.id for e in exports],
+        format_func=lambda i: next(f"#{e.id} round {e.round_no} v{e.version}" for e in exports if e.id == i),
+        key="fw_export",
+    )
+    start = c2.text_input("Model to start from (a folder or a registered model)", key="fw_model")
+    c3, c4 = st.columns(2)
+    name = c3.text_input("Register the trained model as", f"{framework}-r{exports[0].round_no}", key="fw_name")
+    gpus = int(c4.number_input("GPUs (one node)", 1, 64, 8, key="fw_gpus"))
+    if not start:
+        st.caption("Name the model to start from: the base for LLaMA-Factory, the SFT model for verl.")
+        return
+    try:
+        if "/" in start:  # a folder, not a registered model's name: held to the data folder as every typed folder
+            start = str(confine(start, settings()))
+        params = FrameworkTrainParams(framework, int(export_id), start, name, gpus)
+        shown = plan(engine, settings().workspace / "models", params).shown
+    except SraditError as e:
+        st.error(str(e))
+        return
+    where = "the Ray cluster" if settings().job_backend == "ray" else "this machine"
+    st.code(shown, language="bash", wrap_lines=True)
+    if st.button(f"Run on {where}", type="primary", key="fw_run"):
+        job_id = submit(engine, settings(), params, user_name())
+        st.success(f"job {job_id} queued: follow it on the Jobs page; the model is registered when it succeeds")
+
+
+kind = st.radio("Trainer", (*TRAINERS, *FRAMEWORKS), horizontal=True, format_func=TRAINER_LABELS.__getitem__)
+if kind in FRAMEWORKS:
+    _framework_form(kind)
+    st.stop()
 exports = [e for e in list_exports(engine) if e.format == FORMAT_FOR[kind]]
 if not exports:
     st.info(f"No {FORMAT_FOR[kind]} export yet: make one on the Export page.")

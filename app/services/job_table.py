@@ -26,6 +26,12 @@ JOBS = JobTable(
         JobType("train", "app.services.training:train_job", "app.services.training:TrainParams", gpu=True),
         JobType("tiny", "app.services.training:tiny_job", "app.services.training:TinyParams", gpu=True),
         JobType("cotd", "app.services.distill:cotd_job", "app.services.distill:CotdParams", gpu=True),
+        JobType(
+            "framework-train",
+            "app.services.framework_training:framework_train_job",
+            "app.services.framework_training:FrameworkTrainParams",
+            gpu=True,
+        ),
     ),
     # Rows queued before jobs had names hold these handler strings; they stay here, whatever moves later.
     old_handlers={

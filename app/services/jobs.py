@@ -113,6 +113,8 @@ def resources_for(engine: Engine, settings: Settings, params: Any) -> Resources:
     values = to_json(params)
     if job.name == "round":
         return DRIVER
+    if job.name == "framework-train":  # the trainer spreads over the GPUs it is told of
+        return Resources(gpus=float(values["gpus"]), cpus=LANE_DEFAULTS["gpu"].cpus)
     from training.models.catalog import load_models
 
     models = load_models(settings.models)

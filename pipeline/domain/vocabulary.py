@@ -24,6 +24,8 @@ MODEL_FILE_KINDS = ("baseline", "llm", "sft")
 MODEL_LIST_KINDS = ("baseline", "external", "learner", *REGISTERED_MODEL_KINDS)
 #: The trainers `sradit train` and the Training page run.
 TRAINERS = ("sft", "grpo")
+#: The paper's own trainers, run on an export of their format (`sradit train llamafactory|verl --export ID`).
+FRAMEWORKS = ("llamafactory", "verl")
 #: What runs a model: local weights (transformers, vLLM) or an OpenAI-compatible server.
 ENGINES = ("transformers", "vllm", "openai")
 #: The engines that load a folder of weights, as a learner's trained models need.

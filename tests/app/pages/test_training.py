@@ -9,10 +9,13 @@ from pathlib import Path
 
 import pytest
 import streamlit as st
+from sqlalchemy import select
 from streamlit.testing.v1 import AppTest
 
 from app.services.demo import build_demo
-from db.engine import make_engine
+from db.engine import make_engine, read_session
+from db.models import Job
+from pipeline.export.datasets import ExportConfig, export
 from pipeline.settings import Settings
 from tests.helpers import ROOT
 
@@ -82,3 +85,31 @@ def test_an_admin_lets_the_page_use_any_folder(demo: tuple[str, Path], monkeypat
     at = _typed(demo, monkeypatch, str(folder))
     assert not at.error, [e.value for e in at.error]
     assert str(folder) in at.code[0].value  # the exact command trains from it
+
+
+def test_the_paper_s_trainer_on_an_export_shows_its_command_and_queues_its_job(
+    demo: tuple[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url, root = demo
+    engine = make_engine(url)
+    made = export(engine, ExportConfig(1, "llamafactory", root / "var" / "exports"), "t")
+    base = root / "var" / "models" / "base"
+    base.mkdir(parents=True, exist_ok=True)
+    for key, value in {"DB_URL": url, "DATA_DIR": str(root / "var"), "PAUSED_LANES": "gpu"}.items():
+        monkeypatch.setenv(f"SRADIT_{key}", value)
+    at = AppTest.from_file(PAGE, default_timeout=60)
+    for key, value in {"user_id": 2, "user_name": "engineer", "user_role": "engineer"}.items():
+        at.session_state[key] = value
+    at.run()
+    at.radio[0].set_value("llamafactory").run()
+    at.text_input(key="fw_model").input(str(base)).run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    command = at.code[0].value
+    assert command.startswith(f"llamafactory-cli train {made.path}/llamafactory_sft.yaml model_name_or_path={base}")
+    at.button(key="fw_run").click().run()
+    assert [s.value for s in at.success if "queued" in s.value]
+    with read_session(engine) as s:
+        job = s.scalars(select(Job).order_by(Job.id.desc())).first()
+    assert job is not None and (job.kind, job.lane, job.status) == ("framework-train", "gpu", "queued")
+    assert job.config["params"]["export_id"] == made.export_id
+    engine.dispose()

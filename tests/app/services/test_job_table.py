@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import Engine
 
 from app.services.distill import CotdParams
+from app.services.framework_training import FrameworkTrainParams
 from app.services.job_table import JOBS
 from app.services.mining import PredictParams
 from app.services.retrain import BaselineRetrainParams, GRPORetrainParams, SFTRetrainParams
@@ -43,6 +44,7 @@ EXAMPLES: dict[str, Any] = {
     "train": TrainParams(_REQUEST),
     "tiny": TinyParams("/models/tiny", answers=True),
     "cotd": CotdParams("qwen", "train@r1", ("multi",), 4, 0.0, 1),
+    "framework-train": FrameworkTrainParams("verl", 3, "qwen-r1-sft-principal", "qwen-r1-verl", 8),
 }
 
 

@@ -93,9 +93,7 @@ def kfold_learner(ctx: JobContext, spec: ModelSpec, cfg: MiningConfig, actor: st
             from training.models.ray_folds import ray_fold_runner
 
             runner = ray_fold_runner(learner, ctx.log)
-        report = mine(
-            ctx.engine, learner.for_fold, cfg, actor, job_id=ctx.job_id, progress=ctx.progress, runner=runner
-        )
+        report = mine(ctx.engine, learner.for_fold, cfg, actor, job_id=ctx.job_id, progress=ctx.progress, runner=runner)
         scores = fold_scores(ctx, report.run_id)
         serving = serving_of(spec)
         folds = [

@@ -45,6 +45,8 @@ class FoldModel:
     path: str
     config: dict[str, Any]
     metrics: dict[str, Any] = field(default_factory=dict)
+    #: kept from an earlier run that trained it on the same rows and settings (not trained again)
+    resumed: bool = False
 
 
 #: Written into a trained model's folder: what it was trained on (a digest of its rows and settings) and its metrics.
@@ -167,7 +169,8 @@ class SFTLearner:
             # A job killed after this model was moved into place (a K-fold stopped part-way): trained on exactly
             # these rows with exactly this configuration, so running the stage again trains only what is missing.
             self.log(f"SFT {name}: already trained on the same {len(rows)} records and settings ({out}); kept")
-            model = FoldModel(name, fold, subtask, str(out), config_dict(replace(base_cfg, output_dir=str(out))), done)
+            config = config_dict(replace(base_cfg, output_dir=str(out)))
+            model = FoldModel(name, fold, subtask, str(out), config, done, resumed=True)
             self.trained.append(model)
             return model
         partial = Path(tempfile.mkdtemp(prefix=f".{name}.partial-", dir=self.models_dir))

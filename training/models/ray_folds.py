@@ -75,7 +75,8 @@ def ray_fold_runner(learner: SFTLearner, log: Callable[[str], None] = print) -> 
         trained: dict[tuple[int, str], FoldModel] = {}
         for model in _as_done(ray, list(pending)):
             trained[(model.fold or 0, model.subtask)] = model
-            log(f"trained {model.name} ({len(trained)} of {len(pending)})")
+            how = "kept (trained before on the same rows and settings)" if model.resumed else "trained"
+            log(f"{how} {model.name} ({len(trained)} of {len(pending)})")
             if progress:
                 progress(len(trained), total)
         learner.trained.extend(trained[(s.fold, t)] for s in splits for t in subtasks)

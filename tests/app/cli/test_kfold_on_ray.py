@@ -1,10 +1,11 @@
 """K-fold and a round's retraining on a Ray cluster: a real loopback head (tests/ray_head.py, 2 GPUs declared), real
 PostgreSQL, real TRL training of the tiny answering model, the real CLI.
 
-The same `sradit kfold --model tiny-sft --folds 2 --seed 0` through the local backend and through Ray registers the
-same models and mines the same badcases from the same out-of-fold predictions; a K-fold whose job process is killed
-after a fold model is complete is failed with Ray's message, and run again trains only the models it is missing;
-the round opened by it runs to its end with its SFT and GRPO trained on the cluster and registered with lineage."""
+On the cluster, a K-fold job whose process is killed once a fold model is complete is failed with Ray's message,
+and `sradit kfold --model tiny-sft --folds 2 --seed 0` run again trains only the fold models it is missing — and
+registers the same models and mines the same badcases from the same out-of-fold predictions as the same command
+through the local backend; the round opened by it runs to its end with its SFT and GRPO trained on the cluster and
+registered with lineage."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import os
 import re
 import signal
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -38,11 +40,11 @@ KFOLD = ("kfold", "--model", LEARNER, "--folds", "2", "--seed", "0")
 
 
 def _setup(folder: Path, url: str, base: Path) -> Cli:
-    """24 synthetic records and a pair learner on the answering model (1 SFT step: the path, not a better model),
+    """16 synthetic records and a pair learner on the answering model (1 SFT step: the path, not a better model),
     each training asking for one of the head's 2 GPUs."""
     engine = make_engine(url)
     init_database(engine)
-    import_rows(engine, generate_records(n_labelled=24, n_unlabelled=0, seed=5), "train", "t", source="synthetic")
+    import_rows(engine, generate_records(n_labelled=16, n_unlabelled=0, seed=5), "train", "t", source="synthetic")
     engine.dispose()
     sft = yaml.safe_load((ROOT / "configs" / "cpu" / "sft-tiny.yaml").read_text(encoding="utf-8"))
     sft["max_steps"] = 1
@@ -78,100 +80,100 @@ def _outcome(url: str) -> tuple[list[str], dict[str, tuple[str, list[str]]], lis
     return names, preds, bad
 
 
+@dataclass(frozen=True)
+class Runs:
+    cli: Cli  #: the cluster side's CLI
+    local_url: str
+    ray_url: str
+    output: str  #: both `sradit kfold` commands' output
+    killed: int  #: the K-fold job killed part-way on the cluster
+    done_before_kill: set[str]  #: the fold models complete when it was killed
+
+
 @pytest.fixture(scope="module")
-def through_both(
-    tmp_path_factory: pytest.TempPathFactory, tiny_answering_model: Path, ray_head: Head
-) -> Iterator[tuple[Cli, str, str, str]]:
-    """The same K-fold, locally and on the cluster, each into a database of its own; yields the cluster's CLI, its
-    database, and both commands' output."""
+def runs(tmp_path_factory: pytest.TempPathFactory, tiny_answering_model: Path, ray_head: Head) -> Iterator[Runs]:
+    """The same K-fold locally, and on the cluster — where a first K-fold job is killed once a fold model is complete,
+    then `sradit kfold` runs it again — each into a database of its own."""
     require_pg_url()
     with fresh_pg_database() as local_url, fresh_pg_database() as ray_url:
         local = _setup(tmp_path_factory.mktemp("local"), local_url, tiny_answering_model)
         local_out = local(*KFOLD).output
-        on_ray = _setup(tmp_path_factory.mktemp("ray"), ray_url, tiny_answering_model)
+        folder = tmp_path_factory.mktemp("ray")
+        on_ray = _setup(folder, ray_url, tiny_answering_model)
         on_ray.env.update({"SRADIT_JOB_BACKEND": "ray", "SRADIT_RAY_ADDRESS": ray_head.address})
-        ray_out = on_ray(*KFOLD).output
-        yield on_ray, local_url, ray_url, local_out + "\n---\n" + ray_out
-
-
-def test_kfold_through_ray_registers_the_same_models_and_badcases_as_locally(
-    through_both: tuple[Cli, str, str, str],
-) -> None:
-    _cli, local_url, ray_url, out = through_both
-    local, ray = _outcome(local_url), _outcome(ray_url)
-    assert local[0] == [f"{LEARNER}-kfold-r1"] + [
-        f"{LEARNER}-r1-fold{k}-{t}" for k in (0, 1) for t in ("other", "principal")
-    ]
-    assert ray[0] == local[0]
-    assert len(ray[1]) == 24 and ray[1] == local[1], out  # the same out-of-fold predictions
-    assert ray[2] == local[2]
-    assert f"ensemble {LEARNER}-kfold-r1" in out.split("---")[1]
-
-
-def test_the_kfold_job_ran_on_the_cluster_with_its_folds_as_parallel_tasks(
-    through_both: tuple[Cli, str, str, str], ray_head: Head
-) -> None:
-    _cli, _local_url, ray_url, _out = through_both
-    engine = make_engine(ray_url)
-    with read_session(engine) as s:
-        job = s.scalar(select(Job).where(Job.kind == "kfold"))
-    assert job is not None and job.backend == "ray" and job.status == "succeeded"
-    assert job.backend_id in {d.submission_id for d in client(ray_head.address).list_jobs()}  # Ray's own list
-    log = backend_log(engine, job.id) or ""
-    assert "K-fold on the Ray cluster: 4 trainings at once, each asking {'gpus': 1.0, 'cpus': 1.0" in log
-    assert len(re.findall(rf"trained {LEARNER}-r1-fold\d-\w+ \(\d of 4\)", log)) == 4
-    engine.dispose()
-
-
-def test_a_killed_kfold_is_failed_and_run_again_trains_only_what_is_missing(
-    tmp_path: Path, tiny_answering_model: Path, ray_head: Head
-) -> None:
-    require_pg_url()
-    with fresh_pg_database() as url:
-        cli = _setup(tmp_path, url, tiny_answering_model)
         settings = Settings(
-            db_url=url,
-            data_dir=tmp_path / "var",
-            models=tmp_path / "models.toml",
+            db_url=ray_url,
+            data_dir=folder / "var",
+            models=folder / "models.toml",
             job_backend="ray",
             ray_address=ray_head.address,
         )
-        engine = make_engine(url)
-        first = submit(engine, settings, MiningConfig(folds=2, seed=0, model=LEARNER), "t", "gpu")
+        engine = make_engine(ray_url)
+        killed = submit(engine, settings, MiningConfig(folds=2, seed=0, model=LEARNER), "t", "gpu")
         models = settings.workspace / "models"
-        wait_for(lambda: any(models.glob(f"*/{TRAINED_MARKER}")), timeout=600)
-        done_first = {p.parent.name for p in models.glob(f"*/{TRAINED_MARKER}")}
-        os.kill(job_status(engine, first).pid or 0, signal.SIGKILL)
-        wait_for(lambda: bool(reconcile(engine)) or job_status(engine, first).status == "failed", timeout=120)
-        killed = job_status(engine, first)
-        assert killed.status == "failed" and (killed.message or "").startswith(f"Ray job {killed.backend_id} failed")
-        with read_session(engine) as s:
-            assert not list(s.scalars(select(RegisteredModel.name)))  # nothing registered half-way
-
-        cli.env.update({"SRADIT_JOB_BACKEND": "ray", "SRADIT_RAY_ADDRESS": ray_head.address})
-        cli(*KFOLD)
-        with read_session(engine) as s:
-            again = s.scalars(select(Job).where(Job.kind == "kfold").order_by(Job.id.desc())).first()
-            assert again is not None and again.status == "succeeded"
-            assert len(list(s.scalars(select(RegisteredModel.name)))) == 5
-        log = backend_log(engine, again.id) or ""
-        kept = set(re.findall(r"SFT (\S+): already trained on the same \d+ records and settings", log))
-        assert kept and kept >= done_first, log[-3000:]
-        trained = set(re.findall(r"SFT (\S+): \w+ on \d+ records from", log))
-        assert trained and not (trained & kept)  # each fold model trained once in all
+        wait_for(lambda: any(models.glob(f"*/{TRAINED_MARKER}")), timeout=900)
+        done = {p.parent.name for p in models.glob(f"*/{TRAINED_MARKER}")}
+        os.kill(job_status(engine, killed).pid or 0, signal.SIGKILL)
+        wait_for(lambda: bool(reconcile(engine)) or job_status(engine, killed).status == "failed", timeout=120)
         engine.dispose()
+        ray_out = on_ray(*KFOLD).output
+        yield Runs(on_ray, local_url, ray_url, local_out + "\n---\n" + ray_out, killed, done)
 
 
-def test_the_round_opened_by_it_retrains_sft_and_grpo_on_the_cluster(
-    through_both: tuple[Cli, str, str, str],
-) -> None:
-    cli, _local_url, ray_url, _out = through_both
+def test_kfold_through_ray_registers_the_same_models_and_badcases_as_locally(runs: Runs) -> None:
+    """Run again after a kill, with the models kept from the killed run: still the same as in one process."""
+    local, ray = _outcome(runs.local_url), _outcome(runs.ray_url)
+    folds = [f"{LEARNER}-r1-fold{k}-{t}" for k in (0, 1) for t in ("other", "principal")]
+    assert local[0] == [f"{LEARNER}-kfold-r1", *folds]
+    assert ray[0] == local[0]
+    assert len(ray[1]) == 16 and ray[1] == local[1], runs.output  # the same out-of-fold predictions
+    assert ray[2] == local[2]
+    assert f"ensemble {LEARNER}-kfold-r1" in runs.output.split("---")[1]
+
+
+def _kfold_jobs(url: str) -> list[Job]:
+    engine = make_engine(url)
+    with read_session(engine) as s:
+        jobs = list(s.scalars(select(Job).where(Job.kind == "kfold").order_by(Job.id)))
+    engine.dispose()
+    return jobs
+
+
+def test_a_killed_kfold_is_failed_with_ray_s_message_and_registers_nothing(runs: Runs) -> None:
+    killed, again = _kfold_jobs(runs.ray_url)
+    assert killed.id == runs.killed and killed.status == "failed"
+    assert (killed.message or "").startswith(f"Ray job {killed.backend_id} failed"), killed.message
+    assert again.status == "succeeded"
+    engine = make_engine(runs.ray_url)
+    with read_session(engine) as s:
+        by = set(s.scalars(select(RegisteredModel.job_id)))
+    engine.dispose()
+    assert by == {again.id}  # every registered model is the second run's
+
+
+def test_run_again_it_trains_only_the_fold_models_it_is_missing(runs: Runs, ray_head: Head) -> None:
+    again = _kfold_jobs(runs.ray_url)[1]
+    assert again.backend == "ray" and again.backend_id in {
+        d.submission_id for d in client(ray_head.address).list_jobs()
+    }
+    engine = make_engine(runs.ray_url)
+    log = backend_log(engine, again.id) or ""
+    engine.dispose()
+    assert "K-fold on the Ray cluster: 4 trainings at once, each asking {'gpus': 1.0, 'cpus': 1.0" in log
+    kept = set(re.findall(rf"kept \(trained before on the same rows and settings\) ({LEARNER}\S+) \(\d of 4\)", log))
+    trained = set(re.findall(rf"^trained ({LEARNER}\S+) \(\d of 4\)$", log, re.M))
+    assert kept >= runs.done_before_kill and kept, log[-3000:]
+    assert trained and not trained & kept and len(trained | kept) == 4  # each fold model trained once in all
+
+
+def test_the_round_opened_by_it_retrains_sft_and_grpo_on_the_cluster(runs: Runs) -> None:
+    cli, ray_url = runs.cli, runs.ray_url
     folder = Path(cli.env["SRADIT_DATA_DIR"]).parent
     (folder / "round.yaml").write_text(
         yaml.safe_dump(
             {
                 "generator": "rules",
-                "n": 2,
+                "n": 1,
                 "label_model": "baseline",
                 "policy_model": "none",
                 "grpo_config": str(folder / "grpo.yaml"),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import tomllib
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -90,16 +91,44 @@ def identifier_table() -> tuple[IdentifierPattern, ...]:
     return parse_table(TABLE.read_text(encoding="utf-8"), str(TABLE.name))
 
 
+#: Separators people put inside a long number (138 1234 5678, 138.1234.5678, 0531—8877 6655, 110101 19500305 1234):
+#: dropped between two runs of 3 or more digits, so that one pattern sees one number. Shorter runs keep theirs —
+#: 36.5, 2024-03-12 and 130/80 stay as written.
+_DIGIT_SEPARATOR = re.compile(r"(?<=\d{3})[ \t.\-‐‑‒–—―·・](?=\d{3})")
+
+
+def normalize(text: str) -> tuple[str, list[int]]:
+    """``text`` as the patterns read it — NFKC (full-width digits, letters and colons become ASCII) with separators
+    inside long numbers dropped — and, for each of its characters, the index of the character of ``text`` it came
+    from (plus one past the end), so that a match is a span of the original text."""
+    out: list[str] = []
+    index: list[int] = []
+    for i, ch in enumerate(text):
+        folded = unicodedata.normalize("NFKC", ch) if ord(ch) > 127 else ch
+        out.append(folded)
+        index.extend([i] * len(folded))
+    norm = "".join(out)
+    kept = [True] * len(norm)
+    for m in _DIGIT_SEPARATOR.finditer(norm):
+        kept[m.start()] = False
+    chars = [c for c, k in zip(norm, kept, strict=True) if k]
+    where = [i for i, k in zip(index, kept, strict=True) if k]
+    return "".join(chars), [*where, len(text)]
+
+
 def detect(text: str, table: tuple[IdentifierPattern, ...] | None = None) -> list[Hit]:
-    """Every identifier in ``text``, in order; where two patterns overlap, the earlier, then the longer, wins."""
+    """Every identifier in ``text``, in order; where two patterns overlap, the earlier, then the longer, wins. The
+    patterns read :func:`normalize`'s view; a hit's span and value are the original text's."""
+    norm, index = normalize(text)
     found: list[tuple[int, int, int, Hit]] = []
     for order, row in enumerate(table or identifier_table()):
-        for m in row.pattern.finditer(text):
+        for m in row.pattern.finditer(norm):
             group = "value" if "value" in row.pattern.groupindex else 0
-            start, end = m.span(group)
-            if start == end or (row.check and not row.check(m.group(group))):
+            n_start, n_end = m.span(group)
+            if n_start == n_end or (row.check and not row.check(m.group(group))):
                 continue
-            found.append((start, -(end - start), order, Hit(row.kind, row.label, start, end, m.group(group))))
+            start, end = index[n_start], index[n_end - 1] + 1
+            found.append((start, -(end - start), order, Hit(row.kind, row.label, start, end, text[start:end])))
     hits: list[Hit] = []
     for _start, _length, _order, hit in sorted(found, key=lambda f: f[:3]):
         if hits and hit.start < hits[-1].end:

@@ -92,7 +92,7 @@ def test_the_resident_id_check_digit() -> None:
 def test_every_row_of_the_table_says_what_it_finds() -> None:
     rows = parse_table(TABLE.read_text(encoding="utf-8"))
     kinds = {r.kind for r in rows}
-    assert kinds == {"resident_id", "phone", "name", "address", "record_number", "birth_date"}
+    assert kinds == {"resident_id", "phone", "name", "email", "address", "record_number", "birth_date"}
     assert all(len(r.description) > 30 and r.label for r in rows)
 
 

@@ -34,6 +34,7 @@ from pipeline.mining.kfold import MiningConfig, mine
 from pipeline.privacy.gate import IdentifierRefused
 from pipeline.settings import Settings
 from tests.helpers import Oracle, chat_reply, row_counts, serving
+from tests.privacy_corpus import CORPUS, leaked
 
 #: Fake identifiers, each written into a different field of one of the first three records.
 RESIDENT_ID = "370102196405120027"  # check digit valid (GB 11643)
@@ -262,3 +263,62 @@ def test_the_command_line_names_the_record_and_exits_nonzero(
     assert result.exit_code != 0 and "Traceback" not in result.output
     assert f"病案标识 {rows[0]['病案标识']}, field 现病史, identifier: name (姓名)" in result.output
     assert Recorder.bodies == [] and not (tmp_path / "out.json").exists()
+
+
+#: Every identifier of the corpus (tests/privacy_corpus.py), written into the records below.
+CORPUS_IDS = [i for _text, ids in CORPUS for i in ids]
+
+
+@pytest.fixture
+def corpus_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The ten records, each form of the corpus appended to one of their fields in turn (a line of its own)."""
+    out = [dict(r) for r in rows]
+    fields = ["现病史", "既往史", "个人史", "婚姻史", "入院情况", "出院医嘱"]
+    for i, (text, _ids) in enumerate(CORPUS):
+        row, field = out[i % len(out)], fields[(i // len(out)) % len(fields)]
+        row[field] = f"{row.get(field) or ''}\n{text}"
+    return out
+
+
+def test_no_form_of_the_corpus_reaches_the_server_when_predicting_or_teaching(
+    tmp_path: Path, db_url: str, engine: Engine, server: str, corpus_rows: list[dict[str, Any]]
+) -> None:
+    import_rows(engine, corpus_rows, "train", "t", source="test")
+    settings = _settings(tmp_path, db_url, server, "redact")
+    predict_dataset(engine, settings, "ext", "train", tmp_path / "out.json", "t")
+    teacher = teacher_generator(teacher_spec(settings, "ext"))
+    generate_traces(engine, teacher, "ext", "train", ["principal"], batch_size=4)
+    assert len(Recorder.bodies) == 30 and leaked(CORPUS_IDS, _sent()) == []
+
+
+def test_the_corpus_is_what_reaches_the_server_without_the_gate(
+    tmp_path: Path, db_url: str, engine: Engine, server: str, corpus_rows: list[dict[str, Any]]
+) -> None:
+    """The control: without the gate every form arrives, so the check above can fail."""
+    import_rows(engine, corpus_rows, "train", "t", source="test")
+    settings = _settings(tmp_path, db_url, server, None, external=False)
+    predict_dataset(engine, settings, "ext", "train", tmp_path / "out.json", "t")
+    assert leaked(CORPUS_IDS, _sent()) == CORPUS_IDS
+
+
+def test_no_form_of_the_corpus_reaches_the_server_when_rewriting_and_filtering(
+    tmp_path: Path, db_url: str, engine: Engine, server: str, corpus_rows: list[dict[str, Any]]
+) -> None:
+    _mined(engine, corpus_rows)
+    settings = _settings(tmp_path, db_url, server, "redact")
+    cfg = RewriteConfig(round_no=1, n=1, generator="llm", model="ext")
+    generate_round(engine, cfg, variant_source(settings, cfg), "t")
+    filter_round(engine, 1, build_filters(engine, settings, 1, label_model="ext", inference="greedy"), "t")
+    assert Recorder.bodies and leaked(CORPUS_IDS, _sent()) == []
+
+
+def test_in_refuse_mode_the_corpus_sends_nothing(
+    tmp_path: Path, db_url: str, engine: Engine, server: str, corpus_rows: list[dict[str, Any]]
+) -> None:
+    import_rows(engine, corpus_rows, "train", "t", source="test")
+    settings = _settings(tmp_path, db_url, server, "refuse")
+    with pytest.raises(IdentifierRefused):
+        predict_dataset(engine, settings, "ext", "train", tmp_path / "out.json", "t")
+    with pytest.raises(IdentifierRefused):
+        generate_traces(engine, teacher_generator(teacher_spec(settings, "ext")), "ext", "train", ["principal"], 4)
+    assert Recorder.bodies == []

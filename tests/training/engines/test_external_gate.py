@@ -288,7 +288,7 @@ def test_no_form_of_the_corpus_reaches_the_server_when_predicting_or_teaching(
     predict_dataset(engine, settings, "ext", "train", tmp_path / "out.json", "t")
     teacher = teacher_generator(teacher_spec(settings, "ext"))
     generate_traces(engine, teacher, "ext", "train", ["principal"], batch_size=4)
-    assert len(Recorder.bodies) == 30 and leaked(CORPUS_IDS, _sent()) == []
+    assert len(Recorder.bodies) >= 30 and leaked(CORPUS_IDS, _sent()) == []  # 20 predict, 10+ teacher (retries)
 
 
 def test_the_corpus_is_what_reaches_the_server_without_the_gate(

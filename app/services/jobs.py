@@ -123,11 +123,11 @@ def resources_for(engine: Engine, settings: Settings, params: Any) -> Resources:
     round_no = values.get("round_no")
     learner = None
     if isinstance(round_no, int):
-        from pipeline.rounds.lookup import maybe_round, round_config
+        from pipeline.rounds.lookup import handle, maybe_round
 
         with read_session(engine) as s:
             row = maybe_round(s, round_no)
-            cfg = round_config(row.config or {}, f"round {round_no}'s config") if row is not None else None
+            cfg = handle(row).config if row is not None else None
         if cfg is not None and cfg.resources is not None:
             return Resources.read(cfg.resources, f"round {round_no}'s config", LANE_DEFAULTS["gpu"])
         learner = cfg.learner if cfg is not None and job.name.startswith("retrain") else None

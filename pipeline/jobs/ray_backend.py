@@ -16,6 +16,7 @@ import json
 import secrets
 import time
 from datetime import datetime
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -36,8 +37,11 @@ PROBE_TIMEOUT_SECONDS = 180.0
 _FAILED = {"FAILED", "STOPPED"}
 
 
+@cache
 def client(address: str) -> Any:
-    """A Ray Jobs client for ``address``, or a :class:`SraditError` saying what is missing."""
+    """A Ray Jobs client for ``address`` — one a process: making one asks the head twice for its version, and
+    reconcile asks after every running Ray job each time the Jobs page polls — or a :class:`SraditError` saying what
+    is missing (not kept: the next call tries again)."""
     try:
         from ray.exceptions import AuthenticationError
         from ray.job_submission import JobSubmissionClient
@@ -137,13 +141,19 @@ def _submit(ray: Any, settings: Settings, job_id: int, kind: str, config: dict[s
     ray.submit_job(
         entrypoint=f"python -m pipeline.jobs.job_process {job_id}",
         submission_id=sid,
-        runtime_env={"env_vars": {**settings_env(settings), "PYTHONPATH": str(ROOT)}},
+        runtime_env=_runtime_env(settings),
         entrypoint_num_cpus=res.cpus,
         entrypoint_num_gpus=res.gpus,
         entrypoint_memory=int(res.memory_gb * 2**30) if res.memory_gb else None,
         metadata={"sradit_job": str(job_id), "kind": kind},
     )
     return sid
+
+
+def _runtime_env(settings: Settings) -> dict[str, Any]:
+    """What a job (or the probe) runs with on a node: this app's settings, and its checkout importable as for a
+    local job (handlers of the tests' job tables live there)."""
+    return {"env_vars": {**settings_env(settings), "PYTHONPATH": str(ROOT)}}
 
 
 def _first_line(e: object) -> str:
@@ -171,7 +181,7 @@ def check_cluster(settings: Settings) -> None:
     answer = folder / f"probe-{token[:8]}.txt"
     sid = ray.submit_job(
         entrypoint=f"python -m pipeline.jobs.ray_probe {answer} {token}",
-        runtime_env={"env_vars": {**settings_env(settings), "PYTHONPATH": str(ROOT)}},
+        runtime_env=_runtime_env(settings),
         entrypoint_num_cpus=0,
         metadata={"sradit_probe": "data folder and database"},
     )

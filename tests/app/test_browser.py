@@ -246,6 +246,8 @@ def test_a_reload_keeps_you_signed_in_and_sign_out_ends_the_session(browser: Bro
     assert row is not None and row.revoked_at is None and row.token_hash != cookie["value"]
 
     page.get_by_role("link", name="Jobs", exact=True).click()
+    # Home has a "Jobs" heading too: the Jobs page is open once the address says so (else the reload raced it)
+    expect(page).to_have_url(re.compile(r"/jobs/?$"), timeout=30_000)
     expect(page.get_by_role("heading", name="Jobs")).to_be_visible(timeout=30_000)
     page.reload()  # a new websocket session: the cookie signs it in, on the same page
     expect(page.get_by_text("Signed in as engineer")).to_be_visible(timeout=30_000)

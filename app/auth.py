@@ -13,6 +13,7 @@ import json
 
 import streamlit as st
 
+from app.inert import md
 from db.base import utcnow
 from pipeline.errors import SraditError
 
@@ -121,7 +122,7 @@ def require(group: str) -> None:
         st.warning("Please sign in.")
         st.stop()
     if not may(group):
-        st.error(f"Your role ({role()}) may not open this page.")
+        st.error(md("Your role ({}) may not open this page.", role()))
         st.stop()
 
 

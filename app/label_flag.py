@@ -7,7 +7,7 @@ from __future__ import annotations
 import streamlit as st
 from sqlalchemy import Engine
 
-from app.inert import inert
+from app.inert import md
 from pipeline.domain.label_space import OTHER, PRINCIPAL
 from pipeline.errors import InputError
 from pipeline.review.label_issues import HELD, flag_label_issue, issues_of_badcase
@@ -25,9 +25,14 @@ def flag_form(
     if standing is not None:
         proposed = "; ".join([standing.proposed_principal, *standing.proposed_others])
         st.info(
-            f"Label issue {standing.id} ({standing.status}), flagged by {inert(standing.flagged_by)}: proposes "
-            f"{inert(proposed)}"
-            + (f" — dataset {inert(standing.dataset)}" if standing.dataset else " — waiting for an engineer")
+            md(
+                "Label issue {} ({}), flagged by {}: proposes {}",
+                standing.id,
+                standing.status,
+                standing.flagged_by,
+                proposed,
+            )
+            + (md(" — dataset {}", standing.dataset) if standing.dataset else " — waiting for an engineer")
             + ". This badcase is held out of rewriting and augmentation."
         )
         return None
@@ -52,7 +57,7 @@ def flag_form(
     try:
         issue = flag_label_issue(engine, badcase_id, principal, others, actor, comment)
     except InputError as e:
-        st.error(str(e))
+        st.error(md("{}", str(e)))
         return None
-    st.success(f"Label issue {issue} flagged: an engineer sees it on the Label issues page.")
+    st.success(md("Label issue {} flagged: an engineer sees it on the Label issues page.", issue))
     return issue

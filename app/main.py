@@ -16,9 +16,11 @@ if _ROOT not in sys.path:
 import streamlit as st  # noqa: E402
 
 from app.auth import may, refresh, resume_from_cookie, role, sign_out, signed_in, user_name, write_cookie  # noqa: E402
-from app.inert import inert  # noqa: E402
+from app.inert import md  # noqa: E402
 
-st.set_page_config(page_title="SRADIT Studio", page_icon=":material/stethoscope:", layout="wide")
+# The favicon is a file of ours, served by the app: a Material icon as favicon is fetched from fonts.gstatic.com,
+# a request that leaves a hospital's network on every page (tests/app/test_browser.py counts them).
+st.set_page_config(page_title="SRADIT Studio", page_icon=str(Path(__file__).with_name("icon.png")), layout="wide")
 
 
 def pages(everyone: bool) -> dict[str, list[st.Page]]:
@@ -62,7 +64,7 @@ if not signed_in():
     st.stop()
 
 with st.sidebar:
-    st.caption(f"Signed in as **{inert(user_name())}** ({role()})")
+    st.caption(md("Signed in as **{}** ({})", user_name(), role()))
     write_cookie()
     if st.button("Sign out"):
         sign_out()
@@ -74,6 +76,10 @@ except Exception as e:  # noqa: BLE001 — st.stop / st.rerun are BaseExceptions
     error_id = uuid.uuid4().hex[:8]
     logging.getLogger("sradit.app").exception("error %s on page %s (user %s)", error_id, st.context.url, user_name())
     st.error(
-        f"Something went wrong on this page ({type(e).__name__}). Error id **{error_id}**: the server log holds "
-        "the details. Reload the page to try again."
+        md(
+            "Something went wrong on this page ({}). Error id **{}**: the server log holds the details. Reload the "
+            "page to try again.",
+            type(e).__name__,
+            error_id,
+        )
     )

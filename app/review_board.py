@@ -14,7 +14,7 @@ import streamlit as st
 from sqlalchemy import Engine
 
 from app.auth import user_name
-from app.inert import inert
+from app.inert import inert, md
 from app.label_flag import flag_form
 from app.textdiff import diff_html
 from pipeline.domain.records import TEXT_SECTIONS
@@ -184,7 +184,7 @@ def draw_board(engine: Engine, uid: int, round_no: int, include_filtered: bool, 
     if ss.get("board_message"):
         st.caption(inert(ss["board_message"]))
     if not round_open(engine, round_no):
-        st.warning(f"Round {round_no} has left review: its decisions are closed.")
+        st.warning(md("Round {} has left review: its decisions are closed.", round_no))
         return
     if ss.get("board_badcase") is None:
         _open(next_badcase(engine, uid, round_no, include_filtered))
@@ -202,7 +202,7 @@ def draw_board(engine: Engine, uid: int, round_no: int, include_filtered: bool, 
     with main:
         _header(engine, board)
         if board.notice():
-            st.success(board.notice())
+            st.success(md("{}", board.notice()))
         _keys(engine, uid, round_no, include_filtered, required, board, focused)
         _grid(board, focused)
         if board.cards:
@@ -216,7 +216,7 @@ def draw_board(engine: Engine, uid: int, round_no: int, include_filtered: bool, 
 
 def _header(engine: Engine, board: Board) -> None:
     names = names_for(engine, {board.gold_principal, board.predicted_principal or "", *board.gold_others})
-    st.subheader(f"{inert(board.case_id)} · {len(board.cards)} variants, best ranked first")
+    st.subheader(md("{} · {} variants, best ranked first", board.case_id, len(board.cards)))
     gold = f"主 {board.gold_principal} {names.get(board.gold_principal, '')}" + "".join(
         f" · {c} {names.get(c, '')}" for c in board.gold_others
     )
@@ -277,7 +277,7 @@ def _reason(engine: Engine, uid: int, required: int, board: Board, focused: int)
     base = (engine, uid, required, board, focused)
     with st.form("board_reason_form", clear_on_submit=True, enter_to_submit=True, border=False):
         st.text_input(
-            f"Reason or comment for Variant {number} (Enter rejects with it, Ctrl+Enter approves with it)",
+            md("Reason or comment for Variant {} (Enter rejects with it, Ctrl+Enter approves with it)", number),
             key="board_text",
         )
         with st.container(horizontal=True):
@@ -304,7 +304,7 @@ def _grid(board: Board, focused: int) -> None:
             is_focused = board.cards[focused] is card
             with col.container(border=True, key="board_focused" if is_focused else f"board_card_{card.number}"):
                 st.button(
-                    f"Variant {card.number}",
+                    md("Variant {}", card.number),
                     key=f"board_focus_{card.number}",
                     on_click=_focus,
                     args=(card.variant_id,),
@@ -313,12 +313,12 @@ def _grid(board: Board, focused: int) -> None:
                 place = f"rank {card.rank}" if card.rank else "filtered out" if card.passed is False else "unranked"
                 sim = f" · similarity {card.similarity:.0f}" if card.similarity is not None else ""
                 score = f" · score {card.mine.score}" if card.mine and card.mine.score else ""
-                st.markdown(f"{place}{sim} · **{_badge(card)}**{score}")
+                st.markdown(md("{}{} · **{}**{}", place, sim, _badge(card), score))
                 st.caption(inert(f"experts: ✓{card.approvals} ✗{card.rejections} ★{card.best_votes} · {card.summary}"))
 
 
 def _details(card: Card, board: Board) -> None:
-    st.markdown(f"**Variant {card.number}** — filter verdicts")
+    st.markdown(md("**Variant {}** — filter verdicts", card.number))
     st.text(
         "\n".join(f"{'✓' if ok else '✗'} {name}: {reason}" for name, (ok, reason) in card.verdicts.items())
         or "not filtered yet"
@@ -328,15 +328,15 @@ def _details(card: Card, board: Board) -> None:
             inert(f"your {'reason' if card.mine.reason else 'comment'}: {card.mine.reason or card.mine.comment}")
         )
     if not _ss().get("board_diff"):
-        st.caption(f"D shows Variant {card.number} beside the original")
+        st.caption(md("D shows Variant {} beside the original", card.number))
         return
     for name in card.changed or TEXT_SECTIONS[:1]:
         left, right = diff_html(board.original.get(name, ""), card.sections.get(name, ""))
-        st.markdown(f"**{name}**")
+        st.markdown(md("**{}**", name))
         a, b = st.columns(2)
         a.caption("original")
         a.html(f'<div style="white-space:pre-wrap;line-height:1.6">{left}</div>')
-        b.caption(f"Variant {card.number}")
+        b.caption(md("Variant {}", card.number))
         b.html(f'<div style="white-space:pre-wrap;line-height:1.6">{right}</div>')
 
 

@@ -7,7 +7,7 @@ import time
 import streamlit as st
 from sqlalchemy import Engine
 
-from app.inert import inert
+from app.inert import inert, md
 from app.textdiff import diff_html
 from pipeline.domain.records import TEXT_SECTIONS
 from pipeline.ingest.dictionary import names_for
@@ -87,8 +87,8 @@ def draw_single(engine: Engine, uid: int, round_no: int, include_filtered: bool,
         },
     )
     st.subheader(
-        f"{inert(current.case_id)} · Variant {current.seq + 1} (in review order {current.position} of {current.of})"
-        + (f" · rank {current.rank}" if current.rank else " · filtered out" if current.passed is False else "")
+        md("{} · Variant {} (in review order {} of {})", current.case_id, current.seq + 1, current.position, current.of)
+        + (md(" · rank {}", current.rank) if current.rank else " · filtered out" if current.passed is False else "")
     )
     info, verdicts = st.columns([1, 1])
     with info:
@@ -118,7 +118,7 @@ def draw_single(engine: Engine, uid: int, round_no: int, include_filtered: bool,
             or "not filtered yet"
         )
         if current.edits:
-            st.caption("edits: " + inert(", ".join(current.edits[:8])))
+            st.caption(md("edits: {}", ", ".join(current.edits[:8])))
 
     st.markdown(
         "**Decision** — keys: 1–5 score · A approve · X reject · B best (finishes the badcase) · S skip · U undo"
@@ -146,7 +146,7 @@ def draw_single(engine: Engine, uid: int, round_no: int, include_filtered: bool,
     for name in TEXT_SECTIONS:
         a, b = current.original.get(name, ""), current.variant.get(name, "")
         changed = a != b
-        with st.expander(f"{name}{' · changed' if changed else ''}", expanded=changed or name == "入院诊断"):
+        with st.expander(md("{}{}", name, " · changed" if changed else ""), expanded=changed or name == "入院诊断"):
             left, right = diff_html(a, b)
             shown_left, shown_right = st.columns(2)
             shown_left.caption("original")

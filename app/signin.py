@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from app.auth import sign_in
+from app.inert import md
 from app.state import ready_engine
 from pipeline.accounts import throttle
 from pipeline.accounts.users import authenticate
@@ -23,7 +24,7 @@ def sign_in_form() -> None:
             counted = throttle.keys(name, st.context.ip_address)
             wait = throttle.wait_seconds(engine, counted)
             if wait:
-                st.error(f"Too many failed sign-ins — try again in {wait} s")
+                st.error(md("Too many failed sign-ins — try again in {} s", wait))
                 return
             found = authenticate(engine, name, password)
             if found is None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 from sqlalchemy import Engine
 
+from app.inert import md
 from pipeline.database import engine_for, require_schema
 from pipeline.errors import SraditError
 from pipeline.settings import Settings
@@ -26,6 +27,6 @@ def ready_engine() -> Engine | None:
     try:
         require_schema(eng)
     except SraditError as e:
-        st.error(f"{e}. `make run` builds a demo database.")
+        st.error(md("{}. `make run` builds a demo database.", e))
         return None
     return eng

@@ -6,6 +6,7 @@ test module."""
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -59,6 +60,12 @@ class Cli:
         if ok and result.exit_code != 0:
             raise AssertionError(f"sradit {' '.join(args)} exited {result.exit_code}:\n{result.output}")
         return result
+
+
+def shown(markdown: str) -> str:
+    """Markdown a page drew (AppTest gives the source) as the reader sees it: without the backslash escapes and the
+    zero-width spaces that app.inert.md/inert put into values from data."""
+    return re.sub(r"\\(.)", r"\1", markdown).replace("\u200b", "")
 
 
 def wait_for(predicate: Callable[[], bool], timeout: float = 60.0) -> None:

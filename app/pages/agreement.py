@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from app.auth import require, user_name
-from app.inert import inert
+from app.inert import md
 from app.state import ready_engine
 from pipeline.overview import round_numbers
 from pipeline.review.agreement import agreement_stats
@@ -35,8 +35,10 @@ def _fmt(value: float | None) -> str:
 
 cols = st.columns(3)
 for col, stat in zip(cols, (stats.fleiss, stats.best_alpha, stats.score_alpha), strict=True):
-    col.metric(stat.name, _fmt(stat.value), help=f"{stat.items} items, {stat.raters} experts", delta=None)
-    col.caption(f"on {stat.items} items, {stat.raters} experts" + ("" if stat.value is not None else " (too few)"))
+    col.metric(md("{}", stat.name), _fmt(stat.value), help=f"{stat.items} items, {stat.raters} experts", delta=None)
+    col.caption(
+        md("on {} items, {} experts", stat.items, stat.raters) + ("" if stat.value is not None else " (too few)")
+    )
 st.caption(
     "Kappa and alpha: 1 is perfect agreement, 0 what chance alone gives; — means too few items or no variation "
     "(every expert always approving) to measure."
@@ -80,7 +82,7 @@ if not a.to_settle:
 for badcase_id, case_id in a.to_settle:
     choices = item_choices(engine, badcase_id)
     with st.form(f"settle_{badcase_id}"):
-        pick = st.selectbox(f"{inert(case_id)}: the best variant", list(choices), format_func=lambda v, c=choices: c[v])
+        pick = st.selectbox(md("{}: the best variant", case_id), list(choices), format_func=lambda v, c=choices: c[v])
         if st.form_submit_button("Settle"):
             settle(engine, user_name(), badcase_id, int(pick))
             st.rerun()

@@ -7,7 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from app.auth import require, user_name
-from app.inert import inert
+from app.inert import inert, md
 from app.label_flag import flag_form
 from app.services.jobs import get_job, recent_jobs, submit
 from app.services.models import model_names
@@ -51,9 +51,16 @@ def _mining_progress() -> None:
     job = get_job(engine, job_id)
     st.progress(job.progress, text=f"mining job {job.id}: {job.status}")
     if job.status == "failed":
-        st.error(job.message or "failed")
+        st.error(md("{}", job.message or "failed"))
     elif job.status == "succeeded" and job.result:
-        st.success(f"round {job.result['round']}: score {job.result['score']:.2f}, {job.result['badcases']} badcases")
+        st.success(
+            md(
+                "round {}: score {}, {} badcases",
+                job.result["round"],
+                f"{job.result['score']:.2f}",
+                job.result["badcases"],
+            )
+        )
 
 
 _mining_progress()
@@ -97,10 +104,15 @@ table = pd.DataFrame(
     ]
 )
 st.caption(
-    f"{len(shown)} of {sum(r.round_no == round_no for r in rows)} badcases of round {round_no}, likeliest label "
-    "errors first. *label error?*: how confident the out-of-fold model is that the gold codes are wrong — "
-    "1 − the probability it gave the gold codes (the baseline: principal and other codes weighted as the metric), "
-    "or the share of its votes against them (an LLM's samples, an ensemble's folds); empty when it gave neither."
+    md(
+        "{} of {} badcases of round {}, likeliest label errors first. *label error?*: how confident the "
+        "out-of-fold model is that the gold codes are wrong — 1 − the probability it gave the gold codes (the "
+        "baseline: principal and other codes weighted as the metric), or the share of its votes against them (an "
+        "LLM's samples, an ensemble's folds); empty when it gave neither.",
+        len(shown),
+        sum(r.round_no == round_no for r in rows),
+        round_no,
+    )
 )
 # Keyed by the filters: a selection made in one filtered table never indexes another (it would point past its end).
 picked = st.dataframe(
@@ -118,7 +130,7 @@ if selected:
 badcase_id = st.session_state.get("badcase_id")
 if badcase_id is not None and any(r.id == badcase_id for r in shown):
     d = badcase_detail(engine, badcase_id)
-    st.subheader(f"{inert(d.row.case_id)} — {', '.join(d.row.error_types)}")
+    st.subheader(md("{} — {}", d.row.case_id, ", ".join(d.row.error_types)))
     g, p = st.columns(2)
     with g:
         st.markdown("**Gold**")
@@ -136,11 +148,11 @@ if badcase_id is not None and any(r.id == badcase_id for r in shown):
     confidence = d.row.label_error_confidence
     st.markdown(
         "**Are the gold codes wrong?**"
-        + ("" if confidence is None else f" The out-of-fold model is {confidence:.0%} confident they are.")
+        + ("" if confidence is None else md(" The out-of-fold model is {} confident they are.", f"{confidence:.0%}"))
     )
     flag_form(engine, badcase_id, user_name(), d.row.gold_principal, d.gold_others)
     for name in TEXT_SECTIONS:
-        with st.expander(name, expanded=name in ("主诉", "入院诊断")):
+        with st.expander(md("{}", name), expanded=name in ("主诉", "入院诊断")):
             st.text(d.sections.get(name, ""))  # st.text: record text is shown, never rendered as markup
     if d.raw_output:
         with st.expander("Model output"):

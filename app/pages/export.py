@@ -9,6 +9,7 @@ import streamlit as st
 
 from app.auth import require, user_name
 from app.folders import FOLDER_HELP, confine
+from app.inert import md
 from app.state import ready_engine, settings
 from pipeline.domain.vocabulary import EXPORT_FORMATS, EXPORT_SELECTIONS, EXPORT_TASKS, FRAMEWORKS
 from pipeline.errors import SraditError
@@ -48,12 +49,14 @@ with st.form("export"):
             )
             r = export(engine, cfg, user_name())
         except SraditError as e:
-            st.error(str(e))
+            st.error(md("{}", str(e)))
         else:
-            st.success(f"v{r.version} written to {r.path}: " + ", ".join(f"{k} {v}" for k, v in r.row_counts.items()))
+            st.success(
+                md("v{} written to {}: {}", r.version, r.path, ", ".join(f"{k} {v}" for k, v in r.row_counts.items()))
+            )
             if fmt in FRAMEWORKS:
                 where = "on the Ray cluster" if settings().job_backend == "ray" else "here"
-                st.caption(f"Train it with {fmt} itself, {where}: Training page, trainer {fmt}.")
+                st.caption(md("Train it with {} itself, {}: Training page, trainer {}.", fmt, where, fmt))
 
 rows = [
     {
@@ -77,9 +80,12 @@ if rows:
     folder = Path(next(r["path"] for r in rows if r["id"] == chosen))
     if folder.is_dir():
         st.download_button(
-            f"Download {folder.name}.zip", zip_folder(folder), file_name=f"{folder.name}.zip", mime="application/zip"
+            md("Download {}.zip", folder.name),
+            zip_folder(folder),
+            file_name=f"{folder.name}.zip",
+            mime="application/zip",
         )
     else:
-        st.warning(f"{folder} is no longer on the server.")
+        st.warning(md("{} is no longer on the server.", folder))
 else:
     st.caption("None yet.")

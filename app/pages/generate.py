@@ -7,6 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from app.auth import require, user_name
+from app.inert import md
 from app.services.jobs import get_job, recent_jobs, submit
 from app.services.rewrite import filter_params
 from app.state import ready_engine, settings
@@ -74,7 +75,7 @@ if go_filter:
             policy_predictions=policy_file or None,
         )
     except SraditError as e:
-        st.error(str(e))
+        st.error(md("{}", str(e)))
     else:
         st.session_state["generate_job"] = submit(engine, settings(), params, actor)
 
@@ -94,15 +95,15 @@ def _progress() -> None:
     job = get_job(engine, job_id)
     st.progress(job.progress, text=f"{job.kind} job {job.id}: {job.status}")
     if job.status == "failed":
-        st.error(job.message or "failed")
+        st.error(md("{}", job.message or "failed"))
     elif job.status == "succeeded" and job.result:
         for line in job.result.get("lines", []):
-            st.write(line)
+            st.write(md("{}", line))
 
 
 _progress()
 
-st.subheader(f"Round {round_no}: the filter funnel")
+st.subheader(md("Round {}: the filter funnel", round_no))
 stages = funnel(engine, int(round_no))
 funnel_bars = alt.Chart(pd.DataFrame(stages, columns=["stage", "variants"])).encode(
     y=alt.Y("stage:N", sort=None, title=None, axis=alt.Axis(labelLimit=0)), x=alt.X("variants:Q", title="variants")

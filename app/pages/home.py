@@ -7,6 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from app.auth import require
+from app.inert import md
 from app.state import ready_engine
 from db.vocabulary import LABEL_ISSUE_STATUSES
 from pipeline.domain.label_space import all_codes
@@ -67,7 +68,7 @@ if rows:
     st.dataframe(table, hide_index=True, column_config={"models": st.column_config.TextColumn(width="large")})
     left, right = st.columns(2)
     with left:
-        st.markdown(f"**Score over rounds ({rows[-1].metric}: 0.5 × principal + 0.5 × other codes)**")
+        st.markdown(md("**Score over rounds ({}: 0.5 × principal + 0.5 × other codes)**", rows[-1].metric))
         long = pd.DataFrame(
             [
                 {"round": f"round {r.number}", "when": when, "score": value}
@@ -87,7 +88,7 @@ if rows:
             st.altair_chart(base.mark_line(point=True) + labels, use_container_width=True)
     with right:
         latest = rows[-1]
-        st.markdown(f"**Round {latest.number}: variants left after each filter**")
+        st.markdown(md("**Round {}: variants left after each filter**", latest.number))
         if latest.funnel:
             funnel = pd.DataFrame(latest.funnel, columns=["stage", "variants"])
             bars = alt.Chart(funnel).encode(
@@ -127,9 +128,11 @@ else:
 left, right = st.columns(2)
 with left:
     st.subheader("Label space")
-    st.write(f"{ov.label_codes.get('principal', 0)} principal codes, {ov.label_codes.get('other', 0)} other codes")
+    st.write(
+        md("{} principal codes, {} other codes", ov.label_codes.get("principal", 0), ov.label_codes.get("other", 0))
+    )
     st.subheader("Jobs")
-    st.write(", ".join(f"{n} {s}" for s, n in sorted(ov.jobs.items())) or "none yet")
+    st.write(md("{}", ", ".join((f"{n} {s}" for s, n in sorted(ov.jobs.items()))) or "none yet"))
 with right:
     st.subheader("Recent activity")
     if ov.recent:

@@ -7,7 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from app.auth import require, user_name
-from app.inert import inert
+from app.inert import md
 from app.state import ready_engine
 from pipeline.domain.label_space import all_codes
 from pipeline.errors import InputError
@@ -22,7 +22,7 @@ if engine is None:
 names = all_codes()
 done = st.session_state.pop("label_issue_done", None)
 if done:
-    st.success(done)
+    st.success(md("{}", done))
 
 issues = list_label_issues(engine)
 opened = [i for i in issues if i.status == "open"]
@@ -47,7 +47,7 @@ def _resolve(issue: LabelIssueRow, accept: bool, note: str) -> None:
             dismiss_label_issue(engine, issue.id, user_name(), note)
             message = f"Label issue {issue.id} dismissed: the gold codes stand."
     except InputError as e:
-        st.error(str(e))
+        st.error(md("{}", str(e)))
         return
     st.session_state["label_issue_done"] = message
     st.rerun()
@@ -59,9 +59,16 @@ for issue in opened:
     confidence = "—" if issue.confidence is None else f"{issue.confidence:.0%}"
     with st.container(border=True):
         st.markdown(
-            f"**Issue {issue.id}** · record {inert(issue.case_id)} · round {issue.round_no} · the out-of-fold "
-            f"model's confidence that the gold codes are wrong: **{confidence}** · flagged by "
-            f"{inert(issue.flagged_by)} at {issue.flagged_at} UTC"
+            md(
+                "**Issue {}** · record {} · round {} · the out-of-fold model's confidence that the gold codes are "
+                "wrong: **{}** · flagged by {} at {} UTC",
+                issue.id,
+                issue.case_id,
+                issue.round_no,
+                confidence,
+                issue.flagged_by,
+                issue.flagged_at,
+            )
         )
         gold, proposed = st.columns(2)
         with gold:

@@ -9,6 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from app.auth import require, user_name
+from app.inert import md
 from app.services.jobs import get_job, submit
 from app.services.mining import PredictParams
 from app.services.models import describe, model_entries, register_external
@@ -63,7 +64,7 @@ with st.form("predict"):
         st.session_state["predict_job"] = submit(engine, settings(), params, user_name())
 if "predict_job" in st.session_state:
     job = get_job(engine, st.session_state["predict_job"])
-    st.caption(f"Job {job.id}: {job.status}" + (f" — {job.message}" if job.message else ""))
+    st.caption(md("Job {}: {}", job.id, job.status) + (md(" — {}", job.message) if job.message else ""))
     for line in (job.result or {}).get("lines", []):
         st.text(line)
 
@@ -92,10 +93,10 @@ with st.form("register"):
                 "transformers",
                 user_name(),
             )
-            st.success(f"registered {name}")
+            st.success(md("registered {}", name))
             st.rerun()
         except SraditError as e:
-            st.error(str(e))
+            st.error(md("{}", str(e)))
 
 st.subheader("The tiny offline model")
 st.caption(
@@ -110,4 +111,4 @@ with st.form("tiny"):
         st.session_state["tiny_job"] = submit(engine, settings(), TinyParams(out.strip(), answers), user_name())
 if "tiny_job" in st.session_state:
     job = get_job(engine, st.session_state["tiny_job"])
-    st.caption(f"Job {job.id}: {job.status}" + (f" — {job.message}" if job.message else ""))
+    st.caption(md("Job {}: {}", job.id, job.status) + (md(" — {}", job.message) if job.message else ""))

@@ -7,6 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from app.auth import require, user_name
+from app.inert import md
 from app.services.jobs import get_job, recent_jobs, submit
 from app.services.round_plan import cost
 from app.services.rounds import RoundParams
@@ -70,23 +71,23 @@ def _config_form() -> RoundConfig | None:
     try:
         return round_config(values, "the form")
     except InputError as e:
-        st.warning(str(e))
+        st.warning(md("{}", str(e)))
         return None
 
 
 if unfinished:
     current = unfinished[-1]
-    st.markdown(f"**Round {current.number}** is at stage **{current.status}** ({current.mode}).")
+    st.markdown(md("**Round {}** is at stage **{}** ({}).", current.number, current.status, current.mode))
     if current.status == "in_review" and current.mode == "interactive":
         decided, total = review_complete(engine, current.number)
-        st.info(f"It waits for the experts: {decided} of {total} badcases decided on the Review page.")
+        st.info(md("It waits for the experts: {} of {} badcases decided on the Review page.", decided, total))
     waits = waiting_for(engine, current.number)
     if waits is not None:
-        st.info(waits.waiting())
+        st.info(md("{}", waits.waiting()))
     if current.results.filtering is not None:
         kept = survivors(engine, current.number)
         empty = [x for x in kept if not x.passed]
-        with st.expander(f"Variants per badcase before review ({len(empty)} of {len(kept)} badcases kept none)"):
+        with st.expander(md("Variants per badcase before review ({} of {} badcases kept none)", len(empty), len(kept))):
             st.dataframe(
                 pd.DataFrame(
                     [{"badcase": x.case_id, "judged": x.judged, "passed": x.passed, "why none": x.why} for x in kept]
@@ -95,7 +96,7 @@ if unfinished:
             )
     if current.status == "training":
         for name, preview in reward_preview(engine, current.number).items():
-            st.info(f"Reward preview of {name} (before GRPO): {preview['advice']}")
+            st.info(md("Reward preview of {} (before GRPO): {}", name, preview["advice"]))
     st.code(current.config.to_yaml(), language="yaml")
     mode = st.selectbox(
         "Approval for the rest of the round",
@@ -103,7 +104,7 @@ if unfinished:
         index=0 if current.mode == "interactive" else 1,
         help="non-interactive: the filter chain approves what the experts have not decided (marked as such)",
     )
-    if st.button(f"Continue round {current.number}", type="primary"):
+    if st.button(md("Continue round {}", current.number), type="primary"):
         # Its stored settings (unchanged, so nothing is re-applied): the lane of the job follows from them.
         st.session_state["round_job"] = submit(
             engine, settings(), RoundParams(mode, current.config.as_dict()), user_name()
@@ -119,7 +120,7 @@ else:
         plan = cost(engine, settings(), cfg, dataset, guess)
         left, right = st.columns(2)
         left.code(cfg.to_yaml(), language="yaml")
-        right.markdown("**What it will run**\n\n" + "\n".join(f"- {line}" for line in plan.lines))
+        right.markdown("**What it will run**\n\n" + "\n".join(md("- {}", line) for line in plan.lines))
         if st.button("Start the next round", type="primary"):
             st.session_state["round_job"] = submit(engine, settings(), RoundParams(mode, cfg.as_dict()), user_name())
 
@@ -141,11 +142,11 @@ def _running() -> None:
     )
     st.progress(current.progress if current else (1.0 if job.status == "succeeded" else 0.0), text=text)
     if job.status == "failed":
-        st.error(job.message or "failed")
+        st.error(md("{}", job.message or "failed"))
     elif job.status == "succeeded" and job.result and job.result["status"] == "in_review":
-        st.info(f"round {job.result['round']} waits for the experts: its badcases are on the Review page")
+        st.info(md("round {} waits for the experts: its badcases are on the Review page", job.result["round"]))
     elif job.status == "succeeded" and job.result:
-        st.success(f"round {job.result['round']}: {job.result['status']}")
+        st.success(md("round {}: {}", job.result["round"], job.result["status"]))
     if job.status not in JOB_ACTIVE_STATUSES and st.session_state.get("round_job_shown") != job.id:
         st.session_state["round_job_shown"] = job.id
         st.rerun()  # the whole page: the table and the form's next round change with the job's end
@@ -155,7 +156,7 @@ def _stage_table(number: int) -> None:
     """Each stage job of the round: which stage, which job, how it went and how long it took."""
     jobs = stage_jobs(engine, number)
     if not jobs:
-        st.caption(f"Round {number} has run no stage job yet.")
+        st.caption(md("Round {} has run no stage job yet.", number))
         return
     st.dataframe(
         pd.DataFrame(
@@ -216,7 +217,7 @@ if existing:
         "Settings a round ran with", [r.number for r in reversed(existing)], format_func="round {}".format
     )
     st.code(next(r for r in existing if r.number == shown).config.to_yaml(), language="yaml")
-    st.markdown(f"**Stage jobs of round {shown}**")
+    st.markdown(md("**Stage jobs of round {}**", shown))
     _stage_table(shown)
 else:
     st.info("No round yet.")

@@ -10,6 +10,7 @@ import streamlit as st
 
 from app.auth import require, user_name
 from app.folders import FOLDER_HELP, confine
+from app.inert import md
 from app.services.framework_training import FrameworkTrainParams, plan
 from app.services.jobs import cancel, get_job, log_tail, metrics, recent_jobs, submit
 from app.services.training import FORMAT_FOR, TinyParams, TrainParams, TrainRequest, preview
@@ -32,7 +33,7 @@ def _framework_form(framework: str) -> None:
     """The paper's trainer on an export of its format: the command it runs, then a job (registered when done)."""
     exports = [e for e in list_exports(engine) if e.format == framework]
     if not exports:
-        st.info(f"No {framework} export yet: make one on the Export page.")
+        st.info(md("No {} export yet: make one on the Export page.", framework))
         return
     c1, c2 = st.columns(2)
     export_id = c1.selectbox(
@@ -54,13 +55,13 @@ def _framework_form(framework: str) -> None:
         params = FrameworkTrainParams(framework, int(export_id), start, name, gpus)
         shown = plan(engine, settings().workspace / "models", params).shown
     except SraditError as e:
-        st.error(str(e))
+        st.error(md("{}", str(e)))
         return
     where = "the Ray cluster" if settings().job_backend == "ray" else "this machine"
     st.code(shown, language="bash", wrap_lines=True)
-    if st.button(f"Run on {where}", type="primary", key="fw_run"):
+    if st.button(md("Run on {}", where), type="primary", key="fw_run"):
         job_id = submit(engine, settings(), params, user_name())
-        st.success(f"job {job_id} queued: follow it on the Jobs page; the model is registered when it succeeds")
+        st.success(md("job {} queued: follow it on the Jobs page; the model is registered when it succeeds", job_id))
 
 
 kind = st.radio("Trainer", (*TRAINERS, *FRAMEWORKS), horizontal=True, format_func=TRAINER_LABELS.__getitem__)
@@ -69,7 +70,7 @@ if kind in FRAMEWORKS:
     st.stop()
 exports = [e for e in list_exports(engine) if e.format == FORMAT_FOR[kind]]
 if not exports:
-    st.info(f"No {FORMAT_FOR[kind]} export yet: make one on the Export page.")
+    st.info(md("No {} export yet: make one on the Export page.", FORMAT_FOR[kind]))
     st.stop()
 c1, c2 = st.columns(2)
 export_id = c1.selectbox(
@@ -88,15 +89,17 @@ typed_model = c2.text_input(
 try:
     model_path = str(confine(typed_model, settings()))
 except SraditError as e:
-    st.error(str(e))
+    st.error(md("{}", str(e)))
     st.stop()
 if not Path(model_path).is_dir():
-    st.warning(f"{model_path} is not a model folder yet.")
+    st.warning(md("{} is not a model folder yet.", model_path))
     if st.button("Build the tiny offline model there (random weights, a few seconds)"):
         st.session_state["tiny_job"] = submit(engine, settings(), TinyParams(model_path), user_name())
     if "tiny_job" in st.session_state:
         built = get_job(engine, st.session_state["tiny_job"])
-        st.caption(f"job {built.id}: {built.status}" + (" — reload the page" if built.status == "succeeded" else ""))
+        st.caption(
+            md("job {}: {}", built.id, built.status) + (" — reload the page" if built.status == "succeeded" else "")
+        )
 st.caption(
     "The tiny model is for trying the machinery: with random weights it writes no answer that parses, so it "
     "scores 0; the answering tiny model (Models page, a few CPU minutes) scores about 40 (f1) on demo records. "
@@ -154,7 +157,7 @@ try:
     st.code(preview(engine, settings(), request), language="bash")
     ready = True
 except SraditError as e:
-    st.error(str(e))
+    st.error(md("{}", str(e)))
     ready = False
 if st.button("Start training", type="primary", disabled=not ready):
     st.session_state["train_job"] = submit(engine, settings(), TrainParams(request), user_name(), kind=f"train-{kind}")
@@ -167,18 +170,23 @@ def _watch() -> None:
         return
     chosen = st.session_state.get("train_job") or jobs[0].id
     job = get_job(engine, chosen)
-    st.subheader(f"Job {job.id} · {job.kind} · {job.status}")
+    st.subheader(md("Job {} · {} · {}", job.id, job.kind, job.status))
     st.progress(job.progress)
     if job.status in JOB_ACTIVE_STATUSES and st.button("Cancel", key=f"cancel_{job.id}"):
         cancel(engine, job.id, user_name())
     if job.status == "failed":
-        st.error(job.message or "failed")
+        st.error(md("{}", job.message or "failed"))
     if job.result and job.result.get("score") is not None:
         where = job.result.get("evaluation", "held-out")
         st.success(
-            f"{where} score {job.result['score']:.2f} ({job.result.get('metric', 'f1')}; principal acc. "
-            f"{job.result['principal_accuracy']:.2%}, "
-            f"other F1 {job.result['other_f1']:.2%})"
+            md(
+                "{} score {} ({}; principal acc. {}, other F1 {})",
+                where,
+                f"{job.result['score']:.2f}",
+                job.result.get("metric", "f1"),
+                f"{job.result['principal_accuracy']:.2%}",
+                f"{job.result['other_f1']:.2%}",
+            )
         )
     lines = pd.DataFrame(metrics(job))
     curves = [c for c in ("loss", "reward", "train_loss") if c in lines.columns]

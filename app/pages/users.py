@@ -6,6 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from app.auth import require, user_name
+from app.inert import md
 from app.state import ready_engine
 from db.vocabulary import USER_ROLES
 from pipeline.accounts.users import add_user, list_users, set_active, set_password, set_role
@@ -36,17 +37,17 @@ with st.form("change_user"):
         try:
             if action == "role":
                 set_role(engine, name, new_role, user_name())
-                st.success(f"{name} is now {new_role}; it applies from their next page")
+                st.success(md("{} is now {}; it applies from their next page", name, new_role))
             elif action in ("disable", "enable"):
                 if action == "disable" and name == user_name():
                     raise SraditError("you cannot disable your own account")
                 set_active(engine, name, action == "enable", user_name())
-                st.success(f"{name} {action}d")
+                st.success(md("{} {}d", name, action))
             else:
                 generated = set_password(engine, name, password or None, user_name())
-                st.success(f"password of {name} changed" + (f": {generated}" if generated else ""))
+                st.success(md("password of {} changed", name) + (md(": {}", generated) if generated else ""))
         except SraditError as e:
-            st.error(str(e))
+            st.error(md("{}", str(e)))
 
 st.subheader("Add an account")
 with st.form("add_user", clear_on_submit=True):
@@ -58,6 +59,6 @@ with st.form("add_user", clear_on_submit=True):
         try:
             generated = add_user(engine, name, role, password or None, user_name())
         except SraditError as e:
-            st.error(str(e))
+            st.error(md("{}", str(e)))
         else:
-            st.success(f"Added {role} {name}" + (f" — password: {generated}" if generated else ""))
+            st.success(md("Added {} {}", role, name) + (md(" — password: {}", generated) if generated else ""))

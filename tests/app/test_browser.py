@@ -20,8 +20,8 @@ from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_play
 from sqlalchemy import select
 
 from app.services.demo import build_demo
-from db.engine import make_engine, read_session
-from db.models import Review, User, UserSession
+from db.engine import make_engine, read_session, write_session
+from db.models import Job, LabelIssue, Record, Review, User, UserSession
 from pipeline.accounts.sessions import token_hash
 from pipeline.settings import Settings
 from tests.helpers import ROOT
@@ -538,3 +538,56 @@ def test_a_decision_on_a_round_that_left_review_is_refused(browser: Browser, app
         set_stage(engine, 1, "in_review")
         engine.dispose()
     page.close()
+
+
+#: Markdown, HTML, links, a bare URL and an address, each pointing at a port nothing listens on: any request to
+#: it, or any element made from it, means a value from data was rendered.
+HOSTILE = (
+    "![i](http://127.0.0.1:9/img.png) <img src='http://127.0.0.1:9/tag.png'> [l](http://127.0.0.1:9/link) "
+    "**b** <b>h</b> http://127.0.0.1:9/bare www.evil.example x@evil.example :red[c] `code`"
+)
+
+
+def test_values_from_data_render_as_text_on_every_page(browser: Browser, app_url: tuple[str, str]) -> None:
+    """Hostile Markdown and HTML in record ids, an account's name, a flag's author and a failed training job's
+    message (issue 25, section 2): every engineer and admin page draws them as text — no request leaves the app,
+    and no image, link or bold element is made from them. The module's last test: it rewrites the shared demo
+    database (ids, names) that the tests above read."""
+    url, db_url = app_url
+    engine = make_engine(db_url)
+    with write_session(engine) as s:
+        for record in s.scalars(select(Record)):
+            record.case_id = f"{HOSTILE} {record.id}"
+        s.scalars(select(User).where(User.name == "expert")).one().name = f"{HOSTILE} expert"
+        for issue in s.scalars(select(LabelIssue)):
+            issue.flagged_by = HOSTILE
+        s.add(Job(kind="train-sft", status="failed", message=f"failed on {HOSTILE}", created_by=HOSTILE))
+    engine.dispose()
+
+    context = browser.new_context()
+    outside: list[str] = []
+    context.on(
+        "request", lambda r: None if r.url.startswith(url) or r.url.startswith("data:") else outside.append(r.url)
+    )
+    page = context.new_page()
+    sign_in(page, url, "admin", "admin-demo")
+    # What rendering a value would make: images, links off the page, bold. A heading's own #anchor is Streamlit's.
+    made = """[...document.querySelectorAll(
+        `[data-testid=stMain] img, [data-testid=stSidebar] img, [data-testid=stMain] a[href]:not([href^="#"]),
+         [data-testid=stMain] b, [data-testid=stMain] strong`)]
+      .filter(e => (e.getAttribute("src") || e.getAttribute("href") || e.textContent)
+        .match(/127\\.0\\.0\\.1:9|evil|^[bh]$/))
+      .map(e => e.outerHTML)"""
+    seen = 0
+    for name in ROLE_PAGES["engineer"] + ROLE_PAGES["admin"]:
+        page.get_by_role("link", name=name, exact=True).click()
+        page.wait_for_timeout(300)
+        _settle(page)
+        text = page.locator("[data-testid='stMain']").first.inner_text()
+        seen += "127.0.0.1:9/img.png" in text.replace("\u200b", "")
+        assert page.evaluate(made) == [], f"{name}: elements made from data"
+    assert outside == [], outside
+    # The values were on the pages, as text: the training job's message, the flag's author, ids in headers.
+    assert seen >= 3, seen
+    page.close()
+    context.close()

@@ -10,7 +10,7 @@ from streamlit.testing.v1 import AppTest
 from app.services.demo import build_demo
 from db.engine import make_engine
 from pipeline.settings import Settings
-from tests.helpers import ROOT
+from tests.helpers import ROOT, shown
 
 
 def test_the_agreement_page_shows_kappa_and_alpha_with_their_counts(
@@ -25,13 +25,13 @@ def test_the_agreement_page_shows_kappa_and_alpha_with_their_counts(
         at.session_state[key] = value
     at.run()
     assert not at.exception, at.exception
-    labels = {m.label: m.value for m in at.metric}
+    labels = {shown(m.label): shown(m.value) for m in at.metric}
     assert set(labels) == {
         "Fleiss' kappa (decisions)",
         "Krippendorff's alpha (best, nominal)",
         "Krippendorff's alpha (scores, ordinal)",
     }
     assert all(v != "—" for v in labels.values())  # the demo's two experts give every figure
-    assert any("items, 2 experts" in c.value for c in at.caption)
+    assert any("items, 2 experts" in shown(c.value) for c in at.caption)
     pairs = next(d.value for d in at.dataframe if "kappa" in d.value.columns)
     assert list(pairs[["expert", "with"]].iloc[0]) == ["expert", "expert2"] and int(pairs["variants"][0]) > 0

@@ -15,7 +15,7 @@ from streamlit.testing.v1 import AppTest
 import training.models.catalog  # noqa: F401 — see below
 from db.engine import make_engine, read_session
 from db.models import AuditEntry, LabelIssue
-from tests.helpers import ROOT, as_user, mined_database, row_counts
+from tests.helpers import ROOT, as_user, mined_database, row_counts, shown
 
 PAGE = str(ROOT / "app" / "pages" / "badcases.py")
 # AppTest puts the page's folder first on sys.path, and that folder holds training.py (the Training page): the
@@ -42,8 +42,8 @@ def test_likeliest_label_errors_come_first_and_a_flag_is_filed(tmp_path: Path, m
     table = at.dataframe[0].value
     assert list(table["id"]) == [high, low, none]
     assert list(table["label error?"])[:2] == [0.9, 0.3] and list(table["label issue"]) == ["", "", ""]
-    assert any("confident the out-of-fold model is" in c.value for c in at.caption)
-    assert any("30% confident they are" in m.value for m in at.markdown)
+    assert any("confident the out-of-fold model is" in shown(c.value) for c in at.caption)
+    assert any("30% confident they are" in shown(m.value) for m in at.markdown)
 
     # Every other code taken away: refused with the reason, nothing written.
     before = row_counts(engine)
@@ -53,7 +53,7 @@ def test_likeliest_label_errors_come_first_and_a_flag_is_filed(tmp_path: Path, m
     for code in gold_others:
         others.unselect(code)
     _submit(at)
-    assert "give at least one other code" in at.error[0].value
+    assert "give at least one other code" in shown(at.error[0].value)
     assert row_counts(engine) == before
 
     next(s for s in at.selectbox if s.label == "Right principal code").select("I21.401")
@@ -61,7 +61,7 @@ def test_likeliest_label_errors_come_first_and_a_flag_is_filed(tmp_path: Path, m
     next(t for t in at.text_input if t.label == "Why (optional)").input("troponin rose, no ST elevation")
     _submit(at)
     assert not at.exception, at.exception
-    assert "Label issue 1 flagged" in at.success[0].value
+    assert "Label issue 1 flagged" in shown(at.success[0].value)
     with read_session(engine) as s:
         issue = s.scalar(select(LabelIssue))
         assert issue is not None and issue.badcase_id == low and issue.flagged_by == "engineer"
@@ -69,7 +69,7 @@ def test_likeliest_label_errors_come_first_and_a_flag_is_filed(tmp_path: Path, m
         assert issue.comment == "troponin rose, no ST elevation"
         assert s.scalar(select(AuditEntry.action).where(AuditEntry.target == "label issue 1")) == "label_issue.flag"
     at.run()
-    assert "Label issue 1 (open), flagged by engineer" in at.info[0].value
+    assert "Label issue 1 (open), flagged by engineer" in shown(at.info[0].value)
     assert "Flag gold codes as wrong" not in [b.label for b in at.button]
     assert list(at.dataframe[0].value["label issue"]) == ["", "open", ""]
     engine.dispose()

@@ -15,7 +15,7 @@ from app.services.demo import build_demo
 from db.engine import make_engine
 from pipeline.export.datasets import list_exports
 from pipeline.settings import Settings
-from tests.helpers import ROOT
+from tests.helpers import ROOT, shown
 
 PAGE = str(ROOT / "app" / "pages" / "export.py")
 
@@ -65,7 +65,7 @@ def test_a_folder_outside_the_data_folder_is_refused_and_nothing_is_written(
     url, root = demo
     before = len(list_exports(make_engine(url)))
     at = _export_to(demo, monkeypatch, str(root / typed))
-    assert [e.value for e in at.error if message in e.value], [e.value for e in at.error]
+    assert [shown(e.value) for e in at.error if message in shown(e.value)], [shown(e.value) for e in at.error]
     assert not at.success
     assert list((root / "outside").iterdir()) == []
     assert len(list_exports(make_engine(url))) == before
@@ -76,9 +76,9 @@ def test_an_export_inside_the_data_folder_is_written_and_listed(
 ) -> None:
     url, root = demo
     at = _export_to(demo, monkeypatch, str(root / "var" / "team-exports"))
-    assert not at.error, [e.value for e in at.error]
+    assert not at.error, [shown(e.value) for e in at.error]
     written = (root / "var" / "team-exports").resolve()
-    assert [s.value for s in at.success if f"written to {written}/round1-" in s.value]
+    assert [shown(s.value) for s in at.success if f"written to {written}/round1-" in shown(s.value)]
     assert list_exports(make_engine(url))[0].path.startswith(str(written))
 
 
@@ -86,5 +86,5 @@ def test_an_admin_lets_pages_write_anywhere(demo: tuple[str, Path], monkeypatch:
     monkeypatch.setenv("SRADIT_PAGE_FOLDERS", "anywhere")
     url, root = demo
     at = _export_to(demo, monkeypatch, str(root / "admin-choice"))
-    assert not at.error, [e.value for e in at.error]
+    assert not at.error, [shown(e.value) for e in at.error]
     assert [p.name for p in (root / "admin-choice").iterdir()][0].startswith("round1-")

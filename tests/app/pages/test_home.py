@@ -13,7 +13,7 @@ from streamlit.testing.v1 import AppTest
 from app.services.demo import build_demo
 from db.engine import make_engine
 from pipeline.settings import Settings
-from tests.helpers import ROOT
+from tests.helpers import ROOT, shown
 
 MAIN = str(ROOT / "app" / "main.py")
 
@@ -49,13 +49,13 @@ def test_wrong_password_is_refused(demo_url: str, monkeypatch: pytest.MonkeyPatc
     at.text_input(key="signin_name").input("expert")
     at.text_input(key="signin_password").input("nope")
     at.button[0].click().run()
-    assert "wrong password" in at.error[0].value
+    assert "wrong password" in shown(at.error[0].value)
     assert "user_id" not in at.session_state
 
 
 def test_home_shows_what_is_in_the_demo_database(demo_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     at = signed_in_app(demo_url, monkeypatch, "engineer", "engineer-demo")
-    metrics = {m.label: m.value for m in at.metric}
+    metrics = {shown(m.label): shown(m.value) for m in at.metric}
     assert metrics["EMRs"] == "65" and metrics["Labelled EMRs"] == "60" and metrics["Users"] == "4"
     frames = [d.value for d in at.dataframe]
     datasets = next(f for f in frames if "dataset" in f.columns and "records" in f.columns)
@@ -77,14 +77,14 @@ def test_an_expert_sees_no_engineer_page_and_is_refused_one(demo_url: str, monke
         for key, value in {"user_id": 1, "user_name": "expert", "user_role": "expert"}.items():
             direct.session_state[key] = value
         direct.run()
-        assert any("may not open this page" in e.value for e in direct.error), page
+        assert any("may not open this page" in shown(e.value) for e in direct.error), page
 
 
 def test_home_explains_a_missing_database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SRADIT_DB_URL", f"sqlite:///{tmp_path / 'none.db'}")
     at = AppTest.from_file(MAIN, default_timeout=30).run()
     assert not at.exception
-    assert "sradit db init" in at.error[0].value
+    assert "sradit db init" in shown(at.error[0].value)
 
 
 def test_a_disabled_account_is_signed_out_and_a_new_role_applies_on_the_next_page(
@@ -117,7 +117,7 @@ def test_wrong_passwords_in_a_row_are_throttled_with_the_form_kept(
         at.text_input(key="signin_name").input("admin")
         at.text_input(key="signin_password").input("not-the-password")
         at.button[0].click().run()
-        messages.append(at.error[0].value)
+        messages.append(shown(at.error[0].value))
         if messages[-1].startswith("Too many failed sign-ins"):
             break
     assert re.fullmatch(r"Too many failed sign-ins — try again in \d+ s", messages[-1]), messages

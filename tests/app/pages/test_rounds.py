@@ -21,7 +21,7 @@ from pipeline.demo.database import build_demo as build_records
 from pipeline.domain.label_space import PRINCIPAL
 from pipeline.domain.parsers import parse_submission
 from pipeline.settings import Settings
-from tests.helpers import ROOT
+from tests.helpers import ROOT, shown
 
 PAGE = str(ROOT / "app" / "pages" / "rounds.py")
 
@@ -57,9 +57,9 @@ def test_a_round_with_an_llm_learner_is_configured_costed_and_started(
     assert not at.exception, at.exception
     learner = next(s for s in at.selectbox if s.label == "Learner")
     learner.select("qwen-sft").run()
-    shown = yaml.safe_load(at.code[0].value)
-    assert (shown["learner"], shown["mining"], shown["policy_model"]) == ("qwen-sft", "kfold", "auto")
-    plan = " ".join(m.value for m in at.markdown)
+    config = yaml.safe_load(at.code[0].value)
+    assert (config["learner"], config["mining"], config["policy_model"]) == ("qwen-sft", "kfold", "auto")
+    plan = " ".join(shown(m.value) for m in at.markdown)
     # 5 folds × 2 sub-tasks of K-fold SFT, then SFT and GRPO per sub-task.
     assert "14 trainings in all" in plan and "policy filter: the label filter's survivors only" in plan
     next(b for b in at.button if b.label == "Start the next round").click().run()
@@ -76,7 +76,7 @@ def test_a_round_waiting_for_experts_says_so(tmp_path: Path, monkeypatch: pytest
     (tmp_path / "models.toml").write_text("", encoding="utf-8")
     at = page(url, tmp_path, monkeypatch)
     assert not at.exception, at.exception
-    assert any("It waits for the experts" in i.value for i in at.info)
+    assert any("It waits for the experts" in shown(i.value) for i in at.info)
     assert yaml.safe_load(at.code[0].value)["policy_model"] == "none"
     assert "Continue round 1" in [b.label for b in at.button]
 
@@ -119,7 +119,7 @@ def test_an_llm_round_runs_from_the_rounds_page_and_its_ensemble_predicts_from_t
     next(n for n in at.number_input if n.label == "Folds").set_value(2).run()
     next(n for n in at.number_input if n.label == "Variants per badcase").set_value(2).run()
     next(t for t in at.text_input if t.label == "GRPO config").input(str(tmp_path / "grpo.yaml")).run()
-    assert "8 trainings in all" in " ".join(m.value for m in at.markdown)  # 2 folds × 2, then 2 SFT + 2 GRPO
+    assert "8 trainings in all" in " ".join(shown(m.value) for m in at.markdown)  # 2 folds × 2, then 2 SFT + 2 GRPO
     next(b for b in at.button if b.label == "Start the next round").click().run()
     job = _wait(engine, at.session_state["round_job"])
     assert (job.status, job.result) == ("succeeded", {"round": 1, "status": "done"}), job.message

@@ -17,7 +17,7 @@ from db.engine import make_engine, read_session
 from db.models import Job
 from pipeline.export.datasets import ExportConfig, export
 from pipeline.settings import Settings
-from tests.helpers import ROOT
+from tests.helpers import ROOT, shown
 
 PAGE = str(ROOT / "app" / "pages" / "training.py")
 
@@ -64,18 +64,18 @@ def test_a_model_folder_outside_the_data_folder_is_refused(
     demo: tuple[str, Path], monkeypatch: pytest.MonkeyPatch, typed: str, message: str
 ) -> None:
     at = _typed(demo, monkeypatch, str(demo[1] / typed))
-    assert [e.value for e in at.error if message in e.value], [e.value for e in at.error]
+    assert [shown(e.value) for e in at.error if message in shown(e.value)], [shown(e.value) for e in at.error]
     assert not [b for b in at.button if b.label in ("Start training",) or b.label.startswith("Build the tiny")]
 
 
 def test_a_folder_inside_the_data_folder_is_taken(demo: tuple[str, Path], monkeypatch: pytest.MonkeyPatch) -> None:
     folder = demo[1] / "var" / "models" / "mine"
     at = _typed(demo, monkeypatch, str(folder))  # not there yet: the page offers to build the tiny model there
-    assert [w.value for w in at.warning if f"{folder.resolve()} is not a model folder yet" in w.value]
+    assert [shown(w.value) for w in at.warning if f"{folder.resolve()} is not a model folder yet" in shown(w.value)]
     assert [b for b in at.button if b.label.startswith("Build the tiny")]
     folder.mkdir(parents=True)
     at = _typed(demo, monkeypatch, str(folder))
-    assert not at.error, [e.value for e in at.error]
+    assert not at.error, [shown(e.value) for e in at.error]
     assert str(folder.resolve()) in at.code[0].value  # the exact command trains from it
 
 
@@ -83,7 +83,7 @@ def test_an_admin_lets_the_page_use_any_folder(demo: tuple[str, Path], monkeypat
     monkeypatch.setenv("SRADIT_PAGE_FOLDERS", "anywhere")
     folder = demo[1] / "models" / "qwen"
     at = _typed(demo, monkeypatch, str(folder))
-    assert not at.error, [e.value for e in at.error]
+    assert not at.error, [shown(e.value) for e in at.error]
     assert str(folder) in at.code[0].value  # the exact command trains from it
 
 
@@ -103,11 +103,11 @@ def test_the_paper_s_trainer_on_an_export_shows_its_command_and_queues_its_job(
     at.run()
     at.radio[0].set_value("llamafactory").run()
     at.text_input(key="fw_model").input(str(base)).run()
-    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert not at.exception and not at.error, [shown(e.value) for e in at.error]
     command = at.code[0].value
     assert command.startswith(f"llamafactory-cli train {made.path}/llamafactory_sft.yaml model_name_or_path={base}")
     at.button(key="fw_run").click().run()
-    assert [s.value for s in at.success if "queued" in s.value]
+    assert [shown(s.value) for s in at.success if "queued" in shown(s.value)]
     with read_session(engine) as s:
         job = s.scalars(select(Job).order_by(Job.id.desc())).first()
     assert job is not None and (job.kind, job.lane, job.status) == ("framework-train", "gpu", "queued")

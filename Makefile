@@ -33,10 +33,12 @@ $(VENV)/.test-$(HASH): $(BIN)/python pyproject.toml
 install: $(VENV)/.run-$(HASH)
 install-test: $(VENV)/.test-$(HASH)
 
+# The server takes X-Forwarded-For only from the proxies named in SRADIT_TRUSTED_PROXIES (none by default; uvicorn's
+# own default trusts loopback, which would let anything on this host name any client).
 run: install
 	$(BIN)/sradit demo --if-missing
 	$(BIN)/sradit db init
-	$(BIN)/streamlit run app/main.py --server.address $(HOST) --server.port $(PORT) --server.headless true \
+	FORWARDED_ALLOW_IPS="$${SRADIT_TRUSTED_PROXIES:-}" $(BIN)/streamlit run app/main.py --server.address $(HOST) --server.port $(PORT) --server.headless true \
 		--browser.gatherUsageStats false
 
 # One pytest-xdist worker per core (`make test XDIST=` runs in one process); a module's tests stay on one worker (its

@@ -126,13 +126,23 @@ def require(group: str) -> None:
         st.stop()
 
 
+def client() -> str:
+    """Who is connected, for throttling and the sessions table: the address the server saw, "local" without one,
+    "forwarded" through a proxy the settings do not trust (SRADIT_TRUSTED_PROXIES)."""
+    from app.state import settings
+    from pipeline.accounts.throttle import client_of
+
+    address = st.context.ip_address
+    forwarded = st.context.headers.get("X-Forwarded-For")
+    return client_of(address if isinstance(address, str) else None, forwarded, settings().proxies)
+
+
 def sign_in(uid: int, name: str, user_role: str) -> None:
     """Start a session for a user whose password was just checked; the next drawn page writes its cookie."""
     from app.state import engine, settings
     from pipeline.accounts import sessions
 
-    client = st.context.ip_address
-    issued = sessions.issue(engine(), uid, client if isinstance(client, str) else None, settings().session_hours)
+    issued = sessions.issue(engine(), uid, client(), settings().session_hours)
     st.session_state.update(user_id=uid, user_name=name, user_role=user_role, session_id=issued.session_id)
     st.session_state[_SET_COOKIE] = (issued.token, issued.expires_at)
     st.session_state.pop(_CLEAR_COOKIE, None)
@@ -145,7 +155,7 @@ def sign_out() -> None:
         from app.state import engine
         from pipeline.accounts import sessions
 
-        sessions.revoke(engine(), int(st.session_state["session_id"]))
+        sessions.revoke(engine(), int(st.session_state["session_id"]), actor=str(st.session_state.get("user_name")))
     for key in list(st.session_state):
         del st.session_state[key]
     st.session_state[_CLEAR_COOKIE] = True

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app.auth import sign_in
+from app.auth import client, sign_in
 from app.inert import md
 from app.state import ready_engine
 from pipeline.accounts import throttle
@@ -20,17 +20,18 @@ def sign_in_form() -> None:
         name = st.text_input("Name", key="signin_name")
         password = st.text_input("Password", type="password", key="signin_password")
         if st.form_submit_button("Sign in", type="primary"):
-            # Per account name typed (known or not) and per client address; the form and its input stay.
-            counted = throttle.keys(name, st.context.ip_address)
-            wait = throttle.wait_seconds(engine, counted)
+            # Counted before the password is checked, per account and client and per client (pipeline/accounts/
+            # throttle.py); the form and its input stay.
+            who = client()
+            wait = throttle.attempt(engine, name, who)
             if wait:
                 st.error(md("Too many failed sign-ins — try again in {} s", wait))
                 return
             found = authenticate(engine, name, password)
             if found is None:
-                throttle.record_failure(engine, counted)
+                throttle.failed(engine, name, who)
                 st.error("Unknown name or wrong password.")
             else:
-                throttle.clear(engine, counted)
+                throttle.succeeded(engine, name, who)
                 sign_in(found[0], name.strip(), found[1])
                 st.rerun()

@@ -104,6 +104,14 @@ class Settings:
             "RAY_AUTH_TOKEN or Ray's own token file, never from here."
         },
     )
+    trusted_proxies: str = field(
+        default="",
+        metadata={
+            "help": "Addresses of the reverse proxies in front of the app (comma-separated), whose X-Forwarded-For "
+            "names the client; `make run` hands them to the server. Empty (the default): no proxy is trusted, and "
+            "every forwarded connection counts as one client for sign-in throttling."
+        },
+    )
     paused_lanes: str = field(
         default="",
         metadata={
@@ -158,6 +166,11 @@ class Settings:
         for name, least in minimum.items():
             if getattr(self, name) < least:
                 raise SraditError(f"SRADIT_{name.upper()}={getattr(self, name)} must be at least {least}")
+
+    @property
+    def proxies(self) -> tuple[str, ...]:
+        """The trusted proxies' addresses."""
+        return tuple(x.strip() for x in self.trusted_proxies.split(",") if x.strip())
 
     @property
     def paused(self) -> tuple[str, ...]:

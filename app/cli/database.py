@@ -169,6 +169,19 @@ def user_enable(c: Ctx, name: str) -> None:
     click.echo(f"{name} enabled")
 
 
+@user.command("unlock")
+@click.argument("name")
+@pass_ctx
+@friendly
+def user_unlock(c: Ctx, name: str) -> None:
+    """Lift an account's sign-in locks and failure counts, from every client (after a guessing attack)."""
+    from pipeline.accounts.throttle import unlock
+    from pipeline.audit import cli_actor
+
+    lifted = unlock(c.ready_engine(), name, cli_actor())
+    click.echo(f"{name}: {lifted} sign-in counter{'s' if lifted != 1 else ''} lifted")
+
+
 @user.command("list")
 @pass_ctx
 @friendly

@@ -1,4 +1,5 @@
-"""Users (admins): list accounts, add one, change a role, disable or enable, set a new password."""
+"""Users (admins): list accounts, add one, change a role, disable or enable, set a new password, lift sign-in locks;
+see who is signed in and end a session."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from app.auth import require, user_name
 from app.inert import md
 from app.state import ready_engine
 from db.vocabulary import USER_ROLES
+from pipeline.accounts import sessions, throttle
 from pipeline.accounts.users import add_user, list_users, set_active, set_password, set_role
 from pipeline.errors import SraditError
 
@@ -30,7 +32,7 @@ st.subheader("Change an account")
 with st.form("change_user"):
     c1, c2, c3 = st.columns(3)
     name = c1.selectbox("Account", [a[0] for a in accounts])
-    action = c2.selectbox("Change", ["role", "disable", "enable", "new password"])
+    action = c2.selectbox("Change", ["role", "disable", "enable", "new password", "unlock sign-in"])
     new_role = c3.selectbox("New role (for a role change)", USER_ROLES)
     password = st.text_input("New password (blank: generate one)", type="password")
     if st.form_submit_button("Apply"):
@@ -43,6 +45,9 @@ with st.form("change_user"):
                     raise SraditError("you cannot disable your own account")
                 set_active(engine, name, action == "enable", user_name())
                 st.success(md("{} {}d", name, action))
+            elif action == "unlock sign-in":
+                lifted = throttle.unlock(engine, name, user_name())
+                st.success(md("{}: {} sign-in counters lifted, from every client", name, lifted))
             else:
                 generated = set_password(engine, name, password or None, user_name())
                 st.success(md("password of {} changed", name) + (md(": {}", generated) if generated else ""))
@@ -62,3 +67,19 @@ with st.form("add_user", clear_on_submit=True):
             st.error(md("{}", str(e)))
         else:
             st.success(md("Added {} {}", role, name) + (md(" — password: {}", generated) if generated else ""))
+
+st.subheader("Signed in now")
+opened = sessions.open_sessions(engine)
+st.dataframe(
+    pd.DataFrame(
+        [(o.session_id, o.name, o.client, o.created_at, o.last_seen_at, o.expires_at) for o in opened],
+        columns=["session", "name", "client", "signed in (UTC)", "last seen (UTC)", "expires (UTC)"],
+    ),
+    hide_index=True,
+)
+with st.form("revoke_session"):
+    labels = {o.session_id: f"{o.session_id} · {o.name} · {o.client or '—'}" for o in opened}
+    chosen = st.selectbox("Session", list(labels), format_func=labels.get)
+    if st.form_submit_button("End this session", disabled=not opened) and chosen is not None:
+        sessions.revoke(engine, int(chosen), user_name())
+        st.success(md("session {} ended: its next page asks for a sign-in", chosen))

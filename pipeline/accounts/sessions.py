@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from db.base import as_utc, utcnow
 from db.engine import read_session, write_session
 from db.models import User, UserSession
+from pipeline.audit import audit
 
 TOKEN_BYTES = 32
 #: last_seen_at is written at most this often, so that clicking around does not write on every run.
@@ -115,13 +116,45 @@ def check(engine: Engine, session_id: int, user_id: int, now: datetime | None = 
     return Active(row.id, user.id, user.name, user.role, as_utc(row.expires_at))
 
 
-def revoke(engine: Engine, session_id: int, now: datetime | None = None) -> None:
+def revoke(engine: Engine, session_id: int, actor: str, now: datetime | None = None) -> None:
+    """End one session: its user signing out (audited ``signout``) or an admin ending it (``session.revoke``)."""
     with write_session(engine) as s:
-        s.execute(
-            update(UserSession)
-            .where(UserSession.id == session_id, UserSession.revoked_at.is_(None))
-            .values(revoked_at=now or utcnow())
-        )
+        found = s.execute(
+            select(UserSession, User).join(User, User.id == UserSession.user_id).where(UserSession.id == session_id)
+        ).first()
+        if found is None or found[0].revoked_at is not None:
+            return
+        found[0].revoked_at = now or utcnow()
+        action = "signout" if found[1].name == actor else "session.revoke"
+        audit(s, actor, action, found[1].name, session_id=session_id, client=found[0].client)
+
+
+@dataclass(frozen=True)
+class OpenSession:
+    """A session that still signs its user in (the Users page lists them for admins)."""
+
+    session_id: int
+    name: str
+    client: str | None
+    created_at: datetime
+    last_seen_at: datetime
+    expires_at: datetime
+
+
+def open_sessions(engine: Engine, now: datetime | None = None) -> list[OpenSession]:
+    """Every unrevoked, unexpired session, newest first."""
+    now = now or utcnow()
+    with read_session(engine) as s:
+        rows = s.execute(
+            select(UserSession, User.name)
+            .join(User, User.id == UserSession.user_id)
+            .where(UserSession.revoked_at.is_(None), UserSession.expires_at > now)
+            .order_by(UserSession.created_at.desc(), UserSession.id.desc())
+        ).all()
+    return [
+        OpenSession(r.id, name, r.client, as_utc(r.created_at), as_utc(r.last_seen_at), as_utc(r.expires_at))
+        for r, name in rows
+    ]
 
 
 def revoke_all(s: Session, user_id: int, now: datetime | None = None) -> None:

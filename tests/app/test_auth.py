@@ -99,7 +99,7 @@ def test_a_session_ended_elsewhere_signs_the_page_out_on_its_next_run(
     demo_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     at = _signed_in(monkeypatch, demo_url)
-    sessions.revoke(make_engine(demo_url), int(at.session_state["session_id"]))  # sign-out in another tab
+    sessions.revoke(make_engine(demo_url), int(at.session_state["session_id"]), "admin")  # sign-out in another tab
     at.run()
     assert not at.exception, at.exception
     assert "user_id" not in at.session_state

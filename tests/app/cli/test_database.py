@@ -98,3 +98,17 @@ def test_accounts_are_changed_and_disabled_from_the_cli(cli: Any) -> None:
     lines = {line.split("\t")[0]: line.split("\t") for line in cli("user", "list").stdout.splitlines()}
     assert lines["expert"][2] == "active"
     assert cli("user", "role", "expert", "doctor", ok=False).exit_code == 2
+
+
+def test_user_unlock_lifts_an_account_s_sign_in_locks(cli: Any) -> None:
+    from pipeline.accounts import throttle
+
+    cli("demo")
+    engine = make_engine(cli.env["SRADIT_DB_URL"])
+    for client in ("10.0.0.1", "10.0.0.2"):
+        for _ in range(throttle.FREE_FAILURES + 1):
+            throttle.attempt(engine, "admin", client)
+    assert cli("user", "unlock", "admin").stdout.strip() == "admin: 2 sign-in counters lifted"
+    assert throttle.attempt(engine, "zhao", "10.0.0.1") > 0  # the client's own counter still holds
+    assert cli("user", "unlock", "nobody").stdout.strip() == "nobody: 0 sign-in counters lifted"
+    engine.dispose()

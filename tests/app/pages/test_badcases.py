@@ -4,11 +4,9 @@ files a good one, after which the badcase says it is held."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import streamlit as st
 from sqlalchemy import select
 from streamlit.testing.v1 import AppTest
 
@@ -21,13 +19,6 @@ PAGE = str(ROOT / "app" / "pages" / "badcases.py")
 # AppTest puts the page's folder first on sys.path, and that folder holds training.py (the Training page): the
 # `training` package is imported above so that the page's `from training…` imports find the package, as they do
 # under `streamlit run app/main.py`.
-
-
-@pytest.fixture(autouse=True)
-def _fresh_resources() -> Iterator[None]:
-    st.cache_resource.clear()
-    yield
-    st.cache_resource.clear()
 
 
 def test_likeliest_label_errors_come_first_and_a_flag_is_filed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -4,11 +4,9 @@ message and writes nothing, unless the admin set SRADIT_PAGE_FOLDERS=anywhere.""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from app.services.demo import build_demo
@@ -18,13 +16,6 @@ from pipeline.settings import Settings
 from tests.helpers import ROOT, shown
 
 PAGE = str(ROOT / "app" / "pages" / "export.py")
-
-
-@pytest.fixture(autouse=True)
-def _fresh_resources() -> Iterator[None]:
-    st.cache_resource.clear()
-    yield
-    st.cache_resource.clear()
 
 
 @pytest.fixture(scope="module")

@@ -4,11 +4,9 @@ and node, and stopped there by the page's Cancel."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import streamlit as st
 from sqlalchemy import Engine
 from streamlit.testing.v1 import AppTest
 
@@ -25,13 +23,6 @@ from tests.pipeline.jobs.job_handlers import TABLE, OkParams, SleepParams
 from tests.ray_head import Head
 
 PAGE = str(ROOT / "app" / "pages" / "jobs.py")
-
-
-@pytest.fixture(autouse=True)
-def _fresh_resources() -> Iterator[None]:
-    st.cache_resource.clear()
-    yield
-    st.cache_resource.clear()
 
 
 def test_each_job_shows_its_lane(engine: Engine, db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

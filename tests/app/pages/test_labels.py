@@ -4,11 +4,9 @@ meanwhile is shown resolved; experts are refused the page; it is in an engineer'
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import streamlit as st
 from sqlalchemy import select
 from streamlit.testing.v1 import AppTest
 
@@ -18,13 +16,6 @@ from pipeline.review.label_issues import accept_label_issue, flag_label_issue
 from tests.helpers import ROOT, as_user, mined_database, shown
 
 PAGE = str(ROOT / "app" / "pages" / "labels.py")
-
-
-@pytest.fixture(autouse=True)
-def _fresh_resources() -> Iterator[None]:
-    st.cache_resource.clear()
-    yield
-    st.cache_resource.clear()
 
 
 def test_an_engineer_accepts_one_issue_and_dismisses_another(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

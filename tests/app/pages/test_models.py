@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from app.services.demo import build_demo
@@ -17,13 +15,6 @@ from training.models import registry
 from training.models.registry import Registration
 
 PAGE = str(ROOT / "app" / "pages" / "models.py")
-
-
-@pytest.fixture(autouse=True)
-def _fresh_resources() -> Iterator[None]:
-    st.cache_resource.clear()
-    yield
-    st.cache_resource.clear()
 
 
 @pytest.fixture(scope="module")

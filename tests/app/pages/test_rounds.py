@@ -5,11 +5,9 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import streamlit as st
 import yaml
 from sqlalchemy import Engine, select
 from streamlit.testing.v1 import AppTest
@@ -24,13 +22,6 @@ from pipeline.settings import Settings
 from tests.helpers import ROOT, shown
 
 PAGE = str(ROOT / "app" / "pages" / "rounds.py")
-
-
-@pytest.fixture(autouse=True)
-def _fresh_resources() -> Iterator[None]:
-    st.cache_resource.clear()
-    yield
-    st.cache_resource.clear()
 
 
 def page(url: str, folder: Path, monkeypatch: pytest.MonkeyPatch) -> AppTest:

@@ -4,11 +4,9 @@ message and nothing can be started), unless the admin set SRADIT_PAGE_FOLDERS=an
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import streamlit as st
 from sqlalchemy import select
 from streamlit.testing.v1 import AppTest
 
@@ -20,13 +18,6 @@ from pipeline.settings import Settings
 from tests.helpers import ROOT, shown
 
 PAGE = str(ROOT / "app" / "pages" / "training.py")
-
-
-@pytest.fixture(autouse=True)
-def _fresh_resources() -> Iterator[None]:
-    st.cache_resource.clear()
-    yield
-    st.cache_resource.clear()
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,7 @@ from sqlalchemy import Engine, func, select
 
 from db.base import utcnow
 from db.engine import read_session
-from db.models import UserSession
+from db.models import AuditEntry, UserSession
 from pipeline.accounts import sessions, users
 
 
@@ -66,10 +66,19 @@ def test_revoking_ends_one_session_and_not_the_others(engine: Engine) -> None:
     uid = _user(engine)
     a = sessions.issue(engine, uid, None, hours=1)
     b = sessions.issue(engine, uid, None, hours=1)
-    sessions.revoke(engine, a.session_id)
+    sessions.revoke(engine, a.session_id, "li")
     assert sessions.resume(engine, a.token) is None and sessions.check(engine, a.session_id, uid) is None
     assert sessions.resume(engine, b.token) is not None
     assert _row(engine, a.session_id).revoked_at is not None
+    # Signing out is audited as such; an admin ending a session as a revocation; an ended one is left alone.
+    sessions.revoke(engine, b.session_id, "admin")
+    sessions.revoke(engine, a.session_id, "admin")
+    with read_session(engine) as s:
+        entries = s.execute(select(AuditEntry.actor, AuditEntry.action, AuditEntry.target)).all()
+    assert [e for e in entries if e.action in ("signout", "session.revoke")] == [
+        ("li", "signout", "li"),
+        ("admin", "session.revoke", "li"),
+    ]
 
 
 def test_a_password_change_or_disabled_account_revokes_every_session(engine: Engine) -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, insert, select, update
+from sqlalchemy.exc import DBAPIError
 
 from db.base import utcnow
 from db.engine import read_session, write_session
@@ -70,6 +71,15 @@ def import_rows(
     clean, problems = validate_records(rows, book, max_record_chars)
     if problems:
         raise InputError(f"{source}: {len(problems)} problems; nothing was imported", problems)
+    try:
+        return _commit(engine, clean, dataset, actor, source)
+    except DBAPIError as e:  # its text quotes the rows' values: patient text never goes into a message
+        raise InputError(
+            f"{source}: the database refused the records ({type(e.orig).__name__}); nothing was imported"
+        ) from None
+
+
+def _commit(engine: Engine, clean: list[CleanRecord], dataset: str, actor: str, source: str) -> ImportSummary:
     with write_session(engine) as s:
         summary = _write(s, clean, dataset)
         audit(s, actor, "records.import", dataset, source=source, inserted=summary.inserted, updated=summary.updated)

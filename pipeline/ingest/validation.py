@@ -15,6 +15,41 @@ from pipeline.domain.records import ID_KEY, MAIN_KEY, OTHER_KEY, TEXT_SECTIONS
 DEFAULT_MAX_RECORD_CHARS = 200_000
 
 
+#: The 病案标识 grammar: printable characters, no path separator, no leading formula sign, at most this long. An id
+#: is shown on pages, names files and folders, and lands in spreadsheets and CSV files people open.
+MAX_ID_CHARS = 64
+_FORMULA_START = "=+-@"
+#: Control characters a section may not hold (tab and line breaks are text): NUL cannot be stored in PostgreSQL,
+#: and an escape sequence would reach every terminal that prints the record.
+_CONTROL = frozenset(chr(c) for c in [*range(32), 127] if chr(c) not in "\t\n\r")
+#: A number read from a spreadsheet cell is exact only up to 15 significant digits (IEEE double).
+_EXACT_DIGITS = 15
+
+
+def case_id_problem(case_id: str) -> str | None:
+    """Why ``case_id`` is not a valid 病案标识 (quoted safely), or None."""
+    shown = repr(case_id if len(case_id) <= MAX_ID_CHARS else case_id[:MAX_ID_CHARS] + "…")
+    if len(case_id) > MAX_ID_CHARS:
+        return f"{ID_KEY} {shown} has {len(case_id)} characters, over the limit of {MAX_ID_CHARS}"
+    odd = next((c for c in case_id if not c.isprintable()), None)
+    if odd is not None:
+        return f"{ID_KEY} {shown} holds the control character U+{ord(odd):04X}"
+    if "/" in case_id or "\\" in case_id:
+        return f"{ID_KEY} {shown} holds a path separator"
+    if case_id[0] in _FORMULA_START:
+        return f"{ID_KEY} {shown} starts with {case_id[0]!r}, which a spreadsheet runs as a formula"
+    return None
+
+
+def _id_text(value: Any) -> str:
+    """The id cell as text; a spreadsheet number past 15 digits has lost digits already, so it is refused."""
+    if isinstance(value, float) and abs(value) >= 10**_EXACT_DIGITS:
+        raise ValueError(
+            f"{ID_KEY} was stored as the number {value!r}, which has lost its last digits: store the column as text"
+        )
+    return (_as_text(value) or "").strip()
+
+
 @dataclass(frozen=True)
 class CodeBook:
     """What codes are known: the dictionary and the label space (principal and other roles)."""
@@ -73,11 +108,19 @@ def validate_records(
     problems: list[str] = []
     first_row: dict[str, int] = {}
     for row_no, row in enumerate(rows, 1):
-        case_id = (_as_text(row.get(ID_KEY)) or "").strip()
-        where = f"record {case_id} (row {row_no})" if case_id else f"row {row_no}"
         errs: list[str] = []
-        if not case_id:
-            errs.append(f"field {ID_KEY} is missing or empty")
+        try:
+            case_id = _id_text(row.get(ID_KEY))
+        except ValueError as e:
+            case_id = ""
+            errs.append(str(e))
+        bad_id = case_id_problem(case_id) if case_id else None
+        where = f"record {case_id} (row {row_no})" if case_id and not bad_id else f"row {row_no}"
+        if bad_id:
+            errs.append(bad_id)
+        elif not case_id:
+            if not errs:  # not already refused as a lossy number
+                errs.append(f"field {ID_KEY} is missing or empty")
         elif case_id in first_row:
             errs.append(f"{ID_KEY} {case_id!r} repeats row {first_row[case_id]} of the same file")
         else:
@@ -93,6 +136,9 @@ def validate_records(
                 errs.append(f"section {name} is not text (found {type(row[name]).__name__})")
             elif not text.strip():
                 errs.append(f"section {name} is empty")
+            elif any(c in _CONTROL for c in text):
+                odd = next(c for c in text if c in _CONTROL)
+                errs.append(f"section {name} holds the control character U+{ord(odd):04X}")
             else:
                 sections[name] = text
 

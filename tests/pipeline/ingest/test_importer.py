@@ -138,6 +138,20 @@ def _bad_cases(rows: list[dict[str, Any]]) -> dict[str, tuple[Any, list[str]]]:
         "duplicate id": (with_(4, **{ID_KEY: rid}), [f"record {rid} (row 5)", "repeats row 2"]),
         "missing id": (with_(2, **{ID_KEY: ""}), ["row 3: field 病案标识 is missing"]),
         "half labelled": (with_(1, 其他诊断编码=""), [f"record {rid}", "其他诊断编码 is empty"]),
+        # The id grammar (issue 25): printable, no path separator, no leading formula sign, at most 64 characters.
+        "escape in id": (
+            with_(1, **{ID_KEY: "A1\x1b[31m"}),
+            ["row 2: 病案标识 'A1\\x1b[31m' holds the control character U+001B"],
+        ),
+        "NUL in id": (with_(1, **{ID_KEY: "A1\x00"}), ["row 2: 病案标识", "control character U+0000"]),
+        "formula id": (with_(1, **{ID_KEY: "=HYPERLINK(1)"}), ["row 2: 病案标识 '=HYPERLINK(1)' starts with '='"]),
+        "path id": (with_(1, **{ID_KEY: "../../etc"}), ["row 2: 病案标识 '../../etc' holds a path separator"]),
+        "long id": (with_(1, **{ID_KEY: "9" * 300}), ["row 2: 病案标识", "has 300 characters, over the limit of 64"]),
+        # NUL cannot be stored in PostgreSQL (a raw DataError that printed the record's text); refused by name.
+        "NUL in a section": (
+            with_(1, 主诉="胸痛\x00三天"),
+            [f"record {rid} (row 2): section 主诉 holds the control character U+0000"],
+        ),
     }
 
 
@@ -152,6 +166,12 @@ def _bad_cases(rows: list[dict[str, Any]]) -> dict[str, tuple[Any, list[str]]]:
         "duplicate id",
         "missing id",
         "half labelled",
+        "escape in id",
+        "NUL in id",
+        "formula id",
+        "path id",
+        "long id",
+        "NUL in a section",
     ],
 )
 def test_bad_records_import_nothing(case: str, engine: Engine, shared_data: Path, tmp_path: Path, cli: Any) -> None:
@@ -243,3 +263,40 @@ def test_the_record_size_limit_counts_every_section(engine: Engine, shared_data:
         f"the limit of {limit:,} (SRADIT_MAX_RECORD_CHARS)"
     ]
     assert import_file(engine, path, "train", "test", LIMIT, max_record_chars=max(sizes)).inserted == 3
+
+
+def test_an_xlsx_id_is_read_as_text_exactly_or_refused(engine: Engine, shared_data: Path, tmp_path: Path) -> None:
+    """A 20-digit id in a text cell, or in a numeric cell written exactly, keeps every digit; one Excel stored as a
+    double (15 significant digits) has lost digits already and is refused by row, not silently changed."""
+    rows = _records(shared_data)[:3]
+    header = list(rows[0])
+    wb = Workbook()
+    ws = wb.active
+    ws.append(header)
+    for row, rid in zip(rows, ["12345678901234567890", 12345678901234567891, 3.0], strict=True):
+        ws.append([rid if k == ID_KEY else row[k] for k in header])
+    wb.save(tmp_path / "ids.xlsx")
+    # openpyxl writes a big int as a double: write the second id's cell as the exact integer another tool would.
+    import zipfile
+
+    with zipfile.ZipFile(tmp_path / "ids.xlsx") as z:
+        parts = {n: z.read(n) for n in z.namelist()}
+    sheet = "xl/worksheets/sheet1.xml"
+    assert b"1.234567890123457e+19" in parts[sheet]
+    parts[sheet] = parts[sheet].replace(b"1.234567890123457e+19", b"12345678901234567891")
+    with zipfile.ZipFile(tmp_path / "ids.xlsx", "w") as z:
+        for n, data in parts.items():
+            z.writestr(n, data)
+    import_file(engine, tmp_path / "ids.xlsx", "xlsx", "test", LIMIT)
+    with read_session(engine) as s:
+        ids = set(s.scalars(select(Record.case_id)))
+    assert {"12345678901234567890", "12345678901234567891", "3"} <= ids
+
+    ws.cell(row=2, column=header.index(ID_KEY) + 1, value=12345678901234567890)  # stored as a double
+    wb.save(tmp_path / "lossy.xlsx")
+    with pytest.raises(InputError) as e:
+        import_file(engine, tmp_path / "lossy.xlsx", "lossy", "test", LIMIT)
+    assert [p.split(", which")[0] for p in e.value.problems] == [
+        "row 1: 病案标识 was stored as the number 1.234567890123457e+19",
+        "row 2: 病案标识 was stored as the number 1.234567890123457e+19",
+    ]

@@ -12,7 +12,7 @@ from app.folders import FOLDER_HELP, confine
 from app.inert import md
 from app.state import ready_engine, settings
 from pipeline.domain.vocabulary import EXPORT_FORMATS, EXPORT_SELECTIONS, EXPORT_TASKS, FRAMEWORKS
-from pipeline.errors import SraditError
+from pipeline.errors import InputError, SraditError
 from pipeline.export.datasets import ExportConfig, export, list_exports, zip_folder
 from pipeline.overview import round_numbers
 
@@ -77,14 +77,17 @@ st.subheader("Versions")
 if rows:
     st.dataframe(pd.DataFrame(rows), hide_index=True)
     chosen = st.selectbox("Download a version", [r["id"] for r in rows], format_func=lambda i: f"export {i}")
-    folder = Path(next(r["path"] for r in rows if r["id"] == chosen))
+    row = next(e for e in list_exports(engine) if e.id == chosen)
+    folder = Path(row.path)
     if folder.is_dir():
-        st.download_button(
-            md("Download {}.zip", folder.name),
-            zip_folder(folder),
-            file_name=f"{folder.name}.zip",
-            mime="application/zip",
-        )
+        try:
+            archive = zip_folder(folder, row.checksum)
+        except InputError as e:  # a file changed since it was written: never served
+            st.error(md("{}", str(e)))
+        else:
+            st.download_button(
+                md("Download {}.zip", folder.name), archive, file_name=f"{folder.name}.zip", mime="application/zip"
+            )
     else:
         st.warning(md("{} is no longer on the server.", folder))
 else:

@@ -28,6 +28,7 @@ from db.engine import read_session
 from db.models import DatasetExport
 from pipeline.domain.vocabulary import FRAMEWORKS
 from pipeline.errors import InputError
+from pipeline.export.datasets import verify
 from pipeline.jobs.params import require_one_of
 from pipeline.jobs.processes import HOST
 from pipeline.jobs.runner import JobContext
@@ -81,12 +82,14 @@ def plan(engine: Engine, models_dir: Path, params: FrameworkTrainParams) -> Plan
             "path": row.path,
             "task": (row.options or {}).get("task"),
         }
+        checksum = row.checksum
     if export["format"] != params.framework:
         raise InputError(
             f"export {export['id']} is a {export['format']} export, not {params.framework}: "
             f"`sradit export --format {params.framework}` makes one"
         )
     folder, out = Path(export["path"]), models_dir / params.name
+    verify(folder, checksum)  # a file changed since it was written never trains a model
     base = _model_folder(engine, params.model)
     if export["format"] == "llamafactory":
         config = _needed(folder / "llamafactory_sft.yaml", export)

@@ -18,6 +18,7 @@ from sqlalchemy import Engine, select
 from db.engine import read_session
 from db.models import DatasetExport, Record
 from pipeline.errors import InputError
+from pipeline.export.datasets import verify
 from pipeline.jobs.runner import JobContext, job_dir
 from pipeline.mining.kfold import labelled_records, record_dict, round_dataset
 from pipeline.settings import Settings
@@ -70,6 +71,7 @@ def plan(engine: Engine, settings: Settings, req: TrainRequest, folder: Path) ->
     e = _export(engine, req.export_id)
     if e.format != FORMAT_FOR[req.kind]:
         raise InputError(f"{req.kind} trains on a {FORMAT_FOR[req.kind]} export; export {e.id} is {e.format}")
+    verify(Path(e.path), e.checksum)  # a file changed since it was written never trains a model
     if not req.model_path or not Path(req.model_path).is_dir():
         raise InputError(f"base model path {req.model_path!r} is not a folder")
     if req.eval_dataset and not req.allow_in_sample:

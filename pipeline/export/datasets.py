@@ -260,20 +260,51 @@ def _write_split(fmt: str, cfg: ExportConfig, name: str, samples: list[Sample], 
     return path.name, len(rows)
 
 
+SUMS = "SHA256SUMS"
+
+
+def _file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda f=f: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _files(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.rglob("*") if p.is_file() and p.name not in (folders.WRITING, SUMS))
+
+
 def _write_sha256sums(folder: Path) -> str:
     """``SHA256SUMS`` in the folder, in ``sha256sum``'s format, so `sha256sum -c SHA256SUMS` verifies a copy.
     Returns the export's checksum: the sha256 of ``SHA256SUMS`` itself, which covers every file's name and
     content without reading the files a second time."""
-    lines = []
-    for path in sorted(p for p in folder.rglob("*") if p.is_file() and p.name != folders.WRITING):
-        digest = hashlib.sha256()
-        with path.open("rb") as f:
-            for block in iter(lambda f=f: f.read(1 << 20), b""):
-                digest.update(block)
-        lines.append(f"{digest.hexdigest()}  {path.relative_to(folder)}")
+    lines = [f"{_file_sha256(path)}  {path.relative_to(folder)}" for path in _files(folder)]
     sums = ("\n".join(lines) + "\n").encode("utf-8")
-    (folder / "SHA256SUMS").write_bytes(sums)
+    (folder / SUMS).write_bytes(sums)
     return hashlib.sha256(sums).hexdigest()
+
+
+def verify(folder: Path, checksum: str) -> None:
+    """Refuse an export folder whose files are not those it was written with, naming the first that differs: its
+    ``SHA256SUMS`` must be the one recorded (``checksum``) and list exactly its files, each with its sha256. Run
+    before a download is served and before a training reads the export."""
+    again = "it changed after the export was written; export again (`sradit export`)"
+    try:
+        sums = (folder / SUMS).read_bytes()
+    except OSError:
+        raise InputError(f"{folder / SUMS} is missing: {again}") from None
+    if hashlib.sha256(sums).hexdigest() != checksum:
+        raise InputError(f"{folder / SUMS} is not the one recorded for this export: {again}")
+    listed = dict(reversed(line.split("  ", 1)) for line in sums.decode("utf-8").splitlines() if line)
+    present = {str(p.relative_to(folder)): p for p in _files(folder)}
+    for name in sorted(set(listed) | set(present)):
+        if name not in listed:
+            raise InputError(f"{folder / name} is not in {SUMS}: {again}")
+        if name not in present:
+            raise InputError(f"{folder / name} is missing: {again}")
+        if _file_sha256(present[name]) != listed[name]:
+            raise InputError(f"{folder / name} does not match {SUMS}: {again}")
 
 
 def export(engine: Engine, cfg: ExportConfig, actor: str) -> ExportResult:
@@ -408,11 +439,13 @@ def list_exports(engine: Engine) -> list[DatasetExport]:
         return list(s.scalars(select(DatasetExport).order_by(DatasetExport.id.desc())))
 
 
-def zip_folder(folder: Path) -> bytes:
-    """An export folder as a zip archive (for a browser download), its files under the folder's name."""
+def zip_folder(folder: Path, checksum: str) -> bytes:
+    """An export folder as a zip archive (for a browser download), its files under the folder's name; verified
+    against its checksum first (:func:`verify`)."""
     import io
     import zipfile
 
+    verify(folder, checksum)
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
         for path in sorted(p for p in folder.rglob("*") if p.is_file() and p.name != folders.WRITING):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -13,7 +14,7 @@ from sqlalchemy import Engine, select
 from db.engine import read_session
 from db.models import Record, Variant
 from pipeline.errors import InputError
-from pipeline.export.datasets import ExportConfig, export
+from pipeline.export.datasets import ExportConfig, export, verify, zip_folder
 from pipeline.ingest.importer import import_file
 
 N_ORIGINALS = 206
@@ -125,6 +126,41 @@ def test_the_folder_verifies_with_sha256sum(engine: Engine, reviewed: dict, tmp_
     assert done.returncode == 0 and "train.jsonl: OK" in done.stdout, done.stdout + done.stderr
     (r.path / "train.jsonl").write_text("tampered\n", encoding="utf-8")
     assert subprocess.run(["sha256sum", "-c", "--quiet", "SHA256SUMS"], cwd=r.path, capture_output=True).returncode
+
+
+def test_a_changed_export_is_never_served_nor_trained(engine: Engine, reviewed: dict, tmp_path: Path) -> None:
+    """SHA256SUMS verified before a download and before a training reads the export, naming the file that changed
+    (a tampered train.jsonl was zipped and trained on)."""
+    import shutil
+
+    from app.services.training import TrainRequest, preview
+    from pipeline.settings import Settings
+
+    r = export(engine, ExportConfig(1, "trl-sft", tmp_path), "t")
+    verify(r.path, r.checksum)
+    assert zip_folder(r.path, r.checksum)  # untouched: served
+    kept = tmp_path / "kept"
+    shutil.copytree(r.path, kept)
+    changes = {
+        "train.jsonl": lambda: (r.path / "train.jsonl").write_text("tampered\n", encoding="utf-8"),
+        "extra.jsonl": lambda: (r.path / "extra.jsonl").write_text("{}\n", encoding="utf-8"),
+        "SHA256SUMS": lambda: (r.path / "SHA256SUMS").write_text("", encoding="utf-8"),
+    }
+    for name, change in changes.items():
+        change()
+        with pytest.raises(InputError, match=rf"{re.escape(str(r.path / name))} .*export again"):
+            zip_folder(r.path, r.checksum)
+        shutil.rmtree(r.path)
+        shutil.copytree(kept, r.path)
+    (r.path / "train.jsonl").unlink()
+    with pytest.raises(InputError, match="train.jsonl is missing"):
+        verify(r.path, r.checksum)
+    (r.path / "train.jsonl").write_text("tampered\n", encoding="utf-8")
+    settings = Settings(db_url=str(engine.url), data_dir=tmp_path / "var")
+    model = tmp_path / "model"
+    model.mkdir()
+    with pytest.raises(InputError, match="train.jsonl does not match SHA256SUMS"):
+        preview(engine, settings, TrainRequest("sft", r.export_id, str(model)))
 
 
 def test_a_simultaneous_export_of_the_same_version_is_refused_cleanly(

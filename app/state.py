@@ -21,6 +21,14 @@ def engine() -> Engine:
     return engine_for(settings())
 
 
+@st.cache_resource
+def _swept(_engine: Engine) -> list[str]:
+    """Exports killed part-way, cleaned up once per server process (pipeline/export/folders.py)."""
+    from pipeline.export.folders import sweep
+
+    return sweep(_engine, settings().workspace / "exports")
+
+
 def ready_engine() -> Engine | None:
     """The engine, or None after telling the user how to create the database."""
     eng = engine()
@@ -29,4 +37,5 @@ def ready_engine() -> Engine | None:
     except SraditError as e:
         st.error(md("{}. `make run` builds a demo database.", e))
         return None
+    _swept(eng)
     return eng

@@ -10,6 +10,9 @@ the commit; the marker is removed after it. A kill releases the lock, so the nex
 - a final folder whose marker is not locked and with no row: killed between rename and commit, removed;
 - a final folder whose marker is not locked and with its row: killed after the commit, the marker removed.
 
+The database row is the truth: pages list rows, never folders, and :func:`sweep` runs this in every export folder
+when the app starts.
+
 Recovery takes the same lock as the writer's transaction (the round's row ``FOR UPDATE`` on PostgreSQL,
 ``BEGIN IMMEDIATE`` on SQLite) before deciding that a folder has no row, so a commit still in flight is seen.
 """
@@ -29,7 +32,7 @@ from typing import IO
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from db.engine import write_session
+from db.engine import read_session, write_session
 from db.models import DatasetExport
 from pipeline.rounds.lookup import find_round
 
@@ -118,3 +121,11 @@ def recover(engine: Engine, out_dir: Path) -> list[str]:
                 shutil.rmtree(folder, ignore_errors=True)
                 done.append(f"removed {folder} (an export killed before it was registered)")
     return done
+
+
+def sweep(engine: Engine, default_dir: Path) -> list[str]:
+    """:func:`recover` in every folder exports go to — the default one and every registered export's — when the app
+    or a command starts, so a kill's leftovers do not wait for the next export into their folder."""
+    with read_session(engine) as s:
+        parents = {Path(p).parent for p in s.scalars(select(DatasetExport.path))}
+    return [line for out_dir in sorted({default_dir, *parents}) for line in recover(engine, out_dir)]

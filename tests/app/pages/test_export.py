@@ -79,3 +79,28 @@ def test_an_admin_lets_pages_write_anywhere(demo: tuple[str, Path], monkeypatch:
     at = _export_to(demo, monkeypatch, str(root / "admin-choice"))
     assert not at.error, [shown(e.value) for e in at.error]
     assert [p.name for p in (root / "admin-choice").iterdir()][0].startswith("round1-")
+
+
+def test_the_page_lists_rows_and_its_start_sweeps_a_killed_export_s_folder(
+    demo: tuple[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A folder left by an export killed between rename and commit (a final name, its writer's marker, no row) is
+    removed when the app starts, and never listed: the versions table is the database's rows."""
+    from pipeline.export.folders import WRITING
+
+    url, root = demo
+    default = Settings(db_url=url, data_dir=root / "var").workspace / "exports"
+    left = default / "round1-trl-sft-v99"
+    left.mkdir(parents=True)
+    (left / WRITING).write_text("pid 1\n", encoding="utf-8")
+    (left / "train.jsonl").write_text("{}\n", encoding="utf-8")
+    monkeypatch.setenv("SRADIT_DB_URL", url)
+    monkeypatch.setenv("SRADIT_DATA_DIR", str(root / "var"))
+    at = AppTest.from_file(PAGE, default_timeout=60)
+    for key, value in {"user_id": 2, "user_name": "engineer", "user_role": "engineer"}.items():
+        at.session_state[key] = value
+    at.run()
+    assert not at.exception, at.exception
+    assert not left.exists()
+    listed = set(at.dataframe[0].value["path"]) if at.dataframe else set()
+    assert listed == {e.path for e in list_exports(make_engine(url))}

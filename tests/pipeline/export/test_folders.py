@@ -91,6 +91,27 @@ def test_an_export_killed_at_any_point_leaves_no_half_export(
         assert done.returncode == 0, done.stdout + done.stderr
 
 
+def test_a_kill_s_leftovers_are_swept_at_start_in_every_export_folder(
+    engine: Engine, reviewed: Any, cli: Any, tmp_path: Path
+) -> None:
+    """Killed between rename and commit, a registered-looking folder stayed until the next export into that folder;
+    the app's start (app/state.py) sweeps the default folder and every registered export's folder."""
+    from pipeline.settings import Settings
+
+    default = Settings.from_env(cli.env).workspace / "exports"
+    elsewhere = tmp_path / "elsewhere"
+    export(engine, ExportConfig(1, "trl-sft", elsewhere), "t")  # a registered export outside the default folder
+    _killed_at("renamed", default, cli.env)
+    _killed_at("renamed", elsewhere, cli.env)
+    assert (default / "round1-trl-sft-v2").is_dir() and (elsewhere / "round1-trl-sft-v2").is_dir()
+    done = folders.sweep(engine, default)
+    assert sorted(line.split(" (")[0] for line in done) == sorted(
+        [f"removed {default / 'round1-trl-sft-v2'}", f"removed {elsewhere / 'round1-trl-sft-v2'}"]
+    )
+    assert [p.name for p in elsewhere.iterdir()] == ["round1-trl-sft-v1"] and not any(default.iterdir())
+    assert folders.sweep(engine, default) == []
+
+
 def test_recovery_leaves_a_live_writer_alone(engine: Engine, tmp_path: Path) -> None:
     tmp_path = tmp_path / "exports"
     tmp_path.mkdir()

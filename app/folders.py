@@ -18,6 +18,8 @@ def confine(typed: str, settings: Settings) -> Path:
     text = typed.strip()
     if not text:
         raise InputError("type a folder")
+    if not text.isprintable():  # a NUL byte reached the generic error box from inside the path library
+        raise InputError(f"{text!r}: a folder name cannot hold control characters")
     if settings.page_folders == "anywhere":
         return Path(text)
     root = settings.data_dir.resolve()
@@ -32,3 +34,14 @@ def confine(typed: str, settings: Settings) -> Path:
             raise InputError(f"{text}: a symbolic link on the way leads outside the data folder ({resolved}); {where}")
         raise InputError(f"{text} is outside the data folder; {where}")
     return resolved
+
+
+def confinement(settings: Settings) -> Path | None:
+    """The folder a page's writes must stay inside when they happen (None: anywhere), checked again at use: a
+    folder swapped for a symbolic link after :func:`confine` must not take the write out."""
+    return None if settings.page_folders == "anywhere" else settings.data_dir.resolve()
+
+
+def str_or_none(path: Path | None) -> str | None:
+    """A path for a job's parameters (stored as JSON)."""
+    return None if path is None else str(path)

@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from app.auth import require, user_name
-from app.folders import FOLDER_HELP, confine
+from app.folders import FOLDER_HELP, confine, confinement
 from app.inert import md
 from app.state import ready_engine, settings
 from pipeline.domain.vocabulary import EXPORT_FORMATS, EXPORT_SELECTIONS, EXPORT_TASKS, FRAMEWORKS
@@ -46,6 +46,7 @@ with st.form("export"):
                 int(min_score) or None,
                 task,
                 None if fold < 0 else int(fold),
+                confinement(settings()),
             )
             r = export(engine, cfg, user_name())
         except SraditError as e:

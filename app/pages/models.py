@@ -9,6 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from app.auth import require, user_name
+from app.folders import FOLDER_HELP, confine, confinement, str_or_none
 from app.inert import md
 from app.services.jobs import get_job, submit
 from app.services.mining import PredictParams
@@ -105,10 +106,15 @@ st.caption(
 )
 with st.form("tiny"):
     c1, c2 = st.columns(2)
-    out = c1.text_input("Folder", str(settings().workspace / "models" / "tiny-answers"))
+    out = c1.text_input("Folder", str(settings().workspace / "models" / "tiny-answers"), help=FOLDER_HELP)
     answers = c2.checkbox("Teach it to answer", value=True)
     if st.form_submit_button("Build"):
-        st.session_state["tiny_job"] = submit(engine, settings(), TinyParams(out.strip(), answers), user_name())
+        try:  # held to the data folder as every typed folder, now and again when the job writes
+            params = TinyParams(str(confine(out, settings())), answers, str_or_none(confinement(settings())))
+        except SraditError as e:
+            st.error(md("{}", str(e)))
+        else:
+            st.session_state["tiny_job"] = submit(engine, settings(), params, user_name())
 if "tiny_job" in st.session_state:
     job = get_job(engine, st.session_state["tiny_job"])
     st.caption(md("Job {}: {}", job.id, job.status) + (md(" — {}", job.message) if job.message else ""))

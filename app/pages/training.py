@@ -9,7 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from app.auth import require, user_name
-from app.folders import FOLDER_HELP, confine
+from app.folders import FOLDER_HELP, confine, confinement, str_or_none
 from app.inert import md
 from app.services.framework_training import FrameworkTrainParams, plan
 from app.services.jobs import cancel, get_job, log_tail, metrics, recent_jobs, submit
@@ -94,7 +94,8 @@ except SraditError as e:
 if not Path(model_path).is_dir():
     st.warning(md("{} is not a model folder yet.", model_path))
     if st.button("Build the tiny offline model there (random weights, a few seconds)"):
-        st.session_state["tiny_job"] = submit(engine, settings(), TinyParams(model_path), user_name())
+        tiny = TinyParams(model_path, confined_to=str_or_none(confinement(settings())))
+        st.session_state["tiny_job"] = submit(engine, settings(), tiny, user_name())
     if "tiny_job" in st.session_state:
         built = get_job(engine, st.session_state["tiny_job"])
         st.caption(

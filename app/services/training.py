@@ -197,10 +197,20 @@ class TinyParams:
 
     out: str
     answers: bool = False
+    #: the folder ``out`` must stay inside when the job writes (a page's typed folder); None: anywhere
+    confined_to: str | None = None
 
     def __post_init__(self) -> None:
         if not self.out:
             raise InputError("the tiny model needs a folder to be written to")
+
+    def checked_out(self) -> Path:
+        """``out`` resolved now, at use, and still inside ``confined_to`` (a symbolic link put in its place after the
+        page checked it must not take the write out of the data folder)."""
+        out = Path(self.out).resolve()
+        if self.confined_to is not None and not out.is_relative_to(Path(self.confined_to)):
+            raise InputError(f"{self.out} now leads to {out}, outside {self.confined_to}: nothing was built")
+        return out
 
 
 def tiny_job(params: TinyParams, ctx: JobContext) -> dict[str, Any]:
@@ -208,9 +218,9 @@ def tiny_job(params: TinyParams, ctx: JobContext) -> dict[str, Any]:
     if params.answers:
         from training.tiny_answers import build_answering_model
 
-        summary = build_answering_model(Path(params.out), log=ctx.log)
+        summary = build_answering_model(params.checked_out(), log=ctx.log)
         return {**summary, "lines": [f"tiny model taught to answer at {summary['path']}"]}
     from training.tiny_model import build_tiny_model
 
-    out = build_tiny_model(Path(params.out))
+    out = build_tiny_model(params.checked_out())
     return {"path": str(out), "lines": [f"tiny model at {out}"]}

@@ -45,6 +45,13 @@ class ExportConfig:
     min_score: int | None = field(default=None, metadata={"help": "Only variants whose mean expert score ≥ this."})
     task: str = field(default="both", metadata={"help": "both (one row per sub-task) | principal | other | multi"})
     fold: int | None = field(default=None, metadata={"help": "K-fold split: this fold is the evaluation set."})
+    confined_to: Path | None = field(
+        default=None,
+        metadata={
+            "help": "The folder the export must stay inside, checked again as it is written (a page's typed folder); "
+            "None: anywhere (the command line's --out)."
+        },
+    )
 
 
 @dataclass(frozen=True)
@@ -275,6 +282,15 @@ def _files(folder: Path) -> list[Path]:
     return sorted(p for p in folder.rglob("*") if p.is_file() and p.name not in (folders.WRITING, SUMS))
 
 
+def _stays_inside(cfg: ExportConfig, path: Path) -> None:
+    """Confinement checked where the export writes, as it writes (resolved now, not when the folder was typed)."""
+    if cfg.confined_to is not None and not path.resolve().is_relative_to(cfg.confined_to.resolve()):
+        raise InputError(
+            f"{cfg.out_dir} now leads to {path.resolve()}, outside {cfg.confined_to} (a symbolic link replaced a "
+            "folder after it was checked): nothing was exported"
+        )
+
+
 def _write_sha256sums(folder: Path) -> str:
     """``SHA256SUMS`` in the folder, in ``sha256sum``'s format, so `sha256sum -c SHA256SUMS` verifies a copy.
     Returns the export's checksum: the sha256 of ``SHA256SUMS`` itself, which covers every file's name and
@@ -324,6 +340,7 @@ def export(engine: Engine, cfg: ExportConfig, actor: str) -> ExportResult:
         sources = prompts.collect_prompts(engine, cfg.round_no)
     else:
         splits = split(collect(engine, cfg), cfg.fold)
+    _stays_inside(cfg, cfg.out_dir)
     cfg.out_dir.mkdir(parents=True, exist_ok=True)
     folders.recover(engine, cfg.out_dir)
     with read_session(engine) as s:
@@ -346,6 +363,7 @@ def export(engine: Engine, cfg: ExportConfig, actor: str) -> ExportResult:
     tmp, marker = folders.start(cfg.out_dir, name)
     renamed = False
     try:
+        _stays_inside(cfg, tmp)
         counts = _write_files(cfg, sources, splits, tmp, final)
         checksum = _write_sha256sums(tmp)
         folders.pause_point("written")
@@ -369,6 +387,7 @@ def export(engine: Engine, cfg: ExportConfig, actor: str) -> ExportResult:
             s.flush()
             audit(s, actor, "export", str(final), format=cfg.format, rows=counts, checksum=checksum)
             export_id = row.id
+            _stays_inside(cfg, final.parent)
             _rename(tmp, final, cfg, version)
             renamed = True
             folders.pause_point("renamed")

@@ -48,6 +48,7 @@ def _export_to(demo: tuple[str, Path], monkeypatch: pytest.MonkeyPatch, folder: 
         ("var/../outside", "'..' is not allowed; folders typed here must lie inside the data folder"),
         ("outside", "outside is outside the data folder"),
         ("var/out-link", "a symbolic link on the way leads outside the data folder"),
+        ("var/a\x00b", "a folder name cannot hold control characters"),  # was the generic error box
     ],
 )
 def test_a_folder_outside_the_data_folder_is_refused_and_nothing_is_written(

@@ -12,7 +12,7 @@ from sqlalchemy import Engine
 
 from app.services.demo import build_demo
 from app.services.jobs import get_job, metrics
-from app.services.training import TrainParams, TrainRequest, _write_eval, preview
+from app.services.training import TinyParams, TrainParams, TrainRequest, _write_eval, preview
 from db.vocabulary import JOB_ACTIVE_STATUSES
 from pipeline.errors import InputError
 from pipeline.export.datasets import ExportConfig, export
@@ -101,3 +101,18 @@ def test_the_held_out_fold_after_an_augmented_round_has_each_record_once(
     rows = json.loads((tmp_path / "eval.json").read_text(encoding="utf-8"))
     ids = [r["病案标识"] for r in rows]
     assert n == len(ids) == len(set(ids)) > 0
+
+
+def test_the_tiny_model_s_folder_is_confined_again_when_the_job_writes(tmp_path: Path) -> None:
+    """The page confines the folder when typed; a symbolic link put in its place before the job runs is refused then
+    (the job would have written the model outside the data folder)."""
+    root, outside = tmp_path / "data", tmp_path / "outside"
+    (root / "models").mkdir(parents=True)
+    outside.mkdir()
+    params = TinyParams(str(root / "models" / "tiny"), confined_to=str(root.resolve()))
+    assert params.checked_out() == (root / "models" / "tiny").resolve()
+    (root / "models").rmdir()
+    (root / "models").symlink_to(outside)
+    with pytest.raises(InputError, match=r"now leads to .*outside.*nothing was built"):
+        params.checked_out()
+    assert TinyParams(str(root / "models" / "tiny")).checked_out() == (outside / "tiny").resolve()  # the CLI's: free

@@ -163,6 +163,25 @@ def test_a_changed_export_is_never_served_nor_trained(engine: Engine, reviewed: 
         preview(engine, settings, TrainRequest("sft", r.export_id, str(model)))
 
 
+def test_a_folder_swapped_for_a_link_after_its_check_is_refused_at_use(
+    engine: Engine, reviewed: dict, tmp_path: Path
+) -> None:
+    """A page's folder is confined when typed; a symbolic link put in its place before the export writes must not
+    take the files out of the data folder: confinement is checked again where and as the export writes."""
+    root, outside = tmp_path / "data", tmp_path / "outside"
+    (root / "exports").mkdir(parents=True)
+    outside.mkdir()
+    cfg = ExportConfig(1, "trl-sft", root / "exports", confined_to=root)  # checked: inside
+    (root / "exports").rmdir()
+    (root / "exports").symlink_to(outside)  # swapped after the check
+    with pytest.raises(InputError, match=r"now leads to .*outside.*nothing was exported"):
+        export(engine, cfg, "t")
+    assert not any(outside.iterdir())
+    assert export(engine, ExportConfig(1, "trl-sft", root / "kept", confined_to=root), "t").path.parent == (
+        root / "kept"
+    )
+
+
 def test_a_simultaneous_export_of_the_same_version_is_refused_cleanly(
     engine: Engine, reviewed: dict, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

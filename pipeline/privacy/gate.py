@@ -80,6 +80,33 @@ def _locate(message: Mapping[str, str], number: int, hit: Hit) -> Finding:
     return Finding(chosen.get(ID_KEY), field, hit, hit.start - heading.end())
 
 
+#: A field that ends in an identifier's cue (姓名：, 电话, 住院号 …) with nothing after it: the value may open the next
+#: field, where no cue stands before it and no pattern may know it. Refuse mode refuses it; redact mode has no value
+#: to replace, and relies on the patterns reading a cue's value across the next heading.
+_DANGLING_CUE = re.compile(
+    r"(?:姓\s*名|联系人|监护人|联系电话|电话|手机号?码?|联系方式|身份证号?码?|证件号码?|住\s*院\s*(?:编\s*)?号|"
+    r"病\s*案\s*号码?|病人\s*ID|门诊号|住\s*址|地\s*址|出生日期|出生|DOB|[Tt][Ee][Ll])[ \t]*[:：#]?[ \t]*$"
+)
+
+
+def dangling_cues(prompts: Sequence[Messages]) -> list[Finding]:
+    """Every field of the prompts whose text ends in an identifier's cue, located (record, field)."""
+    found = []
+    for messages in prompts:
+        for number, message in enumerate(messages, 1):
+            content = message.get("content") or ""
+            headings = list(_SECTION_RE.finditer(content))
+            ends = [h.start() for h in headings[1:]] + [len(content)] if headings else []
+            for here, end in zip(headings, ends, strict=True):
+                region = content[here.end() : end].rstrip()
+                cue = _DANGLING_CUE.search(region)
+                if cue is not None:
+                    start = here.end() + cue.start()
+                    hit = Hit("cue_without_value", "a cue whose value may open the next field", start, start, cue[0])
+                    found.append(_locate(message, number, hit))
+    return found
+
+
 def find_identifiers(prompts: Sequence[Messages]) -> list[Finding]:
     """Every identifier in the prompts, each located (record, field)."""
     return [
@@ -130,7 +157,7 @@ class IdentifierGate:
         """In refuse mode, raise for the first identifier in any of the prompts (nothing is sent)."""
         if self.mode != "refuse":
             return
-        findings = find_identifiers(prompts)
+        findings = find_identifiers(prompts) + dangling_cues(prompts)
         if findings:
             more = f" (and {len(findings) - 1} more)" if len(findings) > 1 else ""
             raise IdentifierRefused(

@@ -11,7 +11,15 @@ import pytest
 
 from pipeline.domain.prompts import principal_messages
 from pipeline.errors import SraditError
-from pipeline.privacy.gate import IdentifierGate, IdentifierRefused, records_in_flight, redact, restore, screen
+from pipeline.privacy.gate import (
+    IdentifierGate,
+    IdentifierRefused,
+    dangling_cues,
+    records_in_flight,
+    redact,
+    restore,
+    screen,
+)
 from pipeline.protocols import Messages, Sampling
 
 
@@ -77,3 +85,33 @@ def test_an_identifier_outside_any_record_is_named_by_its_message() -> None:
 def test_an_unknown_mode_is_refused() -> None:
     with pytest.raises(SraditError, match="'mask' is not one of redact, refuse"):
         IdentifierGate(Echo(), "remote", "mask")
+
+
+@pytest.mark.parametrize(
+    ("content", "found"),
+    [
+        ("主诉：胸痛三天。联系电话：\n现病史：一三八零零零零零零零零，胸痛。", [("主诉", "联系电话：")]),
+        (
+            "主诉：胸痛。患者姓名\n现病史：如前。\n既往史：体健。家属身份证号 ：",
+            [("主诉", "姓名"), ("既往史", "身份证号 ：")],
+        ),
+        ("【主诉】胸痛，住 院 号#\n【现病史】ZY-2024", [("主诉", "住 院 号#")]),
+        ("主诉：胸痛，电话随访。\n现病史：出生于本市，门诊号已登记。", []),  # cues inside a field, values or not
+        ("胸痛。联系电话：", []),  # outside any field: the identifier patterns' business
+    ],
+)
+def test_a_field_that_ends_in_a_cue_is_found(content: str, found: list[tuple[str, str]]) -> None:
+    assert [(f.field, f.hit.value) for f in dangling_cues([[{"role": "user", "content": content}]])] == found
+
+
+def test_refuse_mode_refuses_a_field_that_ends_in_a_cue() -> None:
+    """Its value may open the next field in a form no pattern knows (Chinese numerals here): refused, nothing sent."""
+    record = {"病案标识": "ZY010000000009", "主诉": "胸痛三天。联系电话：", "现病史": "一三八零零零零零零零零，胸痛。"}
+    prompt = [{"role": "user", "content": f"主诉：{record['主诉']}\n现病史：{record['现病史']}"}]
+    inner = Echo()
+    with records_in_flight([record]), pytest.raises(IdentifierRefused) as refused:
+        IdentifierGate(inner, "remote", "refuse").generate([prompt], Sampling())
+    assert "病案标识 ZY010000000009, field 主诉, identifier: cue_without_value" in str(refused.value)
+    assert inner.sent == []
+    IdentifierGate(inner, "remote", "redact").generate([prompt], Sampling())  # redact: no value to replace
+    assert inner.sent == [prompt]

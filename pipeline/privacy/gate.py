@@ -89,6 +89,31 @@ _DANGLING_CUE = re.compile(
 )
 
 
+def only_sections(messages: Messages, allowed: Sequence[str]) -> Messages:
+    """The conversation with every record section not in ``allowed`` left out, heading and text (a section runs to
+    the next heading or to the blank line that ends the record): an external model is sent only what its task
+    needs. Text outside the record (instructions, candidates) stays."""
+    out: Messages = []
+    for message in messages:
+        content = message.get("content") or ""
+        kept, at = [], 0
+        for heading in _SECTION_RE.finditer(content):
+            if heading.start() < at:
+                continue
+            name = heading.group(1) or heading.group(2)
+            following = _SECTION_RE.search(content, heading.end())
+            blank = content.find("\n\n", heading.end())
+            ends = [x for x in (following.start() if following else -1, blank) if x >= 0]
+            end = min(ends) if ends else len(content)
+            kept.append(content[at : heading.start()])
+            if name in allowed:
+                kept.append(content[heading.start() : end])
+            at = end
+        kept.append(content[at:])
+        out.append({**message, "content": "".join(kept)})
+    return out
+
+
 def dangling_cues(prompts: Sequence[Messages]) -> list[Finding]:
     """Every field of the prompts whose text ends in an identifier's cue, located (record, field)."""
     found = []
@@ -148,15 +173,25 @@ def restore(text: str, originals: Mapping[str, str]) -> str:
 class IdentifierGate:
     """A ``TextGenerator`` that lets no patient identifier through to ``inner`` (see the module's docstring)."""
 
-    def __init__(self, inner: TextGenerator, model: str, mode: str, source: str = "") -> None:
+    def __init__(
+        self, inner: TextGenerator, model: str, mode: str, source: str = "", sections: Sequence[str] | None = None
+    ) -> None:
         if mode not in IDENTIFIER_MODES:
             raise SraditError(f"{source or 'the identifier mode'} {mode!r} is not one of {', '.join(IDENTIFIER_MODES)}")
         self.inner, self.model, self.mode, self.source = inner, model, mode, source
+        #: the record sections this model is sent (None: every one); the others never leave
+        self.sections = tuple(sections) if sections is not None else None
+
+    def _allowed(self, prompts: Sequence[Messages]) -> list[Messages]:
+        if self.sections is None:
+            return list(prompts)
+        return [only_sections(messages, self.sections) for messages in prompts]
 
     def screen(self, prompts: Sequence[Messages]) -> None:
         """In refuse mode, raise for the first identifier in any of the prompts (nothing is sent)."""
         if self.mode != "refuse":
             return
+        prompts = self._allowed(prompts)
         findings = find_identifiers(prompts) + dangling_cues(prompts)
         if findings:
             more = f" (and {len(findings) - 1} more)" if len(findings) > 1 else ""
@@ -168,6 +203,7 @@ class IdentifierGate:
             )
 
     def generate(self, prompts: Sequence[Messages], sampling: Sampling) -> list[list[str]]:
+        prompts = self._allowed(prompts)
         if self.mode == "refuse":
             self.screen(prompts)
             return self.inner.generate(prompts, sampling)

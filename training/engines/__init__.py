@@ -26,7 +26,7 @@ def make_generator(spec: ModelSpec) -> TextGenerator:
     else:
         mode = Settings.from_env().external_identifiers
         source = f"SRADIT_EXTERNAL_IDENTIFIERS={mode}"
-    return IdentifierGate(_engine(spec), spec.name, mode, source)
+    return IdentifierGate(_engine(spec), spec.name, mode, source, spec.sections)
 
 
 def _engine(spec: ModelSpec) -> TextGenerator:

@@ -39,6 +39,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pipeline.domain.records import TEXT_SECTIONS
 from pipeline.domain.vocabulary import (
     ENGINES,
     IDENTIFIER_MODES,
@@ -63,6 +64,7 @@ _FIELDS = {
     "options",
     "external",
     "identifiers",
+    "sections",
     "base",
     "config",
     "subtasks",
@@ -89,6 +91,8 @@ class ModelSpec:
     external: bool = False
     #: what the patient-data gate does for an external model: redact | refuse (None: the setting decides)
     identifiers: str | None = None
+    #: an external model's allow-list: the record sections it is sent (None: every one); the others never leave
+    sections: tuple[str, ...] | None = None
     #: learners (kind "sft") only
     base: str | None = None
     config: str | None = None
@@ -132,6 +136,13 @@ def _problems(name: str, entry: dict[str, Any]) -> list[str]:
         problems.append(f"[models.{name}] identifiers {entry['identifiers']!r} is not redact or refuse")
     if "identifiers" in entry and entry.get("external") is not True:
         problems.append(f"[models.{name}] identifiers applies to external models only: add external = true")
+    if "sections" in entry:
+        listed = entry["sections"]
+        odd = [x for x in listed if x not in TEXT_SECTIONS] if isinstance(listed, list) else [listed]
+        if odd:
+            problems.append(f"[models.{name}] sections: {odd[0]!r} is not one of {', '.join(TEXT_SECTIONS)}")
+        if entry.get("external") is not True:
+            problems.append(f"[models.{name}] sections applies to external models only: add external = true")
     if "external" in entry and not isinstance(entry["external"], bool):
         problems.append(f"[models.{name}] external {entry['external']!r} is not true or false")
     if entry.get("inference", "greedy") not in INFERENCE_MODES:
@@ -194,6 +205,7 @@ def load_models(path: Path) -> dict[str, ModelSpec]:
             options=dict(entry.get("options") or {}),
             external=bool(entry.get("external", False)),
             identifiers=entry.get("identifiers"),
+            sections=tuple(entry["sections"]) if "sections" in entry else None,
             base=_beside(path, entry.get("base"), only_if_exists=True),
             config=_beside(path, entry.get("config")),
             subtasks=entry.get("subtasks", "pair"),

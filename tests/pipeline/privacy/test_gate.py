@@ -115,3 +115,20 @@ def test_refuse_mode_refuses_a_field_that_ends_in_a_cue() -> None:
     assert inner.sent == []
     IdentifierGate(inner, "remote", "redact").generate([prompt], Sampling())  # redact: no value to replace
     assert inner.sent == [prompt]
+
+
+def test_an_allow_list_sends_only_the_sections_a_task_needs() -> None:
+    """Sections left out never leave, so an identifier in them neither reaches the model nor refuses the call; the
+    instructions after the record stay."""
+    from pipeline.demo.synthetic import generate_records
+    from pipeline.domain.prompts import task_messages
+
+    record = {**generate_records(1, 0, seed=1)[0], "个人史": "生于本市。联系电话13912345678。"}
+    inner = Echo()
+    gate = IdentifierGate(inner, "remote", "refuse", sections=("主诉", "入院诊断"))
+    gate.generate([task_messages("principal", record)], Sampling())
+    sent = inner.sent[0][1]["content"]
+    assert f"主诉：{record['主诉']}\n入院诊断：{record['入院诊断']}\n\n候选主要诊断" in sent
+    assert "13912345678" not in sent and "现病史" not in sent and "个人史" not in sent
+    with pytest.raises(IdentifierRefused):  # without the allow-list the phone number refuses the call
+        IdentifierGate(inner, "remote", "refuse").generate([task_messages("principal", record)], Sampling())

@@ -83,6 +83,25 @@ def test_the_models_file_checks_the_gate_settings(tmp_path: Path) -> None:
         Settings.from_env({"SRADIT_EXTERNAL_IDENTIFIERS": "mask"})
 
 
+def test_an_external_model_s_section_allow_list_is_checked(tmp_path: Path) -> None:
+    entry = '[models.{}]\nkind = "llm"\nengine = "openai"\nurl = "http://x/v1"\n'
+    models = tmp_path / "models.toml"
+    models.write_text(
+        entry.format("a")
+        + 'sections = ["主诉"]\n'
+        + entry.format("b")
+        + 'external = true\nsections = ["主诉", "姓名"]\n',
+        encoding="utf-8",
+    )
+    with pytest.raises(InputError) as refused:
+        load_models(models)
+    problems = "\n".join(refused.value.problems)
+    assert "[models.a] sections applies to external models only" in problems
+    assert "[models.b] sections: '姓名' is not one of 主诉, 现病史" in problems
+    models.write_text(entry.format("c") + 'external = true\nsections = ["主诉", "入院诊断"]\n', encoding="utf-8")
+    assert load_models(models)["c"].sections == ("主诉", "入院诊断")
+
+
 def test_the_example_models_file_loads_and_marks_the_cloud_model_external() -> None:
     models = load_models(ROOT / "configs" / "models.toml")
     assert models["cloud"].external and models["cloud"].identifiers == "redact"

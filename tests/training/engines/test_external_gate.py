@@ -26,12 +26,13 @@ from app.services.mining import predict_dataset
 from app.services.rewrite import build_filters, variant_source
 from db.engine import read_session
 from db.models import Prediction, ReasoningTrace, Record, Variant
-from pipeline.augment.filter_chain import filter_round
+from pipeline.augment.filter_chain import candidates, filter_round
 from pipeline.augment.rewriting import RewriteConfig, generate_round
 from pipeline.distill.traces import generate_traces
 from pipeline.ingest.importer import import_rows
 from pipeline.mining.kfold import MiningConfig, mine
 from pipeline.privacy.gate import IdentifierRefused
+from pipeline.rounds.lookup import round_id
 from pipeline.settings import Settings
 from tests.helpers import Oracle, chat_reply, row_counts, serving
 from tests.privacy_corpus import CORPUS, leaked
@@ -312,6 +313,23 @@ def test_no_form_of_the_corpus_reaches_the_server_when_rewriting_and_filtering(
     assert Recorder.bodies and leaked(CORPUS_IDS, _sent()) == []
 
 
+def test_no_form_of_the_corpus_reaches_the_server_from_the_policy_filter(
+    tmp_path: Path, db_url: str, engine: Engine, server: str, corpus_rows: list[dict[str, Any]]
+) -> None:
+    """The policy filter (TCECP votes of an external model) on every variant of the round — in the chain it judges
+    only what every other filter passed, which a stand-in server's answers cannot promise."""
+    _mined(engine, corpus_rows)
+    local = _settings(tmp_path, db_url, server, None, external=False)
+    cfg = RewriteConfig(round_no=1, n=1, generator="llm", model="ext")
+    generate_round(engine, cfg, variant_source(local, cfg), "t")  # variants that still hold the identifiers
+    Recorder.bodies = []
+    settings = _settings(tmp_path, db_url, server, "redact")
+    policy = next(f for f in build_filters(engine, settings, 1, "ext") if f.name == "policy")
+    batch = [c for group in candidates(engine, round_id(engine, 1)).values() for c in group]
+    assert batch and len(policy.judge(batch)) == len(batch)
+    assert Recorder.bodies and leaked(CORPUS_IDS, _sent()) == []
+
+
 def test_in_refuse_mode_the_corpus_sends_nothing(
     tmp_path: Path, db_url: str, engine: Engine, server: str, corpus_rows: list[dict[str, Any]]
 ) -> None:
@@ -321,4 +339,25 @@ def test_in_refuse_mode_the_corpus_sends_nothing(
         predict_dataset(engine, settings, "ext", "train", tmp_path / "out.json", "t")
     with pytest.raises(IdentifierRefused):
         generate_traces(engine, teacher_generator(teacher_spec(settings, "ext")), "ext", "train", ["principal"], 4)
+    assert Recorder.bodies == []
+
+
+def test_in_refuse_mode_rewriting_and_both_filters_send_nothing(
+    tmp_path: Path, db_url: str, engine: Engine, server: str, corpus_rows: list[dict[str, Any]]
+) -> None:
+    _mined(engine, corpus_rows)
+    cfg = RewriteConfig(round_no=1, n=1, generator="llm", model="ext")
+    settings = _settings(tmp_path, db_url, server, "refuse")
+    with pytest.raises(IdentifierRefused):
+        generate_round(engine, cfg, variant_source(settings, cfg), "t")
+    assert Recorder.bodies == []
+    local = _settings(tmp_path, db_url, server, None, external=False)  # (each call writes the models file anew)
+    generate_round(engine, cfg, variant_source(local, cfg), "t")  # variants made without the gate
+    settings = _settings(tmp_path, db_url, server, "refuse")
+    Recorder.bodies = []
+    batch = [c for group in candidates(engine, round_id(engine, 1)).values() for c in group]
+    label, policy = build_filters(engine, settings, 1, "ext", label_model="ext")[:2]
+    for chosen in (label, policy):
+        with pytest.raises(IdentifierRefused):
+            chosen.judge(batch)
     assert Recorder.bodies == []

@@ -46,3 +46,29 @@ def test_a_reader_that_goes_away_ends_the_listing_quietly(tmp_path: Path) -> Non
     )
     assert shell.stdout.count("\n") == 1
     assert shell.stderr == "", shell.stderr
+
+
+#: What a light command must not import: each costs seconds of start-up (torch and transformers together about 2 s).
+HEAVY = ("torch", "transformers", "trl", "sklearn", "vllm", "ray", "pandas", "streamlit")
+LIGHT = (["--help"], ["codes", "show", "I10.x00x002"], ["round", "status"], ["jobs", "list"], ["model", "list"])
+
+
+def test_light_commands_import_nothing_heavy(tmp_path: Path) -> None:
+    """`sradit --help` and the listing commands start in well under a second (bench/bench_startup.py times them):
+    what keeps them there is that none of them imports a heavy library — checked here, not timed."""
+    script = (
+        "import sys\n"
+        "from app.cli import main\n"
+        "try:\n"
+        "    main(sys.argv[1:], standalone_mode=False)\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        f"print(sorted(m for m in {HEAVY!r} if m in sys.modules))\n"
+    )
+    env = {**os.environ, "SRADIT_DB_URL": f"sqlite:///{tmp_path / 'e.db'}", "SRADIT_DATA_DIR": str(tmp_path / "var")}
+    subprocess.run([str(Path(sys.executable).with_name("sradit")), "db", "init"], env=env, cwd=ROOT, check=True)
+    for args in LIGHT:
+        done = subprocess.run(
+            [sys.executable, "-c", script, *args], capture_output=True, text=True, env=env, cwd=ROOT, check=True
+        )
+        assert done.stdout.strip().splitlines()[-1] == "[]", (args, done.stdout[-300:])

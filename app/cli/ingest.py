@@ -40,11 +40,19 @@ def score_cmd(c: Ctx, gold: Path, pred: Path, metric: str | None) -> None:
     """Score a submission as submitted: `score  NN.NN  (f1)` first, then principal accuracy and the other-code
     F1 and recall; missing or unreadable predictions score 0 (warned on stderr)."""
     from pipeline.domain.metric import score
+    from pipeline.errors import InputError
     from pipeline.ingest.submission import read_gold, read_predictions
 
     g = read_gold(gold, c.settings.max_import_bytes)
     p = read_predictions(pred, c.settings.max_import_bytes, as_submitted=True)
     report = score(g, p.labels, metric or c.settings.metric)
+    ids = [*p.labels, *p.unparseable]
+    if g and ids and not set(ids) & set(g):
+        # Not one prediction is for a gold record: the wrong pair of files, not a model that scores 0.
+        raise InputError(
+            f"none of the {len(ids)} predictions in {pred} is for a record of {gold} ({len(g)} records; "
+            f"病案标识 {next(iter(g))!r} there, {ids[0]!r} here): are these the right files?"
+        )
     for line in report.lines()[: -len(report.warnings()) or None]:
         click.echo(line)
     for line in report.warnings():

@@ -58,3 +58,15 @@ def test_score_equals_both_published_formulas_when_the_principal_is_repeated(
     assert cli(*args).stdout.splitlines()[0] == f"score  {100 * f1 / len(gold):.2f}  (f1)"
     assert cli(*args, "--metric", "recall").stdout.splitlines()[0] == f"score  {100 * recall / len(gold):.2f}  (recall)"
     assert 100 * f1 / len(gold) < 99.0  # the repeated principal costs F1: nothing was cleaned away
+
+
+def test_score_refuses_predictions_for_none_of_the_gold_records(cli: Any, shared_data: Path, tmp_path: Path) -> None:
+    """The wrong pair of files printed `score 0.00 (f1)` and exited 0, as if a model had scored 0."""
+    gold = shared_data / "ccl25_train_206.json"
+    (tmp_path / "other.json").write_text(
+        json.dumps([{ID_KEY: "ZZ999", "预测结果": "[I10.x00x002|]"}, {ID_KEY: "ZZ998", "预测结果": "?"}]),
+        encoding="utf-8",
+    )
+    out = cli("score", "--gold", str(gold), "--pred", str(tmp_path / "other.json"), ok=False)
+    assert out.exit_code == 1 and out.stdout == ""
+    assert "none of the 2 predictions" in out.output and "'ZZ999' here): are these the right files?" in out.output

@@ -16,9 +16,21 @@ from pipeline.errors import SraditError
 
 require("admin")
 st.title("Users")
+
+
+def _done(message: str) -> None:
+    """Say ``message`` (plain text, drawn inert) on the next run, which shows the change in the table."""
+    st.session_state["users_notice"] = message
+    st.rerun()
+
+
 engine = ready_engine()
 if engine is None:
     st.stop()
+# A change is drawn by the run after it, so the table and the account list above the forms include it.
+notice = st.session_state.pop("users_notice", None)
+if notice:
+    st.success(md("{}", notice))
 accounts = list_users(engine)
 st.dataframe(
     pd.DataFrame(
@@ -39,18 +51,18 @@ with st.form("change_user"):
         try:
             if action == "role":
                 set_role(engine, name, new_role, user_name())
-                st.success(md("{} is now {}; it applies from their next page", name, new_role))
+                _done(f"{name} is now {new_role}; it applies from their next page")
             elif action in ("disable", "enable"):
                 if action == "disable" and name == user_name():
                     raise SraditError("you cannot disable your own account")
                 set_active(engine, name, action == "enable", user_name())
-                st.success(md("{} {}d", name, action))
+                _done(f"{name} {action}d")
             elif action == "unlock sign-in":
                 lifted = throttle.unlock(engine, name, user_name())
-                st.success(md("{}: {} sign-in counters lifted, from every client", name, lifted))
+                _done(f"{name}: {lifted} sign-in counters lifted, from every client")
             else:
                 generated = set_password(engine, name, password or None, user_name())
-                st.success(md("password of {} changed", name) + (md(": {}", generated) if generated else ""))
+                _done(f"password of {name} changed" + (f": {generated}" if generated else ""))
         except SraditError as e:
             st.error(md("{}", str(e)))
 
@@ -66,7 +78,7 @@ with st.form("add_user", clear_on_submit=True):
         except SraditError as e:
             st.error(md("{}", str(e)))
         else:
-            st.success(md("Added {} {}", role, name) + (md(" — password: {}", generated) if generated else ""))
+            _done(f"Added {role} {name}" + (f" — password: {generated}" if generated else ""))
 
 st.subheader("Signed in now")
 opened = sessions.open_sessions(engine)
@@ -82,4 +94,4 @@ with st.form("revoke_session"):
     chosen = st.selectbox("Session", list(labels), format_func=labels.get)
     if st.form_submit_button("End this session", disabled=not opened) and chosen is not None:
         sessions.revoke(engine, int(chosen), user_name())
-        st.success(md("session {} ended: its next page asks for a sign-in", chosen))
+        _done(f"session {chosen} ended: its next page asks for a sign-in")

@@ -57,3 +57,14 @@ def test_an_admin_sees_who_is_signed_in_and_ends_a_session(engine: Engine, page:
     with read_session(engine) as s:
         entry = s.execute(select(AuditEntry.actor, AuditEntry.action, AuditEntry.target)).all()
     assert ("root", "session.revoke", "li") in entry
+
+
+def test_an_account_just_added_is_in_the_table_and_the_change_form_at_once(engine: Engine, page: AppTest) -> None:
+    """It was in neither until a reload, so "add, then set a role or disable" was impossible (issue 27)."""
+    at = page.run()
+    next(t for t in at.text_input if t.label == "Name").input("wang")
+    next(b for b in at.button if b.label == "Add user").click().run()
+    assert not at.exception, at.exception
+    assert shown(at.success[0].value).startswith("Added expert wang — password: ")
+    assert "wang" in list(at.dataframe[0].value["name"])
+    assert "wang" in next(s for s in at.selectbox if s.label == "Account").options

@@ -85,7 +85,7 @@ if rows:
                 color=alt.Color("when:N", title=None, sort=["before", "after retraining"]),
             )
             labels = base.mark_text(dy=-10).encode(text=alt.Text("score:Q", format=".2f"))
-            st.altair_chart(base.mark_line(point=True) + labels, use_container_width=True)
+            st.altair_chart(base.mark_line(point=True) + labels, width="stretch")
     with right:
         latest = rows[-1]
         st.markdown(md("**Round {}: variants left after each filter**", latest.number))
@@ -110,7 +110,7 @@ if rows:
         # A recall of 0 draws no bar: its value is written beside the axis all the same.
         st.altair_chart(
             bars.mark_bar() + bars.mark_text(align="left", dx=3).encode(text=alt.Text("recall:Q", format=".2f")),
-            use_container_width=True,
+            width="stretch",
         )
 
 st.subheader("Datasets")

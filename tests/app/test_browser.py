@@ -589,5 +589,9 @@ def test_values_from_data_render_as_text_on_every_page(browser: Browser, app_url
     assert outside == [], outside
     # The values were on the pages, as text: the training job's message, the flag's author, ids in headers.
     assert seen >= 3, seen
+    # Every page drawn, and the server log holds no deprecation notice (126 copies of use_container_width's once).
+    log = "".join(p.read_text(encoding="utf-8") for p in Path(db_url.removeprefix("sqlite:///")).parent.glob("*.log"))
+    notices = [line for line in log.splitlines() if "deprecat" in line.lower() or "will be removed" in line]
+    assert notices == [], notices[:3]
     page.close()
     context.close()

@@ -35,7 +35,7 @@ def _jobs() -> None:
                     "progress": j.progress,
                     "by": j.created_by,
                     "created (UTC)": j.created_at,
-                    "message": j.message or "",
+                    "message": j.summary,
                     "backend": j.backend,
                     "Ray job": j.backend_id or "",
                     "node": j.node or "",

@@ -46,6 +46,14 @@ class JobView:
     backend_id: str | None  #: its Ray job's submission id (ray)
     node: str | None  #: the machine it runs on
 
+    @property
+    def summary(self) -> str:
+        """One line for a list of jobs: why it failed or was cancelled, else the first thing it reported."""
+        if self.message:
+            return self.message
+        lines = (self.result or {}).get("lines") or []
+        return str(lines[0]) if lines else ""
+
 
 def _view(j: Any) -> JobView:
     return JobView(
@@ -197,10 +205,16 @@ def log_tail(engine: Engine, view: JobView, lines: int = 200) -> str:
     if view.status in JOB_ACTIVE_STATUSES:
         return ""
     reported = list((view.result or {}).get("lines") or [])
+    where = (
+        f"this stage ran inside the process that drove round {view.round_no} (its round job here, or `sradit round "
+        "start` in a terminal); its output went there"
+        if view.round_no is not None and view.kind != "round"
+        else "this job ran in a terminal through `sradit`; its output went there"
+    )
     return "\n".join(
-        ["(this job ran in a terminal through `sradit`; its output went there — what it reported:)", *reported]
+        [f"({where} — what it reported:)", *reported]
         if reported
-        else [f"(this job ran in a terminal through `sradit`; it ended {view.status}: {view.message or 'no message'})"]
+        else [f"({where}; it ended {view.status}: {view.message or 'no message'})"]
     )
 
 

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import Engine
 
 from app.services.distill import CotdParams
-from app.services.jobs import get_job, lane_for, recent_jobs, submit
+from app.services.jobs import JobView, get_job, lane_for, log_tail, recent_jobs, submit
 from app.services.mining import PredictParams
 from app.services.retrain import BaselineRetrainParams, GRPORetrainParams, SFTRetrainParams
 from app.services.rewrite import FilterParams
@@ -68,3 +68,34 @@ def test_the_service_submits_into_the_job_s_lane(engine: Engine, settings: Setti
     assert get_job(engine, gpu).status == "queued"  # gpu workers are external here: the app starts none
     views = {v.id: v for v in recent_jobs(engine, settings=settings)}
     assert views[gpu].lane == "gpu" and views[gpu].status == "queued" and views[gpu].kind == "predict"
+
+
+def _ended(**values: Any) -> JobView:
+    base = dict(
+        id=7, kind="train-sft", lane="cpu", status="succeeded", progress=1.0, message=None, created_by="eng",
+        created_at="2026-12-07 10:00:00", result=None, log_path=None, metrics_path=None, round_no=None, stage=None,
+        backend="local", backend_id=None, node=None,
+    )  # fmt: skip
+    return JobView(**{**base, **values})
+
+
+def test_a_job_without_a_log_says_where_its_output_went(engine: Engine) -> None:
+    """A round's stage job ran inside the round's driver, not "in a terminal" (issue 27)."""
+    stage = _ended(round_no=2, stage="training", result={"lines": ["registered tiny-r2-sft-principal"]})
+    assert log_tail(engine, stage).splitlines() == [
+        "(this stage ran inside the process that drove round 2 (its round job here, or `sradit round start` in a "
+        "terminal); its output went there — what it reported:)",
+        "registered tiny-r2-sft-principal",
+    ]
+    assert log_tail(engine, _ended(status="failed", message="boom")) == (
+        "(this job ran in a terminal through `sradit`; its output went there; it ended failed: boom)"
+    )
+
+
+def test_the_jobs_list_says_what_each_job_did() -> None:
+    """The message column was empty for every job that succeeded."""
+    assert (
+        _ended(result={"lines": ["tiny model at var/models/tiny", "more"]}).summary == "tiny model at var/models/tiny"
+    )
+    assert _ended(status="failed", message="no round 7", result={"lines": ["x"]}).summary == "no round 7"
+    assert _ended().summary == ""

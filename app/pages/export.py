@@ -16,6 +16,12 @@ from pipeline.errors import InputError, SraditError
 from pipeline.export.datasets import ExportConfig, export, list_exports, zip_folder
 from pipeline.overview import round_numbers
 
+
+def _counts(row_counts: dict[str, int]) -> str:
+    """``60 train original records, 20 train variant records``: each count before what it counts."""
+    return ", ".join(f"{n} {key.replace('_', ' ')}" for key, n in row_counts.items())
+
+
 require("engineer")
 st.title("Export")
 engine = ready_engine()
@@ -52,12 +58,11 @@ with st.form("export"):
         except SraditError as e:
             st.error(md("{}", str(e)))
         else:
-            st.success(
-                md("v{} written to {}: {}", r.version, r.path, ", ".join(f"{k} {v}" for k, v in r.row_counts.items()))
-            )
+            st.success(md("v{} written to {}: {}", r.version, r.path, _counts(r.row_counts)))
             if fmt in FRAMEWORKS:
                 where = "on the Ray cluster" if settings().job_backend == "ray" else "here"
                 st.caption(md("Train it with {} itself, {}: Training page, trainer {}.", fmt, where, fmt))
+
 
 rows = [
     {
@@ -66,8 +71,8 @@ rows = [
         "format": e.format,
         "version": e.version,
         "rows": e.row_counts.get("train", sum(e.row_counts.values())),
-        "variants": e.row_counts.get("train_variant_records"),
-        "path": e.path,
+        "variants": e.row_counts.get("train_variant_records", "—"),  # a prompts export has none
+        "path": str(Path(e.path).absolute()),
         "sha256": e.checksum[:12],
         "by": e.created_by,
         "created (UTC)": e.created_at.strftime("%Y-%m-%d %H:%M"),
@@ -77,7 +82,10 @@ rows = [
 st.subheader("Versions")
 if rows:
     st.dataframe(pd.DataFrame(rows), hide_index=True)
-    chosen = st.selectbox("Download a version", [r["id"] for r in rows], format_func=lambda i: f"export {i}")
+    names = {
+        r["id"]: f"#{r['id']} · round {r['round']} · {r['format']} v{r['version']} · {r['rows']} rows" for r in rows
+    }
+    chosen = st.selectbox("Download a version", list(names), format_func=names.get)
     row = next(e for e in list_exports(engine) if e.id == chosen)
     folder = Path(row.path)
     if folder.is_dir():

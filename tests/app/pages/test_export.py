@@ -72,6 +72,12 @@ def test_an_export_inside_the_data_folder_is_written_and_listed(
     written = (root / "var" / "team-exports").resolve()
     assert [shown(s.value) for s in at.success if f"written to {written}/round1-" in shown(s.value)]
     assert list_exports(make_engine(url))[0].path.startswith(str(written))
+    # Counts before what they count, not raw keys (`train_original_records 60`); versions named, not `export 7`.
+    said = shown(at.success[0].value)
+    assert "train original records" in said and "train_original_records" not in said
+    newest = list_exports(make_engine(url))[0]
+    version = next(s for s in at.selectbox if s.label == "Download a version")
+    assert f"#{newest.id} · round 1 · trl-sft v{newest.version} · {newest.row_counts['train']} rows" in version.options
 
 
 def test_an_admin_lets_pages_write_anywhere(demo: tuple[str, Path], monkeypatch: pytest.MonkeyPatch) -> None:

@@ -39,6 +39,12 @@ MODEL_RUN_KINDS = ("kfold", "predict")
 
 #: How a badcase was got wrong (a badcase has one or more).
 BADCASE_ERRORS = ("principal_miss", "missing_other", "extra_other")
+#: How the pages say them.
+BADCASE_ERROR_WORDS = {
+    "principal_miss": "wrong principal",
+    "missing_other": "missed other codes",
+    "extra_other": "extra other codes",
+}
 #: settle: the experts tied, an engineer decides.
 BADCASE_STATUSES = ("open", "in_review", "decided", "settle")
 

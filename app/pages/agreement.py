@@ -72,7 +72,7 @@ if stats.experts:
 a = agreement(engine, round_no)
 if a.per_badcase:
     st.markdown("**Best picks per badcase (share of expert pairs picking the same variant)**")
-    st.dataframe(pd.DataFrame(a.per_badcase, columns=["病案标识", "reviewers", "agreement"]), hide_index=True)
+    st.dataframe(pd.DataFrame(a.per_badcase, columns=["record (病案标识)", "reviewers", "agreement"]), hide_index=True)
 else:
     st.caption("No badcase has been reviewed by two experts yet.")
 

@@ -12,7 +12,7 @@ from app.label_flag import flag_form
 from app.services.jobs import get_job, recent_jobs, submit
 from app.services.models import model_names
 from app.state import ready_engine, settings
-from db.vocabulary import BADCASE_ERRORS, JOB_ACTIVE_STATUSES
+from db.vocabulary import BADCASE_ERROR_WORDS, BADCASE_ERRORS, JOB_ACTIVE_STATUSES
 from pipeline.augment.filter_chain import badcase_variants
 from pipeline.distill.traces import traces_of_badcase
 from pipeline.domain.label_space import all_codes
@@ -73,7 +73,7 @@ if not rows:
 rounds = sorted({r.round_no for r in rows}, reverse=True)
 f1, f2, f3 = st.columns(3)
 round_no = f1.selectbox("Round", rounds)
-error = f2.selectbox("Error type", ["any", *BADCASE_ERRORS])
+error = f2.selectbox("Error type", ["any", *BADCASE_ERRORS], format_func=lambda e: BADCASE_ERROR_WORDS.get(e, e))
 code = f3.text_input("Code involved", placeholder="e.g. I25.103")
 # Likeliest label errors first: an expert checks the gold codes before the record is rewritten 20 times.
 shown = sorted(
@@ -87,10 +87,10 @@ table = pd.DataFrame(
     [
         {
             "id": r.id,
-            "病案标识": r.case_id,
+            "record (病案标识)": r.case_id,
             "label error?": r.label_error_confidence,
             "label issue": flags.get(r.id, ""),
-            "errors": ", ".join(r.error_types),
+            "errors": ", ".join(BADCASE_ERROR_WORDS[e] for e in r.error_types),
             "gold principal": f"{r.gold_principal} {names.get(r.gold_principal, '')}",
             "predicted": f"{r.predicted_principal} {names.get(r.predicted_principal, '')}"
             if r.predicted_principal
@@ -130,7 +130,7 @@ if selected:
 badcase_id = st.session_state.get("badcase_id")
 if badcase_id is not None and any(r.id == badcase_id for r in shown):
     d = badcase_detail(engine, badcase_id)
-    st.subheader(md("{} — {}", d.row.case_id, ", ".join(d.row.error_types)))
+    st.subheader(md("{} — {}", d.row.case_id, ", ".join(BADCASE_ERROR_WORDS[e] for e in d.row.error_types)))
     g, p = st.columns(2)
     with g:
         st.markdown("**Gold**")

@@ -77,7 +77,8 @@ def _config_form() -> RoundConfig | None:
 
 if unfinished:
     current = unfinished[-1]
-    st.markdown(md("**Round {}** is at stage **{}** ({}).", current.number, current.status, current.mode))
+    stage = current.status.replace("_", " ")
+    st.markdown(md("**Round {}** is at stage **{}** ({}).", current.number, stage, current.mode))
     if current.status == "in_review" and current.mode == "interactive":
         decided, total = review_complete(engine, current.number)
         st.info(md("It waits for the experts: {} of {} badcases decided on the Review page.", decided, total))
@@ -146,7 +147,7 @@ def _running() -> None:
     elif job.status == "succeeded" and job.result and job.result["status"] == "in_review":
         st.info(md("round {} waits for the experts: its badcases are on the Review page", job.result["round"]))
     elif job.status == "succeeded" and job.result:
-        st.success(md("round {}: {}", job.result["round"], job.result["status"]))
+        st.success(md("round {}: {}", job.result["round"], str(job.result["status"]).replace("_", " ")))
     if job.status not in JOB_ACTIVE_STATUSES and st.session_state.get("round_job_shown") != job.id:
         st.session_state["round_job_shown"] = job.id
         st.rerun()  # the whole page: the table and the form's next round change with the job's end
@@ -188,7 +189,7 @@ if existing:
         rows.append(
             {
                 "round": r.number,
-                "status": r.status,
+                "status": r.status.replace("_", " "),
                 "mode": r.mode,
                 "dataset": r.config.dataset,
                 "threshold": r.config.threshold,

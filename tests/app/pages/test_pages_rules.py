@@ -44,3 +44,9 @@ def test_magic_is_off_and_errors_show_no_details() -> None:
     config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text(encoding="utf-8"))
     assert config["runner"]["magicEnabled"] is False
     assert config["client"]["showErrorDetails"] == "none" and config["client"]["toolbarMode"] == "minimal"
+
+
+def test_every_badcase_error_has_words_for_the_pages() -> None:
+    from db.vocabulary import BADCASE_ERROR_WORDS, BADCASE_ERRORS
+
+    assert set(BADCASE_ERROR_WORDS) == set(BADCASE_ERRORS) and "_" not in "".join(BADCASE_ERROR_WORDS.values())

@@ -4,6 +4,7 @@ and building the tiny offline model. Long work runs as jobs (the Jobs page shows
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import streamlit as st
@@ -26,6 +27,14 @@ engine = ready_engine()
 if engine is None:
     st.stop()
 
+
+def _score(metrics: dict[str, Any]) -> str:
+    """A fold model's score on its held-out fold, an ensemble's out of fold, with its metric; — when it has none
+    (a model registered from outside, a retrained one)."""
+    value = metrics.get("held_out_score", metrics.get("oof_score"))
+    return "—" if value is None else f"{value:.2f} ({metrics.get('metric', 'f1')})"
+
+
 entries = model_entries(engine, settings())
 st.dataframe(
     pd.DataFrame(
@@ -38,7 +47,7 @@ st.dataframe(
                 "round": "" if e.round_no is None else f"r{e.round_no}",
                 "dataset": e.dataset or "",
                 "parent": e.parent or "",
-                "held-out score": e.metrics.get("held_out_score", e.metrics.get("oof_score")),
+                "held-out score": _score(e.metrics),
             }
             for e in entries
         ]

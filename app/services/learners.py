@@ -110,7 +110,7 @@ def kfold_learner(ctx: JobContext, spec: ModelSpec, cfg: MiningConfig, actor: st
                     parent=spec.base,
                     learner=spec.name,
                     config={"sft": m.config, "serving": serving, "cotd": spec.cotd},
-                    metrics={**m.metrics, "held_out_score": scores.get(m.fold)},
+                    metrics={**m.metrics, "held_out_score": scores.get(m.fold), "metric": report.report.metric},
                     job_id=ctx.job_id,
                 ),
             )
@@ -141,7 +141,7 @@ def kfold_learner(ctx: JobContext, spec: ModelSpec, cfg: MiningConfig, actor: st
                     parent=spec.base,
                     learner=spec.name,
                     config={"vote_share": spec.vote_share, "tie": "best held-out fold", "serving": serving},
-                    metrics={"oof_score": report.report.score, "fold_scores": scores},
+                    metrics={"oof_score": report.report.score, "fold_scores": scores, "metric": report.report.metric},
                     members=members,
                     job_id=ctx.job_id,
                 ),

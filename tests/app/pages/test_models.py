@@ -43,6 +43,7 @@ def test_the_registry_with_lineage(demo: tuple[str, Path], monkeypatch: pytest.M
     table = at.dataframe[0].value
     assert list(table["name"]) == ["baseline", "lf-sft"]
     assert list(table.loc[1, ["kind", "round", "dataset"]]) == ["grpo", "r1", "v1"]
+    assert table.loc[1, "held-out score"] == "—"  # registered from outside: no score, not `None`
     at.selectbox[0].select("lf-sft").run()
     assert "kind      grpo" in at.code[0].value and "round     r1" in at.code[0].value
 

@@ -28,14 +28,19 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Path]:
     return url, tmp_path
 
 
-def _export_to(demo: tuple[str, Path], monkeypatch: pytest.MonkeyPatch, folder: str) -> AppTest:
+def _page(demo: tuple[str, Path], monkeypatch: pytest.MonkeyPatch) -> AppTest:
+    """The Export page on the demo database, drawn once for the demo engineer."""
     url, root = demo
     monkeypatch.setenv("SRADIT_DB_URL", url)
     monkeypatch.setenv("SRADIT_DATA_DIR", str(root / "var"))
     at = AppTest.from_file(PAGE, default_timeout=60)
     for key, value in {"user_id": 2, "user_name": "engineer", "user_role": "engineer"}.items():
         at.session_state[key] = value
-    at.run()
+    return at.run()
+
+
+def _export_to(demo: tuple[str, Path], monkeypatch: pytest.MonkeyPatch, folder: str) -> AppTest:
+    at = _page(demo, monkeypatch)
     next(t for t in at.text_input if t.label == "Folder").input(folder)
     next(b for b in at.button if b.label == "Export").click().run()
     assert not at.exception, at.exception
@@ -101,12 +106,7 @@ def test_the_page_lists_rows_and_its_start_sweeps_a_killed_export_s_folder(
     left.mkdir(parents=True)
     (left / WRITING).write_text("pid 1\n", encoding="utf-8")
     (left / "train.jsonl").write_text("{}\n", encoding="utf-8")
-    monkeypatch.setenv("SRADIT_DB_URL", url)
-    monkeypatch.setenv("SRADIT_DATA_DIR", str(root / "var"))
-    at = AppTest.from_file(PAGE, default_timeout=60)
-    for key, value in {"user_id": 2, "user_name": "engineer", "user_role": "engineer"}.items():
-        at.session_state[key] = value
-    at.run()
+    at = _page(demo, monkeypatch)
     assert not at.exception, at.exception
     assert not left.exists()
     listed = set(at.dataframe[0].value["path"]) if at.dataframe else set()

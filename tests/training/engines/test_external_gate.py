@@ -238,15 +238,21 @@ def test_predict_refused_writes_no_run_and_no_file(
     assert not (tmp_path / "out.json").exists()
 
 
+def _with_variants(tmp_path: Path, db_url: str, engine: Engine, server: str, rows: list[dict[str, Any]]) -> None:
+    """Round 1 mined from ``rows``, with a variant of each badcase written by the model without the gate (they still
+    hold the identifiers); the server's record cleared."""
+    _mined(engine, rows)
+    local = _settings(tmp_path, db_url, server, None, external=False)
+    cfg = RewriteConfig(round_no=1, n=1, generator="llm", model="ext")
+    generate_round(engine, cfg, variant_source(local, cfg), "t")
+    Recorder.bodies = []
+
+
 def test_label_filter_with_an_external_model_sends_no_identifier(
     tmp_path: Path, db_url: str, engine: Engine, server: str, rows: list[dict[str, Any]]
 ) -> None:
     """A filter that uses a model: label consistency of the round's variants, judged by the external model."""
-    _mined(engine, rows)
-    local = _settings(tmp_path, db_url, server, None, external=False)
-    cfg = RewriteConfig(round_no=1, n=1, generator="llm", model="ext")
-    generate_round(engine, cfg, variant_source(local, cfg), "t")  # variants that still hold the identifiers
-    Recorder.bodies = []
+    _with_variants(tmp_path, db_url, engine, server, rows)
     settings = _settings(tmp_path, db_url, server, "redact")
     filters = build_filters(engine, settings, 1, label_model="ext", inference="greedy")
     filter_round(engine, 1, filters, "t")
@@ -318,11 +324,7 @@ def test_no_form_of_the_corpus_reaches_the_server_from_the_policy_filter(
 ) -> None:
     """The policy filter (TCECP votes of an external model) on every variant of the round — in the chain it judges
     only what every other filter passed, which a stand-in server's answers cannot promise."""
-    _mined(engine, corpus_rows)
-    local = _settings(tmp_path, db_url, server, None, external=False)
-    cfg = RewriteConfig(round_no=1, n=1, generator="llm", model="ext")
-    generate_round(engine, cfg, variant_source(local, cfg), "t")  # variants that still hold the identifiers
-    Recorder.bodies = []
+    _with_variants(tmp_path, db_url, engine, server, corpus_rows)
     settings = _settings(tmp_path, db_url, server, "redact")
     policy = next(f for f in build_filters(engine, settings, 1, "ext") if f.name == "policy")
     batch = [c for group in candidates(engine, round_id(engine, 1)).values() for c in group]

@@ -81,7 +81,12 @@ if rows:
             # Scaled to the data (not 0–100), so 94.33 → 94.64 is visible; points and values for one round too.
             base = alt.Chart(long).encode(
                 x=alt.X("round:N", title="round", sort=None),
-                y=alt.Y("score:Q", title=f"score ({rows[-1].metric})", scale=alt.Scale(zero=False, padding=8)),
+                y=alt.Y(
+                    "score:Q",
+                    title=f"score ({rows[-1].metric})",
+                    scale=alt.Scale(zero=False, padding=8),
+                    axis=alt.Axis(format=".2f"),  # ticks as scores (94.33), not 94.330669
+                ),
                 color=alt.Color("when:N", title=None, sort=["before", "after retraining"]),
             )
             labels = base.mark_text(dy=-10).encode(text=alt.Text("score:Q", format=".2f"))

@@ -22,6 +22,7 @@ from pipeline.rounds.driver import reward_preview, stage_jobs, sync
 from pipeline.rounds.external import waiting_for
 from pipeline.rounds.lifecycle import next_round_dataset, review_complete
 from pipeline.rounds.lookup import open_round_of, rounds
+from pipeline.rounds.report import report_lines
 from training.models.catalog import load_models
 from training.models.registry import registered
 
@@ -217,7 +218,14 @@ if existing:
     shown = st.selectbox(
         "Settings a round ran with", [r.number for r in reversed(existing)], format_func="round {}".format
     )
-    st.code(next(r for r in existing if r.number == shown).config.to_yaml(), language="yaml")
+    chosen = next(r for r in existing if r.number == shown)
+    st.code(chosen.config.to_yaml(), language="yaml")
+    st.download_button(
+        md("Download round {}'s report", shown),
+        "\n".join(report_lines(chosen)) + "\n",
+        file_name=f"round{shown}-report.md",
+        mime="text/markdown",
+    )
     st.markdown(md("**Stage jobs of round {}**", shown))
     _stage_table(shown)
 else:

@@ -70,6 +70,9 @@ def test_a_round_waiting_for_experts_says_so(tmp_path: Path, monkeypatch: pytest
     assert any("It waits for the experts" in shown(i.value) for i in at.info)
     assert yaml.safe_load(at.code[0].value)["policy_model"] == "none"
     assert "Continue round 1" in [b.label for b in at.button]
+    # The round report, downloadable from the page (it was only a file on the server)
+    report = at.get("download_button")
+    assert [shown(b.proto.label) for b in report] == ["Download round 1's report"], report
 
 
 def _wait(engine: Engine, job_id: int, seconds: float = 480) -> Job:

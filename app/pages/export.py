@@ -64,6 +64,7 @@ with st.form("export"):
                 st.caption(md("Train it with {} itself, {}: Training page, trainer {}.", fmt, where, fmt))
 
 
+exports = list_exports(engine)  # read once: the table and the download both use it
 rows = [
     {
         "id": e.id,
@@ -77,7 +78,7 @@ rows = [
         "by": e.created_by,
         "created (UTC)": e.created_at.strftime("%Y-%m-%d %H:%M"),
     }
-    for e in list_exports(engine)
+    for e in exports
 ]
 st.subheader("Versions")
 if rows:
@@ -86,7 +87,7 @@ if rows:
         r["id"]: f"#{r['id']} · round {r['round']} · {r['format']} v{r['version']} · {r['rows']} rows" for r in rows
     }
     chosen = st.selectbox("Download a version", list(names), format_func=names.get)
-    row = next(e for e in list_exports(engine) if e.id == chosen)
+    row = next(e for e in exports if e.id == chosen)
     folder = Path(row.path)
     if folder.is_dir():
         try:

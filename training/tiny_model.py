@@ -21,14 +21,20 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+from db.vocabulary import PAIR_SUBTASKS
 from pipeline.demo.synthetic import generate_records
 from pipeline.domain.label_space import OTHER, PRINCIPAL
+from pipeline.domain.prompts import task_messages
 from pipeline.domain.records import TEXT_SECTIONS, record_text
 
 ENDOFTEXT = "<|endoftext|>"
 IM_START = "<|im_start|>"
 IM_END = "<|im_end|>"
 SPECIAL_TOKENS = (ENDOFTEXT, IM_START, IM_END)
+#: The answer form's tags, one token each and decoded as text, as Qwen3 holds ``<think>`` and ``</think>``: split
+#: by Qwen2's pre-tokenizer into ``</`` + ``think`` + ``>``, a 2-layer model taught to answer confused ``</think>``
+#: with ``</answer>`` on some seeds (``<think>\n</answer>`` for 56 of 60 held-out records).
+FORM_TOKENS = ("<think>", "</think>", "<answer>", "</answer>")
 
 #: Qwen2's chat template (system / user / assistant, a default system turn, ``add_generation_prompt``).
 CHAT_TEMPLATE = (
@@ -71,6 +77,13 @@ def _corpus() -> Iterator[str]:
     records = generate_records(n_labelled=60, n_unlabelled=0, seed=0)
     for rec in records:
         yield record_text(rec, TEXT_SECTIONS)
+    # The prompts' own wording (instructions, candidate lists with definitions) is a third of every prompt: twice,
+    # so that BPE's minimum frequency of 2 merges it too (measured: 957 → about 700 tokens a teaching prompt).
+    for rec in records[:4]:
+        for task in PAIR_SUBTASKS:
+            for message in task_messages(task, rec):
+                yield message["content"]
+                yield message["content"]
     for code, name in {**PRINCIPAL, **OTHER}.items():
         yield f"{code} {name}"
     yield "\n".join(f"{name}" for name in {**PRINCIPAL, **OTHER}.values())
@@ -78,11 +91,20 @@ def _corpus() -> Iterator[str]:
 
 
 def _train_tokenizer(vocab_size: int, max_length: int):  # -> PreTrainedTokenizerFast
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from tokenizers import AddedToken, Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
     from transformers import PreTrainedTokenizerFast
+    from transformers.models.qwen2.tokenization_qwen2 import PRETOKENIZE_REGEX
 
     tok = Tokenizer(models.BPE())
-    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True)
+    # What transformers' Qwen2Tokenizer puts in front of the merges whenever the folder is loaded (config.json says
+    # qwen2): NFC, Qwen2's split, then bytes. Merges learnt behind another split (GPT-2's) would partly never apply.
+    tok.normalizer = normalizers.NFC()
+    tok.pre_tokenizer = pre_tokenizers.Sequence(
+        [
+            pre_tokenizers.Split(Regex(PRETOKENIZE_REGEX), behavior="isolated", invert=False),
+            pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False),
+        ]
+    )
     tok.decoder = decoders.ByteLevel()
     trainer = trainers.BpeTrainer(
         vocab_size=vocab_size,
@@ -92,6 +114,7 @@ def _train_tokenizer(vocab_size: int, max_length: int):  # -> PreTrainedTokenize
         show_progress=False,
     )
     tok.train_from_iterator(list(_corpus()), trainer=trainer)
+    tok.add_tokens([AddedToken(tag, special=False, normalized=False) for tag in FORM_TOKENS])
     return PreTrainedTokenizerFast(
         tokenizer_object=tok,
         eos_token=IM_END,
@@ -178,7 +201,7 @@ def build_tiny_model(
     out_dir: str | Path,
     *,
     seed: int = 0,
-    vocab_size: int = 3000,
+    vocab_size: int = 6000,
     max_position_embeddings: int = 16384,
     num_key_value_heads: int = 1,
 ) -> Path:

@@ -17,8 +17,9 @@ import torch  # noqa: E402
 import transformers  # noqa: E402
 
 from pipeline.demo.synthetic import generate_records  # noqa: E402
-from pipeline.domain.records import record_text  # noqa: E402
-from training.tiny_model import CHAT_TEMPLATE, build_tiny_model  # noqa: E402
+from pipeline.domain.prompts import sft_conversation  # noqa: E402
+from pipeline.domain.records import MAIN_KEY, record_text  # noqa: E402
+from training.tiny_model import CHAT_TEMPLATE, FORM_TOKENS, build_tiny_model  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -77,6 +78,24 @@ def test_chinese_clinical_text_round_trips_compactly(tokenizer) -> None:
     assert tokenizer.decode(ids) == text
     # a byte-level BPE trained on such text: far fewer tokens than UTF-8 bytes
     assert len(ids) < len(text.encode("utf-8")) / 3
+
+
+def test_the_folder_loads_with_the_tokenizer_it_was_trained_as(tiny: Path, tokenizer) -> None:
+    """transformers loads a qwen2 folder through Qwen2Tokenizer, which puts its own normaliser and split in front of
+    the merges: the trained tokenizer must be that one, or merges learnt behind another split never apply."""
+    from tokenizers import Tokenizer
+
+    record = generate_records(n_labelled=1, n_unlabelled=0, seed=7)[0]
+    messages = sft_conversation("principal", record, record[MAIN_KEY], [], None)
+    text = tokenizer.apply_chat_template(messages, tokenize=False) + " 2026年12月 ｶﾀｶﾅ e\u0301 36.7℃"
+    trained = Tokenizer.from_file(str(tiny / "tokenizer.json"))
+    assert tokenizer.encode(text, add_special_tokens=False) == trained.encode(text, add_special_tokens=False).ids
+    # compact on the prompts the tests send (the prompt wording is in the corpus): about 550 tokens, not 950
+    assert len(tokenizer.encode(text, add_special_tokens=False)) < 700
+    # the answer form's tags: one token each, and text when decoded (not dropped as special tokens)
+    for tag in FORM_TOKENS:
+        ids = tokenizer.encode(tag, add_special_tokens=False)
+        assert len(ids) == 1 and tokenizer.decode(ids, skip_special_tokens=True) == tag, tag
 
 
 def test_2048_token_input_fits_and_generate_returns_tokens(tokenizer, model) -> None:

@@ -3,11 +3,13 @@
 Keys: J/K move the focus, 1–5 score it, A approve / X reject it, B best, Shift+A / Shift+X approve / reject
 every variant still undecided, U undo, D its side-by-side diff, N the next badcase, T the reason box. A typed
 reason is committed with Enter (reject the focused variant with it) or Ctrl+Enter (approve it, the text as a
-comment); Escape leaves the box without committing.
+comment); Escape leaves the box without committing. These are the defaults: each expert can rebind them from the
+key sheet (``?``, app/review_keys.py; pipeline/review/keys.py). Undo goes back one step (pipeline.review.queue).
 """
 
 from __future__ import annotations
 
+import json
 import time
 
 import streamlit as st
@@ -16,19 +18,38 @@ from sqlalchemy import Engine
 from app.auth import user_name
 from app.inert import inert, md
 from app.label_flag import flag_form
+from app.review_keys import key_sheet
 from app.textdiff import diff_html
 from pipeline.domain.records import TEXT_SECTIONS
 from pipeline.ingest.dictionary import names_for
-from pipeline.review.board import Board, Card, decide_rest, history, load_board, locate, next_badcase
-from pipeline.review.queue import RoundClosed, decide, round_open, undo_last
+from pipeline.review.board import (
+    Board,
+    Card,
+    decide_rest,
+    history,
+    last_review_id,
+    load_board,
+    locate,
+    next_badcase,
+)
+from pipeline.review.keys import KeyMap
+from pipeline.review.queue import RoundClosed, Undone, decide, round_open, undo_last
 
 #: Streamlit fires plain-letter shortcuts only outside text fields (its shortcut filter in the frontend), so a
-#: letter typed into a reason stays text. T puts the cursor in the reason box; leaving it is one key: Escape,
-#: or Enter / Ctrl+Enter, which also commit (the form's submit). Afterwards focus is off the field, so the
-#: next A or X is a decision, never an "x" in the reason.
+#: letter typed into a reason stays text. The reason key (T unless rebound) puts the cursor in the reason box;
+#: leaving it is one key: Escape, or Enter / Ctrl+Enter, which also commit (the form's submit). Afterwards focus
+#: is off the field, so the next A or X is a decision, never an "x" in the reason. ``?`` opens the key sheet.
 KEYS_JS = """<script>
+window.__sraditReasonKey = %(reason)s;
 if (!window.__sraditReviewKeys) {
   window.__sraditReviewKeys = true;
+  // Streamlit shows its status widget while a run is in flight; the buttons on screen then still carry the
+  // previous run's arguments (the variant focused before the last key), so a click waits for the run to end.
+  const whenIdle = (act, waited = 0) => {
+    if (document.querySelector('[data-testid="stStatusWidget"]') && waited < 15000) {
+      setTimeout(() => whenIdle(act, waited + 50), 50);
+    } else act();
+  };
   document.addEventListener('keydown', (e) => {
     const t = e.target;
     const typing = t && (t.tagName === 'INPUT' || t.tagName === 'TEXTAREA' || t.isContentEditable);
@@ -39,14 +60,21 @@ if (!window.__sraditReviewKeys) {
         e.preventDefault();
         e.stopImmediatePropagation();
         t.blur();
-        setTimeout(() => {
+        setTimeout(() => whenIdle(() => {
           const b = [...document.querySelectorAll('button')].find((x) => x.innerText.startsWith('Approve with'));
           if (b) b.click();
-        }, 50);
+        }), 50);
       } else if (e.key === 'Escape' || e.key === 'Enter') setTimeout(() => t.blur(), 0);
       return;
     }
-    if (e.key === 't' && !e.ctrlKey && !e.metaKey && !e.altKey) {
+    if (e.ctrlKey || e.metaKey || e.altKey) return;
+    if (e.key === '?') {
+      const b = [...document.querySelectorAll('button')].find((x) => x.innerText.startsWith('Keys (?)'));
+      if (b) { e.preventDefault(); b.click(); }
+      return;
+    }
+    const r = window.__sraditReasonKey;
+    if (e.key.toLowerCase() === r.key && e.shiftKey === r.shift) {
       const box = document.querySelector('input[aria-label^="Reason or comment"]');
       if (box) { e.preventDefault(); box.focus(); }
     }
@@ -61,11 +89,16 @@ if (!window.__sraditReviewKeys) {
 
 FOCUS_CSS = "<style>.st-key-board_focused{outline:3px solid #ff4b4b;border-radius:.5rem}</style>"
 COLUMNS = 4
+#: A gap between two of an expert's actions longer than this is time away, not time on the decision.
+IDLE_GAP_SECONDS = 60.0
 
 
-def install_keys() -> None:
-    """The Review page's key helpers and the focused card's outline (both views)."""
-    st.html(KEYS_JS + FOCUS_CSS, unsafe_allow_javascript=True)
+def install_keys(keys: KeyMap) -> None:
+    """The Review page's key helpers (with this expert's reason key) and the focused card's outline (both views)."""
+    reason = keys.keys["reason"]
+    # A checked key (one letter, optionally Shift+): safe to write into the script.
+    bound = json.dumps({"key": reason.removeprefix("Shift+").lower(), "shift": reason.startswith("Shift+")})
+    st.html(KEYS_JS % {"reason": bound} + FOCUS_CSS, unsafe_allow_javascript=True)
 
 
 def _ss() -> dict:  # type: ignore[type-arg]
@@ -77,6 +110,24 @@ def _open(badcase_id: int | None, focus_variant: int | None = None) -> None:
     _ss().update(
         board_badcase=badcase_id, board_focus=focus_variant, board_opened_at=now, board_last_at=now, board_score=None
     )
+    _act()
+
+
+def _act() -> None:
+    """Count the time since the expert's previous action on the board as active, unless it was a gap of over
+    :data:`IDLE_GAP_SECONDS` (away from the desk); every key and click on the board is an action."""
+    now = time.monotonic()
+    ss = _ss()
+    gap = now - ss.get("board_acted_at", now)
+    if gap <= IDLE_GAP_SECONDS:
+        ss["board_active"] = ss.get("board_active", 0.0) + gap
+    ss["board_acted_at"] = now
+
+
+def _active_seconds() -> float:
+    """The active time since the previous decision (then counting starts again)."""
+    _act()
+    return round(_ss().pop("board_active", 0.0), 2)
 
 
 def _elapsed() -> tuple[float, float]:
@@ -93,6 +144,7 @@ def _refused(e: RoundClosed) -> None:
 
 
 def _move(board: Board, focused: int, delta: int) -> None:
+    _act()
     if not board.cards:
         return
     i = max(0, min(len(board.cards) - 1, focused + delta))
@@ -100,15 +152,24 @@ def _move(board: Board, focused: int, delta: int) -> None:
 
 
 def _focus(variant_id: int) -> None:
+    _act()
     _ss().update(board_focus=variant_id, board_score=None)
 
 
 def _score(k: int) -> None:
+    _act()
     _ss()["board_score"] = k
 
 
 def _decide(
-    engine: Engine, uid: int, required: int, board: Board, focused: int, decision: str, best: bool = False
+    engine: Engine,
+    uid: int,
+    required: int,
+    board: Board,
+    focused: int,
+    decision: str,
+    best: bool = False,
+    advance: bool = True,
 ) -> None:
     ss = _ss()
     if not board.cards:
@@ -116,6 +177,7 @@ def _decide(
     card = board.cards[focused]
     reason = (ss.get("board_text") or "").strip() or None
     seconds, since_open = _elapsed()
+    active = _active_seconds()
     try:
         decide(
             engine,
@@ -129,6 +191,7 @@ def _decide(
             comment=reason if decision != "reject" else None,
             seconds=seconds,
             board_seconds=since_open if best else None,
+            active_seconds=active,
             required=required,
         )
     except RoundClosed as e:
@@ -136,8 +199,8 @@ def _decide(
         return
     ss["board_message"] = f"{'best' if best else decision}: Variant {card.number}" + (f" — {reason}" if reason else "")
     ss.update(board_score=None, board_text="")  # the text went with this decision, never with the next
-    if not best:
-        # On to the next variant still undecided (after this one, then from the top).
+    if advance and not best:
+        # Auto-advance: on to the next variant still undecided (after this one, then from the top).
         order = board.cards[focused + 1 :] + board.cards[:focused]
         following = next((c for c in order if c.mine is None), None)
         if following is not None:
@@ -145,6 +208,7 @@ def _decide(
 
 
 def _rest(engine: Engine, uid: int, required: int, board: Board, decision: str) -> None:
+    _act()
     seconds, _ = _elapsed()
     try:
         n = decide_rest(engine, uid, board, decision, seconds=seconds, required=required)
@@ -155,21 +219,38 @@ def _rest(engine: Engine, uid: int, required: int, board: Board, decision: str) 
 
 
 def _undo(engine: Engine, uid: int, required: int) -> None:
+    _act()
     try:
-        vid = undo_last(engine, uid, required)
+        undone = undo_last(engine, uid, required)
     except RoundClosed as e:
         _refused(e)
         return
-    if vid is None:
+    if undone is None:
         _ss()["board_message"] = "nothing to undo"
         return
+    vid = undone.variant_id
     badcase_id, number = locate(engine, vid)
     if badcase_id != _ss().get("board_badcase"):
         _open(badcase_id, vid)
-    _ss().update(board_focus=vid, board_message=f"undone: Variant {number}")
+    # Back one step: the card shows the decision the undone one had replaced; with none, the score typed for the
+    # undone decision waits for the next one (5, B, U, B keeps the 5).
+    _ss().update(
+        board_focus=vid,
+        board_score=undone.score if undone.restored is None else None,
+        board_message=_undo_message(number, undone),
+    )
+
+
+def _undo_message(number: int, undone: Undone) -> str:
+    def said(decision: str | None, score: int | None) -> str:
+        return (decision or "undecided") + (f" · score {score}" if score else "")
+
+    back = said(undone.restored, undone.restored_score)
+    return f"undone: Variant {number} {said(undone.decision, undone.score)} → {back}"
 
 
 def _next(engine: Engine, uid: int, round_no: int, include_filtered: bool, board: Board) -> None:
+    _act()
     found = next_badcase(engine, uid, round_no, include_filtered, after=board.badcase_id)
     _open(found if found != board.badcase_id else None)
     _ss()["board_message"] = None if found and found != board.badcase_id else "no other badcase left for you"
@@ -179,8 +260,10 @@ def _reopen(badcase_id: int, variant_id: int) -> None:
     _open(badcase_id, variant_id)
 
 
-def draw_board(engine: Engine, uid: int, round_no: int, include_filtered: bool, required: int) -> None:
+def draw_board(engine: Engine, uid: int, round_no: int, include_filtered: bool, required: int, keys: KeyMap) -> None:
     ss = _ss()
+    # The history lists this browser session's decisions: those after the expert's last one before it.
+    ss.setdefault("board_since", last_review_id(engine, uid))
     if ss.get("board_message"):
         st.caption(inert(ss["board_message"]))
     if not round_open(engine, round_no):
@@ -190,7 +273,13 @@ def draw_board(engine: Engine, uid: int, round_no: int, include_filtered: bool, 
         _open(next_badcase(engine, uid, round_no, include_filtered))
     if ss.get("board_badcase") is None:
         st.success("Every badcase of this round is finished for you.")
-        st.button("Undo last decision", shortcut="U", on_click=_undo, args=(engine, uid, required), key="undo_empty")
+        st.button(
+            "Undo last decision",
+            shortcut=keys.keys["undo"],
+            on_click=_undo,
+            args=(engine, uid, required),
+            key="undo_empty",
+        )
         _history(engine, uid, round_no)
         return
     board = load_board(engine, uid, ss["board_badcase"], include_filtered)
@@ -203,10 +292,10 @@ def draw_board(engine: Engine, uid: int, round_no: int, include_filtered: bool, 
         _header(engine, board)
         if board.notice():
             st.success(md("{}", board.notice()))
-        _keys(engine, uid, round_no, include_filtered, required, board, focused)
+        _keys(engine, uid, round_no, include_filtered, required, board, focused, keys)
         _grid(board, focused)
         if board.cards:
-            _reason(engine, uid, required, board, focused)
+            _reason(engine, uid, required, board, focused, keys)
             _details(board.cards[focused], board)
     with side:
         _history(engine, uid, round_no)
@@ -216,7 +305,8 @@ def draw_board(engine: Engine, uid: int, round_no: int, include_filtered: bool, 
 
 def _header(engine: Engine, board: Board) -> None:
     names = names_for(engine, {board.gold_principal, board.predicted_principal or "", *board.gold_others})
-    st.subheader(md("{} · {} variants, best ranked first", board.case_id, len(board.cards)))
+    decided = len(board.cards) - len(board.undecided)
+    st.subheader(md("{} · {} of {} variants decided by you", board.case_id, decided, len(board.cards)))
     gold = f"主 {board.gold_principal} {names.get(board.gold_principal, '')}" + "".join(
         f" · {c} {names.get(c, '')}" for c in board.gold_others
     )
@@ -231,58 +321,78 @@ def _header(engine: Engine, board: Board) -> None:
 
 
 def _keys(
-    engine: Engine, uid: int, round_no: int, include_filtered: bool, required: int, board: Board, focused: int
+    engine: Engine,
+    uid: int,
+    round_no: int,
+    include_filtered: bool,
+    required: int,
+    board: Board,
+    focused: int,
+    keys: KeyMap,
 ) -> None:
-    st.markdown(
-        "keys: J/K move · 1–5 score · A approve · X reject · B best · Shift+A / Shift+X approve / reject the rest"
-        " · U undo · D diff · N next badcase · T type a reason: Enter rejects with it, Ctrl+Enter approves with it,"
-        " Esc leaves it"
-    )
+    k = keys.keys
+    st.caption(inert(keys.line()))
     base = (engine, uid, required, board, focused)
+    decided = {"advance": keys.auto_advance}
     with st.container(horizontal=True):
-        st.button("Previous", key="board_prev", shortcut="K", on_click=_move, args=(board, focused, -1))
-        st.button("Next variant", key="board_next", shortcut="J", on_click=_move, args=(board, focused, 1))
-        for k in range(1, 6):
+        st.button("Previous", key="board_prev", shortcut=k["previous"], on_click=_move, args=(board, focused, -1))
+        st.button("Next variant", key="board_next", shortcut=k["next"], on_click=_move, args=(board, focused, 1))
+        for score in range(1, 6):
             st.button(
-                "★" * k,
-                key=f"board_score_{k}",
-                shortcut=str(k),
+                "★" * score,
+                key=f"board_score_{score}",
+                shortcut=str(score),
                 on_click=_score,
-                args=(k,),
-                type="primary" if _ss().get("board_score") == k else "secondary",
+                args=(score,),
+                type="primary" if _ss().get("board_score") == score else "secondary",
             )
-        st.button("Approve", key="board_approve", shortcut="A", on_click=_decide, args=(*base, "approve"))
-        st.button("Reject", key="board_reject", shortcut="X", on_click=_decide, args=(*base, "reject"))
-        st.button("Best", key="board_best", shortcut="B", on_click=_decide, args=(*base, "approve", True))
+        approve, reject = (*base, "approve"), (*base, "reject")
+        st.button("Approve", key="board_approve", shortcut=k["approve"], on_click=_decide, args=approve, kwargs=decided)
+        st.button("Reject", key="board_reject", shortcut=k["reject"], on_click=_decide, args=reject, kwargs=decided)
+        st.button("Best", key="board_best", shortcut=k["best"], on_click=_decide, args=(*approve, True))
         rest = (engine, uid, required, board)
         st.button(
-            "Approve the rest", key="board_approve_rest", shortcut="Shift+A", on_click=_rest, args=(*rest, "approve")
+            "Approve the rest",
+            key="board_approve_rest",
+            shortcut=k["approve_rest"],
+            on_click=_rest,
+            args=(*rest, "approve"),
         )
         st.button(
-            "Reject the rest", key="board_reject_rest", shortcut="Shift+X", on_click=_rest, args=(*rest, "reject")
+            "Reject the rest",
+            key="board_reject_rest",
+            shortcut=k["reject_rest"],
+            on_click=_rest,
+            args=(*rest, "reject"),
         )
-        st.button("Undo", key="board_undo", shortcut="U", on_click=_undo, args=(engine, uid, required))
-        st.button("Diff", key="board_diff_key", shortcut="D", on_click=_toggle_diff)
+        st.button("Undo", key="board_undo", shortcut=k["undo"], on_click=_undo, args=(engine, uid, required))
+        st.button("Diff", key="board_diff_key", shortcut=k["diff"], on_click=_toggle_diff)
         st.button(
             "Next badcase",
             key="board_next_badcase",
-            shortcut="N",
+            shortcut=k["next_badcase"],
             on_click=_next,
             args=(engine, uid, round_no, include_filtered, board),
         )
+        key_sheet(engine, uid, keys)
 
 
-def _reason(engine: Engine, uid: int, required: int, board: Board, focused: int) -> None:
+def _reason(engine: Engine, uid: int, required: int, board: Board, focused: int, keys: KeyMap) -> None:
     number = board.cards[focused].number
     base = (engine, uid, required, board, focused)
+    decided = {"advance": keys.auto_advance}
     with st.form("board_reason_form", clear_on_submit=True, enter_to_submit=True, border=False):
         st.text_input(
             md("Reason or comment for Variant {} (Enter rejects with it, Ctrl+Enter approves with it)", number),
             key="board_text",
         )
         with st.container(horizontal=True):
-            st.form_submit_button("Reject with reason (Enter)", on_click=_decide, args=(*base, "reject"))
-            st.form_submit_button("Approve with comment (Ctrl+Enter)", on_click=_decide, args=(*base, "approve"))
+            st.form_submit_button(
+                "Reject with reason (Enter)", on_click=_decide, args=(*base, "reject"), kwargs=decided
+            )
+            st.form_submit_button(
+                "Approve with comment (Ctrl+Enter)", on_click=_decide, args=(*base, "approve"), kwargs=decided
+            )
 
 
 def _toggle_diff() -> None:
@@ -314,7 +424,12 @@ def _grid(board: Board, focused: int) -> None:
                 sim = f" · similarity {card.similarity:.0f}" if card.similarity is not None else ""
                 score = f" · score {card.mine.score}" if card.mine and card.mine.score else ""
                 st.markdown(md("{}{} · **{}**{}", place, sim, _badge(card), score))
-                st.caption(inert(f"experts: ✓{card.approvals} ✗{card.rejections} ★{card.best_votes} · {card.summary}"))
+                experts = (
+                    "experts: hidden until you vote (blind review)"
+                    if card.others_hidden
+                    else f"experts: ✓{card.approvals} ✗{card.rejections} ★{card.best_votes}"
+                )
+                st.caption(inert(f"{experts} · {card.summary}"))
 
 
 def _details(card: Card, board: Board) -> None:
@@ -341,16 +456,24 @@ def _details(card: Card, board: Board) -> None:
 
 
 def _history(engine: Engine, uid: int, round_no: int) -> None:
-    st.markdown("**Your last decisions**")
-    rows = history(engine, uid, round_no)
+    rows = history(engine, uid, round_no, _ss()["board_since"])
+    st.markdown(md("**Your decisions this session** ({})", len(rows)))
     if not rows:
         st.caption("none yet")
-    for r in rows:
-        st.button(
-            inert(f"{r.case_id} · Variant {r.number} · {r.decision}" + (f" · {r.score}" if r.score else "")),
-            key=f"board_history_{r.review_id}",
-            on_click=_reopen,
-            args=(r.badcase_id, r.variant_id),
-            help="reopen the badcase on this variant to change the decision",
-            type="tertiary",
-        )
+        return
+    # Every decision of the session, newest first, the decision leading its line so that a narrow column cuts the
+    # record id, never the decision; the whole entry (with the reason) is the button's tooltip.
+    with st.container(height=min(420, 24 + 44 * len(rows)), border=False):
+        for r in rows:
+            said = r.decision + (f" · {r.score}" if r.score else "") + (" (undone)" if r.undone else "")
+            entry = f"{said} — {r.case_id} · Variant {r.number}"
+            st.button(
+                inert(entry),
+                key=f"board_history_{r.review_id}",
+                on_click=_reopen,
+                args=(r.badcase_id, r.variant_id),
+                help=inert(f"{entry} · {r.at:%H:%M:%S}" + (f" · {r.reason}" if r.reason else ""))
+                + " — reopen the badcase on this variant",
+                type="tertiary",
+                width="stretch",
+            )

@@ -56,8 +56,11 @@ def _act(engine: Engine, uid: int, required: int, decision: str, best: bool = Fa
 
 def _undo(engine: Engine, uid: int, required: int) -> None:
     try:
-        vid = undo_last(engine, uid, required)
-        last = "undone: the variant is back on screen" if vid else "nothing to undo"
+        undone = undo_last(engine, uid, required)
+        vid = undone.variant_id if undone else None
+        last = (
+            f"undone: the variant is back on screen, {undone.restored or 'undecided'}" if undone else "nothing to undo"
+        )
     except RoundClosed as e:
         vid, last = None, f"not undone: {e}"
     st.session_state.update(review_variant=vid, review_shown_at=time.monotonic(), review_last=last)

@@ -114,6 +114,8 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(String(300))
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    #: the expert's board keys where they differ from the defaults, and auto-advance (pipeline.review.keys)
+    review_keys: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
 class UserSession(Base):
@@ -354,8 +356,14 @@ class Review(Base):
     comment: Mapped[str | None] = mapped_column(Text)
     seconds: Mapped[float | None] = mapped_column()  #: time from the item shown to the decision
     board_seconds: Mapped[float | None] = mapped_column()  #: on a best pick from the board: board open → pick
+    #: the expert's active time on this decision: gaps of over a minute between their actions left out
+    active_seconds: Mapped[float | None] = mapped_column()
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     undone_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    #: this expert's earlier vote on the same variant that this one replaced (undo makes it active again)
+    replaces_id: Mapped[int | None] = mapped_column(ForeignKey("reviews.id"))
+    #: this expert's best pick on another variant of the badcase whose best this one took (undo gives it back)
+    unbests_id: Mapped[int | None] = mapped_column(ForeignKey("reviews.id"))
 
 
 class Selection(Base):

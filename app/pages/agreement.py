@@ -27,6 +27,7 @@ st.caption(
     "stays in every expert's queue until that many have picked; ties then come here to settle."
 )
 stats = agreement_stats(engine, round_no)
+st.markdown(md("**Round {}:** {}", round_no, stats.votes_line()))
 
 
 def _fmt(value: float | None) -> str:
@@ -59,7 +60,7 @@ if stats.experts:
                 {
                     "expert": e.expert,
                     "decisions": e.decisions,
-                    "median seconds": e.median_seconds,
+                    "median active seconds per decision": e.median_seconds,
                     "approve rate": e.approve_rate,
                     "agrees with the majority": e.agrees_with_majority,
                     "of decisions with a majority": e.compared,

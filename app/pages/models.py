@@ -110,8 +110,9 @@ with st.form("register"):
 
 st.subheader("The tiny offline model")
 st.caption(
-    "A 2-layer Qwen2 built on this machine: random weights, or taught on the demo records to answer both prompts "
-    "(a few CPU minutes). It stands in for a real LLM in tests and demos — its scores say nothing about real models."
+    "A 2-layer Qwen2 built on this machine: random weights, or taught to answer both prompts on synthetic records "
+    "other than the demo's (about 80 s on two idle cores). It stands in for a real LLM in tests and demos — its "
+    "scores say nothing about real models."
 )
 with st.form("tiny"):
     c1, c2 = st.columns(2)

@@ -9,6 +9,7 @@ from app.review_board import draw_board, install_keys
 from app.review_single import draw_single
 from app.state import ready_engine, settings
 from pipeline.overview import round_numbers
+from pipeline.review.keys import key_map
 from pipeline.review.queue import progress
 
 require("review")
@@ -32,11 +33,11 @@ required = settings().reviews_required
 p = progress(engine, uid, round_no)
 top[3].progress(
     p.decided / p.variants if p.variants else 1.0,
-    text=f"round {round_no}: {p.decided}/{p.variants} variants decided · you {p.mine} · "
-    f"{p.badcases_decided}/{p.badcases} badcases decided",
+    text=f"round {round_no}: {p.text()}",
 )
-install_keys()
+keys = key_map(engine, uid)
+install_keys(keys)
 if single:
     draw_single(engine, uid, round_no, include_filtered, required)
 else:
-    draw_board(engine, uid, round_no, include_filtered, required)
+    draw_board(engine, uid, round_no, include_filtered, required, keys)

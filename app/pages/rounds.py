@@ -20,7 +20,7 @@ from pipeline.rounds.config import AUTO, NONE, RoundConfig, round_config
 from pipeline.rounds.dashboard import round_rows
 from pipeline.rounds.driver import reward_preview, stage_jobs, sync
 from pipeline.rounds.external import waiting_for
-from pipeline.rounds.lifecycle import next_round_dataset, review_complete
+from pipeline.rounds.lifecycle import decided_text, next_round_dataset, review_complete
 from pipeline.rounds.lookup import open_round_of, rounds
 from pipeline.rounds.report import report_lines
 from training.models.catalog import load_models
@@ -82,7 +82,7 @@ if unfinished:
     st.markdown(md("**Round {}** is at stage **{}** ({}).", current.number, stage, current.mode))
     if current.status == "in_review" and current.mode == "interactive":
         decided, total = review_complete(engine, current.number)
-        st.info(md("It waits for the experts: {} of {} badcases decided on the Review page.", decided, total))
+        st.info(md("It waits for the experts on the Review page: {}.", decided_text(decided, total)))
     waits = waiting_for(engine, current.number)
     if waits is not None:
         st.info(md("{}", waits.waiting()))

@@ -103,7 +103,7 @@ if not Path(model_path).is_dir():
         )
 st.caption(
     "The tiny model is for trying the machinery: with random weights it writes no answer that parses, so it "
-    "scores 0; the answering tiny model (Models page, a few CPU minutes) scores about 40 (f1) on demo records. "
+    "scores 0; the answering tiny model (Models page, about 80 s to build) scores about 54 (f1) on demo records. "
     "Neither figure says anything about a real model."
 )
 c3, c4, c5, c6 = st.columns(4)

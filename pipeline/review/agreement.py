@@ -23,7 +23,7 @@ from sqlalchemy import Engine, select
 
 from db.engine import read_session
 from db.models import Badcase, Review, User
-from pipeline.rounds.lookup import round_id
+from pipeline.rounds.lookup import get_round, round_id
 
 DECISIONS = ("approve", "reject")
 
@@ -48,7 +48,7 @@ class PairKappa:
 class ExpertFigures:
     expert: str
     decisions: int
-    median_seconds: float | None
+    median_seconds: float | None  #: per decision: active time (gaps of over a minute left out) where measured
     approve_rate: float | None
     agrees_with_majority: float | None  #: share of their decisions equal to the others' majority (no tie)
     compared: int  #: decisions that had such a majority
@@ -62,12 +62,20 @@ class AgreementStats:
     best_alpha: Statistic
     score_alpha: Statistic
     experts: list[ExpertFigures]
+    blind: bool = False  #: the round's blind review: each expert saw the others' votes only after voting
+
+    def votes_line(self) -> str:
+        return (
+            "votes were blind: each expert saw the others' votes on a variant only after voting on it"
+            if self.blind
+            else "votes were not blind: experts could see each other's votes before voting"
+        )
 
     def lines(self) -> list[str]:
         def fmt(v: float | None) -> str:
             return "—" if v is None else f"{v:.3f}"
 
-        out = [f"round {self.round_no}"]
+        out = [f"round {self.round_no}: {self.votes_line()}"]
         for st in (self.fleiss, self.best_alpha, self.score_alpha):
             out.append(f"{st.name:<40} {fmt(st.value):>7}  ({st.items} items, {st.raters} experts)")
         for p in self.pairs:
@@ -78,7 +86,7 @@ class AgreementStats:
             maj = "—" if e.agrees_with_majority is None else f"{e.agrees_with_majority:.0%} of {e.compared}"
             secs = "—" if e.median_seconds is None else f"{e.median_seconds:.0f} s"
             out.append(
-                f"expert {e.expert:<12} decisions {e.decisions:<4} median {secs:<6} approve {rate:<5} "
+                f"expert {e.expert:<12} decisions {e.decisions:<4} median active {secs:<6} approve {rate:<5} "
                 f"with the majority {maj}"
             )
         return out
@@ -131,6 +139,7 @@ def krippendorff_alpha(name: str, ratings: dict[int, dict[int, float]], level: s
 
 
 def agreement_stats(engine: Engine, round_no: int) -> AgreementStats:
+    blind = get_round(engine, round_no).config.blind_review
     with read_session(engine) as s:
         rid = round_id(s, round_no)
         rows = s.execute(
@@ -152,8 +161,10 @@ def agreement_stats(engine: Engine, round_no: int) -> AgreementStats:
             scores[review.variant_id][review.reviewer_id] = float(review.score)
         if review.best:
             best[review.badcase_id][review.reviewer_id] = float(review.variant_id)
-        if review.seconds is not None:
-            seconds[review.reviewer_id].append(review.seconds)
+        # active time (gaps of over a minute left out) where it was measured; older rows have only the raw time
+        spent = review.active_seconds if review.active_seconds is not None else review.seconds
+        if spent is not None:
+            seconds[review.reviewer_id].append(spent)
     pairs = []
     for a, b in itertools.combinations(sorted(names, key=names.__getitem__), 2):
         shared = [v for v, r in decisions.items() if a in r and b in r]
@@ -192,4 +203,5 @@ def agreement_stats(engine: Engine, round_no: int) -> AgreementStats:
         krippendorff_alpha("Krippendorff's alpha (best, nominal)", best, "nominal"),
         krippendorff_alpha("Krippendorff's alpha (scores, ordinal)", scores, "ordinal"),
         experts,
+        blind,
     )

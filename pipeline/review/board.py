@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from rapidfuzz.distance import Indel
-from sqlalchemy import Engine, and_, exists, select
+from sqlalchemy import Engine, and_, exists, func, select
 from sqlalchemy.orm import aliased
 
 from db.engine import read_session
@@ -22,6 +22,7 @@ from pipeline.domain.records import TEXT_SECTIONS
 from pipeline.errors import InputError
 from pipeline.review.label_issues import held
 from pipeline.review.queue import decide_many
+from pipeline.rounds.config import round_config
 from pipeline.rounds.lookup import in_round, round_id
 
 
@@ -52,6 +53,7 @@ class Card:
     approvals: int  #: experts approving it (one vote per expert)
     rejections: int
     best_votes: int
+    others_hidden: bool = False  #: blind review: the counts above are withheld until this expert votes on it
 
 
 @dataclass(frozen=True)
@@ -70,6 +72,8 @@ class Board:
     #: how sure the out-of-fold model is that the gold codes are wrong (0–1; None: not measured)
     label_error_confidence: float | None
     cards: tuple[Card, ...]
+    #: the round's blind review: a card's expert counts are 0 until this expert has voted on it
+    blind: bool = False
 
     @property
     def best(self) -> Card | None:
@@ -172,7 +176,9 @@ def load_board(engine: Engine, reviewer_id: int, badcase_id: int, include_filter
         if b is None:
             raise InputError(f"there is no badcase {badcase_id}")
         rec = s.get(Record, b.record_id)
-        round_no = s.scalar(select(Round.number).where(Round.id == b.round_id)) or 0
+        rnd = s.get(Round, b.round_id)
+        round_no = rnd.number if rnd else 0
+        blind = bool(rnd and round_config(rnd.config or {}, f"round {rnd.number}'s stored config").blind_review)
         variants = s.scalars(
             select(Variant)
             .where(Variant.badcase_id == badcase_id, _in_scope(include_filtered))
@@ -199,9 +205,11 @@ def load_board(engine: Engine, reviewer_id: int, badcase_id: int, include_filter
     original = dict(rec.sections) if rec else {}
     cards = []
     for v in variants:
-        votes = latest.get(v.id, {}).values()
-        changed, summary = _summary(original, dict(v.sections or {}), list(v.edits or []))
         m = mine.get(v.id)
+        # Blind review: the others' votes stay hidden until this expert has voted on the variant.
+        hidden = blind and (m is None or m.decision == "skip")
+        votes = () if hidden else latest.get(v.id, {}).values()
+        changed, summary = _summary(original, dict(v.sections or {}), list(v.edits or []))
         cards.append(
             Card(
                 variant_id=v.id,
@@ -217,6 +225,7 @@ def load_board(engine: Engine, reviewer_id: int, badcase_id: int, include_filter
                 approvals=sum(r.decision == "approve" for r in votes),
                 rejections=sum(r.decision == "reject" for r in votes),
                 best_votes=sum(r.best for r in votes),
+                others_hidden=hidden,
             )
         )
     return Board(
@@ -233,6 +242,7 @@ def load_board(engine: Engine, reviewer_id: int, badcase_id: int, include_filter
         error_types=tuple(b.error_types),
         label_error_confidence=b.label_error_confidence,
         cards=tuple(cards),
+        blind=blind,
     )
 
 
@@ -261,21 +271,22 @@ class HistoryRow:
     number: int
     decision: str  #: approve | reject | skip | best
     score: int | None
-    reason: str | None
+    reason: str | None  #: the reason of a rejection, else the comment
     at: datetime
+    undone: bool  #: undone, or replaced by a later decision on the same variant
 
 
-def history(engine: Engine, reviewer_id: int, round_no: int, limit: int = 8) -> list[HistoryRow]:
-    """This expert's latest active decisions in the round, newest first (each can be reopened and changed)."""
+def history(engine: Engine, reviewer_id: int, round_no: int, since_id: int = 0) -> list[HistoryRow]:
+    """Every decision this expert made in the round after review ``since_id`` (the board passes the last one
+    before its session began), newest first, undone and replaced ones included and marked (each can be reopened)."""
     with read_session(engine) as s:
         rows = s.execute(
             select(Review, Record.case_id, Variant.seq)
             .join(Badcase, Badcase.id == Review.badcase_id)
             .join(Record, Record.id == Badcase.record_id)
             .join(Variant, Variant.id == Review.variant_id)
-            .where(in_round(Badcase.round_id, round_no), Review.reviewer_id == reviewer_id, Review.undone_at.is_(None))
+            .where(in_round(Badcase.round_id, round_no), Review.reviewer_id == reviewer_id, Review.id > since_id)
             .order_by(Review.id.desc())
-            .limit(limit)
         ).all()
     return [
         HistoryRow(
@@ -286,26 +297,37 @@ def history(engine: Engine, reviewer_id: int, round_no: int, limit: int = 8) -> 
             seq + 1,
             "best" if r.best else r.decision,
             r.score,
-            r.reason,
+            r.reason or r.comment,
             r.created_at,
+            r.undone_at is not None,
         )
         for r, case_id, seq in rows
     ]
 
 
-def expert_minutes_per_badcase(engine: Engine, round_no: int) -> float | None:
-    """The median expert time per badcase on the board (board open → best picked), in minutes."""
+def last_review_id(engine: Engine, reviewer_id: int) -> int:
+    """The id of this expert's latest decision anywhere (0 for none): where a session's history starts."""
     with read_session(engine) as s:
-        seconds = list(
-            s.scalars(
-                select(Review.board_seconds)
-                .join(Badcase, Badcase.id == Review.badcase_id)
-                .where(
-                    in_round(Badcase.round_id, round_no),
-                    Review.undone_at.is_(None),
-                    Review.best.is_(True),
-                    Review.board_seconds.is_not(None),
-                )
-            )
-        )
+        return s.scalar(select(func.max(Review.id)).where(Review.reviewer_id == reviewer_id)) or 0
+
+
+def expert_minutes_per_badcase(engine: Engine, round_no: int) -> float | None:
+    """The median expert time per badcase, in minutes: per expert and badcase, the active seconds of every
+    decision they made on it (undone ones too: the time was spent), gaps of over a minute between their actions
+    left out. Decisions stored before active time was (no ``active_seconds``) count the board's open → best pick."""
+    with read_session(engine) as s:
+        rows = s.execute(
+            select(Review.reviewer_id, Review.badcase_id, Review.active_seconds, Review.board_seconds, Review.best)
+            .join(Badcase, Badcase.id == Review.badcase_id)
+            .where(in_round(Badcase.round_id, round_no))
+            .order_by(Review.id)
+        ).all()
+    active: dict[tuple[int, int], float] = defaultdict(float)
+    legacy: dict[tuple[int, int], float] = {}
+    for reviewer, badcase, active_seconds, board_seconds, best in rows:
+        if active_seconds is not None:
+            active[(reviewer, badcase)] += active_seconds
+        elif best and board_seconds is not None:
+            legacy[(reviewer, badcase)] = board_seconds
+    seconds = [*active.values(), *(v for k, v in legacy.items() if k not in active)]
     return statistics.median(seconds) / 60 if seconds else None

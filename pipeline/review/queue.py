@@ -22,6 +22,7 @@ from db.vocabulary import REVIEW_DECISIONS
 from pipeline.audit import audit
 from pipeline.errors import InputError
 from pipeline.review.label_issues import held
+from pipeline.rounds.lifecycle import decided_text, review_complete
 from pipeline.rounds.lookup import find_round, round_id
 
 
@@ -176,13 +177,15 @@ def decide(
     comment: str | None = None,
     seconds: float | None = None,
     board_seconds: float | None = None,
+    active_seconds: float | None = None,
     required: int = 1,
 ) -> int:
     """Store one decision (best implies approve) and the badcase's new outcome; returns the review id.
 
     One vote per expert per variant: an earlier active decision of this expert on this variant is marked
-    undone and the replacement audited (the partial unique index ``uq_reviews_active_vote`` backs this up).
-    A round that has left review refuses with :class:`RoundClosed`."""
+    undone and the replacement audited (the partial unique index ``uq_reviews_active_vote`` backs this up); the
+    new row points at what it replaced, so :func:`undo_last` can put it back. A round that has left review
+    refuses with :class:`RoundClosed`."""
     if decision not in REVIEW_DECISIONS:
         raise InputError(f"decision {decision!r} is not one of {', '.join(REVIEW_DECISIONS)}")
     if score is not None and not 1 <= score <= 5:
@@ -190,7 +193,9 @@ def decide(
     if best:
         decision = "approve"
     with write_session(engine) as s:
-        review = _decide_in(s, reviewer_id, variant_id, decision, score, best, reason, comment, seconds, board_seconds)
+        review = _decide_in(
+            s, reviewer_id, variant_id, decision, score, best, reason, comment, seconds, board_seconds, active_seconds
+        )
         _update_outcome(s, review.badcase_id, required)
         return review.id
 
@@ -206,6 +211,7 @@ def _decide_in(
     comment: str | None,
     seconds: float | None,
     board_seconds: float | None = None,
+    active_seconds: float | None = None,
 ) -> Review:
     """One decision inside the caller's write transaction (the board decides several in one)."""
     # Row locks on PostgreSQL (SQLite's BEGIN IMMEDIATE already serialises writers), always reviewer then
@@ -217,12 +223,21 @@ def _decide_in(
         raise InputError(f"unknown {'user' if user is None else 'variant'} ({reviewer_id}, {variant_id})")
     _lock_badcase(s, variant.badcase_id)
     _check_open(s, variant.badcase_id)
+    unbests: Review | None = None
     if best:
-        # One best per reviewer and badcase: a new pick replaces the old one.
+        # One best per reviewer and badcase: a new pick replaces the old one (on another variant; on this one the
+        # old vote is replaced whole, below).
         for old in s.scalars(
-            select(Review).where(Review.badcase_id == variant.badcase_id, _active(reviewer_id), Review.best.is_(True))
+            select(Review).where(
+                Review.badcase_id == variant.badcase_id,
+                _active(reviewer_id),
+                Review.best.is_(True),
+                Review.variant_id != variant_id,
+            )
         ):
             old.best = False
+            unbests = old
+    # At most one row (the unique index): the vote this decision replaces, kept for undo.
     replaced = s.scalars(select(Review).where(Review.variant_id == variant_id, _active(reviewer_id))).all()
     for old in replaced:
         old.undone_at = utcnow()
@@ -238,6 +253,9 @@ def _decide_in(
         comment=comment or None,
         seconds=seconds,
         board_seconds=board_seconds,
+        active_seconds=active_seconds,
+        replaces_id=replaced[0].id if replaced else None,
+        unbests_id=unbests.id if unbests else None,
     )
     s.add(review)
     s.flush()
@@ -279,8 +297,20 @@ def decide_many(
     return len(variant_ids)
 
 
-def undo_last(engine: Engine, reviewer_id: int, required: int = 1) -> int | None:
-    """Undo this reviewer's latest active decision; returns the variant it was about (to show it again)."""
+@dataclass(frozen=True)
+class Undone:
+    """What :func:`undo_last` took back: the variant, the decision undone and what the variant holds now."""
+
+    variant_id: int
+    decision: str  #: the decision undone ("best" for a best pick)
+    score: int | None  #: its score
+    restored: str | None  #: the expert's decision on the variant now (the one the undone one had replaced)
+    restored_score: int | None
+
+
+def undo_last(engine: Engine, reviewer_id: int, required: int = 1) -> Undone | None:
+    """Go back one step: undo this reviewer's latest active decision and put back what it replaced (their earlier
+    vote on the variant, with its score and reason, and a best pick it took from another variant)."""
     with write_session(engine) as s:
         user = s.get(User, reviewer_id, with_for_update=True)  # two undos at once undo two decisions
         last = s.scalar(select(Review).where(_active(reviewer_id)).order_by(Review.id.desc()).limit(1))
@@ -289,9 +319,42 @@ def undo_last(engine: Engine, reviewer_id: int, required: int = 1) -> int | None
         _lock_badcase(s, last.badcase_id)
         _check_open(s, last.badcase_id)
         last.undone_at = utcnow()
-        audit(s, user.name if user else str(reviewer_id), "review.undo", f"variant {last.variant_id}", review=last.id)
+        s.flush()  # inactive before the vote it replaced is active again (the unique index)
+        restored = s.get(Review, last.replaces_id) if last.replaces_id else None
+        if restored is not None:
+            restored.undone_at = None
+            if restored.best and _other_best(s, reviewer_id, restored):
+                restored.best = False  # a best picked elsewhere since stays; this vote comes back as an approval
+        unbested = s.get(Review, last.unbests_id) if last.unbests_id else None
+        if unbested is not None and unbested.undone_at is None and not _other_best(s, reviewer_id, unbested):
+            unbested.best = True
+        s.flush()
+        name = user.name if user else str(reviewer_id)
+        restores = {"restores": restored.id} if restored else {}
+        audit(s, name, "review.undo", f"variant {last.variant_id}", review=last.id, **restores)
         _update_outcome(s, last.badcase_id, required)
-        return last.variant_id
+        return Undone(
+            last.variant_id,
+            "best" if last.best else last.decision,
+            last.score,
+            None if restored is None else "best" if restored.best else restored.decision,
+            None if restored is None else restored.score,
+        )
+
+
+def _other_best(s: Session, reviewer_id: int, review: Review) -> bool:
+    """Whether this reviewer holds an active best pick in the review's badcase other than the review itself."""
+    return (
+        s.scalar(
+            select(Review.id).where(
+                Review.badcase_id == review.badcase_id,
+                _active(reviewer_id),
+                Review.best.is_(True),
+                Review.id != review.id,
+            )
+        )
+        is not None
+    )
 
 
 def _lock_badcase(s: Session, badcase_id: int) -> None:
@@ -372,8 +435,15 @@ class Progress:
     variants: int  #: variants in the queue (passed the filters)
     decided: int  #: … with at least one approve/reject
     mine: int  #: … decided by this reviewer
-    badcases: int
+    badcases: int  #: badcases with a variant to review (pipeline.rounds.lifecycle.review_complete)
     badcases_decided: int
+
+    def text(self) -> str:
+        """``12 of 200 variants that passed the filters decided (you: 5) · 4 of 16 badcases with …``."""
+        return (
+            f"{self.decided} of {self.variants} variants that passed the filters decided (you: {self.mine}) · "
+            + decided_text(self.badcases_decided, self.badcases)
+        )
 
 
 def progress(engine: Engine, reviewer_id: int, round_no: int) -> Progress:
@@ -399,12 +469,8 @@ def progress(engine: Engine, reviewer_id: int, round_no: int) -> Progress:
         )
         decided = s.scalar(decided_q) or 0
         mine = s.scalar(decided_q.where(Review.reviewer_id == reviewer_id)) or 0
-        statuses = dict(
-            s.execute(
-                select(Badcase.status, func.count()).where(Badcase.round_id == rid).group_by(Badcase.status)
-            ).all()
-        )
-    return Progress(total, decided, mine, sum(statuses.values()), statuses.get("decided", 0))
+    badcases_decided, badcases = review_complete(engine, round_no)
+    return Progress(total, decided, mine, badcases, badcases_decided)
 
 
 @dataclass(frozen=True)

@@ -42,6 +42,8 @@ _FIRST_STAGE = {
     "grpo_config": "training",
     "retrain": "training",
     "reward_preview": "training",
+    # Votes seen before the change were not blind: it may change only until review starts.
+    "blind_review": "in_review",
     # Read when the round registers its policy, the last thing it does: it may change until the round is done
     # (the way on for a training stage stopped by a policy that learned nothing).
     "keep_unlearned_policy": "done",
@@ -134,6 +136,13 @@ class RoundConfig:
             "On a Ray cluster (SRADIT_JOB_BACKEND=ray): what each of the round's stage jobs asks for, e.g. {gpus: "
             "1, cpus: 8, memory_gb: 64}; unset: the models file's `resources` of the model a stage runs, or the "
             "lane's default (1 GPU for training and LLM work). K-fold's fold trainings take the learner's."
+        ),
+    )
+    blind_review: bool = field(
+        default=False,
+        metadata=_help(
+            "Blind review: an expert sees other experts' votes on a variant only once they have voted on it "
+            "themselves; the agreement figures say the votes were blind."
         ),
     )
     dataset: str = field(default="train", metadata=_help("Training set of round 1 (later rounds: the last version)."))

@@ -14,7 +14,7 @@ from pipeline.review.board import expert_minutes_per_badcase
 from pipeline.review.label_issues import label_issue_counts
 from pipeline.rounds.driver import reward_preview, sync
 from pipeline.rounds.external import waiting_for
-from pipeline.rounds.lifecycle import expert_minutes_per_approved, review_complete
+from pipeline.rounds.lifecycle import decided_text, expert_minutes_per_approved, review_complete
 from pipeline.rounds.lookup import open_round_of, rounds
 
 
@@ -29,7 +29,8 @@ class RoundRow:
     funnel: list[tuple[str, int]]
     approved: int
     expert_minutes_per_approved: float | None
-    expert_minutes_per_badcase: float | None  #: median time on a badcase's board, open → best picked
+    #: median active expert time on a badcase (per expert and badcase; gaps of over a minute left out)
+    expert_minutes_per_badcase: float | None
     score_before: float | None
     score_after: float | None
     principal_before: float | None
@@ -117,7 +118,7 @@ def status_lines(engine: Engine) -> list[str]:
             line += f"  badcases {ident.badcases}  score {ident.score or 0:.2f} ({ident.metric}, {ident.measured})"
         if r.status == "in_review":
             decided, total = review_complete(engine, r.number)
-            line += f"  reviewed {decided}/{total}"
+            line += f"  {decided_text(decided, total)}"
         if r.status == "training":
             for name, preview in reward_preview(engine, r.number).items():
                 line += f"  reward preview {name}: {preview['zero_spread_share']:.0%} of groups flat"

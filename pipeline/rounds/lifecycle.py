@@ -96,6 +96,11 @@ def review_complete(engine: Engine, number: int) -> tuple[int, int]:
     return decided, total
 
 
+def decided_text(decided: int, total: int) -> str:
+    """The round's review figure, worded (and its denominator named) the same on every page and command."""
+    return f"{decided} of {total} badcases with a variant to review decided"
+
+
 def approve_by_filters(engine: Engine, number: int, actor: str) -> int:
     """Non-interactive rounds: each badcase's rank-1 variant is selected by the filter chain alone
     (Selection.method = "filter", never mistaken for an expert decision). Returns how many."""
@@ -195,12 +200,14 @@ def augment(engine: Engine, number: int, actor: str) -> Augmented:
 
 
 def expert_minutes_per_approved(engine: Engine, number: int) -> float | None:
+    """Expert minutes per selected variant: every decision's active time (its raw time where none was measured),
+    undone and replaced decisions included, since the time was spent."""
     with read_session(engine) as s:
         rid = round_id(s, number)
         seconds = s.scalar(
-            select(func.sum(Review.seconds))
+            select(func.sum(func.coalesce(Review.active_seconds, Review.seconds)))
             .join(Badcase, Badcase.id == Review.badcase_id)
-            .where(Badcase.round_id == rid, Review.undone_at.is_(None))
+            .where(Badcase.round_id == rid)
         )
         approved = (
             s.scalar(

@@ -520,6 +520,90 @@ def test_two_tabs_of_one_expert_never_leave_two_active_decisions(browser: Browse
     context.close()
 
 
+def _set_blind(db_url: str, blind: bool) -> None:
+    from db.engine import write_session
+    from db.models import Round
+
+    engine = make_engine(db_url)
+    with write_session(engine) as s:
+        rnd = s.scalar(select(Round).where(Round.number == 1))
+        assert rnd is not None
+        rnd.config = {**rnd.config, "blind_review": blind}
+    engine.dispose()
+
+
+def test_undo_goes_back_one_step_and_blind_review_hides_the_others_votes(
+    browser: Browser, app_url: tuple[str, str]
+) -> None:
+    url, db_url = app_url
+    uid = _board_expert(db_url, "stepper")
+    page = browser.new_context(viewport={"width": 1440, "height": 900}).new_page()
+    sign_in(page, url, "stepper", "stepper-password")
+    _open_board(page)
+    first = _focused(page)
+    _press(page, "3", first)
+    _press(page, "x", f"reject: {first}")  # X moves on to the next variant …
+    _press(page, "k", first)
+    expect(page.locator(".st-key-board_focused button").first).to_have_text(first, timeout=60_000)
+    _press(page, "b", f"best: {first}")  # … B on the rejected one replaces the reject …
+    _press(page, "u", f"undone: {first} best · score 3 → reject · score 3")  # … and U brings the reject back
+    assert [(d, b) for _v, d, b, _r in _votes(db_url, uid)] == [("reject", False)]
+
+    _set_blind(db_url, True)
+    try:
+        other = browser.new_context(viewport={"width": 1440, "height": 900}).new_page()
+        _board_expert(db_url, "blinded")
+        sign_in(other, url, "blinded", "blinded-password")
+        _open_board(other)
+        assert _focused(other) == first  # the same badcase, where stepper's reject stands
+        card = other.locator(".st-key-board_focused")
+        expect(card.get_by_text("experts: hidden until you vote (blind review)")).to_be_visible()
+        _press(other, "a", f"approve: {first}")
+        _press(other, "k", first)
+        # voted: the counts show, stepper's reject among them (other tests of this module vote here too)
+        counts = other.locator(".st-key-board_focused").get_by_text(re.compile(r"experts: ✓[1-9]\d* ✗[1-9]"))
+        expect(counts).to_be_visible()
+        other.close()
+    finally:
+        _set_blind(db_url, False)
+    page.close()
+
+
+def test_a_rebound_key_decides_and_a_fast_x_then_ctrl_enter_decides_two_variants(
+    browser: Browser, app_url: tuple[str, str]
+) -> None:
+    url, db_url = app_url
+    uid = _board_expert(db_url, "rebinder")
+    page = browser.new_context(viewport={"width": 1440, "height": 900}).new_page()
+    sign_in(page, url, "rebinder", "rebinder-password")
+    _open_board(page)
+    # ? opens the key sheet; approve is rebound to Y and saved on the account
+    page.keyboard.press("?")
+    expect(page.get_by_text("Keys on the board")).to_be_visible(timeout=30_000)
+    page.get_by_label("approve", exact=True).fill("Y")
+    page.get_by_role("button", name="Save my keys").click()
+    expect(page.get_by_text("Your keys are saved.")).to_be_visible(timeout=30_000)
+    page.keyboard.press("Escape")
+    _settle(page)
+    expect(page.get_by_text("Y approve").first).to_be_visible()
+    first = _focused(page)
+    _press(page, "y", f"approve: {first}")
+    assert [d for _v, d, _b, _r in _votes(db_url, uid)] == ["approve"]
+
+    # X, then at once T, a comment and Ctrl+Enter: the approve lands on the variant X moved on to
+    page.keyboard.press("x")
+    page.keyboard.press("t")
+    page.keyboard.type("fine")
+    page.keyboard.press("Control+Enter")
+    expect(page.get_by_text("— fine").first).to_be_visible(timeout=60_000)
+    _settle(page)
+    votes = _votes(db_url, uid)
+    decided = {v: (d, r) for v, d, _b, r in votes}
+    assert sorted(d for d, _r in decided.values()) == ["approve", "approve", "reject"], votes
+    assert len(decided) == 3  # three variants: the reject stands, the approve went to another one
+    page.close()
+
+
 def test_a_decision_on_a_round_that_left_review_is_refused(browser: Browser, app_url: tuple[str, str]) -> None:
     from pipeline.rounds.lifecycle import set_stage
 

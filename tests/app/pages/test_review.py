@@ -85,9 +85,18 @@ def test_the_board_decides_a_badcase_from_one_screen(
     assert sorted(d for _v, d, _s, _b, _r in decisions) == ["approve", "reject", "reject", "reject"]
     assert [b for _v, _d, _s, b, _r in decisions].count(True) == 1
 
-    # History: the expert's decisions beside the board, each reopening its variant.
+    # History: every decision of the session beside the board, decision first, each reopening its variant; the
+    # approve that the best replaced is listed too, marked undone.
     history = [b for b in at.button if b.key and b.key.startswith("board_history_")]
-    assert len(history) == 4 and all("Variant" in b.label for b in history)
+    assert [shown(b.label).split(" — ")[0] for b in history] == [
+        "reject",
+        "reject",
+        "best · 4",
+        "reject",
+        "approve · 4 (undone)",
+    ]
+    assert all("Variant" in b.label for b in history)
+    assert "changes the site of the infarct" in history[3].help  # the reason: in full, in the tooltip
     _click(at, "board_next_badcase")  # N
     assert set(_cards(at)) == {"Variant 1", "Variant 2", "Variant 3", "Variant 4"}
     reopen = next(b for b in at.button if b.key and b.key.startswith("board_history_") and "reject" in b.label)
@@ -127,3 +136,51 @@ def test_the_one_at_a_time_view_stays_as_an_option(
     ]
     _click(at, "approve")
     assert any("approve: Variant" in shown(c.value) for c in at.caption)
+
+
+def test_undo_steps_back_and_a_typed_score_survives_it(
+    engine: Engine,
+    db_url: str,
+    queue: dict[str, int],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    uid = queue["e1"]
+    at = _page(db_url, monkeypatch, uid, "e1")
+    focused = next(label for label, kind in _cards(at).items() if kind == "primary")
+    assert any("0 of 4 variants decided by you" in shown(h.value) for h in at.subheader)
+    _click(at, "board_score_5")  # 5, B, U, B: the score typed before the undone best goes with the next one
+    _click(at, "board_best")
+    assert any("1 of 4 variants decided by you" in shown(h.value) for h in at.subheader)
+    _click(at, "board_undo")
+    assert _mine(engine, uid) == []
+    assert any(f"undone: {focused} best · score 5 → undecided" in shown(c.value) for c in at.caption)
+    _click(at, "board_best")
+    assert [(d, score, best) for _v, d, score, best, _r in _mine(engine, uid)] == [("approve", 5, True)]
+    # X on it, then U: back to the best with its score, not to nothing
+    _click(at, "board_reject")
+    _click(at, "board_undo")
+    assert [(d, score, best) for _v, d, score, best, _r in _mine(engine, uid)] == [("approve", 5, True)]
+    assert any(f"undone: {focused} reject · score 5 → best · score 5" in shown(c.value) for c in at.caption)
+
+
+def test_active_time_leaves_out_gaps_of_over_a_minute(
+    engine: Engine,
+    db_url: str,
+    queue: dict[str, int],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import types
+
+    import app.review_board
+
+    clock = [1000.0]
+    monkeypatch.setattr(app.review_board, "time", types.SimpleNamespace(monotonic=lambda: clock[0]))
+    uid = queue["e1"]
+    at = _page(db_url, monkeypatch, uid, "e1")  # the board opens at 1000
+    for seconds, key in ((12.0, "board_next"), (8.0, "board_approve"), (600.0, "board_next"), (5.0, "board_reject")):
+        clock[0] += seconds
+        _click(at, key)
+    with read_session(engine) as s:
+        rows = s.scalars(select(Review).where(Review.reviewer_id == uid).order_by(Review.id)).all()
+        # 12 + 8 s on the first; the 600 s away before the second left out, its 5 s counted
+        assert [(r.active_seconds, r.seconds) for r in rows] == [(20.0, 20.0), (5.0, 605.0)]

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import Engine, func, select
 
-from db.engine import read_session
-from db.models import Review, Variant
+from db.engine import read_session, write_session
+from db.models import Review, Round, Variant
+from pipeline.review.agreement import agreement_stats
 from pipeline.review.board import (
     decide_rest,
     expert_minutes_per_badcase,
@@ -83,9 +84,21 @@ def test_history_reopens_and_a_changed_decision_replaces_the_vote(
     board = load_board(engine, e1, bid)
     assert board.cards[0].mine is not None and board.cards[0].mine.decision == "approve"
     assert (board.cards[0].approvals, board.cards[0].rejections) == (1, 0)
-    assert [r.decision for r in history(engine, e1, 1)] == ["approve", "approve"]
-    assert undo_last(engine, e1) == cards[0].variant_id
-    assert load_board(engine, e1, bid).cards[0].mine is None
+    # every decision stays listed, the replaced one marked
+    assert [(r.decision, r.undone) for r in history(engine, e1, 1)] == [
+        ("approve", False),
+        ("approve", False),
+        ("reject", True),
+    ]
+    # undo goes back one step: the reject it replaced is the vote again, with its reason
+    undone = undo_last(engine, e1)
+    assert undone is not None and undone.variant_id == cards[0].variant_id and undone.restored == "reject"
+    mine = load_board(engine, e1, bid).cards[0].mine
+    assert mine is not None and (mine.decision, mine.reason) == ("reject", "wrong site")
+    # the history a session shows starts after the expert's last decision before it
+    since = history(engine, e1, 1)[0].review_id
+    decide(engine, e1, cards[2].variant_id, "approve")
+    assert [r.number for r in history(engine, e1, 1, since)] == [cards[2].number]
 
 
 def test_board_time_per_badcase_reaches_the_dashboard(engine: Engine, queue: dict[str, int]) -> None:
@@ -119,3 +132,43 @@ def test_a_flagged_badcase_leaves_the_board_until_the_flag_is_dismissed(
     assert item is not None and item.badcase_id != bid
     dismiss_label_issue(engine, issue, "engineer")
     assert next_badcase(engine, e1, 1) == bid
+
+
+def test_active_time_per_badcase_sums_each_experts_decisions(engine: Engine, queue: dict[str, int]) -> None:
+    e1, e2 = queue["e1"], queue["e2"]
+    bid = next_badcase(engine, e1, 1)
+    assert bid is not None
+    cards = load_board(engine, e1, bid).cards
+    decide(engine, e1, cards[0].variant_id, "reject", active_seconds=30.0)
+    decide(engine, e1, cards[1].variant_id, "approve", best=True, active_seconds=40.0, board_seconds=900.0)
+    decide(engine, e2, cards[2].variant_id, "approve", best=True, active_seconds=100.0)
+    # e1 on the badcase: 30 + 40 s active (the board open for 900 s does not count); e2: 100 s; the median: 85 s
+    assert expert_minutes_per_badcase(engine, 1) == pytest.approx(85 / 60)
+
+
+def test_blind_review_hides_the_others_votes_until_the_expert_votes(engine: Engine, queue: dict[str, int]) -> None:
+    e1, e2 = queue["e1"], queue["e2"]
+    bid = next_badcase(engine, e1, 1)
+    assert bid is not None
+    first, second = load_board(engine, e1, bid).cards[:2]
+    decide(engine, e1, first.variant_id, "approve", required=2)
+    decide(engine, e1, second.variant_id, "reject", required=2)
+    seen = load_board(engine, e2, bid)
+    assert not seen.blind and (seen.cards[0].approvals, seen.cards[0].others_hidden) == (1, False)
+    assert "not blind" in agreement_stats(engine, 1).votes_line()
+
+    with write_session(engine) as s:
+        rnd = s.scalar(select(Round).where(Round.number == 1))
+        assert rnd is not None
+        rnd.config = {**rnd.config, "blind_review": True}
+    board = load_board(engine, e2, bid)
+    assert board.blind
+    assert [(c.approvals, c.rejections, c.best_votes, c.others_hidden) for c in board.cards[:2]] == [
+        (0, 0, 0, True),
+        (0, 0, 0, True),
+    ]
+    decide(engine, e2, first.variant_id, "reject", required=2)
+    board = load_board(engine, e2, bid)
+    assert (board.cards[0].approvals, board.cards[0].rejections, board.cards[0].others_hidden) == (1, 1, False)
+    assert board.cards[1].others_hidden  # still hidden where e2 has not voted
+    assert agreement_stats(engine, 1).blind and "were blind" in agreement_stats(engine, 1).lines()[0]

@@ -30,7 +30,8 @@ def test_queue_order_decisions_skip_and_undo(engine: Engine, queue: dict[str, in
     decide(engine, e1, second.variant_id, "skip")
     third = next_item(engine, e1, 1)
     assert third is not None and third.rank == 3  # the skipped one waits at the end
-    assert undo_last(engine, e1) == second.variant_id  # undoing the skip brings it back first
+    undone = undo_last(engine, e1)
+    assert undone is not None and undone.variant_id == second.variant_id  # undoing the skip brings it back first
     assert next_item(engine, e1, 1).variant_id == second.variant_id  # type: ignore[union-attr]
     decide(engine, e1, second.variant_id, "reject", reason="wording changes the meaning", score=1)
     with read_session(engine) as s:
@@ -44,6 +45,60 @@ def test_queue_order_decisions_skip_and_undo(engine: Engine, queue: dict[str, in
         assert s.scalar(select(func.count()).select_from(AuditEntry).where(AuditEntry.action.like("review.%"))) == 4
     p = progress(engine, e1, 1)
     assert (p.variants, p.decided, p.mine) == (12, 2, 2)
+
+
+def _votes(engine: Engine, reviewer: int, badcase_id: int) -> dict[int, tuple[str, int | None, bool, str | None]]:
+    """variant → (decision, score, best, reason) of the reviewer's active votes on the badcase."""
+    with read_session(engine) as s:
+        rows = s.scalars(
+            select(Review).where(
+                Review.badcase_id == badcase_id, Review.reviewer_id == reviewer, Review.undone_at.is_(None)
+            )
+        ).all()
+        return {r.variant_id: (r.decision, r.score, r.best, r.reason) for r in rows}
+
+
+def test_undo_goes_back_one_step_restoring_what_each_decision_replaced(engine: Engine, queue: dict[str, int]) -> None:
+    e1 = queue["e1"]
+    first = next_item(engine, e1, 1)
+    assert first is not None
+    with read_session(engine) as s:
+        v1, v2, v3, v4 = s.scalars(
+            select(Variant.id).where(Variant.badcase_id == first.badcase_id).order_by(Variant.rank)
+        ).all()
+    bid = first.badcase_id
+    # A, A, X, then best on the rejected one (it replaces the reject), then U: the reject is back, reason and all.
+    decide(engine, e1, v1, "approve", score=4)
+    decide(engine, e1, v2, "approve")
+    decide(engine, e1, v3, "reject", score=2, reason="changes the dose")
+    decide(engine, e1, v3, "approve", best=True)
+    assert _votes(engine, e1, bid)[v3] == ("approve", None, True, None)
+    undone = undo_last(engine, e1)
+    assert undone is not None and (undone.variant_id, undone.decision, undone.restored) == (v3, "best", "reject")
+    assert undone.restored_score == 2
+    assert _votes(engine, e1, bid) == {
+        v1: ("approve", 4, False, None),
+        v2: ("approve", None, False, None),
+        v3: ("reject", 2, False, "changes the dose"),
+    }
+    # A best pick moved to another variant: undo gives the best back to the first pick.
+    decide(engine, e1, v1, "approve", best=True, score=5)
+    decide(engine, e1, v4, "approve", best=True)
+    assert [v for v, vote in _votes(engine, e1, bid).items() if vote[2]] == [v4]
+    undone = undo_last(engine, e1)
+    assert undone is not None and (undone.variant_id, undone.restored) == (v4, None)
+    assert _votes(engine, e1, bid)[v1] == ("approve", 5, True, None) and v4 not in _votes(engine, e1, bid)
+    # Back further, one step at a time: v1's best goes, then its approve with 4 is back; then v3's reject goes.
+    assert undo_last(engine, e1).restored == "approve"  # type: ignore[union-attr]
+    assert _votes(engine, e1, bid)[v1] == ("approve", 4, False, None)
+    undone = undo_last(engine, e1)
+    assert undone is not None and (undone.variant_id, undone.restored) == (v3, None) and undone.score == 2
+    assert undo_last(engine, e1).variant_id == v2  # type: ignore[union-attr]
+    assert undo_last(engine, e1).variant_id == v1  # type: ignore[union-attr]
+    assert undo_last(engine, e1) is None and _votes(engine, e1, bid) == {}
+    with read_session(engine) as s:
+        undos = s.scalars(select(AuditEntry.detail).where(AuditEntry.action == "review.undo")).all()
+        assert sum("restores" in (d or {}) for d in undos) == 2  # each putting-back audited
 
 
 def test_marking_a_best_finishes_the_badcase_and_selects_it(engine: Engine, queue: dict[str, int]) -> None:

@@ -43,13 +43,6 @@ KEYS_JS = """<script>
 window.__sraditReasonKey = %(reason)s;
 if (!window.__sraditReviewKeys) {
   window.__sraditReviewKeys = true;
-  // Streamlit shows its status widget while a run is in flight; the buttons on screen then still carry the
-  // previous run's arguments (the variant focused before the last key), so a click waits for the run to end.
-  const whenIdle = (act, waited = 0) => {
-    if (document.querySelector('[data-testid="stStatusWidget"]') && waited < 15000) {
-      setTimeout(() => whenIdle(act, waited + 50), 50);
-    } else act();
-  };
   document.addEventListener('keydown', (e) => {
     const t = e.target;
     const typing = t && (t.tagName === 'INPUT' || t.tagName === 'TEXTAREA' || t.isContentEditable);
@@ -60,10 +53,10 @@ if (!window.__sraditReviewKeys) {
         e.preventDefault();
         e.stopImmediatePropagation();
         t.blur();
-        setTimeout(() => whenIdle(() => {
+        setTimeout(() => {
           const b = [...document.querySelectorAll('button')].find((x) => x.innerText.startsWith('Approve with'));
           if (b) b.click();
-        }), 50);
+        }, 50);
       } else if (e.key === 'Escape' || e.key === 'Enter') setTimeout(() => t.blur(), 0);
       return;
     }
@@ -143,11 +136,21 @@ def _refused(e: RoundClosed) -> None:
     _ss().update(board_message=f"Not saved: {e}.", board_badcase=None)
 
 
+def _now_focused(board: Board, drawn: int) -> int:
+    """The focused card's index as the keys pressed so far left it. A button's arguments are those of the run that
+    last drew it, and keys pressed faster than the page redraws arrive with arguments from before the previous key
+    took effect (X moved the focus on, then Ctrl+Enter came with the old focus): the session's focus is always
+    current, since Streamlit runs each key's callback in order."""
+    ids = [c.variant_id for c in board.cards]
+    current = _ss().get("board_focus")
+    return ids.index(current) if current in ids else drawn
+
+
 def _move(board: Board, focused: int, delta: int) -> None:
     _act()
     if not board.cards:
         return
-    i = max(0, min(len(board.cards) - 1, focused + delta))
+    i = max(0, min(len(board.cards) - 1, _now_focused(board, focused) + delta))
     _ss().update(board_focus=board.cards[i].variant_id, board_score=None)
 
 
@@ -174,6 +177,7 @@ def _decide(
     ss = _ss()
     if not board.cards:
         return
+    focused = _now_focused(board, focused)
     card = board.cards[focused]
     reason = (ss.get("board_text") or "").strip() or None
     seconds, since_open = _elapsed()
@@ -201,8 +205,10 @@ def _decide(
     ss.update(board_score=None, board_text="")  # the text went with this decision, never with the next
     if advance and not best:
         # Auto-advance: on to the next variant still undecided (after this one, then from the top).
+        # The votes as they stand now: the board drawn with this button may predate the last few keys.
+        decided = {c.variant_id for c in load_board(engine, uid, board.badcase_id, True).cards if c.mine is not None}
         order = board.cards[focused + 1 :] + board.cards[:focused]
-        following = next((c for c in order if c.mine is None), None)
+        following = next((c for c in order if c.variant_id not in decided), None)
         if following is not None:
             ss["board_focus"] = following.variant_id
 

@@ -31,6 +31,7 @@ from pipeline.review.board import (
     load_board,
     locate,
     next_badcase,
+    voted_variants,
 )
 from pipeline.review.keys import KeyMap
 from pipeline.review.queue import RoundClosed, Undone, decide, round_open, undo_last
@@ -206,9 +207,9 @@ def _decide(
     if advance and not best:
         # Auto-advance: on to the next variant still undecided (after this one, then from the top).
         # The votes as they stand now: the board drawn with this button may predate the last few keys.
-        decided = {c.variant_id for c in load_board(engine, uid, board.badcase_id, True).cards if c.mine is not None}
+        voted = voted_variants(engine, uid, board.badcase_id)
         order = board.cards[focused + 1 :] + board.cards[:focused]
-        following = next((c for c in order if c.variant_id not in decided), None)
+        following = next((c for c in order if c.variant_id not in voted), None)
         if following is not None:
             ss["board_focus"] = following.variant_id
 
@@ -339,7 +340,7 @@ def _keys(
     k = keys.keys
     st.caption(inert(keys.line()))
     base = (engine, uid, required, board, focused)
-    decided = {"advance": keys.auto_advance}
+    advance = {"advance": keys.auto_advance}
     with st.container(horizontal=True):
         st.button("Previous", key="board_prev", shortcut=k["previous"], on_click=_move, args=(board, focused, -1))
         st.button("Next variant", key="board_next", shortcut=k["next"], on_click=_move, args=(board, focused, 1))
@@ -353,8 +354,8 @@ def _keys(
                 type="primary" if _ss().get("board_score") == score else "secondary",
             )
         approve, reject = (*base, "approve"), (*base, "reject")
-        st.button("Approve", key="board_approve", shortcut=k["approve"], on_click=_decide, args=approve, kwargs=decided)
-        st.button("Reject", key="board_reject", shortcut=k["reject"], on_click=_decide, args=reject, kwargs=decided)
+        st.button("Approve", key="board_approve", shortcut=k["approve"], on_click=_decide, args=approve, kwargs=advance)
+        st.button("Reject", key="board_reject", shortcut=k["reject"], on_click=_decide, args=reject, kwargs=advance)
         st.button("Best", key="board_best", shortcut=k["best"], on_click=_decide, args=(*approve, True))
         rest = (engine, uid, required, board)
         st.button(
@@ -386,7 +387,7 @@ def _keys(
 def _reason(engine: Engine, uid: int, required: int, board: Board, focused: int, keys: KeyMap) -> None:
     number = board.cards[focused].number
     base = (engine, uid, required, board, focused)
-    decided = {"advance": keys.auto_advance}
+    advance = {"advance": keys.auto_advance}
     with st.form("board_reason_form", clear_on_submit=True, enter_to_submit=True, border=False):
         st.text_input(
             md("Reason or comment for Variant {} (Enter rejects with it, Ctrl+Enter approves with it)", number),
@@ -394,10 +395,10 @@ def _reason(engine: Engine, uid: int, required: int, board: Board, focused: int,
         )
         with st.container(horizontal=True):
             st.form_submit_button(
-                "Reject with reason (Enter)", on_click=_decide, args=(*base, "reject"), kwargs=decided
+                "Reject with reason (Enter)", on_click=_decide, args=(*base, "reject"), kwargs=advance
             )
             st.form_submit_button(
-                "Approve with comment (Ctrl+Enter)", on_click=_decide, args=(*base, "approve"), kwargs=decided
+                "Approve with comment (Ctrl+Enter)", on_click=_decide, args=(*base, "approve"), kwargs=advance
             )
 
 

@@ -23,7 +23,7 @@ from sqlalchemy import Engine, select
 
 from db.engine import read_session
 from db.models import Badcase, Review, User
-from pipeline.rounds.lookup import get_round, round_id
+from pipeline.rounds.lookup import find_round, stored_config
 
 DECISIONS = ("approve", "reject")
 
@@ -139,9 +139,9 @@ def krippendorff_alpha(name: str, ratings: dict[int, dict[int, float]], level: s
 
 
 def agreement_stats(engine: Engine, round_no: int) -> AgreementStats:
-    blind = get_round(engine, round_no).config.blind_review
     with read_session(engine) as s:
-        rid = round_id(s, round_no)
+        rnd = find_round(s, round_no)
+        rid, blind = rnd.id, stored_config(rnd).blind_review
         rows = s.execute(
             select(Review, User.name)
             .join(User, User.id == Review.reviewer_id)

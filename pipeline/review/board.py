@@ -22,8 +22,7 @@ from pipeline.domain.records import TEXT_SECTIONS
 from pipeline.errors import InputError
 from pipeline.review.label_issues import held
 from pipeline.review.queue import decide_many
-from pipeline.rounds.config import round_config
-from pipeline.rounds.lookup import in_round, round_id
+from pipeline.rounds.lookup import in_round, round_id, stored_config
 
 
 @dataclass(frozen=True)
@@ -178,7 +177,7 @@ def load_board(engine: Engine, reviewer_id: int, badcase_id: int, include_filter
         rec = s.get(Record, b.record_id)
         rnd = s.get(Round, b.round_id)
         round_no = rnd.number if rnd else 0
-        blind = bool(rnd and round_config(rnd.config or {}, f"round {rnd.number}'s stored config").blind_review)
+        blind = bool(rnd and stored_config(rnd).blind_review)
         variants = s.scalars(
             select(Variant)
             .where(Variant.badcase_id == badcase_id, _in_scope(include_filtered))
@@ -303,6 +302,18 @@ def history(engine: Engine, reviewer_id: int, round_no: int, since_id: int = 0) 
         )
         for r, case_id, seq in rows
     ]
+
+
+def voted_variants(engine: Engine, reviewer_id: int, badcase_id: int) -> set[int]:
+    """The variants of the badcase this expert holds an active vote on (what auto-advance skips)."""
+    with read_session(engine) as s:
+        return set(
+            s.scalars(
+                select(Review.variant_id).where(
+                    Review.badcase_id == badcase_id, Review.reviewer_id == reviewer_id, Review.undone_at.is_(None)
+                )
+            )
+        )
 
 
 def last_review_id(engine: Engine, reviewer_id: int) -> int:

@@ -43,7 +43,7 @@ from pipeline.rounds.lifecycle import (
     review_complete,
     set_stage,
 )
-from pipeline.rounds.lookup import FINISHED, RoundHandle, find_round, get_round
+from pipeline.rounds.lookup import FINISHED, RoundHandle, find_round, get_round, stored_config
 from pipeline.rounds.report import write_report
 from pipeline.rounds.results import Filtered, Generated, Identified, Reviewed, Trained, stage_result
 from pipeline.settings import Settings
@@ -161,7 +161,7 @@ def claim(
 def _apply(s: Session, r: Round, given: Mapping[str, Any], cfg: RoundConfig, actor: str) -> None:
     """Apply the keys of ``given`` that change the open round's config, or refuse them all if any affects a stage
     that has started."""
-    stored = round_config(r.config or {}, f"round {r.number}'s stored config")
+    stored = stored_config(r)
     changed = {}
     for key in sorted(given_keys(given)):
         new, old = getattr(cfg, key), getattr(stored, key)

@@ -76,13 +76,18 @@ class RoundHandle:
         return "  ".join(f"{stage} {','.join(names)}" for stage, names in models.items() if names)
 
 
+def stored_config(r: Round) -> RoundConfig:
+    """The configuration a round row holds (rounds stored before a key existed get its default)."""
+    return round_config(r.config or {}, f"round {r.number}'s stored config")
+
+
 def handle(r: Round) -> RoundHandle:
     return RoundHandle(
         r.id,
         r.number,
         r.status,
         r.mode,
-        round_config(r.config or {}, f"round {r.number}'s stored config"),
+        stored_config(r),
         RoundResults.from_json(r.results),
         r.created_at.strftime("%Y-%m-%d %H:%M"),
         r.finished_at.strftime("%Y-%m-%d %H:%M") if r.finished_at else None,

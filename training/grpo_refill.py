@@ -140,6 +140,9 @@ def replace_rows(
 
 
 def _trl_grpo_trainer():
+    from training.trl_cpu import skip_vllm_import_without_cuda
+
+    skip_vllm_import_without_cuda()
     from trl import GRPOTrainer
 
     return GRPOTrainer

@@ -80,3 +80,22 @@ def test_it_is_idempotent(monkeypatch: pytest.MonkeyPatch) -> None:
     once = trl_utils._use_triton
     score_labelled_positions_on_cpu()
     assert trl_utils._use_triton is once and once(torch.device("cpu")) is True
+
+
+def test_grpo_trainer_imports_without_vllm_on_a_machine_without_cuda() -> None:
+    """In a process of its own (the worker's may have imported vLLM already): the calibrated trainer's class is built
+    and vLLM, which is installed here, was never imported; TRL still has its generation module. Without the hook,
+    importing GRPOTrainer imports vLLM (5–7 s of every GRPO process on two cores)."""
+    import importlib.util
+    import subprocess
+    import sys
+
+    assert importlib.util.find_spec("vllm") is not None, "vLLM is part of the test install"
+    code = (
+        "import sys\n"
+        "from training.grpo_refill import make_calibrated_trainer_class\n"
+        "make_calibrated_trainer_class()\n"
+        "print(sorted(m for m in ('vllm', 'trl.generation') if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, check=True)
+    assert out.stdout.strip() == "['trl.generation']", out.stdout + out.stderr[-2000:]

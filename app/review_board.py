@@ -21,11 +21,13 @@ from app.label_flag import flag_form
 from app.review_keys import key_sheet
 from app.textdiff import diff_html
 from pipeline.domain.records import TEXT_SECTIONS
+from pipeline.errors import InputError
 from pipeline.ingest.dictionary import names_for
 from pipeline.review.board import (
     Board,
     Card,
     decide_rest,
+    find_badcase,
     history,
     last_review_id,
     load_board,
@@ -105,6 +107,24 @@ def _open(badcase_id: int | None, focus_variant: int | None = None) -> None:
         board_badcase=badcase_id, board_focus=focus_variant, board_opened_at=now, board_last_at=now, board_score=None
     )
     _act()
+
+
+def filter_changed() -> None:
+    """The code filter changed: the next board is the first badcase that matches it."""
+    _open(None)
+
+
+def open_case(engine: Engine, round_no: int) -> None:
+    """Open the badcase whose 病案标识 was typed in ``review_case`` (cleared after), whatever the filters say."""
+    typed = str(_ss().get("review_case") or "").strip()
+    if not typed:
+        return
+    try:
+        _open(find_badcase(engine, round_no, typed))
+        _ss()["board_message"] = None
+    except InputError as e:
+        _ss()["board_message"] = str(e)
+    _ss()["review_case"] = ""
 
 
 def _act() -> None:
@@ -256,18 +276,29 @@ def _undo_message(number: int, undone: Undone) -> str:
     return f"undone: Variant {number} {said(undone.decision, undone.score)} → {back}"
 
 
-def _next(engine: Engine, uid: int, round_no: int, include_filtered: bool, board: Board) -> None:
+def _next(engine: Engine, uid: int, round_no: int, include_filtered: bool, board: Board, code: str | None) -> None:
     _act()
-    found = next_badcase(engine, uid, round_no, include_filtered, after=board.badcase_id)
+    found = next_badcase(engine, uid, round_no, include_filtered, after=board.badcase_id, code=code)
     _open(found if found != board.badcase_id else None)
-    _ss()["board_message"] = None if found and found != board.badcase_id else "no other badcase left for you"
+    left = "no other badcase left for you" + (f" with code {code}" if code else "")
+    _ss()["board_message"] = None if found and found != board.badcase_id else left
 
 
 def _reopen(badcase_id: int, variant_id: int) -> None:
     _open(badcase_id, variant_id)
 
 
-def draw_board(engine: Engine, uid: int, round_no: int, include_filtered: bool, required: int, keys: KeyMap) -> None:
+def draw_board(
+    engine: Engine,
+    uid: int,
+    round_no: int,
+    include_filtered: bool,
+    required: int,
+    keys: KeyMap,
+    code: str | None = None,
+) -> None:
+    """The board of the badcase open in this session (else the next one this expert has not finished; with
+    ``code``, the next with that gold code)."""
     ss = _ss()
     # The history lists this browser session's decisions: those after the expert's last one before it.
     ss.setdefault("board_since", last_review_id(engine, uid))
@@ -277,9 +308,13 @@ def draw_board(engine: Engine, uid: int, round_no: int, include_filtered: bool, 
         st.warning(md("Round {} has left review: its decisions are closed.", round_no))
         return
     if ss.get("board_badcase") is None:
-        _open(next_badcase(engine, uid, round_no, include_filtered))
+        _open(next_badcase(engine, uid, round_no, include_filtered, code=code))
     if ss.get("board_badcase") is None:
-        st.success("Every badcase of this round is finished for you.")
+        st.success(
+            md("Every badcase of this round with code {} is finished for you.", code)
+            if code
+            else "Every badcase of this round is finished for you."
+        )
         st.button(
             "Undo last decision",
             shortcut=keys.keys["undo"],
@@ -299,7 +334,7 @@ def draw_board(engine: Engine, uid: int, round_no: int, include_filtered: bool, 
         _header(engine, board)
         if board.notice():
             st.success(md("{}", board.notice()))
-        _keys(engine, uid, round_no, include_filtered, required, board, focused, keys)
+        _keys(engine, uid, round_no, include_filtered, required, board, focused, keys, code)
         _grid(board, focused)
         if board.cards:
             _reason(engine, uid, required, board, focused, keys)
@@ -336,6 +371,7 @@ def _keys(
     board: Board,
     focused: int,
     keys: KeyMap,
+    code: str | None,
 ) -> None:
     k = keys.keys
     st.caption(inert(keys.line()))
@@ -379,7 +415,7 @@ def _keys(
             key="board_next_badcase",
             shortcut=k["next_badcase"],
             on_click=_next,
-            args=(engine, uid, round_no, include_filtered, board),
+            args=(engine, uid, round_no, include_filtered, board, code),
         )
         key_sheet(engine, uid, keys)
 

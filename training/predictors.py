@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pipeline.domain import label_space
 from pipeline.domain.parsers import answer_items, answer_text, items_to_codes, multi_answer_items
@@ -11,10 +11,12 @@ from pipeline.domain.prompts import multi_messages, name_to_code, other_messages
 from pipeline.errors import InputError
 from pipeline.privacy.gate import records_in_flight, screen
 from pipeline.protocols import CodePrediction, Learner, Messages, Predictor, Progress, Sampling, TextGenerator
-from training.baseline.coder import BaselineCoder
 from training.baseline.config import BaselineConfig
 from training.models.catalog import ModelSpec
 from training.tcecp import T_GREEDY, T_SAMPLE, vote_others, vote_principal
+
+if TYPE_CHECKING:  # scikit-learn's import (about 2 s) is paid by what fits or loads a coder, not by every page
+    from training.baseline.coder import BaselineCoder
 
 
 class BaselinePredictor:
@@ -50,6 +52,8 @@ class BaselineLearner:
         self.config = config
 
     def fit(self, records: Sequence[Mapping[str, str]], progress: Progress | None = None) -> BaselinePredictor:
+        from training.baseline.coder import BaselineCoder
+
         return BaselinePredictor(BaselineCoder(self.config).fit(records, progress=progress))
 
 

@@ -13,7 +13,7 @@ from app.auth import require, user_name
 from app.folders import FOLDER_HELP, confine, confinement, str_or_none
 from app.inert import md
 from app.services.jobs import get_job, submit
-from app.services.mining import PredictParams
+from app.services.mining import PredictParams, datasets_to_predict
 from app.services.models import describe, model_entries, register_external
 from app.services.training import TinyParams
 from app.state import ready_engine, settings
@@ -64,19 +64,45 @@ if chosen:
     st.code("\n".join(describe(engine, settings(), chosen)), language=None, wrap_lines=True)
 
 st.subheader("Predict a dataset")
+choices = {d.name: d for d in datasets_to_predict(engine)}
 with st.form("predict"):
     c1, c2, c3 = st.columns(3)
     model = c1.selectbox("Model", [e.name for e in entries if e.kind != "learner"])
-    dataset = c2.text_input("Dataset", "test")
+    dataset = c2.selectbox(
+        "Dataset",
+        list(choices),
+        index=list(choices).index("test") if "test" in choices else 0,
+        format_func=lambda name: choices[name].label(),
+        help="Predictions of a dataset with gold codes are scored against them.",
+    )
     inference = c3.selectbox("Inference", ["model's own", *INFERENCE_MODES])
-    if st.form_submit_button("Predict"):
-        params = PredictParams(model, dataset.strip(), None if inference == "model's own" else inference)
+    if st.form_submit_button("Predict", disabled=not choices):
+        params = PredictParams(model, dataset, None if inference == "model's own" else inference)
         st.session_state["predict_job"] = submit(engine, settings(), params, user_name())
-if "predict_job" in st.session_state:
+
+
+@st.fragment(run_every=2)
+def _predictions() -> None:
+    """The predict job as it runs; once done, its lines (the score, when the dataset has labels) and a download of
+    the predictions in the task's submission format."""
     job = get_job(engine, st.session_state["predict_job"])
     st.caption(md("Job {}: {}", job.id, job.status) + (md(" — {}", job.message) if job.message else ""))
-    for line in (job.result or {}).get("lines", []):
+    result = job.result or {}
+    for line in result.get("lines", []):
         st.text(line)
+    out = Path(result["out"]) if result.get("out") else None
+    if out is not None and out.is_file():
+        st.download_button(
+            "Download the predictions (JSON)",
+            out.read_bytes(),
+            file_name=f"predictions-job{job.id}.json",
+            mime="application/json",
+            key=f"predictions_{job.id}",
+        )
+
+
+if "predict_job" in st.session_state:
+    _predictions()
 
 st.subheader("Register a model trained elsewhere")
 with st.form("register"):
@@ -125,6 +151,19 @@ with st.form("tiny"):
             st.error(md("{}", str(e)))
         else:
             st.session_state["tiny_job"] = submit(engine, settings(), params, user_name())
-if "tiny_job" in st.session_state:
+
+
+@st.fragment(run_every=2)
+def _tiny_build() -> None:
+    """The build as it runs; once it succeeded, the whole page once more, so that the table lists the model."""
     job = get_job(engine, st.session_state["tiny_job"])
     st.caption(md("Job {}: {}", job.id, job.status) + (md(" — {}", job.message) if job.message else ""))
+    for line in (job.result or {}).get("lines", []):
+        st.text(line)
+    if job.status == "succeeded" and st.session_state.get("tiny_listed") != job.id:
+        st.session_state["tiny_listed"] = job.id
+        st.rerun()
+
+
+if "tiny_job" in st.session_state:
+    _tiny_build()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from app.auth import require, user_id
-from app.review_board import draw_board, install_keys
+from app.review_board import draw_board, filter_changed, install_keys, open_case
 from app.review_single import draw_single
 from app.state import ready_engine, settings
 from pipeline.overview import round_numbers
@@ -30,6 +30,24 @@ single = top[2].toggle("One at a time", key="review_single", help="One variant p
 uid = user_id()
 required = settings().reviews_required
 
+filters = st.columns([1, 1, 4])
+code = (
+    filters[0]
+    .text_input(
+        "Only badcases with code",
+        key="review_code",
+        on_change=filter_changed,
+        help="An ICD code, principal or other, as in the gold labels (e.g. I10.x00); blank: every badcase.",
+    )
+    .strip()
+)
+filters[1].text_input(
+    "Open badcase (病案标识)",
+    key="review_case",
+    on_change=open_case,
+    args=(engine, round_no),
+    help="Opens that record's badcase in this round on the board, whatever the code filter.",
+)
 p = progress(engine, uid, round_no)
 top[3].progress(
     p.decided / p.variants if p.variants else 1.0,
@@ -40,4 +58,4 @@ install_keys(keys)
 if single:
     draw_single(engine, uid, round_no, include_filtered, required)
 else:
-    draw_board(engine, uid, round_no, include_filtered, required, keys)
+    draw_board(engine, uid, round_no, include_filtered, required, keys, code or None)

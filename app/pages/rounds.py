@@ -32,13 +32,14 @@ engine = ready_engine()
 if engine is None:
     st.stop()
 
-opened = open_round_of(engine)
-if opened is not None:
-    sync(engine, opened.number)  # stages finished by hand (`sradit rewrite/filter`) count
-existing = rounds(engine)
-unfinished = [r for r in existing if not r.finished]
-specs = load_models(settings().models)
-names = [m.name for m in registered(engine)]
+with st.spinner("Reading the rounds, their stages and the models…", show_time=True):
+    opened = open_round_of(engine)
+    if opened is not None:
+        sync(engine, opened.number)  # stages finished by hand (`sradit rewrite/filter`) count
+    existing = rounds(engine)
+    unfinished = [r for r in existing if not r.finished]
+    specs = load_models(settings().models)
+    names = [m.name for m in registered(engine)]
 
 
 def _config_form() -> RoundConfig | None:
@@ -99,7 +100,7 @@ if unfinished:
     if current.status == "training":
         for name, preview in reward_preview(engine, current.number).items():
             st.info(md("Reward preview of {} (before GRPO): {}", name, preview["advice"]))
-    st.code(current.config.to_yaml(), language="yaml")
+    st.code(current.config.to_shown_yaml(), language="yaml")
     mode = st.selectbox(
         "Approval for the rest of the round",
         ROUND_MODES,
@@ -121,7 +122,7 @@ else:
         guess = last.results.identifying.badcases if last and last.results.identifying else None
         plan = cost(engine, settings(), cfg, dataset, guess)
         left, right = st.columns(2)
-        left.code(cfg.to_yaml(), language="yaml")
+        left.code(cfg.to_shown_yaml(), language="yaml")
         right.markdown("**What it will run**\n\n" + "\n".join(md("- {}", line) for line in plan.lines))
         if st.button("Start the next round", type="primary"):
             st.session_state["round_job"] = submit(engine, settings(), RoundParams(mode, cfg.as_dict()), user_name())
@@ -219,7 +220,7 @@ if existing:
         "Settings a round ran with", [r.number for r in reversed(existing)], format_func="round {}".format
     )
     chosen = next(r for r in existing if r.number == shown)
-    st.code(chosen.config.to_yaml(), language="yaml")
+    st.code(chosen.config.to_shown_yaml(), language="yaml")
     st.download_button(
         md("Download round {}'s report", shown),
         "\n".join(report_lines(chosen)) + "\n",

@@ -3,6 +3,7 @@ own trainers (LLaMA-Factory, verl) on an export of theirs, as a job here or on t
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -13,7 +14,7 @@ from app.folders import FOLDER_HELP, confine, confinement, str_or_none
 from app.inert import md
 from app.services.framework_training import FrameworkTrainParams, plan
 from app.services.jobs import cancel, get_job, log_tail, metrics, recent_jobs, submit
-from app.services.training import FORMAT_FOR, TinyParams, TrainParams, TrainRequest, preview
+from app.services.training import FORMAT_FOR, TinyParams, TrainParams, TrainRequest, preview, step_line
 from app.state import ready_engine, settings
 from db.vocabulary import JOB_ACTIVE_STATUSES
 from pipeline.domain.vocabulary import FRAMEWORKS, INFERENCE_MODES, TRAINERS
@@ -91,16 +92,25 @@ try:
 except SraditError as e:
     st.error(md("{}", str(e)))
     st.stop()
+
+
+@st.fragment(run_every=2)
+def _tiny_build_status() -> None:
+    """The build's job, redrawn every 2 s; once it succeeded the whole page draws again with the folder in place."""
+    built = get_job(engine, st.session_state["tiny_job"])
+    st.caption(md("job {}: {}", built.id, built.status) + (md(" — {}", built.message) if built.message else ""))
+    if built.status == "succeeded":
+        del st.session_state["tiny_job"]
+        st.rerun()
+
+
 if not Path(model_path).is_dir():
     st.warning(md("{} is not a model folder yet.", model_path))
     if st.button("Build the tiny offline model there (random weights, a few seconds)"):
         tiny = TinyParams(model_path, confined_to=str_or_none(confinement(settings())))
         st.session_state["tiny_job"] = submit(engine, settings(), tiny, user_name())
     if "tiny_job" in st.session_state:
-        built = get_job(engine, st.session_state["tiny_job"])
-        st.caption(
-            md("job {}: {}", built.id, built.status) + (" — reload the page" if built.status == "succeeded" else "")
-        )
+        _tiny_build_status()
 st.caption(
     "The tiny model is for trying the machinery: with random weights it writes no answer that parses, so it "
     "scores 0; the answering tiny model (Models page, about 80 s to build) scores about 54 (f1) on demo records. "
@@ -172,7 +182,8 @@ def _watch() -> None:
     chosen = st.session_state.get("train_job") or jobs[0].id
     job = get_job(engine, chosen)
     st.subheader(md("Job {} · {} · {}", job.id, job.kind, job.status))
-    st.progress(job.progress)
+    points = metrics(job)
+    st.progress(job.progress, text=step_line(points, job.started_at, time.time()))
     if job.status in JOB_ACTIVE_STATUSES and st.button("Cancel", key=f"cancel_{job.id}"):
         cancel(engine, job.id, user_name())
     if job.status == "failed":
@@ -189,7 +200,7 @@ def _watch() -> None:
                 f"{job.result['other_f1']:.2%}",
             )
         )
-    lines = pd.DataFrame(metrics(job))
+    lines = pd.DataFrame(points)
     curves = [c for c in ("loss", "reward", "train_loss") if c in lines.columns]
     if curves and "step" in lines.columns:
         points = lines.dropna(subset=curves, how="all")

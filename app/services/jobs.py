@@ -45,6 +45,7 @@ class JobView:
     backend: str  #: local or ray
     backend_id: str | None  #: its Ray job's submission id (ray)
     node: str | None  #: the machine it runs on
+    started_at: float | None = None  #: when it started running (seconds since the epoch)
 
     @property
     def summary(self) -> str:
@@ -73,6 +74,7 @@ def _view(j: Any) -> JobView:
         j.backend,
         j.backend_id,
         j.worker_host,
+        j.started_at.timestamp() if j.started_at else None,
     )
 
 

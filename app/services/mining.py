@@ -6,7 +6,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select
 
 from app.services.learners import kfold_learner
 from db.engine import read_session, write_session
@@ -171,6 +171,31 @@ def write_run_submission(engine: Engine, run_id: int, out: Path) -> int:
         raise InputError(f"run {run_id} has no predictions")
     write_submission(out, {cid: (main, list(others)) for cid, main, others in rows})
     return len(rows)
+
+
+@dataclass(frozen=True)
+class DatasetChoice:
+    """A dataset the Models page offers to predict, with what it holds."""
+
+    name: str
+    records: int
+    labelled: int  #: records with gold codes: the predictions are scored against them
+
+    def label(self) -> str:
+        scored = f"{self.labelled} labelled: scored" if self.labelled else "no labels: not scored"
+        return f"{self.name} ({self.records} records, {scored})"
+
+
+def datasets_to_predict(engine: Engine) -> list[DatasetChoice]:
+    """Every dataset, oldest first, with its record and labelled-record counts."""
+    query = (
+        select(Dataset.name, func.count(Record.id), func.count(Record.principal_code))
+        .join(Record, Record.dataset_id == Dataset.id, isouter=True)
+        .group_by(Dataset.id, Dataset.name)
+        .order_by(Dataset.id)
+    )
+    with read_session(engine) as s:
+        return [DatasetChoice(name, records, labelled) for name, records, labelled in s.execute(query)]
 
 
 @dataclass(frozen=True)

@@ -35,7 +35,7 @@ from pipeline.mining.kfold import labelled_records, merged_variants, oof_predict
 from pipeline.rounds.lookup import get_round, round_id
 from training.models import registry
 from training.models.catalog import ModelSpec, get_model
-from training.models.learners import SFTLearner, grpo_training_rows, subtasks_of
+from training.models.learners import SFTLearner, grpo_training_rows
 from training.predictors import BaselineLearner
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -113,7 +113,7 @@ def sft_job(params: SFTRetrainParams, ctx: JobContext) -> dict[str, Any]:
         on_progress=ctx.progress,
     )
     names = []
-    for subtask in subtasks_of(spec):
+    for subtask in spec.trained_subtasks:
         name = sft_name(spec.name, number, subtask)
         names.append(name)
         if registry.find(ctx.engine, name) is not None:
@@ -200,7 +200,7 @@ def grpo_job(params: GRPORetrainParams, ctx: JobContext) -> dict[str, Any]:
     spec = _learner(ctx, cfg)
     config_file = grpo_config_path(cfg.grpo_config)
     names = []
-    for subtask in subtasks_of(spec):
+    for subtask in spec.trained_subtasks:
         name, parent_name = grpo_name(spec.name, number, subtask), sft_name(spec.name, number, subtask)
         names.append(name)
         if registry.find(ctx.engine, name) is not None:

@@ -15,7 +15,6 @@ from pipeline.errors import InputError
 from pipeline.rounds.config import AUTO, NONE, RoundConfig
 from pipeline.settings import Settings
 from training.models.catalog import load_models
-from training.models.learners import subtasks_of
 
 
 def _newest(engine: Engine, *conditions: Any) -> RegisteredModel | None:
@@ -88,7 +87,7 @@ def cost(engine: Engine, settings: Settings, cfg: RoundConfig, dataset: str, bad
     """What a round with ``cfg`` runs: trainings, rewrite generations and model calls of the filters."""
     specs = load_models(settings.models)
     spec = specs.get(cfg.learner)
-    subtasks = len(subtasks_of(spec)) if spec is not None and spec.is_learner else 1
+    subtasks = len(spec.trained_subtasks) if spec is not None and spec.is_learner else 1
     with read_session(engine) as s:
         ds_id = s.scalar(select(Dataset.id).where(Dataset.name == dataset))
         records = (

@@ -219,8 +219,69 @@ def tiny_job(params: TinyParams, ctx: JobContext) -> dict[str, Any]:
         from training.tiny_answers import build_answering_model
 
         summary = build_answering_model(params.checked_out(), log=ctx.log)
-        return {**summary, "lines": [f"tiny model taught to answer at {summary['path']}"]}
+        lines = [f"tiny model taught to answer at {summary['path']}", _register_tiny(Path(summary["path"]), ctx)]
+        return {**summary, "lines": lines}
     from training.tiny_model import build_tiny_model
 
     out = build_tiny_model(params.checked_out())
     return {"path": str(out), "lines": [f"tiny model at {out}"]}
+
+
+def _register_tiny(folder: Path, ctx: JobContext) -> str:
+    """The answering model joins the registry under its folder's name (it is SFT-trained; it predicts on the
+    Models page). Where that name is registered already (a rebuild) nothing is registered again: the row keeps
+    the first build's weights hash. The random-weight model is not registered: it
+    answers nothing a parser reads, it is a base to train from."""
+    from app.services.models import register_external
+    from training.models.registry import find
+
+    name = folder.name
+    if find(ctx.engine, name) is not None:
+        return f"not registered: a model named {name!r} is registered already (`sradit model show {name}`)"
+    try:
+        register_external(
+            ctx.engine, ctx.settings, name, folder, "sft", None, None, None, None, "transformers", ctx.actor
+        )
+    except InputError as e:
+        return f"not registered: {e}"
+    return f"registered as {name}: it predicts from the Models page"
+
+
+def _duration(seconds: float) -> str:
+    seconds = max(0, round(seconds))
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes, rest = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes} min {rest:02d} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min"
+
+
+def step_line(points: list[dict[str, Any]], started: float | None, now: float) -> str | None:
+    """ "step 12 of 40 · 3.1 s a step · about 1 min 27 s left" from a training job's metrics lines (each stamped with
+    its ``time``, ``step`` and ``max_steps`` by training.trainer_metrics); None before the first step is logged.
+    Seconds a step come from the logged steps' own times (model loading left out); with one logged step, from the
+    job's start. A round's training job trains one model after another: the line is the model in training."""
+    steps = [p for p in points if isinstance(p.get("step"), int) and isinstance(p.get("time"), int | float)]
+    if not steps:
+        return None
+    last = steps[-1]
+    steps = [p for p in steps if p.get("model") == last.get("model")]
+    first = steps[0]
+    step, total = last["step"], last.get("max_steps")
+    if last["step"] > first["step"]:
+        per_step = (last["time"] - first["time"]) / (last["step"] - first["step"])
+    elif started is not None and step > 0:
+        per_step = (last["time"] - started) / step
+    else:
+        per_step = None
+    parts = [f"step {step}" + (f" of {total}" if isinstance(total, int) and total > 0 else "")]
+    if last.get("model"):
+        parts[0] = f"{last['model']}: {parts[0]}"
+    if per_step is not None:
+        parts.append(f"{per_step:.1f} s a step")
+        if isinstance(total, int) and total > step:
+            since_last = max(0.0, now - last["time"])
+            parts.append(f"about {_duration((total - step) * per_step - since_last)} left")
+    return " · ".join(parts)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from rapidfuzz.distance import Indel
-from sqlalchemy import Engine, and_, exists, func, select
+from sqlalchemy import Engine, String, and_, cast, exists, func, or_, select
 from sqlalchemy.orm import aliased
 
 from db.engine import read_session
@@ -108,12 +108,28 @@ def _in_scope(include_filtered: bool):  # type: ignore[no-untyped-def]
     return scope if include_filtered else and_(scope, Variant.passed.is_(True))
 
 
+def with_code(code: str):  # type: ignore[no-untyped-def]
+    """Badcases whose record has ``code`` among its gold codes, principal or other (the other codes are a JSON
+    list: matched as its quoted item in the list's text, which SQLite and PostgreSQL both give)."""
+    quoted = '"' + code.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + '"'
+    record = select(Record.id).where(
+        Record.id == Badcase.record_id,
+        or_(Record.principal_code == code, cast(Record.other_codes, String).like(f"%{quoted}%", escape="\\")),
+    )
+    return exists(record)
+
+
 def next_badcase(
-    engine: Engine, reviewer_id: int, round_no: int, include_filtered: bool = False, after: int | None = None
+    engine: Engine,
+    reviewer_id: int,
+    round_no: int,
+    include_filtered: bool = False,
+    after: int | None = None,
+    code: str | None = None,
 ) -> int | None:
     """The first badcase (after ``after``, then from the start) this expert has not finished: no best picked
-    and a variant in scope not yet approved or rejected by them, and no label issue holding it. None: nothing
-    left in this round."""
+    and a variant in scope not yet approved or rejected by them, and no label issue holding it; with ``code``,
+    only badcases with that gold code. None: nothing left in this round (of that code)."""
     mine = aliased(Review)
     decided = exists().where(
         mine.variant_id == Variant.id,
@@ -139,8 +155,24 @@ def next_badcase(
             .order_by(Badcase.id)
             .limit(1)
         )
+        if code:
+            q = q.where(with_code(code))
         found = s.scalar(q.where(Badcase.id > after)) if after is not None else None
         return found if found is not None else s.scalar(q)
+
+
+def find_badcase(engine: Engine, round_no: int, case_id: str) -> int:
+    """The badcase of round ``round_no`` whose record is ``case_id`` (its 病案标识); InputError naming both when
+    there is none."""
+    with read_session(engine) as s:
+        found = s.scalar(
+            select(Badcase.id)
+            .join(Record, Record.id == Badcase.record_id)
+            .where(Badcase.round_id == round_id(s, round_no), Record.case_id == case_id.strip())
+        )
+    if found is None:
+        raise InputError(f"round {round_no} has no badcase of record {case_id.strip()!r}")
+    return found
 
 
 def locate(engine: Engine, variant_id: int) -> tuple[int, int]:

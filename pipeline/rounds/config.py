@@ -182,6 +182,18 @@ class RoundConfig:
     def to_yaml(self) -> str:
         return yaml.safe_dump(self.as_dict(), allow_unicode=True, sort_keys=False)
 
+    def to_shown_yaml(self) -> str:
+        """The YAML a page shows: a setting left unset reads as a comment saying what it sets, not a bare ``null``
+        (which highlights as an error); it parses to the same mapping as :meth:`to_yaml`."""
+        helps = {f.name: f.metadata.get("help", "") for f in fields(self)}
+        lines = []
+        for line in self.to_yaml().splitlines():
+            key, sep, value = line.partition(": ")
+            if sep and value == "null" and key in helps:
+                line = f"{key}:  # not set: {helps[key]}"
+            lines.append(line)
+        return "\n".join(lines) + "\n"
+
 
 def round_config(values: Mapping[str, Any], where: str = "round config") -> RoundConfig:
     """A configuration from a mapping (a YAML file, a form, a stored round): unknown keys and wrong types are

@@ -39,6 +39,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from db.vocabulary import PAIR_SUBTASKS
 from pipeline.domain.records import TEXT_SECTIONS
 from pipeline.domain.vocabulary import (
     ENGINES,
@@ -110,6 +111,11 @@ class ModelSpec:
     @property
     def is_learner(self) -> bool:
         return self.kind == "sft"
+
+    @property
+    def trained_subtasks(self) -> tuple[str, ...]:
+        """What a learner trains one model each for: principal and other (``subtasks = "pair"``), or one for both."""
+        return PAIR_SUBTASKS if self.subtasks == "pair" else ("multi",)
 
     def require(self, attr: str) -> str:
         value = getattr(self, attr)

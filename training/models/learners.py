@@ -19,7 +19,6 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from db.vocabulary import PAIR_SUBTASKS
 from pipeline.domain.model_names import fold_model_name
 from pipeline.domain.prompts import sft_conversation, task_messages
 from pipeline.domain.records import ID_KEY, MAIN_KEY, OTHER_KEY
@@ -29,10 +28,6 @@ from training.predictors import coder_predictor
 
 #: (病案标识, sub-task) → the teacher's reasoning, for CoT-distilled targets
 Traces = Mapping[tuple[str, str], str]
-
-
-def subtasks_of(spec: ModelSpec) -> tuple[str, ...]:
-    return PAIR_SUBTASKS if spec.subtasks == "pair" else ("multi",)
 
 
 @dataclass
@@ -116,7 +111,9 @@ class SFTLearner:
 
     def names(self, folds: int) -> list[str]:
         return [
-            fold_model_name(self.spec.name, self.round_no, k, t) for k in range(folds) for t in subtasks_of(self.spec)
+            fold_model_name(self.spec.name, self.round_no, k, t)
+            for k in range(folds)
+            for t in self.spec.trained_subtasks
         ]
 
     def for_fold(self, fold: int) -> _FoldLearner:
@@ -125,7 +122,7 @@ class SFTLearner:
     def train(self, fold: int, records: Sequence[Mapping[str, str]]) -> dict[str, str]:
         """Fine-tune one model per sub-task on ``records``; returns {sub-task: folder}."""
         folders: dict[str, str] = {}
-        for subtask in subtasks_of(self.spec):
+        for subtask in self.spec.trained_subtasks:
             name = fold_model_name(self.spec.name, self.round_no, fold, subtask)
             self.log(f"fold {fold}: SFT of {subtask} on {len(records)} records")
             folders[subtask] = self.train_model(name, subtask, records, fold=fold).path

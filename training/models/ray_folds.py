@@ -16,7 +16,7 @@ from typing import Any
 from pipeline.mining.kfold import FoldRunner, FoldSplit
 from pipeline.protocols import CodePrediction, Progress
 from training.models.catalog import ModelSpec
-from training.models.learners import FoldModel, SFTLearner, Traces, subtasks_of
+from training.models.learners import FoldModel, SFTLearner, Traces
 from training.predictors import coder_predictor
 
 
@@ -62,7 +62,7 @@ def ray_fold_runner(learner: SFTLearner, log: Callable[[str], None] = print) -> 
         ray.init(ignore_reinit_error=True)  # the cluster this job runs on (Ray sets RAY_ADDRESS for it)
         train = ray.remote(_train_one).options(**asks, max_retries=0)
         predict = ray.remote(_predict_fold).options(**asks, max_retries=0)
-        subtasks = subtasks_of(learner.spec)
+        subtasks = learner.spec.trained_subtasks
         shared = (learner.spec, learner.base_path, learner.round_no, str(learner.models_dir), str(learner.work_dir))
         traces = learner.traces if learner.spec.cotd else None
         pending = {

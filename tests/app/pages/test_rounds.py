@@ -131,9 +131,14 @@ def test_an_llm_round_runs_from_the_rounds_page_and_its_ensemble_predicts_from_t
         models.session_state[key] = value
     models.run()
     next(s for s in models.selectbox if s.label == "Model").select("tiny-sft-kfold-r1")
+    datasets = next(s for s in models.selectbox if s.label == "Dataset")  # chosen from the database, not typed
+    assert datasets.value == "test" and "test (5 records, no labels: not scored)" in datasets.options
     next(b for b in models.button if b.label == "Predict").click().run()
     predicted = _wait(engine, models.session_state["predict_job"])
     assert predicted.status == "succeeded", predicted.message
+    models.run()
+    download = models.get("download_button")  # the predictions, not only a path on the server
+    assert [shown(b.proto.label) for b in download] == ["Download the predictions (JSON)"], download
     rows = json.loads(Path(predicted.result["out"]).read_text(encoding="utf-8"))
     parsed = [parse_submission(r["预测结果"]) for r in rows]
     assert len(parsed) == 5 and sum(p is not None and p.main in PRINCIPAL for p in parsed) >= 4, rows

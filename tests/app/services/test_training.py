@@ -12,7 +12,7 @@ from sqlalchemy import Engine
 
 from app.services.demo import build_demo
 from app.services.jobs import get_job, metrics
-from app.services.training import TinyParams, TrainParams, TrainRequest, _write_eval, preview
+from app.services.training import TinyParams, TrainParams, TrainRequest, _write_eval, preview, step_line
 from db.vocabulary import JOB_ACTIVE_STATUSES
 from pipeline.errors import InputError
 from pipeline.export.datasets import ExportConfig, export
@@ -116,3 +116,36 @@ def test_the_tiny_model_s_folder_is_confined_again_when_the_job_writes(tmp_path:
     with pytest.raises(InputError, match=r"now leads to .*outside.*nothing was built"):
         params.checked_out()
     assert TinyParams(str(root / "models" / "tiny")).checked_out() == (outside / "tiny").resolve()  # the CLI's: free
+
+
+def _at(time: float, step: int, **more: object) -> dict[str, object]:
+    return {"time": time, "step": step, "max_steps": 40, **more}
+
+
+@pytest.mark.parametrize(
+    ("points", "started", "now", "line"),
+    [
+        ([], 0.0, 5.0, None),  # nothing logged yet: the bar alone
+        ([{"time": 3.0, "score": 50.0}], 0.0, 5.0, None),  # a line without a step (an evaluation's)
+        ([_at(14.0, 2)], 10.0, 14.0, "step 2 of 40 · 2.0 s a step · about 1 min 16 s left"),  # from the job's start
+        ([_at(14.0, 2)], None, 14.0, "step 2 of 40"),  # no start known: no speed claimed
+        (
+            [_at(100.0, 10), _at(130.0, 20)],  # model loading before step 10 left out of the speed
+            0.0,
+            135.0,
+            "step 20 of 40 · 3.0 s a step · about 55 s left",  # 20 steps × 3 s, less 5 s since the last line
+        ),
+        ([_at(100.0, 10), _at(130.0, 40)], 0.0, 131.0, "step 40 of 40 · 1.0 s a step"),  # finished: nothing left
+        (
+            [_at(10.0, 40, model="m-principal"), _at(50.0, 5, model="m-other"), _at(60.0, 10, model="m-other")],
+            0.0,
+            60.0,
+            "m-other: step 10 of 40 · 2.0 s a step · about 1 min 00 s left",  # a round's job: the model in training
+        ),
+        ([_at(0.0, 1), _at(7200.0, 2)], 0.0, 7200.0, "step 2 of 40 · 7200.0 s a step · about 76 h 00 min left"),
+    ],
+)
+def test_a_training_job_says_its_step_speed_and_time_left(
+    points: list[dict[str, object]], started: float | None, now: float, line: str | None
+) -> None:
+    assert step_line(points, started, now) == line

@@ -6,11 +6,13 @@ import pytest
 from sqlalchemy import Engine, func, select
 
 from db.engine import read_session, write_session
-from db.models import Review, Round, Variant
+from db.models import Badcase, Record, Review, Round, Variant
+from pipeline.errors import InputError
 from pipeline.review.agreement import agreement_stats
 from pipeline.review.board import (
     decide_rest,
     expert_minutes_per_badcase,
+    find_badcase,
     history,
     load_board,
     locate,
@@ -172,3 +174,27 @@ def test_blind_review_hides_the_others_votes_until_the_expert_votes(engine: Engi
     assert (board.cards[0].approvals, board.cards[0].rejections, board.cards[0].others_hidden) == (1, 1, False)
     assert board.cards[1].others_hidden  # still hidden where e2 has not voted
     assert agreement_stats(engine, 1).blind and "were blind" in agreement_stats(engine, 1).lines()[0]
+
+
+def test_the_code_filter_and_a_typed_case_id_open_the_badcases_an_expert_asks_for(
+    engine: Engine, queue: dict[str, int]
+) -> None:
+    """The Review page's two filters on both databases: only badcases with a gold code (principal, or among the
+    others, which are a JSON list), and one badcase opened by its record's 病案标识."""
+    e1 = queue["e1"]
+    with read_session(engine) as s:
+        rows = s.execute(
+            select(Badcase.id, Record.case_id, Record.principal_code, Record.other_codes)
+            .join(Record, Record.id == Badcase.record_id)
+            .order_by(Badcase.id)
+        ).all()
+    last_id, last_case, last_principal, last_others = rows[-1]
+    assert next_badcase(engine, e1, 1) == rows[0][0]
+    assert next_badcase(engine, e1, 1, code=last_principal) == min(r[0] for r in rows if r[2] == last_principal)
+    other = next(c for c in last_others if all(c not in (r[3] or []) and c != r[2] for r in rows[:-1]))
+    assert next_badcase(engine, e1, 1, code=other) == last_id  # matched among the other codes only
+    assert next_badcase(engine, e1, 1, code=other[:-1]) is None  # a whole code, not a prefix
+    assert next_badcase(engine, e1, 1, code="%") is None  # the LIKE wildcard is a character here
+    assert find_badcase(engine, 1, f" {last_case} ") == last_id
+    with pytest.raises(InputError, match=r"round 1 has no badcase of record 'nobody'"):
+        find_badcase(engine, 1, "nobody")

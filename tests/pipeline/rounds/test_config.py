@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from pipeline.errors import InputError
 from pipeline.rounds.config import RoundConfig, load_round_config, round_config
@@ -56,3 +57,12 @@ def test_a_yaml_file_with_cli_overrides(tmp_path: Path) -> None:
         load_round_config(path)
     with pytest.raises(InputError, match="cannot read the round config"):
         load_round_config(tmp_path / "missing.yaml")
+
+
+def test_a_page_shows_unset_settings_as_what_they_set_not_null() -> None:
+    """The Rounds page showed `rewrite_model: null` (highlighted as an error); the shown YAML reads the same."""
+    cfg = RoundConfig()
+    shown = cfg.to_shown_yaml()
+    assert "null" not in shown
+    assert "rewrite_model:  # not set: The LLM (models file) of generator llm." in shown.splitlines()
+    assert yaml.safe_load(shown) == yaml.safe_load(cfg.to_yaml())

@@ -18,15 +18,19 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install -q --upgrade pip
 
+# setuptools warns on every editable install of a flat layout that a folder named like a package in the working
+# directory could shadow it; here those folders are the packages themselves.
+QUIET_EDITABLE := PYTHONWARNINGS="ignore:Editable installation"
+
 $(VENV)/.run-$(HASH): $(BIN)/python pyproject.toml
-	$(PIP) install -q -e .
+	$(QUIET_EDITABLE) $(PIP) install -q -e .
 	rm -f $(VENV)/.run-* && touch $@
 
 # The postgres extra too: with SRADIT_TEST_PG_URL set (`.ci/postgres.sh` prints one), every database test runs on
 # SQLite and on PostgreSQL; under CI=true, without it, the PostgreSQL cases fail. And Ray: the ray backend's tests
 # use CI's loopback head (SRADIT_TEST_RAY_ADDRESS) or start one of their own.
 $(VENV)/.test-$(HASH): $(BIN)/python pyproject.toml
-	$(PIP) install -q -e '.[test,vllm,postgres,ray]'
+	$(QUIET_EDITABLE) $(PIP) install -q -e '.[test,vllm,postgres,ray]'
 	$(PIP) uninstall -q -y $(VLLM_UNUSED)
 	rm -f $(VENV)/.test-* && touch $@
 

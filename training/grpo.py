@@ -3,7 +3,8 @@
 Reads the project's trl-grpo export (``prompt`` = system + user turns, ``task``, gold ``principal`` and
 ``others``, ``case_id``…) and rewards completions with :mod:`training.rewards`: the task reward
 (principal: 0.1 format + 0.9 exact; other: 0.1 format + 0.9 F1) plus the overlong shaping of eq. 3
-(both summed with weight 1), plus an optional ``extra_reward`` ("module:function").
+(both summed with weight 1), plus an optional ``extra_reward`` ("module:function"). ``reward: hierarchical``
+gives partial credit by the ICD hierarchy instead of the exact match (off by default).
 
 Mapping of the paper's verl settings (table 2) onto TRL 1.16
 -------------------------------------------------------------
@@ -41,7 +42,7 @@ from typing import Any
 from pipeline.domain.vocabulary import INFERENCE_MODES
 from pipeline.errors import InputError
 from training.grpo_refill import make_calibrated_trainer_class
-from training.rewards import OverlongPenalty, task_reward
+from training.rewards import OverlongPenalty, hierarchical_task_reward, task_reward
 from training.sft import (
     MetricSink,
     ProgressSink,
@@ -58,6 +59,8 @@ from training.sft import (
 )
 
 GRPO_COLUMNS = ("prompt", "task", "principal", "others", "case_id")
+#: The outcome rewards a run may choose (its ``reward`` setting); the paper's is the default.
+OUTCOME_REWARDS = {"paper": task_reward, "hierarchical": hierarchical_task_reward}
 
 
 def _help(text: str) -> dict[str, str]:
@@ -154,6 +157,13 @@ class GRPORunConfig:
     metrics_file: str | None = field(default=None, metadata=_help("JSONL file for the training metrics."))
     use_cpu: bool | None = field(default=None, metadata=_help("Train on CPU; None: when no GPU is present."))
     log_completions: bool = field(default=False, metadata=_help("Print sample completions at each log."))
+    reward: str = field(
+        default="paper",
+        metadata=_help(
+            "The outcome reward: 'paper' (exact principal code, set F1 of the other codes) or 'hierarchical' "
+            "(partial credit: the same code 1, its category 0.5, its chapter 0.25; training/rewards.py)."
+        ),
+    )
     extra_reward: str | None = field(
         default=None,
         metadata=_help(
@@ -206,6 +216,8 @@ class GRPORunConfig:
             raise InputError("num_generations must be at least 2 (GRPO compares completions within a group)")
         if self.inference not in INFERENCE_MODES:
             raise InputError(f"inference {self.inference!r} is not one of {', '.join(INFERENCE_MODES)}")
+        if self.reward not in OUTCOME_REWARDS:
+            raise InputError(f"reward {self.reward!r} is not one of {', '.join(OUTCOME_REWARDS)}")
         self.batch_plan()
 
 
@@ -266,7 +278,7 @@ def load_reward(spec: str) -> Callable[..., list[float]]:
 
 
 def reward_functions(cfg: GRPORunConfig) -> list[Callable[..., list[float]]]:
-    funcs: list[Callable[..., list[float]]] = [task_reward, OverlongPenalty(cfg.l_max, cfg.l_cache)]
+    funcs: list[Callable[..., list[float]]] = [OUTCOME_REWARDS[cfg.reward], OverlongPenalty(cfg.l_max, cfg.l_cache)]
     if cfg.extra_reward:
         funcs.append(load_reward(cfg.extra_reward))
     return funcs

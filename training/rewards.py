@@ -12,6 +12,10 @@ TRL logs each reward under its ``__name__`` (``rewards/<name>/mean``).
 - :func:`multi_reward`: the multi-task answer (both at once): 0.1 × format + 0.9 × the competition score of the
   record (0.5 × principal exact + 0.5 × other-code F1).
 - :func:`task_reward`: one of these per row, by its ``task`` column, so one data set may mix them.
+- :func:`hierarchical_task_reward` (an option, off by default: GRPO's ``reward: hierarchical``): the same with partial
+  credit by the ICD hierarchy (DeepICD-R1's outcome reward): a principal answer earns 1 for the gold code, 0.5 for
+  its category, 0.25 for its chapter (:func:`pipeline.domain.codes.code_credit`); other codes earn
+  :func:`hierarchical_f1`.
 - :func:`overlong_penalty` / :class:`OverlongPenalty`: the overlong shaping of eq. 3, lengths in tokens.
 
 Answers hold disease names (or codes), separated by ；/;/、 or new lines; they are mapped back to codes
@@ -29,7 +33,7 @@ from typing import Any
 
 from db.vocabulary import SUBTASKS
 from pipeline.domain import label_space
-from pipeline.domain.codes import split_code_list
+from pipeline.domain.codes import code_credit, split_code_list
 from pipeline.domain.metric import set_f1
 from pipeline.domain.parsers import answer_items, is_well_formed, items_to_codes, multi_answer_items
 from pipeline.domain.prompts import name_to_code
@@ -106,22 +110,46 @@ def predicted_others(text: str, names: Mapping[str, str] = OTHER_NAMES) -> list[
     return items_to_codes(answer_items(text), names)
 
 
-def principal_score(text: str, gold: str) -> float:
-    codes = predicted_principal(text)
-    hit = len(codes) == 1 and codes[0] == str(gold).strip()
-    return _format_score(text) + MATCH_WEIGHT * float(hit)
+def hierarchical_f1(gold: Sequence[str], pred: Sequence[str]) -> float:
+    """F1 with partial credit: each predicted code earns its best :func:`code_credit` against the gold codes
+    (precision), each gold code its best against the predicted ones (recall). With credits of 0 or 1 only it is
+    the set F1; two empty sets agree perfectly, one empty set scores 0."""
+    g, p = set(gold), set(pred)
+    if not g and not p:
+        return 1.0
+    if not g or not p:
+        return 0.0
+    precision = sum(max(code_credit(c, x) for x in g) for c in p) / len(p)
+    recall = sum(max(code_credit(c, x) for c in p) for x in g) / len(g)
+    return 0.0 if precision + recall == 0 else 2 * precision * recall / (precision + recall)
 
 
-def other_score(text: str, gold: Any) -> float:
-    return _format_score(text) + MATCH_WEIGHT * set_f1(_gold_others(gold), predicted_others(text))
+def _principal_match(codes: list[str], gold: str, hierarchical: bool) -> float:
+    """The answer must name exactly one candidate; it scores 1 when that is the gold code (with ``hierarchical``,
+    its credit by the hierarchy)."""
+    if len(codes) != 1:
+        return 0.0
+    gold = str(gold).strip()
+    return code_credit(codes[0], gold) if hierarchical else float(codes[0] == gold)
 
 
-def multi_score(text: str, gold_principal: str, gold_others: Any) -> float:
+def _others_match(gold: Any, pred: list[str], hierarchical: bool) -> float:
+    return (hierarchical_f1 if hierarchical else set_f1)(_gold_others(gold), pred)
+
+
+def principal_score(text: str, gold: str, hierarchical: bool = False) -> float:
+    return _format_score(text) + MATCH_WEIGHT * _principal_match(predicted_principal(text), gold, hierarchical)
+
+
+def other_score(text: str, gold: Any, hierarchical: bool = False) -> float:
+    return _format_score(text) + MATCH_WEIGHT * _others_match(gold, predicted_others(text), hierarchical)
+
+
+def multi_score(text: str, gold_principal: str, gold_others: Any, hierarchical: bool = False) -> float:
     p_items, o_items = multi_answer_items(text)
-    principal = items_to_codes(p_items, PRINCIPAL_NAMES)
-    hit = len(principal) == 1 and principal[0] == str(gold_principal).strip()
-    f1 = set_f1(_gold_others(gold_others), items_to_codes(o_items, OTHER_NAMES))
-    return _format_score(text) + MATCH_WEIGHT * (0.5 * float(hit) + 0.5 * f1)
+    hit = _principal_match(items_to_codes(p_items, PRINCIPAL_NAMES), gold_principal, hierarchical)
+    f1 = _others_match(gold_others, items_to_codes(o_items, OTHER_NAMES), hierarchical)
+    return _format_score(text) + MATCH_WEIGHT * (0.5 * hit + 0.5 * f1)
 
 
 def format_reward(completions: Sequence[Any], **kwargs: Any) -> list[float]:
@@ -155,6 +183,30 @@ def multi_reward(
     return [multi_score(completion_text(c), p, o) for c, (p, o) in zip(completions, golds, strict=True)]
 
 
+def _task_scores(
+    completions: Sequence[Any],
+    task: Sequence[str] | None,
+    principal: Sequence[str] | None,
+    others: Sequence[Any] | None,
+    hierarchical: bool,
+) -> list[float]:
+    n = len(completions)
+    tasks = _column({"task": task}, "task", n)
+    out: list[float] = []
+    for i, (c, t) in enumerate(zip(completions, tasks, strict=True)):
+        text = completion_text(c)
+        if t == "principal":
+            out.append(principal_score(text, _column({"principal": principal}, "principal", n)[i], hierarchical))
+        elif t == "other":
+            out.append(other_score(text, _column({"others": others}, "others", n)[i], hierarchical))
+        elif t == "multi":
+            p, o = _column({"principal": principal}, "principal", n)[i], _column({"others": others}, "others", n)[i]
+            out.append(multi_score(text, p, o, hierarchical))
+        else:
+            raise ValueError(f"row {i}: task {t!r} is not one of {', '.join(SUBTASKS)}")
+    return out
+
+
 def task_reward(
     completions: Sequence[Any],
     task: Sequence[str] | None = None,
@@ -163,21 +215,19 @@ def task_reward(
     **kwargs: Any,
 ) -> list[float]:
     """Per row, :func:`principal_reward`, :func:`other_reward` or :func:`multi_reward` by its ``task`` column."""
-    n = len(completions)
-    tasks = _column({"task": task}, "task", n)
-    out: list[float] = []
-    for i, (c, t) in enumerate(zip(completions, tasks, strict=True)):
-        text = completion_text(c)
-        if t == "principal":
-            out.append(principal_score(text, _column({"principal": principal}, "principal", n)[i]))
-        elif t == "other":
-            out.append(other_score(text, _column({"others": others}, "others", n)[i]))
-        elif t == "multi":
-            p, o = _column({"principal": principal}, "principal", n)[i], _column({"others": others}, "others", n)[i]
-            out.append(multi_score(text, p, o))
-        else:
-            raise ValueError(f"row {i}: task {t!r} is not one of {', '.join(SUBTASKS)}")
-    return out
+    return _task_scores(completions, task, principal, others, hierarchical=False)
+
+
+def hierarchical_task_reward(
+    completions: Sequence[Any],
+    task: Sequence[str] | None = None,
+    principal: Sequence[str] | None = None,
+    others: Sequence[Any] | None = None,
+    **kwargs: Any,
+) -> list[float]:
+    """:func:`task_reward` with partial credit by the ICD hierarchy: code 1, category 0.5, chapter 0.25 (the
+    principal), :func:`hierarchical_f1` (other codes)."""
+    return _task_scores(completions, task, principal, others, hierarchical=True)
 
 
 def overlong_penalty(length: int, l_max: int = 7000, l_cache: int = 6500) -> float:

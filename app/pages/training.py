@@ -106,7 +106,7 @@ def _tiny_build_status() -> None:
 
 if not Path(model_path).is_dir():
     st.warning(md("{} is not a model folder yet.", model_path))
-    if st.button("Build the tiny offline model there (random weights, a few seconds)"):
+    if st.button("Build the tiny offline model there (random weights, about 10 s)"):
         tiny = TinyParams(model_path, confined_to=str_or_none(confinement(settings())))
         st.session_state["tiny_job"] = submit(engine, settings(), tiny, user_name())
     if "tiny_job" in st.session_state:

@@ -40,3 +40,35 @@ def split_code_list(raw: str) -> tuple[list[str], list[str]]:
         elif code not in codes:
             codes.append(code)
     return codes, bad
+
+
+#: The 22 chapters of ICD-10, each as the first and last three-character category it spans (chapter II,
+#: neoplasms, runs C00–D48; chapter III, blood, D50–D89: a chapter is a range, not a letter).
+CHAPTERS: tuple[tuple[str, str], ...] = (
+    ("A00", "B99"), ("C00", "D48"), ("D50", "D89"), ("E00", "E90"), ("F00", "F99"), ("G00", "G99"),
+    ("H00", "H59"), ("H60", "H95"), ("I00", "I99"), ("J00", "J99"), ("K00", "K93"), ("L00", "L99"),
+    ("M00", "M99"), ("N00", "N99"), ("O00", "O99"), ("P00", "P96"), ("Q00", "Q99"), ("R00", "R99"),
+    ("S00", "T98"), ("V01", "Y98"), ("Z00", "Z99"), ("U00", "U85"),
+)  # fmt: skip
+#: Partial credit of a predicted code against a gold one: the same code, the same category (its first three
+#: characters), the same chapter; anything else earns nothing.
+CREDIT_CODE, CREDIT_CATEGORY, CREDIT_CHAPTER = 1.0, 0.5, 0.25
+
+
+def chapter(code: str) -> int | None:
+    """The ICD-10 chapter (1–22) of a code, None when its category lies in none."""
+    category = code[:3]
+    for number, (first, last) in enumerate(CHAPTERS, start=1):
+        if first <= category <= last:
+            return number
+    return None
+
+
+def code_credit(predicted: str, gold: str) -> float:
+    """How close a predicted code is to the gold one, by the hierarchy: code > category > chapter > nothing."""
+    if predicted == gold:
+        return CREDIT_CODE
+    if len(gold) >= 3 and predicted[:3] == gold[:3]:
+        return CREDIT_CATEGORY
+    same = chapter(predicted)
+    return CREDIT_CHAPTER if same is not None and same == chapter(gold) else 0.0

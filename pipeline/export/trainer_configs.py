@@ -129,6 +129,8 @@ N_GPUS="${{N_GPUS:-8}}"
 # function: L_max = 7000 > the 1500-token response limit of table 2, so it is off here; to use it, add
 #   reward.reward_manager.name=dapo +reward.reward_kwargs.overlong_buffer_cfg.enable=True
 #   +reward.reward_kwargs.overlong_buffer_cfg.len=<L_cache> +reward.reward_kwargs.overlong_buffer_cfg.penalty_factor=1.0
+# Partial credit by the ICD hierarchy (code 1, category 0.5, chapter 0.25) instead of the paper's exact match: add
+#   reward.custom_reward_function.name=compute_score_hierarchical
 python3 -m verl.trainer.main_ppo \\
   algorithm.adv_estimator=grpo \\
   algorithm.use_kl_in_reward=False \\

@@ -11,6 +11,10 @@ names exactly the gold principal] (``sradit/principal``), 0.9 × F1 of the answe
 (``sradit/other``), or 0.9 × (0.5 × principal + 0.5 × F1) from one answer (``sradit/multi``). Names map to codes
 as the project's parsers map them (exact, then with spaces and bracket widths folded, or a code written as such).
 
+``compute_score_hierarchical`` (``custom_reward_function.name=compute_score_hierarchical``; off by default) is
+``training.rewards.hierarchical_task_reward``: partial credit by the ICD hierarchy, the same code 1, its category
+0.5, its chapter 0.25, and the other codes' F1 with those credits.
+
 Overlong shaping (eq. 3) needs the response length, which verl does not pass to a custom reward function:
 ``verl_grpo.sh`` documents verl's own ``overlong_buffer`` (the DAPO reward manager) for it.
 """
@@ -86,6 +90,43 @@ def _f1(gold: list[str], pred: list[str]) -> float:
     return 2 * len(g & p) / (len(g) + len(p))
 
 
+# The ICD-10 chapters as category ranges and the credits of pipeline.domain.codes (copied: this file imports nothing).
+_CHAPTERS = (
+    ("A00", "B99"), ("C00", "D48"), ("D50", "D89"), ("E00", "E90"), ("F00", "F99"), ("G00", "G99"),
+    ("H00", "H59"), ("H60", "H95"), ("I00", "I99"), ("J00", "J99"), ("K00", "K93"), ("L00", "L99"),
+    ("M00", "M99"), ("N00", "N99"), ("O00", "O99"), ("P00", "P96"), ("Q00", "Q99"), ("R00", "R99"),
+    ("S00", "T98"), ("V01", "Y98"), ("Z00", "Z99"), ("U00", "U85"),
+)  # fmt: skip
+_CREDIT_CODE, _CREDIT_CATEGORY, _CREDIT_CHAPTER = 1.0, 0.5, 0.25
+
+
+def _chapter(code: str) -> int | None:
+    for number, (first, last) in enumerate(_CHAPTERS, start=1):
+        if first <= code[:3] <= last:
+            return number
+    return None
+
+
+def _credit(predicted: str, gold: str) -> float:
+    if predicted == gold:
+        return _CREDIT_CODE
+    if len(gold) >= 3 and predicted[:3] == gold[:3]:
+        return _CREDIT_CATEGORY
+    same = _chapter(predicted)
+    return _CREDIT_CHAPTER if same is not None and same == _chapter(gold) else 0.0
+
+
+def _hierarchical_f1(gold: list[str], pred: list[str]) -> float:
+    g, p = set(gold), set(pred)
+    if not g and not p:
+        return 1.0
+    if not g or not p:
+        return 0.0
+    precision = sum(max(_credit(c, x) for x in g) for c in p) / len(p)
+    recall = sum(max(_credit(c, x) for c in p) for x in g) / len(g)
+    return 0.0 if precision + recall == 0 else 2 * precision * recall / (precision + recall)
+
+
 def _gold(ground_truth: str) -> tuple[str, list[str]]:
     """``[principal|o1;o2]`` → (principal, other codes)."""
     body = str(ground_truth).translate(_FOLD).strip().strip("[]")
@@ -106,22 +147,38 @@ def _multi_items(text: str) -> tuple[list[str], list[str]]:
     return _items(found.get("主要诊断", "")), _items(found.get("其他诊断", ""))
 
 
-def compute_score(data_source: str, solution_str: str, ground_truth: str, extra_info: dict | None = None) -> float:
-    """verl's custom reward: the reward of one completion for its row's sub-task (from ``data_source``)."""
+def _score(data_source: str, solution_str: str, ground_truth: str, hierarchical: bool) -> float:
     text = str(solution_str)
     task = str(data_source).rsplit("/", 1)[-1]
     principal, others = _gold(ground_truth)
     fmt = FORMAT_WEIGHT if _well_formed(text) else 0.0
     body = _answer(text)
     items = _items(text if body is None else body)
+
+    def match(named: list[str]) -> float:
+        if len(named) != 1:
+            return 0.0
+        return _credit(named[0], principal) if hierarchical else float(named[0] == principal)
+
+    f1 = _hierarchical_f1 if hierarchical else _f1
     if task == "principal":
-        named = _codes(items, PRINCIPAL_NAMES)
-        return fmt + MATCH_WEIGHT * float(len(named) == 1 and named[0] == principal)
+        return fmt + MATCH_WEIGHT * match(_codes(items, PRINCIPAL_NAMES))
     if task == "other":
-        return fmt + MATCH_WEIGHT * _f1(others, _codes(items, OTHER_NAMES))
+        return fmt + MATCH_WEIGHT * f1(others, _codes(items, OTHER_NAMES))
     if task == "multi":
         p_items, o_items = _multi_items(text)
-        named = _codes(p_items, PRINCIPAL_NAMES)
-        hit = float(len(named) == 1 and named[0] == principal)
-        return fmt + MATCH_WEIGHT * (0.5 * hit + 0.5 * _f1(others, _codes(o_items, OTHER_NAMES)))
+        hit = match(_codes(p_items, PRINCIPAL_NAMES))
+        return fmt + MATCH_WEIGHT * (0.5 * hit + 0.5 * f1(others, _codes(o_items, OTHER_NAMES)))
     raise ValueError(f"data_source {data_source!r} is not sradit/principal, sradit/other or sradit/multi")
+
+
+def compute_score(data_source: str, solution_str: str, ground_truth: str, extra_info: dict | None = None) -> float:
+    """verl's custom reward: the reward of one completion for its row's sub-task (from ``data_source``)."""
+    return _score(data_source, solution_str, ground_truth, hierarchical=False)
+
+
+def compute_score_hierarchical(
+    data_source: str, solution_str: str, ground_truth: str, extra_info: dict | None = None
+) -> float:
+    """:func:`compute_score` with partial credit by the ICD hierarchy (the project's ``reward: hierarchical``)."""
+    return _score(data_source, solution_str, ground_truth, hierarchical=True)

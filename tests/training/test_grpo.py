@@ -24,14 +24,17 @@ import transformers  # noqa: E402
 import trl  # noqa: E402,F401
 from safetensors.torch import load_file  # noqa: E402
 
+from pipeline.errors import InputError  # noqa: E402
 from tests.training.grpo_rows import REWARDED, grpo_file, small_config  # noqa: E402
 from training.grpo import (  # noqa: E402
     GRPORunConfig,
     build_trainer,
     grpo_rows,
     learning_evidence,
+    reward_functions,
     run_grpo,
 )
+from training.rewards import hierarchical_task_reward, task_reward  # noqa: E402
 from training.train_entry import ConfigError, load_config  # noqa: E402
 
 
@@ -176,6 +179,13 @@ def test_grpo_config_file(tmp_path: Path) -> None:
     assert cfg.reward_weights == [1.0, 0.5, 2.0] and cfg.use_vllm is False
     with pytest.raises(ConfigError, match="'group_size'"):
         load_config("grpo", root / "configs" / "grpo.yaml", ["group_size=6"])
+    assert reward_functions(paper)[0] is task_reward  # the paper's outcome reward unless a run asks otherwise
+    partial = load_config("grpo", root / "configs" / "grpo.yaml", ["reward=hierarchical"])
+    assert reward_functions(partial)[0] is hierarchical_task_reward
+    grpo_file(tmp_path / "train.jsonl", 1, 1)
+    wrong = small_config(tmp_path, tmp_path / "train.jsonl", tmp_path / "out", reward="partial")
+    with pytest.raises(InputError, match="reward 'partial' is not one of paper, hierarchical"):
+        wrong.validate()
     for name in ("zero3.yaml", "fsdp.yaml"):
         import yaml
 

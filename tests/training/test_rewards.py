@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import pytest
 
+from tests.training.reward_cases import HIERARCHY_CASES, T
 from training.rewards import (
     OverlongPenalty,
     completion_text,
     format_reward,
+    hierarchical_task_reward,
     multi_reward,
     other_reward,
     overlong_penalty,
     principal_reward,
     task_reward,
 )
-
-T = "<think>依据病历逐一判断。</think>"
 
 # (completion, gold principal, expected reward)
 PRINCIPAL_CASES = [
@@ -195,3 +195,12 @@ def test_names_fit_trl_logging() -> None:
         get_callable_name(f) for f in (format_reward, principal_reward, other_reward, task_reward, OverlongPenalty())
     ]
     assert names == ["format_reward", "principal_reward", "other_reward", "task_reward", "overlong_penalty"]
+
+
+@pytest.mark.parametrize(("task", "completion", "principal", "others", "paper", "hierarchical"), HIERARCHY_CASES)
+def test_the_hierarchical_reward_gives_partial_credit_where_the_papers_gives_none(
+    task: str, completion: str, principal: str, others: list[str], paper: float, hierarchical: float
+) -> None:
+    columns = {"task": [task], "principal": [principal], "others": [others]}
+    assert task_reward([completion], **columns) == [pytest.approx(paper)]
+    assert hierarchical_task_reward([completion], **columns) == [pytest.approx(hierarchical)]

@@ -16,7 +16,8 @@ from db.engine import make_engine
 from pipeline.domain.label_space import OTHER, PRINCIPAL
 from pipeline.export.datasets import ExportConfig, export
 from pipeline.settings import Settings
-from training.rewards import task_reward
+from tests.training.reward_cases import HIERARCHY_CASES
+from training.rewards import hierarchical_task_reward, task_reward
 
 P_CODE, P_NAME = next(iter(PRINCIPAL.items()))
 (O1, N1), (O2, N2), (O3, N3) = list(OTHER.items())[:3]
@@ -77,6 +78,25 @@ def test_reward_py_gives_the_projects_own_rewards(exports: dict[str, Path]) -> N
         reward.compute_score("gsm8k", "x", "[A|]")
     source = (exports["verl"] / "reward.py").read_text(encoding="utf-8")
     assert "import pipeline" not in source and "from pipeline" not in source and "from training" not in source
+
+
+def test_reward_py_gives_the_hierarchical_reward_as_the_project_does(exports: dict[str, Path]) -> None:
+    """compute_score_hierarchical against training.rewards on both tables: the paper's cases (where partial credit
+    changes nothing but hedges and near misses) and the hierarchy's own, with their hand-computed values."""
+    reward = _load_like_verl(exports["verl"] / "reward.py")
+    rows = [(t, c, p, o) for t, c, p, o in TABLE] + [(t, c, p, o) for t, c, p, o, _, _ in HIERARCHY_CASES]
+    for task, completion, principal, others in rows:
+        ground_truth = f"[{principal}|{';'.join(others)}]"
+        got = reward.compute_score_hierarchical(f"sradit/{task}", completion, ground_truth, {"task": task})
+        want = hierarchical_task_reward([completion], task=[task], principal=[principal], others=[others])[0]
+        assert got == pytest.approx(want), (task, completion, got, want)
+    for task, completion, principal, others, paper, hierarchical in HIERARCHY_CASES:
+        ground_truth = f"[{principal}|{';'.join(others)}]"
+        assert reward.compute_score(f"sradit/{task}", completion, ground_truth) == pytest.approx(paper)
+        assert reward.compute_score_hierarchical(f"sradit/{task}", completion, ground_truth) == pytest.approx(
+            hierarchical
+        )
+    assert "compute_score_hierarchical" in (exports["verl"] / "verl_grpo.sh").read_text(encoding="utf-8")
 
 
 def test_verl_script_holds_table_2(exports: dict[str, Path]) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
 import pandas as pd
@@ -12,7 +13,7 @@ from app.folders import FOLDER_HELP, confine, confinement
 from app.inert import md
 from app.state import ready_engine, settings
 from pipeline.domain.vocabulary import EXPORT_FORMATS, EXPORT_SELECTIONS, EXPORT_TASKS, FRAMEWORKS
-from pipeline.errors import InputError, SraditError
+from pipeline.errors import SraditError
 from pipeline.export.datasets import ExportConfig, export, list_exports, zip_folder
 from pipeline.overview import round_numbers
 
@@ -86,19 +87,24 @@ if rows:
     names = {
         r["id"]: f"#{r['id']} · round {r['round']} · {r['format']} v{r['version']} · {r['rows']} rows" for r in rows
     }
-    chosen = st.selectbox("Download a version", list(names), format_func=names.get)
-    row = next(e for e in exports if e.id == chosen)
-    folder = Path(row.path)
-    if folder.is_dir():
-        try:
-            archive = zip_folder(folder, row.checksum)
-        except InputError as e:  # a file changed since it was written: never served
-            st.error(md("{}", str(e)))
-        else:
-            st.download_button(
-                md("Download {}.zip", folder.name), archive, file_name=f"{folder.name}.zip", mime="application/zip"
+    st.markdown("**Download a version**")
+    st.caption(
+        "Each is zipped when its button is clicked, after its files are checked against its checksum: a version "
+        "whose files changed since it was written is not served (the download fails; the server log says which file)."
+    )
+    for e in exports:
+        folder = Path(e.path)
+        left, right = st.columns([3, 2])
+        left.markdown(md("{}", names[e.id]))
+        if folder.is_dir():
+            right.download_button(
+                md("Download {}.zip", folder.name),
+                partial(zip_folder, folder, e.checksum),  # deferred: nothing is zipped until the click
+                file_name=f"{folder.name}.zip",
+                mime="application/zip",
+                key=f"download_{e.id}",
             )
-    else:
-        st.warning(md("{} is no longer on the server.", folder))
+        else:
+            right.warning(md("{} is no longer on the server.", folder))
 else:
     st.caption("None yet.")

@@ -80,9 +80,14 @@ def test_an_export_inside_the_data_folder_is_written_and_listed(
     # Counts before what they count, not raw keys (`train_original_records 60`); versions named, not `export 7`.
     said = shown(at.success[0].value)
     assert "train original records" in said and "train_original_records" not in said
-    newest = list_exports(make_engine(url))[0]
-    version = next(s for s in at.selectbox if s.label == "Download a version")
-    assert f"#{newest.id} · round 1 · trl-sft v{newest.version} · {newest.row_counts['train']} rows" in version.options
+    newest, *_ = versions = list_exports(make_engine(url))
+    said = [shown(m.value) for m in at.markdown]
+    assert f"#{newest.id} · round 1 · trl-sft v{newest.version} · {newest.row_counts['train']} rows" in said
+    # A button per version, zipped at its click: no choice to race a rerun (a chosen version and a click during
+    # the rerun downloaded the previous choice), and nothing zipped while the page draws.
+    buttons = [shown(b.proto.label) for b in at.get("download_button")]
+    assert buttons == [f"Download {Path(v.path).name}.zip" for v in versions], buttons
+    assert all(b.proto.HasField("deferred_file_id") for b in at.get("download_button"))
 
 
 def test_an_admin_lets_pages_write_anywhere(demo: tuple[str, Path], monkeypatch: pytest.MonkeyPatch) -> None:

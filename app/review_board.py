@@ -24,8 +24,10 @@ from pipeline.domain.records import TEXT_SECTIONS
 from pipeline.errors import InputError
 from pipeline.ingest.dictionary import names_for
 from pipeline.review.board import (
+    EVERY,
     Board,
     Card,
+    Only,
     decide_rest,
     find_badcase,
     history,
@@ -110,7 +112,7 @@ def _open(badcase_id: int | None, focus_variant: int | None = None) -> None:
 
 
 def filter_changed() -> None:
-    """The code filter changed: the next board is the first badcase that matches it."""
+    """The queue was narrowed or widened: the next board is the first badcase that matches."""
     _open(None)
 
 
@@ -276,11 +278,11 @@ def _undo_message(number: int, undone: Undone) -> str:
     return f"undone: Variant {number} {said(undone.decision, undone.score)} → {back}"
 
 
-def _next(engine: Engine, uid: int, round_no: int, include_filtered: bool, board: Board, code: str | None) -> None:
+def _next(engine: Engine, uid: int, round_no: int, include_filtered: bool, board: Board, only: Only) -> None:
     _act()
-    found = next_badcase(engine, uid, round_no, include_filtered, after=board.badcase_id, code=code)
+    found = next_badcase(engine, uid, round_no, include_filtered, after=board.badcase_id, only=only)
     _open(found if found != board.badcase_id else None)
-    left = "no other badcase left for you" + (f" with code {code}" if code else "")
+    left = "no other badcase left for you" + only.words()
     _ss()["board_message"] = None if found and found != board.badcase_id else left
 
 
@@ -295,10 +297,10 @@ def draw_board(
     include_filtered: bool,
     required: int,
     keys: KeyMap,
-    code: str | None = None,
+    only: Only = EVERY,
 ) -> None:
-    """The board of the badcase open in this session (else the next one this expert has not finished; with
-    ``code``, the next with that gold code)."""
+    """The board of the badcase open in this session (else the next one this expert has not finished, of those
+    the page narrowed the queue to)."""
     ss = _ss()
     # The history lists this browser session's decisions: those after the expert's last one before it.
     ss.setdefault("board_since", last_review_id(engine, uid))
@@ -308,13 +310,9 @@ def draw_board(
         st.warning(md("Round {} has left review: its decisions are closed.", round_no))
         return
     if ss.get("board_badcase") is None:
-        _open(next_badcase(engine, uid, round_no, include_filtered, code=code))
+        _open(next_badcase(engine, uid, round_no, include_filtered, only=only))
     if ss.get("board_badcase") is None:
-        st.success(
-            md("Every badcase of this round with code {} is finished for you.", code)
-            if code
-            else "Every badcase of this round is finished for you."
-        )
+        st.success(md("Every badcase of this round{} is finished for you.", only.words()))
         st.button(
             "Undo last decision",
             shortcut=keys.keys["undo"],
@@ -334,7 +332,7 @@ def draw_board(
         _header(engine, board)
         if board.notice():
             st.success(md("{}", board.notice()))
-        _keys(engine, uid, round_no, include_filtered, required, board, focused, keys, code)
+        _keys(engine, uid, round_no, include_filtered, required, board, focused, keys, only)
         _grid(board, focused)
         if board.cards:
             _reason(engine, uid, required, board, focused, keys)
@@ -371,7 +369,7 @@ def _keys(
     board: Board,
     focused: int,
     keys: KeyMap,
-    code: str | None,
+    only: Only,
 ) -> None:
     k = keys.keys
     st.caption(inert(keys.line()))
@@ -415,7 +413,7 @@ def _keys(
             key="board_next_badcase",
             shortcut=k["next_badcase"],
             on_click=_next,
-            args=(engine, uid, round_no, include_filtered, board, code),
+            args=(engine, uid, round_no, include_filtered, board, only),
         )
         key_sheet(engine, uid, keys)
 

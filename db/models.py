@@ -282,6 +282,19 @@ class Badcase(Base):
     record: Mapped[Record] = relationship()
 
 
+class Assignment(Base):
+    """A badcase given to an expert to review (their "assigned to me" queue); others may still review it."""
+
+    __tablename__ = "assignments"
+    __table_args__ = (UniqueConstraint("badcase_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    badcase_id: Mapped[int] = mapped_column(ForeignKey("badcases.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    assigned_by: Mapped[str] = mapped_column(String(100))
+    assigned_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
 class Variant(Base):
     """A rewrite of a badcase's record that should keep its labels; never deleted, only judged."""
 

@@ -13,12 +13,15 @@ from app.services.jobs import get_job, recent_jobs, submit
 from app.services.models import model_names
 from app.state import ready_engine, settings
 from db.vocabulary import BADCASE_ERROR_WORDS, BADCASE_ERRORS, JOB_ACTIVE_STATUSES
+from pipeline.accounts.users import list_users
 from pipeline.augment.filter_chain import badcase_variants
 from pipeline.distill.traces import traces_of_badcase
 from pipeline.domain.label_space import all_codes
 from pipeline.domain.records import TEXT_SECTIONS
+from pipeline.errors import SraditError
 from pipeline.mining.badcases import badcase_detail, list_badcases
 from pipeline.mining.kfold import MiningConfig
+from pipeline.review.assignments import assign, assigned_counts
 from pipeline.review.label_issues import HELD, list_label_issues
 
 require("engineer")
@@ -81,6 +84,24 @@ shown = sorted(
     key=lambda r: -(r.label_error_confidence if r.label_error_confidence is not None else -1),
 )
 flags = {i.badcase_id: i.status for i in list_label_issues(engine, round_no=round_no) if i.status in HELD}
+
+with st.expander(md("Deal round {}'s badcases to experts", round_no)):
+    dealt = assigned_counts(engine, round_no)
+    st.caption(
+        md("Assigned now: {}.", ", ".join(f"{n} {k}" for n, k in dealt.items()))
+        if dealt
+        else "None assigned yet: every expert's queue is every badcase."
+    )
+    with st.form("assign"):
+        a1, a2 = st.columns([3, 1])
+        reviewers = [name for name, _role, active, _created in list_users(engine) if active]
+        experts = a1.multiselect("Experts", reviewers)
+        copies = a2.number_input("Experts per badcase", 1, 10, settings().reviews_required)
+        if st.form_submit_button("Deal the unfinished badcases"):
+            try:
+                st.success(md("{}", assign(engine, round_no, experts, user_name(), int(copies)).text()))
+            except SraditError as e:
+                st.error(md("{}", str(e)))
 
 names = all_codes()
 table = pd.DataFrame(

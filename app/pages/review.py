@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app.auth import require, user_id
+from app.auth import require, user_id, user_name
+from app.inert import md
 from app.review_board import draw_board, filter_changed, install_keys, open_case
 from app.review_single import draw_single
 from app.state import ready_engine, settings
 from pipeline.overview import round_numbers
+from pipeline.review.assignments import assigned_counts
+from pipeline.review.board import Only
 from pipeline.review.keys import key_map
 from pipeline.review.queue import progress
 
@@ -30,7 +33,16 @@ single = top[2].toggle("One at a time", key="review_single", help="One variant p
 uid = user_id()
 required = settings().reviews_required
 
-filters = st.columns([1, 1, 4])
+mine = assigned_counts(engine, round_no).get(user_name(), 0)
+filters = st.columns([1, 1, 1, 3])
+assigned = filters[2].toggle(
+    md("Assigned to me ({})", mine),
+    value=mine > 0,
+    key=f"review_assigned_{round_no}",
+    on_change=filter_changed,
+    disabled=mine == 0,
+    help="The badcases an engineer dealt to you (Badcases page, or `sradit review assign`).",
+)
 code = (
     filters[0]
     .text_input(
@@ -58,4 +70,4 @@ install_keys(keys)
 if single:
     draw_single(engine, uid, round_no, include_filtered, required)
 else:
-    draw_board(engine, uid, round_no, include_filtered, required, keys, code or None)
+    draw_board(engine, uid, round_no, include_filtered, required, keys, Only(code or None, assigned and mine > 0))

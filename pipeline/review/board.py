@@ -20,6 +20,7 @@ from db.engine import read_session
 from db.models import Badcase, Record, Review, Round, Variant, VariantVerdict
 from pipeline.domain.records import TEXT_SECTIONS
 from pipeline.errors import InputError
+from pipeline.review.assignments import assigned_to
 from pipeline.review.label_issues import held
 from pipeline.review.queue import decide_many
 from pipeline.rounds.lookup import in_round, round_id, stored_config
@@ -119,17 +120,33 @@ def with_code(code: str):  # type: ignore[no-untyped-def]
     return exists(record)
 
 
+@dataclass(frozen=True)
+class Only:
+    """What an expert narrowed their queue to on the Review page."""
+
+    code: str | None = None  #: badcases with this gold code (principal or other)
+    assigned: bool = False  #: badcases assigned to them
+
+    def words(self) -> str:
+        """ " with code I10 assigned to you", for "no other badcase left …"."""
+        return (f" with code {self.code}" if self.code else "") + (" assigned to you" if self.assigned else "")
+
+
+#: The queue not narrowed.
+EVERY = Only()
+
+
 def next_badcase(
     engine: Engine,
     reviewer_id: int,
     round_no: int,
     include_filtered: bool = False,
     after: int | None = None,
-    code: str | None = None,
+    only: Only = EVERY,
 ) -> int | None:
     """The first badcase (after ``after``, then from the start) this expert has not finished: no best picked
-    and a variant in scope not yet approved or rejected by them, and no label issue holding it; with ``code``,
-    only badcases with that gold code. None: nothing left in this round (of that code)."""
+    and a variant in scope not yet approved or rejected by them, and no label issue holding it; of those, ``only``
+    the ones with its code and assigned to them if it says so. None: nothing left."""
     mine = aliased(Review)
     decided = exists().where(
         mine.variant_id == Variant.id,
@@ -155,8 +172,10 @@ def next_badcase(
             .order_by(Badcase.id)
             .limit(1)
         )
-        if code:
-            q = q.where(with_code(code))
+        if only.code:
+            q = q.where(with_code(only.code))
+        if only.assigned:
+            q = q.where(assigned_to(reviewer_id))
         found = s.scalar(q.where(Badcase.id > after)) if after is not None else None
         return found if found is not None else s.scalar(q)
 

@@ -6,10 +6,12 @@ import pytest
 from sqlalchemy import Engine, func, select
 
 from db.engine import read_session, write_session
-from db.models import Badcase, Record, Review, Round, Variant
+from db.models import Assignment, Badcase, Record, Review, Round, Variant
 from pipeline.errors import InputError
 from pipeline.review.agreement import agreement_stats
+from pipeline.review.assignments import assign, assigned_counts
 from pipeline.review.board import (
+    Only,
     decide_rest,
     expert_minutes_per_badcase,
     find_badcase,
@@ -190,11 +192,42 @@ def test_the_code_filter_and_a_typed_case_id_open_the_badcases_an_expert_asks_fo
         ).all()
     last_id, last_case, last_principal, last_others = rows[-1]
     assert next_badcase(engine, e1, 1) == rows[0][0]
-    assert next_badcase(engine, e1, 1, code=last_principal) == min(r[0] for r in rows if r[2] == last_principal)
+    assert next_badcase(engine, e1, 1, only=Only(code=last_principal)) == min(
+        r[0] for r in rows if r[2] == last_principal
+    )
     other = next(c for c in last_others if all(c not in (r[3] or []) and c != r[2] for r in rows[:-1]))
-    assert next_badcase(engine, e1, 1, code=other) == last_id  # matched among the other codes only
-    assert next_badcase(engine, e1, 1, code=other[:-1]) is None  # a whole code, not a prefix
-    assert next_badcase(engine, e1, 1, code="%") is None  # the LIKE wildcard is a character here
+    assert next_badcase(engine, e1, 1, only=Only(code=other)) == last_id  # matched among the other codes only
+    assert next_badcase(engine, e1, 1, only=Only(code=other[:-1])) is None  # a whole code, not a prefix
+    assert next_badcase(engine, e1, 1, only=Only(code="%")) is None  # the LIKE wildcard is a character here
     assert find_badcase(engine, 1, f" {last_case} ") == last_id
     with pytest.raises(InputError, match=r"round 1 has no badcase of record 'nobody'"):
         find_badcase(engine, 1, "nobody")
+
+
+def test_badcases_dealt_to_experts_make_each_ones_assigned_queue(engine: Engine, queue: dict[str, int]) -> None:
+    """3 badcases dealt to two experts, each to 2 of them: evenly (3 + 3), none twice; dealing again adds nothing,
+    a third expert joining gets only what is missing; the "assigned to me" queue is theirs, and nobody else's queue
+    changes. Refusals name the account."""
+    e3 = queue["e3"]
+    with read_session(engine) as s:
+        badcases = list(s.scalars(select(Badcase.id).order_by(Badcase.id)))
+    first = assign(engine, 1, ["e1", "e2"], "eng", copies=2)
+    assert first.added == {"e1": 3, "e2": 3} and first.complete == 0
+    assert assign(engine, 1, ["e1", "e2"], "eng", copies=2).added == {"e1": 0, "e2": 0}  # run again: nothing new
+    spread = assign(engine, 1, ["e1", "e3"], "eng", copies=1)
+    assert spread.added == {"e1": 0, "e3": 0} and spread.complete == 3  # e1 already holds every badcase
+    assert assigned_counts(engine, 1) == {"e1": 3, "e2": 3}
+    one = assign(engine, 1, ["e3", "e2"], "eng", copies=2)  # e2 holds all three: e3 gets each of them once
+    assert one.added == {"e3": 3, "e2": 0}
+    assert next_badcase(engine, e3, 1, only=Only(assigned=True)) == badcases[0]
+    with write_session(engine) as s:
+        s.query(Assignment).filter(Assignment.user_id == e3, Assignment.badcase_id == badcases[0]).delete()
+    assert next_badcase(engine, e3, 1, only=Only(assigned=True)) == badcases[1]  # only their own
+    assert next_badcase(engine, e3, 1) == badcases[0]  # the whole queue stays theirs to review
+    assert next_badcase(engine, queue["eng"], 1, only=Only(assigned=True)) is None  # nothing dealt to eng
+    with pytest.raises(InputError, match="no account named 'nobody'"):
+        assign(engine, 1, ["e1", "nobody"], "eng")
+    with pytest.raises(InputError, match="copies 3: each badcase goes to between 1 and 2"):
+        assign(engine, 1, ["e1", "e2"], "eng", copies=3)
+    with pytest.raises(InputError, match="there is no round 9|round 9"):
+        assign(engine, 9, ["e1"], "eng")

@@ -96,7 +96,7 @@ with st.expander(md("Deal round {}'s badcases to experts", round_no)):
         a1, a2 = st.columns([3, 1])
         reviewers = [name for name, _role, active, _created in list_users(engine) if active]
         experts = a1.multiselect("Experts", reviewers)
-        copies = a2.number_input("Experts per badcase", 1, 10, settings().reviews_required)
+        copies = a2.number_input("Experts per badcase", 1, 10, 1, help="Each badcase goes to this many of them.")
         if st.form_submit_button("Deal the unfinished badcases"):
             try:
                 st.success(md("{}", assign(engine, round_no, experts, user_name(), int(copies)).text()))

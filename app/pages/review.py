@@ -24,44 +24,40 @@ if not rounds:
     st.info("Nothing to review yet.")
     st.stop()
 
-top = st.columns([1, 1, 1, 3])
-round_no = top[0].selectbox("Round", rounds, key="review_round")
-include_filtered = top[1].toggle(
-    "Include filtered-out", key="review_filtered", help="Variants that failed a filter come after the ranked ones."
-)
-single = top[2].toggle("One at a time", key="review_single", help="One variant per screen instead of the board.")
-uid = user_id()
-required = settings().reviews_required
-
-mine = assigned_counts(engine, round_no).get(user_name(), 0)
-filters = st.columns([1, 1, 1, 3])
-assigned = filters[2].toggle(
-    md("Assigned to me ({})", mine),
-    value=mine > 0,
-    key=f"review_assigned_{round_no}",
-    on_change=filter_changed,
-    disabled=mine == 0,
-    help="The badcases an engineer dealt to you (Badcases page, or `sradit review assign`).",
-)
-code = (
-    filters[0]
-    .text_input(
+# The queue's settings live in the sidebar: every line above the board is a line of the text being judged
+# pushed down (at 1440×900 the first five cards are in view with the round's progress alone above them).
+with st.sidebar:
+    round_no = st.selectbox("Round", rounds, key="review_round")
+    include_filtered = st.toggle(
+        "Include filtered-out", key="review_filtered", help="Variants that failed a filter come after the ranked ones."
+    )
+    single = st.toggle("One at a time", key="review_single", help="One variant per screen instead of the board.")
+    uid = user_id()
+    mine = assigned_counts(engine, round_no).get(user_name(), 0)
+    assigned = st.toggle(
+        md("Assigned to me ({})", mine),
+        value=mine > 0,
+        key=f"review_assigned_{round_no}",
+        on_change=filter_changed,
+        disabled=mine == 0,
+        help="Only the badcases an engineer assigned to you (Badcases page, or `sradit review assign`).",
+    )
+    code = st.text_input(
         "Only badcases with code",
         key="review_code",
         on_change=filter_changed,
         help="An ICD code, principal or other, as in the gold labels (e.g. I10.x00); blank: every badcase.",
+    ).strip()
+    st.text_input(
+        "Open badcase (病案标识)",
+        key="review_case",
+        on_change=open_case,
+        args=(engine, round_no),
+        help="Opens that record's badcase in this round on the board, whatever the code filter.",
     )
-    .strip()
-)
-filters[1].text_input(
-    "Open badcase (病案标识)",
-    key="review_case",
-    on_change=open_case,
-    args=(engine, round_no),
-    help="Opens that record's badcase in this round on the board, whatever the code filter.",
-)
+required = settings().reviews_required
 p = progress(engine, uid, round_no)
-top[3].progress(
+st.progress(
     p.decided / p.variants if p.variants else 1.0,
     text=f"round {round_no}: {p.text()}",
 )

@@ -1,11 +1,19 @@
-"""Fixtures of the app tests."""
+"""Fixtures of the app tests: the restored ``__main__``, and for the browser tests the demo app served by
+`streamlit run` and Debian's chromium (tests/app/browser.py), one of each per module."""
 
 from __future__ import annotations
 
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+from playwright.sync_api import Browser, sync_playwright
+
+from app.services.demo import build_demo
+from db.engine import make_engine
+from pipeline.settings import Settings
+from tests.app.browser import ARGS, CHROMIUM, serve
 
 
 @pytest.fixture(autouse=True)
@@ -16,3 +24,23 @@ def _main_module_restored() -> Iterator[None]:
     main = sys.modules["__main__"]
     yield
     sys.modules["__main__"] = main
+
+
+@pytest.fixture(scope="module")
+def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
+    folder = tmp_path_factory.mktemp("browser")
+    db_url = f"sqlite:///{folder / 'demo.db'}"
+    engine = make_engine(db_url)
+    build_demo(engine, Settings(db_url=db_url, data_dir=folder / "var"), force=False)
+    with serve(folder, db_url) as url:
+        yield url, db_url
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: `apt-get install -y chromium` (the browser suite never skips)")
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield b
+        b.close()

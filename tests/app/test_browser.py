@@ -3,142 +3,29 @@ chromium. CI installs chromium; its absence fails the suite (no skip)."""
 
 from __future__ import annotations
 
-import os
 import re
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, expect
 from sqlalchemy import select
 
-from app.services.demo import build_demo
 from db.engine import make_engine, read_session, write_session
 from db.models import Job, LabelIssue, Record, Review, User, UserSession
 from pipeline.accounts.sessions import token_hash
-from pipeline.settings import Settings
-from tests.helpers import ROOT
-
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-dev-shm-usage",
-]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@contextmanager
-def _serve(folder: Path, db_url: str) -> Iterator[str]:
-    """`streamlit run app/main.py` on a free port, stopped afterwards; its log goes to ``folder``."""
-    port = _free_port()
-    env = {**os.environ, "SRADIT_DB_URL": db_url, "SRADIT_DATA_DIR": str(folder / "var")}
-    log = (folder / f"streamlit-{port}.log").open("w")
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            str(ROOT / "app" / "main.py"),
-            "--server.port",
-            str(port),
-            "--server.headless",
-            "true",
-            "--server.fileWatcherType",
-            "none",
-            "--browser.gatherUsageStats",
-            "false",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise AssertionError(f"streamlit did not start; see {log.name}")
-            time.sleep(0.5)
-        yield url
-    finally:
-        os.killpg(proc.pid, 15)
-        proc.wait(timeout=30)
-        log.close()
-
-
-@pytest.fixture(scope="module")
-def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
-    folder = tmp_path_factory.mktemp("browser")
-    db_url = f"sqlite:///{folder / 'demo.db'}"
-    engine = make_engine(db_url)
-    build_demo(engine, Settings(db_url=db_url, data_dir=folder / "var"), force=False)
-    with _serve(folder, db_url) as url:
-        yield url, db_url
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: `apt-get install -y chromium` (the browser suite never skips)")
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
-
-
-def sign_in(page: Page, url: str, name: str, password: str) -> None:
-    page.goto(url)
-    page.get_by_role("textbox", name="Name").fill(name)
-    page.get_by_role("textbox", name="Password").fill(password)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_text(f"Signed in as {name}")).to_be_visible(timeout=30_000)
-    _wait_session_cookie(page)
-
-
-def _wait_session_cookie(page: Page, seconds: float = 30) -> None:
-    """The page's script writes the session cookie a moment after "Signed in as" is drawn; a test that opens
-    a new page load right away (on a loaded machine) would race it."""
-    deadline = time.monotonic() + seconds
-    while not any(c["name"].startswith("sradit_session_") for c in page.context.cookies()):
-        if time.monotonic() > deadline:
-            raise AssertionError(f"no session cookie {seconds:.0f} s after signing in")
-        page.wait_for_timeout(200)
+from tests.app.browser import serve, settle, sign_in
 
 
 def open_queue(page: Page) -> None:
     """The Review queue in its one-at-a-time view (the page opens on the board)."""
     page.get_by_role("link", name="Review queue").click()
     expect(page.get_by_text("keys: J/K move")).to_be_visible(timeout=30_000)
-    _settle(page)
+    settle(page)
     page.get_by_text("One at a time").click()
     expect(page.get_by_text("keys: 1–5 score")).to_be_visible(timeout=30_000)
-    _settle(page)
+    settle(page)
 
 
 def header(page: Page) -> str:
@@ -166,7 +53,7 @@ def test_expert_reviews_with_the_keyboard_alone(browser: Browser, app_url: tuple
     first = header(page)
     page.keyboard.press("4")  # score 4 …
     expect(page.locator(".st-key-score_4 button")).to_have_attribute("kind", "primary", timeout=30_000)
-    _settle(page)
+    settle(page)
     second = press_and_wait(page, "a", first)  # … approve
     third = press_and_wait(page, "x", second)  # reject
     fourth = press_and_wait(page, "b", third)  # best: its badcase is done for this expert
@@ -190,11 +77,11 @@ def test_an_expert_cannot_reach_an_engineer_page(browser: Browser, app_url: tupl
     assert page.get_by_role("link", name="Generate").count() == 0
     page.goto(f"{url}/generate")  # by URL: a new page load, still signed in by the session cookie
     expect(page.get_by_text("Signed in as expert")).to_be_visible(timeout=30_000)
-    _settle(page)
+    settle(page)
     expect(page.get_by_text("Run the filter chain")).to_have_count(0)
     signed_out = browser.new_page()  # signed out, the same link: after signing in, not on Generate either
     sign_in(signed_out, url + "/generate", "expert", "expert-demo")
-    _settle(signed_out)
+    settle(signed_out)
     expect(signed_out.get_by_text("Run the filter chain")).to_have_count(0)
     expect(signed_out.get_by_role("heading", name="SRADIT Studio")).to_be_visible()
     page.close()
@@ -235,7 +122,7 @@ def test_a_reload_keeps_you_signed_in_and_sign_out_ends_the_session(browser: Bro
     context = browser.new_context()
     page = context.new_page()
     sign_in(page, url, "engineer", "engineer-demo")
-    _settle(page)
+    settle(page)
     # The page's script sets the cookie once the browser has drawn it: waited for, not raced.
     page.wait_for_function("() => document.cookie.includes('sradit_session_')", timeout=30_000)
     cookie = _session_cookie(context)
@@ -255,7 +142,7 @@ def test_a_reload_keeps_you_signed_in_and_sign_out_ends_the_session(browser: Bro
     expect(page).to_have_url(re.compile(r"/jobs/?$"), timeout=30_000)
     expect(page.get_by_role("button", name="Sign in")).to_have_count(0)
 
-    _settle(page)
+    settle(page)
     page.get_by_role("button", name="Sign out").click()
     expect(page.get_by_role("button", name="Sign in")).to_be_visible(timeout=30_000)
     page.wait_for_function("() => !document.cookie.includes('sradit_session_')", timeout=30_000)
@@ -280,7 +167,7 @@ def test_signing_in_from_a_deep_link_lands_on_that_page(
     url, db_url = app_url
     # A server just started, whose first visitor comes by the link (Streamlit's old multipage mode is still on
     # then), and the shared one.
-    with _serve(tmp_path, db_url) as fresh:
+    with serve(tmp_path, db_url) as fresh:
         for base in (fresh, url):
             context = browser.new_context()
             page = context.new_page()
@@ -303,19 +190,8 @@ def _wait_change(page: Page, before: str) -> str:
         arg=before,
         timeout=60_000,
     )
-    _settle(page)
+    settle(page)
     return header(page)
-
-
-def _settle(page: Page) -> None:
-    """Wait until the script run has finished and nothing on the page is stale, as a person would before the
-    next key: the new header arrives mid-run, and a key pressed then raced the run's end on a loaded CI machine."""
-    page.wait_for_function(
-        "() => { const app = document.querySelector('[data-testid=stApp]');"
-        " return app && app.getAttribute('data-test-script-state') === 'notRunning'"
-        " && !document.querySelector('[data-stale=true]'); }",
-        timeout=60_000,
-    )
 
 
 ROLE_PAGES = {
@@ -349,7 +225,7 @@ def test_every_page_as_every_role_draws_without_an_error(
     for name in names:
         page.get_by_role("link", name=name, exact=True).click()
         page.wait_for_timeout(300)  # the run the click starts, before waiting for it to end
-        _settle(page)
+        settle(page)
         text = page.locator("section.main, [data-testid='stMain']").first.inner_text()
         assert page.locator("[data-testid='stException']").count() == 0, f"{account} · {name}: an exception"
         for bad in ("Traceback (most recent call last)", "DeltaGenerator", "Something went wrong"):
@@ -372,12 +248,12 @@ def test_an_engineer_accepts_a_label_issue_in_the_browser(browser: Browser, app_
     page.get_by_role("link", name="Label issues", exact=True).click()
     expect(page.get_by_text(f"Issue {issue}", exact=False).first).to_be_visible(timeout=30_000)
     expect(page.get_by_text("why: the discharge summary also names")).to_be_visible()
-    _settle(page)
+    settle(page)
     note = page.get_by_role("textbox", name="Note (optional)")
     note.fill("checked the chart")
     note.press("Enter")  # the value reaches the server (a run) before the button is pressed
     page.wait_for_timeout(300)
-    _settle(page)
+    settle(page)
     page.get_by_role("button", name="Accept: new dataset version").click()
     expect(page.get_by_text(f"dataset train@L{issue} (from train) is ready")).to_be_visible(timeout=30_000)
     with read_session(engine) as s:
@@ -445,13 +321,13 @@ def _press(page: Page, key: str, shows: str) -> None:
     """A key, then wait until the page shows ``shows`` and the run is over."""
     page.keyboard.press(key)
     expect(page.get_by_text(shows).first).to_be_visible(timeout=60_000)
-    _settle(page)
+    settle(page)
 
 
 def _open_board(page: Page) -> None:
     page.get_by_role("link", name="Review queue").click()
     expect(page.get_by_text("keys: J/K move")).to_be_visible(timeout=30_000)
-    _settle(page)
+    settle(page)
 
 
 def _board_page(browser: Browser, app_url: tuple[str, str], name: str) -> tuple[Page, int]:
@@ -476,11 +352,11 @@ def test_an_expert_decides_a_badcase_on_the_board_from_the_keyboard(browser: Bro
     assert _focused(page) == numbers[0]  # the first ranked has focus
     page.keyboard.press("j")
     expect(page.locator(".st-key-board_focused button").first).to_have_text(numbers[1], timeout=60_000)
-    _settle(page)
+    settle(page)
     _press(page, "b", f"best picked: {numbers[1]}; {n - 1} variants left undecided")
     page.keyboard.press("j")
     expect(page.locator(".st-key-board_focused button").first).to_have_text(numbers[2], timeout=60_000)
-    _settle(page)
+    settle(page)
     # A reason without the mouse: T opens the box, the reason is typed, Enter rejects with it.
     page.keyboard.press("t")
     page.keyboard.type("x marks a changed diagnosis")
@@ -583,7 +459,7 @@ def test_a_rebound_key_decides_on_the_board(browser: Browser, app_url: tuple[str
     page.get_by_role("button", name="Save my keys").click()
     expect(page.get_by_text("Your keys are saved.")).to_be_visible(timeout=30_000)
     page.keyboard.press("Escape")
-    _settle(page)
+    settle(page)
     expect(page.get_by_text("Y approve").first).to_be_visible()
     first = _focused(page)
     _press(page, "y", f"approve: {first}")
@@ -653,7 +529,7 @@ def test_values_from_data_render_as_text_on_every_page(browser: Browser, app_url
     for name in ROLE_PAGES["engineer"] + ROLE_PAGES["admin"]:
         page.get_by_role("link", name=name, exact=True).click()
         page.wait_for_timeout(300)
-        _settle(page)
+        settle(page)
         text = page.locator("[data-testid='stMain']").first.inner_text()
         seen += "127.0.0.1:9/img.png" in text.replace("\u200b", "")
         assert page.evaluate(made) == [], f"{name}: elements made from data"

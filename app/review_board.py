@@ -274,6 +274,8 @@ def _undo_message(number: int, undone: Undone) -> str:
     def said(decision: str | None, score: int | None) -> str:
         return (decision or "undecided") + (f" · score {score}" if score else "")
 
+    if undone.variants > 1:
+        return f"undone: {undone.decision} of the rest, {undone.variants} variants back to undecided"
     back = said(undone.restored, undone.restored_score)
     return f"undone: Variant {number} {said(undone.decision, undone.score)} → {back}"
 

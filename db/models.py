@@ -377,6 +377,8 @@ class Review(Base):
     replaces_id: Mapped[int | None] = mapped_column(ForeignKey("reviews.id"))
     #: this expert's best pick on another variant of the badcase whose best this one took (undo gives it back)
     unbests_id: Mapped[int | None] = mapped_column(ForeignKey("reviews.id"))
+    #: the first review of one "approve / reject the rest" (every review of it points there): undone together
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("reviews.id"))
 
 
 class Selection(Base):

@@ -285,14 +285,15 @@ def decide_many(
     seconds: float | None = None,
     required: int = 1,
 ) -> int:
-    """The same decision on several variants of one badcase in one transaction (all or nothing)."""
+    """The same decision on several variants of one badcase in one transaction (all or nothing), as one batch:
+    undo takes it back whole."""
     if decision not in ("approve", "reject"):
         raise InputError(f"decision {decision!r} is not approve or reject")
     with write_session(engine) as s:
-        badcases = set()
-        for vid in variant_ids:
-            badcases.add(_decide_in(s, reviewer_id, vid, decision, None, False, None, None, seconds).badcase_id)
-        for badcase_id in badcases:
+        written = [_decide_in(s, reviewer_id, vid, decision, None, False, None, None, seconds) for vid in variant_ids]
+        for review in written:
+            review.batch_id = written[0].id
+        for badcase_id in {r.badcase_id for r in written}:
             _update_outcome(s, badcase_id, required)
     return len(variant_ids)
 
@@ -306,11 +307,13 @@ class Undone:
     score: int | None  #: its score
     restored: str | None  #: the expert's decision on the variant now (the one the undone one had replaced)
     restored_score: int | None
+    variants: int = 1  #: variants it took back: more than one for an "approve / reject the rest"
 
 
 def undo_last(engine: Engine, reviewer_id: int, required: int = 1) -> Undone | None:
     """Go back one step: undo this reviewer's latest active decision and put back what it replaced (their earlier
-    vote on the variant, with its score and reason, and a best pick it took from another variant)."""
+    vote on the variant, with its score and reason, and a best pick it took from another variant). A step is one
+    key: an "approve / reject the rest" is undone whole."""
     with write_session(engine) as s:
         user = s.get(User, reviewer_id, with_for_update=True)  # two undos at once undo two decisions
         last = s.scalar(select(Review).where(_active(reviewer_id)).order_by(Review.id.desc()).limit(1))
@@ -318,28 +321,41 @@ def undo_last(engine: Engine, reviewer_id: int, required: int = 1) -> Undone | N
             return None
         _lock_badcase(s, last.badcase_id)
         _check_open(s, last.badcase_id)
-        last.undone_at = utcnow()
-        s.flush()  # inactive before the vote it replaced is active again (the unique index)
-        restored = s.get(Review, last.replaces_id) if last.replaces_id else None
-        if restored is not None:
-            restored.undone_at = None
-            if restored.best and _other_best(s, reviewer_id, restored):
-                restored.best = False  # a best picked elsewhere since stays; this vote comes back as an approval
-        unbested = s.get(Review, last.unbests_id) if last.unbests_id else None
-        if unbested is not None and unbested.undone_at is None and not _other_best(s, reviewer_id, unbested):
-            unbested.best = True
-        s.flush()
+        step = [last]
+        if last.batch_id is not None:
+            batch = select(Review).where(_active(reviewer_id), Review.batch_id == last.batch_id)
+            step = list(s.scalars(batch.order_by(Review.id.desc())))
         name = user.name if user else str(reviewer_id)
-        restores = {"restores": restored.id} if restored else {}
-        audit(s, name, "review.undo", f"variant {last.variant_id}", review=last.id, **restores)
+        restored = [_undo_one(s, reviewer_id, review, name) for review in step]
         _update_outcome(s, last.badcase_id, required)
+        first = restored[-1]  # the batch's first variant: the focus goes back to where the step began
+        back = step[-1]
         return Undone(
-            last.variant_id,
-            "best" if last.best else last.decision,
-            last.score,
-            None if restored is None else "best" if restored.best else restored.decision,
-            None if restored is None else restored.score,
+            back.variant_id,
+            "best" if back.best else back.decision,
+            back.score,
+            None if first is None else "best" if first.best else first.decision,
+            None if first is None else first.score,
+            len(step),
         )
+
+
+def _undo_one(s: Session, reviewer_id: int, review: Review, name: str) -> Review | None:
+    """Mark one review undone and put back what it replaced; the vote restored, if any."""
+    review.undone_at = utcnow()
+    s.flush()  # inactive before the vote it replaced is active again (the unique index)
+    restored = s.get(Review, review.replaces_id) if review.replaces_id else None
+    if restored is not None:
+        restored.undone_at = None
+        if restored.best and _other_best(s, reviewer_id, restored):
+            restored.best = False  # a best picked elsewhere since stays; this vote comes back as an approval
+    unbested = s.get(Review, review.unbests_id) if review.unbests_id else None
+    if unbested is not None and unbested.undone_at is None and not _other_best(s, reviewer_id, unbested):
+        unbested.best = True
+    s.flush()
+    restores = {"restores": restored.id} if restored else {}
+    audit(s, name, "review.undo", f"variant {review.variant_id}", review=review.id, **restores)
+    return restored
 
 
 def _other_best(s: Session, reviewer_id: int, review: Review) -> bool:

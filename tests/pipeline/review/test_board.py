@@ -231,3 +231,22 @@ def test_badcases_dealt_to_experts_make_each_ones_assigned_queue(engine: Engine,
         assign(engine, 1, ["e1", "e2"], "eng", copies=3)
     with pytest.raises(InputError, match="there is no round 9|round 9"):
         assign(engine, 9, ["e1"], "eng")
+
+
+def test_undo_takes_back_a_whole_reject_the_rest_then_the_step_before(engine: Engine, queue: dict[str, int]) -> None:
+    """A, then Shift+X (reject the rest), then U: the rest are undecided again in one step (they were undone one
+    variant per U) and the approval stays; the next U takes the approval back."""
+    e1 = queue["e1"]
+    bid = next_badcase(engine, e1, 1)
+    assert bid is not None
+    first, *rest = [c.variant_id for c in load_board(engine, e1, bid).cards]
+    decide(engine, e1, first, "approve")
+    assert decide_rest(engine, e1, load_board(engine, e1, bid), "reject") == len(rest)
+    undone = undo_last(engine, e1)
+    assert undone is not None and (undone.decision, undone.variants, undone.restored) == ("reject", len(rest), None)
+    assert undone.variant_id == rest[0]  # the focus goes back to where the step began
+    board = load_board(engine, e1, bid)
+    assert {c.variant_id: c.mine and c.mine.decision for c in board.cards} == {first: "approve", **dict.fromkeys(rest)}
+    again = undo_last(engine, e1)
+    assert again is not None and (again.variant_id, again.decision, again.variants) == (first, "approve", 1)
+    assert all(c.mine is None for c in load_board(engine, e1, bid).cards)

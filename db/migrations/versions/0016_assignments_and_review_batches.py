@@ -1,6 +1,9 @@
-"""assignments: badcases given to experts, for each expert's "assigned to me" review queue
+"""assignments: badcases given to experts, for each expert's "assigned to me" review queue;
+reviews.batch_id: the decisions of one "approve / reject the rest", undone together
 
 An assignment narrows what an expert is shown first; it never stops anyone else from reviewing the badcase.
+``batch_id`` points every review of one batch at the batch's first; rows written before stay NULL (undone one at a
+time, as before).
 
 Revision ID: 0016
 Revises: 0015
@@ -37,9 +40,15 @@ def upgrade() -> None:
     )
     op.create_index(op.f("ix_assignments_badcase_id"), "assignments", ["badcase_id"])
     op.create_index(op.f("ix_assignments_user_id"), "assignments", ["user_id"])
+    with op.batch_alter_table("reviews") as batch:
+        batch.add_column(sa.Column("batch_id", sa.Integer(), nullable=True))
+        batch.create_foreign_key(batch.f("fk_reviews_batch_id_reviews"), "reviews", ["batch_id"], ["id"])
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("reviews") as batch:
+        batch.drop_constraint(batch.f("fk_reviews_batch_id_reviews"), type_="foreignkey")
+        batch.drop_column("batch_id")
     op.drop_index(op.f("ix_assignments_user_id"), table_name="assignments")
     op.drop_index(op.f("ix_assignments_badcase_id"), table_name="assignments")
     op.drop_table("assignments")

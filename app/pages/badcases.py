@@ -126,10 +126,10 @@ table = pd.DataFrame(
 )
 st.caption(
     md(
-        "{} of {} badcases of round {}, likeliest label errors first. *label error?*: how confident the "
-        "out-of-fold model is that the gold codes are wrong — 1 − the probability it gave the gold codes (the "
-        "baseline: principal and other codes weighted as the metric), or the share of its votes against them (an "
-        "LLM's samples, an ensemble's folds); empty when it gave neither.",
+        "{} of {} badcases of round {}, likeliest label errors first. *label error?*: how strongly the "
+        "out-of-fold evidence goes against the gold codes — 1 − cleanlab's label quality (principal and other "
+        "codes weighted as the metric) of the baseline's probabilities, or of an LLM's answers read as "
+        "frequencies (its samples, an ensemble's folds); empty when there is neither.",
         len(shown),
         sum(r.round_no == round_no for r in rows),
         round_no,

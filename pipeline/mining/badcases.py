@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Collection
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy import Engine, select
 
@@ -48,32 +47,6 @@ def diagnose(
     return Diagnosis(tuple(types), missing, extra, f1, is_badcase=pred_principal != gold_principal or f1 < threshold)
 
 
-def label_error_confidence(
-    gold_principal: str, gold_others: Collection[str], votes: Mapping[str, Any] | None
-) -> float | None:
-    """How strongly the model's evidence goes against the gold codes, in [0, 1] (issue 13 ranks label checks by it).
-
-    With probabilities (the baseline): 1 − p(gold), where p(gold) weighs the principal and the other codes
-    as the metric does: 0.5 × p(gold principal) + 0.5 × the mean p of the gold other codes. With votes (an
-    LLM's TCECP samples, or an ensemble's folds): the share of votes against the gold codes — each principal
-    answer votes for or against the gold principal, and each answered other-code set for or against each
-    gold other code. None when the prediction carries neither.
-    """
-    if not votes:
-        return None
-    if "principal_p" in votes:
-        p_main = float(votes["principal_p"].get(gold_principal, 0.0))
-        other_p = votes.get("other_p") or {}
-        p_others = [float(other_p.get(c, 0.0)) for c in gold_others]
-        p_gold = 0.5 * p_main + 0.5 * (sum(p_others) / len(p_others) if p_others else 1.0)
-        return round(1.0 - p_gold, 4)
-    answers = list(votes.get("principal") or [])
-    sets = [set(s) for s in votes.get("other") or []]
-    against = sum(a != gold_principal for a in answers) + sum(c not in s for s in sets for c in gold_others)
-    total = len(answers) + len(sets) * len(gold_others)
-    return round(against / total, 4) if total else None
-
-
 @dataclass(frozen=True)
 class BadcaseRow:
     id: int
@@ -87,7 +60,7 @@ class BadcaseRow:
     other_f1: float
     score: float
     status: str
-    #: how confident the out-of-fold model is that the gold codes are wrong (see label_error_confidence)
+    #: how confident the out-of-fold model is that the gold codes are wrong (pipeline.mining.label_quality)
     label_error_confidence: float | None = None
 
 

@@ -20,8 +20,9 @@ from pipeline.audit import audit
 from pipeline.domain.metric import ScoreReport, record_score, score
 from pipeline.domain.records import ID_KEY, MAIN_KEY, OTHER_KEY
 from pipeline.errors import InputError
-from pipeline.mining.badcases import DEFAULT_OTHER_F1_THRESHOLD, diagnose, label_error_confidence
+from pipeline.mining.badcases import DEFAULT_OTHER_F1_THRESHOLD, diagnose
 from pipeline.mining.folds import assign_folds, several_admissions
+from pipeline.mining.label_quality import label_issue_confidences
 from pipeline.protocols import CodePrediction, Learner, Progress
 from pipeline.rounds.lookup import maybe_round, round_id
 
@@ -263,7 +264,11 @@ def mine(
         s.flush()
         by_error: Counter[str] = Counter()
         n_bad = 0
-        for rec in recs:
+        doubts = label_issue_confidences(
+            [(rec.principal_code or "", rec.other_codes or []) for rec in recs],
+            [predicted[rec.case_id].votes for rec in recs],
+        )
+        for rec, doubt in zip(recs, doubts, strict=True):
             p = predicted[rec.case_id]
             pred_row = Prediction(
                 run_id=run.id,
@@ -293,9 +298,7 @@ def mine(
                     extra_codes=list(d.extra),
                     other_f1=d.other_f1,
                     score=pred_row.score or 0.0,
-                    label_error_confidence=label_error_confidence(
-                        rec.principal_code or "", rec.other_codes or [], p.votes
-                    ),
+                    label_error_confidence=doubt,
                 )
             )
             n_bad += 1

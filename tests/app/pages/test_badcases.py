@@ -35,7 +35,7 @@ def test_likeliest_label_errors_come_first_and_a_flag_is_filed(tmp_path: Path, m
     assert list(table["label error?"])[:2] == [0.9, 0.3] and list(table["label issue"]) == ["", "", ""]
     # Said in words under English headers (it showed `missing_other, extra_other` under 病案标识)
     assert "record (病案标识)" in table.columns and not any("_" in e for e in table["errors"])
-    assert any("confident the out-of-fold model is" in shown(c.value) for c in at.caption)
+    assert any("1 − cleanlab's label quality" in shown(c.value) for c in at.caption)
     assert any("30% confident they are" in shown(m.value) for m in at.markdown)
 
     # Every other code taken away: refused with the reason, nothing written.

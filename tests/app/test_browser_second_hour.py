@@ -108,3 +108,32 @@ def test_badcases_dealt_to_an_expert_become_their_queue_narrowed_by_code_or_open
     expect(page.get_by_role("heading", name=other.case_id)).to_be_visible(timeout=30_000)
     page.close()
     engine.dispose()
+
+
+def _choose(page: Page, label: str, option: str) -> None:
+    """Pick ``option`` in the select box ``label`` as a person does: open it, type, click the option."""
+    box = page.get_by_role("combobox", name=label, exact=True)
+    expect(box).to_be_editable(timeout=30_000)
+    box.click()
+    page.keyboard.type(option)
+    page.get_by_role("option", name=option, exact=True).click(timeout=30_000)
+
+
+def test_an_account_just_added_is_disabled_without_a_reload(browser: Browser, app_url: tuple[str, str]) -> None:
+    """Add, then disable, on one page load: the new account was in neither the table nor "Change an account" until
+    a reload, so the second step was impossible."""
+    url, db_url = app_url
+    page = browser.new_context(viewport={"width": 1440, "height": 900}).new_page()
+    sign_in(page, url, "admin", "admin-demo")
+    _page(page, "Users")
+    page.get_by_role("textbox", name="Name", exact=True).fill("newbie")
+    page.get_by_role("button", name="Add user").click()
+    expect(page.get_by_text("Added expert newbie — password:")).to_be_visible(timeout=30_000)
+    settle(page)
+    _choose(page, "Account", "newbie")
+    _choose(page, "Change", "disable")
+    page.get_by_role("button", name="Apply").click()
+    expect(page.get_by_text("newbie disabled")).to_be_visible(timeout=30_000)
+    with read_session(make_engine(db_url)) as s:
+        assert s.scalar(select(User.active).where(User.name == "newbie")) is False
+    page.close()

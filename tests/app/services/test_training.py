@@ -12,7 +12,7 @@ from sqlalchemy import Engine
 
 from app.services.demo import build_demo
 from app.services.jobs import get_job, metrics
-from app.services.training import TinyParams, TrainParams, TrainRequest, _write_eval, preview, step_line
+from app.services.training import TinyParams, TrainParams, TrainRequest, _register_tiny, _write_eval, preview, step_line
 from db.vocabulary import JOB_ACTIVE_STATUSES
 from pipeline.errors import InputError
 from pipeline.export.datasets import ExportConfig, export
@@ -149,3 +149,23 @@ def test_a_training_job_says_its_step_speed_and_time_left(
     points: list[dict[str, object]], started: float | None, now: float, line: str | None
 ) -> None:
     assert step_line(points, started, now) == line
+
+
+def test_the_answering_tiny_model_registers_under_its_folder_name_once(
+    engine: Engine, db_url: str, tmp_path: Path
+) -> None:
+    """Built from the Models page, it is listed there (it was not); a rebuild in that name registers nothing and
+    says why. A stand-in folder of real weights, not an 80-second build: the registration is what is tested."""
+    from pipeline.jobs.runner import JobContext
+    from tests.helpers import model_folder
+    from training.models.registry import find
+
+    ctx = JobContext(engine, Settings(db_url=db_url, data_dir=tmp_path / "var"), job_id=1, actor="eng")
+    folder = Path(model_folder(tmp_path / "models" / "tiny-answers"))
+    assert _register_tiny(folder, ctx) == "registered as tiny-answers: it predicts from the Models page"
+    row = find(engine, "tiny-answers")
+    assert row is not None and (row.kind, row.path, row.created_by) == ("sft", str(folder.resolve()), "eng")
+    again = _register_tiny(folder, ctx)
+    assert (
+        again == "not registered: a model named 'tiny-answers' is registered already (`sradit model show tiny-answers`)"
+    )

@@ -12,12 +12,12 @@ import streamlit as st
 from app.auth import require, user_name
 from app.folders import FOLDER_HELP, confine, confinement, str_or_none
 from app.inert import md
-from app.services.jobs import get_job, submit
+from app.services.jobs import JobView, get_job, submit
 from app.services.mining import PredictParams, datasets_to_predict
 from app.services.models import describe, model_entries, register_external
 from app.services.training import TinyParams
 from app.state import ready_engine, settings
-from db.vocabulary import SUBTASKS
+from db.vocabulary import JOB_ACTIVE_STATUSES, SUBTASKS
 from pipeline.domain.vocabulary import INFERENCE_MODES, TRAINERS
 from pipeline.errors import SraditError
 
@@ -81,20 +81,30 @@ with st.form("predict"):
         st.session_state["predict_job"] = submit(engine, settings(), params, user_name())
 
 
-@st.fragment(run_every=2)
-def _predictions() -> None:
-    """The predict job as it runs; once done, its lines (the score, when the dataset has labels) and a download of
-    the predictions in the task's submission format."""
-    job = get_job(engine, st.session_state["predict_job"])
+def _predictions_lines(job: JobView) -> None:
     st.caption(md("Job {}: {}", job.id, job.status) + (md(" — {}", job.message) if job.message else ""))
-    result = job.result or {}
-    for line in result.get("lines", []):
+    for line in (job.result or {}).get("lines", []):
         st.text(line)
-    out = Path(result["out"]) if result.get("out") else None
+
+
+@st.fragment(run_every=2)
+def _predictions_running() -> None:
+    """The predict job as it runs; once it ended, the whole page once more (which stops this redrawing)."""
+    job = get_job(engine, st.session_state["predict_job"])
+    _predictions_lines(job)
+    if job.status not in JOB_ACTIVE_STATUSES:
+        st.rerun()
+
+
+def _predictions_ended(job: JobView) -> None:
+    """The ended job's lines (the score, when the dataset has labels) and a download of the predictions in the
+    task's submission format, read from disk only when clicked."""
+    _predictions_lines(job)
+    out = Path(job.result["out"]) if job.result and job.result.get("out") else None
     if out is not None and out.is_file():
         st.download_button(
             "Download the predictions (JSON)",
-            out.read_bytes(),
+            out.read_bytes,  # a callable: read only when clicked
             file_name=f"predictions-job{job.id}.json",
             mime="application/json",
             key=f"predictions_{job.id}",
@@ -102,7 +112,11 @@ def _predictions() -> None:
 
 
 if "predict_job" in st.session_state:
-    _predictions()
+    predicted = get_job(engine, st.session_state["predict_job"])
+    if predicted.status in JOB_ACTIVE_STATUSES:
+        _predictions_running()
+    else:
+        _predictions_ended(predicted)
 
 st.subheader("Register a model trained elsewhere")
 with st.form("register"):

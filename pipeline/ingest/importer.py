@@ -90,7 +90,16 @@ def _commit(engine: Engine, clean: list[CleanRecord], dataset: str, actor: str, 
                 status="succeeded",
                 config={"source": source, "dataset": dataset},
                 progress=1.0,
-                result={"inserted": summary.inserted, "updated": summary.updated, "unchanged": summary.unchanged},
+                result={
+                    "inserted": summary.inserted,
+                    "updated": summary.updated,
+                    "unchanged": summary.unchanged,
+                    # the Jobs page's message column: what the import did, in words
+                    "lines": [
+                        f"dataset {dataset}: {summary.inserted} records added, {summary.updated} updated, "
+                        f"{summary.unchanged} unchanged ({source})"
+                    ],
+                },
                 created_by=actor,
                 started_at=now,
                 finished_at=now,

@@ -1,10 +1,13 @@
 """The engineer's second hour (issue 27) walked in a real browser on the demo app: unset round settings read as
 what they set, a dataset chosen from the database with what it holds, an export downloaded as a zip, badcases
-dealt to an expert whose queue is then theirs, narrowed to a gold code, and one badcase opened by its 病案标识."""
+dealt to an expert whose queue is then theirs, narrowed to a gold code, and one badcase opened by its 病案标识; every
+table read back as its CSV download says what it holds in words (a message for every job, no raw keys)."""
 
 from __future__ import annotations
 
+import csv
 import io
+import re
 import zipfile
 
 from playwright.sync_api import Browser, Page, expect
@@ -15,6 +18,65 @@ from db.models import Assignment, Badcase, Record, User
 from pipeline.accounts.users import add_user
 from pipeline.review.board import Only, next_badcase
 from tests.app.browser import settle, sign_in
+
+
+def _table(page: Page, index: int) -> list[dict[str, str]]:
+    """The ``index``-th visible table of the page as its "Download as CSV" gives it: a dataframe's cells are drawn
+    on a canvas, so the CSV a person can download is where a test reads them."""
+    grid = page.locator("[data-testid=stDataFrame]:visible").nth(index)
+    grid.evaluate("e => e.scrollIntoView({block: 'center'})")
+    grid.hover()
+    with page.expect_download(timeout=30_000) as download:
+        grid.get_by_role("button", name="Download as CSV").click()
+    text = download.value.path().read_text(encoding="utf-8-sig")
+    return list(csv.DictReader(io.StringIO(text)))
+
+
+#: What leaked as raw keys (``missing_other``, ``in_review``): lower-case words joined by underscores.
+RAW_KEY = re.compile(r"\b[a-z]+(?:_[a-z]+)+\b")
+
+
+def test_every_table_and_line_says_what_it_holds_in_words(browser: Browser, app_url: tuple[str, str]) -> None:
+    url, _db_url = app_url
+    context = browser.new_context(viewport={"width": 1440, "height": 900}, accept_downloads=True)
+    # Streamlit saves a table through the browser's file picker when it has one (a person picks a file there);
+    # without it, the CSV comes as a plain download.
+    context.add_init_script("delete window.showSaveFilePicker")
+    page = context.new_page()
+    sign_in(page, url, "engineer", "engineer-demo")
+
+    _page(page, "Jobs")  # the message column was empty for every job; a round's job "ran in a terminal"
+    jobs = _table(page, 0)
+    assert {j["kind"] for j in jobs} >= {"import", "kfold", "rewrite", "filter"}, jobs
+    assert all(j["message"] for j in jobs), [j for j in jobs if not j["message"]]
+    assert not any("terminal" in j["message"] for j in jobs), jobs
+
+    _page(page, "Badcases")  # 病案标识 among English headers, raw error keys (missing_other, extra_other)
+    badcases = _table(page, 0)
+    assert "record (病案标识)" in badcases[0] and "病案标识" not in badcases[0], list(badcases[0])
+    assert not [b["errors"] for b in badcases if RAW_KEY.search(b["errors"])], badcases
+
+    _page(page, "Agreement")  # the same raw keys on Agreement
+    for index in range(2):
+        for row in _table(page, index):
+            assert not RAW_KEY.search(" ".join([*row, *row.values()])), row
+
+    _page(page, "Rounds")  # `in_review`, and the report only on the server
+    status = page.get_by_text("is at stage").first.inner_text()
+    assert "in review" in status and not RAW_KEY.search(status), status
+    with page.expect_download(timeout=60_000) as download:
+        page.get_by_role("button", name="Download round 1's report").click()
+    report = download.value.path().read_text(encoding="utf-8")
+    assert report.startswith("# Round 1 (") and "| stage | seconds |" in report, report
+
+    _page(page, "Export")  # versions as bare `export 7`, paths relative and absolute mixed, `None` variants
+    versions = _table(page, 0)
+    assert versions, "no export version listed"
+    for v in versions:
+        assert v["round"] and v["format"] and v["version"], v  # what the version is, not only its number
+        assert v["path"].startswith("/") and v["variants"] not in ("", "None"), v
+    expect(page.get_by_text(re.compile(r"#\d+ · round \d+ · [a-z-]+ v\d+ · \d+ rows")).first).to_be_visible()
+    context.close()
 
 
 def _page(page: Page, name: str) -> None:

@@ -227,8 +227,12 @@ def test_a_successful_import_records_its_job_and_audit(engine: Engine, shared_da
         assert (
             job is not None
             and job.status == "succeeded"
-            and job.result == {"inserted": 200, "updated": 0, "unchanged": 0}
+            and job.result is not None
+            and (job.result["inserted"], job.result["updated"], job.result["unchanged"]) == (200, 0, 0)
         )
+        # the Jobs page's message column says it in words
+        source = shared_data / "ccl25_testA_200.json"
+        assert job.result["lines"] == [f"dataset testA: 200 records added, 0 updated, 0 unchanged ({source})"]
 
 
 def test_a_record_over_the_size_limit_is_refused_by_name_and_row(

@@ -1,20 +1,28 @@
 """The engineer's second hour (issue 27) walked in a real browser on the demo app: unset round settings read as
 what they set, a dataset chosen from the database with what it holds, an export downloaded as a zip, badcases
 dealt to an expert whose queue is then theirs, narrowed to a gold code, and one badcase opened by its 病案标识; every
-table read back as its CSV download says what it holds in words (a message for every job, no raw keys)."""
+table read back as its CSV download says what it holds in words (a message for every job, no raw keys); a
+training job says its step, seconds a step and time left."""
 
 from __future__ import annotations
 
 import csv
 import io
+import json
+import os
 import re
+import socket
+import time
 import zipfile
+from datetime import UTC, datetime
+from pathlib import Path
 
 from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import select
 
-from db.engine import make_engine, read_session
-from db.models import Assignment, Badcase, Record, User
+from db.engine import make_engine, read_session, write_session
+from db.models import Assignment, Badcase, Job, Record, User
+from db.base import utcnow
 from pipeline.accounts.users import add_user
 from pipeline.review.board import Only, next_badcase
 from tests.app.browser import settle, sign_in
@@ -203,3 +211,41 @@ def test_an_account_just_added_is_disabled_without_a_reload(browser: Browser, ap
     with read_session(make_engine(db_url)) as s:
         assert s.scalar(select(User.active).where(User.name == "newbie")) is False
     page.close()
+
+
+def test_a_training_job_shows_its_step_its_seconds_a_step_and_the_time_left(
+    browser: Browser, app_url: tuple[str, str], tmp_path: Path
+) -> None:
+    """The job's row and metrics lines are written here as a training process writes them (training.trainer_metrics),
+    with this test's process standing in as its live worker: a real tiny run passes its steps faster than a page
+    draws them."""
+    url, db_url = app_url
+    engine = make_engine(db_url)
+    started = time.time() - 60
+    lines = [{"step": 10, "max_steps": 40, "time": started + 30.0}, {"step": 12, "max_steps": 40, "time": time.time()}]
+    (tmp_path / "metrics.jsonl").write_text("".join(json.dumps(p) + "\n" for p in lines), encoding="utf-8")
+    with write_session(engine) as s:
+        job = Job(
+            kind="train-sft",
+            status="running",
+            lane="gpu",
+            progress=0.3,
+            pid=os.getpid(),
+            worker_host=socket.gethostname(),
+            heartbeat_at=utcnow(),
+            started_at=datetime.fromtimestamp(started, UTC),
+            metrics_path=str(tmp_path / "metrics.jsonl"),
+            created_by="engineer",
+        )
+        s.add(job)
+    page = browser.new_context(viewport={"width": 1440, "height": 900}).new_page()
+    sign_in(page, url, "engineer", "engineer-demo")
+    _page(page, "Training")  # no step count, seconds a step or time left
+    per_step = (lines[1]["time"] - lines[0]["time"]) / 2
+    shown = re.compile(rf"step 12 of 40 · {per_step:.1f} s a step · about \d+ min \d\d s left")
+    expect(page.get_by_text(shown)).to_be_visible(timeout=30_000)
+    page.close()
+    with write_session(engine) as s:  # ended, as the worker would leave it
+        s.get(Job, job.id).status = "cancelled"
+        s.get(Job, job.id).message = "cancelled by the test"
+    engine.dispose()

@@ -20,9 +20,9 @@ from pathlib import Path
 from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import select
 
+from db.base import utcnow
 from db.engine import make_engine, read_session, write_session
 from db.models import Assignment, Badcase, Job, Record, User
-from db.base import utcnow
 from pipeline.accounts.users import add_user
 from pipeline.review.board import Only, next_badcase
 from tests.app.browser import settle, sign_in

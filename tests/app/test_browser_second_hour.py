@@ -77,6 +77,10 @@ def test_every_table_and_line_says_what_it_holds_in_words(browser: Browser, app_
     report = download.value.path().read_text(encoding="utf-8")
     assert report.startswith("# Round 1 (") and "| stage | seconds |" in report, report
 
+    _page(page, "Models")  # a held-out score of `None`
+    models = _table(page, 0)
+    assert models and not [m for m in models if "None" in m.values()], models
+
     _page(page, "Export")  # versions as bare `export 7`, paths relative and absolute mixed, `None` variants
     versions = _table(page, 0)
     assert versions, "no export version listed"

@@ -88,6 +88,11 @@ def test_every_table_and_line_says_what_it_holds_in_words(browser: Browser, app_
         assert v["round"] and v["format"] and v["version"], v  # what the version is, not only its number
         assert v["path"].startswith("/") and v["variants"] not in ("", "None"), v
     expect(page.get_by_text(re.compile(r"#\d+ · round \d+ · [a-z-]+ v\d+ · \d+ rows")).first).to_be_visible()
+    page.get_by_role("button", name="Export", exact=True).click()  # the success line showed raw keys
+    written = page.get_by_text(re.compile(r"^v\d+ written to /"))
+    expect(written).to_be_visible(timeout=60_000)
+    line = written.inner_text()
+    assert re.search(r"\d+ train original records", line) and not RAW_KEY.search(line.split(": ", 1)[1]), line
     context.close()
 
 

@@ -10,10 +10,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, sync_playwright
 
-from app.services.demo import build_demo
-from db.engine import make_engine
-from pipeline.settings import Settings
 from tests.app.browser import ARGS, CHROMIUM, serve
+from tests.demo_cache import copy_demo
 
 
 @pytest.fixture(autouse=True)
@@ -29,9 +27,7 @@ def _main_module_restored() -> Iterator[None]:
 @pytest.fixture(scope="module")
 def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
     folder = tmp_path_factory.mktemp("browser")
-    db_url = f"sqlite:///{folder / 'demo.db'}"
-    engine = make_engine(db_url)
-    build_demo(engine, Settings(db_url=db_url, data_dir=folder / "var"), force=False)
+    db_url = copy_demo(folder / "demo.db", folder / "var")
     with serve(folder, db_url) as url:
         yield url, db_url
 

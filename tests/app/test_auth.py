@@ -15,11 +15,10 @@ import streamlit as st
 from sqlalchemy import select
 from streamlit.testing.v1 import AppTest
 
-from app.services.demo import build_demo
 from db.engine import make_engine, read_session
 from db.models import UserSession
 from pipeline.accounts import sessions
-from pipeline.settings import Settings
+from tests.demo_cache import copy_demo
 from tests.helpers import ROOT
 
 MAIN = str(ROOT / "app" / "main.py")
@@ -39,8 +38,7 @@ def _fresh_resources() -> Iterator[None]:
 @pytest.fixture(scope="module")
 def demo_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     folder = tmp_path_factory.mktemp("demo")
-    url = f"sqlite:///{folder / 'demo.db'}"
-    build_demo(make_engine(url), Settings(db_url=url, data_dir=folder / "var"), force=False)
+    url = copy_demo(folder / "demo.db", folder / "var")
     return url
 
 

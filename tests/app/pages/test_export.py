@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from app.services.demo import build_demo
 from db.engine import make_engine
 from pipeline.export.datasets import list_exports
 from pipeline.settings import Settings
+from tests.demo_cache import copy_demo
 from tests.helpers import ROOT, shown
 
 PAGE = str(ROOT / "app" / "pages" / "export.py")
@@ -21,8 +21,7 @@ PAGE = str(ROOT / "app" / "pages" / "export.py")
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Path]:
     tmp_path = tmp_path_factory.mktemp("export_page")
-    url = f"sqlite:///{tmp_path / 'demo.db'}"
-    build_demo(make_engine(url), Settings(db_url=url, data_dir=tmp_path / "var"), force=False)
+    url = copy_demo(tmp_path / "demo.db", tmp_path / "var")
     (tmp_path / "outside").mkdir()
     (tmp_path / "var" / "out-link").symlink_to(tmp_path / "outside")
     return url, tmp_path

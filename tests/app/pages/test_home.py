@@ -9,10 +9,9 @@ import pytest
 from sqlalchemy import delete, select
 from streamlit.testing.v1 import AppTest
 
-from app.services.demo import build_demo
 from db.engine import make_engine, write_session
 from db.models import SigninFailures
-from pipeline.settings import Settings
+from tests.demo_cache import copy_demo
 from tests.helpers import ROOT, shown
 
 MAIN = str(ROOT / "app" / "main.py")
@@ -21,8 +20,7 @@ MAIN = str(ROOT / "app" / "main.py")
 @pytest.fixture(scope="module")
 def demo_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     folder = tmp_path_factory.mktemp("demo")
-    url = f"sqlite:///{folder / 'demo.db'}"
-    build_demo(make_engine(url), Settings(db_url=url, data_dir=folder / "var"), force=False)
+    url = copy_demo(folder / "demo.db", folder / "var")
     return url
 
 
@@ -83,7 +81,6 @@ def test_home_explains_a_missing_database(tmp_path: Path, monkeypatch: pytest.Mo
 def test_a_disabled_account_is_signed_out_and_a_new_role_applies_on_the_next_page(
     demo_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from db.engine import make_engine
     from pipeline.accounts.users import set_active, set_role
 
     engine = make_engine(demo_url)
@@ -115,7 +112,6 @@ def test_wrong_passwords_in_a_row_are_throttled_with_the_form_kept(
             break
     assert re.fullmatch(r"Too many failed sign-ins — try again in \d+ s", messages[-1]), messages
     assert at.text_input(key="signin_name").value == "admin"  # the form stays, with what was typed
-    from db.engine import make_engine
     from pipeline.accounts import throttle
 
     # AppTest's connection has no address: the local client, locked for "admin" — unlocking the account lifts it.

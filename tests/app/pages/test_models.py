@@ -7,9 +7,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from app.services.demo import build_demo
 from db.engine import make_engine
-from pipeline.settings import Settings
+from tests.demo_cache import copy_demo
 from tests.helpers import ROOT, model_folder
 from training.models import registry
 from training.models.registry import Registration
@@ -20,9 +19,8 @@ PAGE = str(ROOT / "app" / "pages" / "models.py")
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Path]:
     folder = tmp_path_factory.mktemp("models_page")
-    url = f"sqlite:///{folder / 'demo.db'}"
+    url = copy_demo(folder / "demo.db", folder / "var")
     engine = make_engine(url)
-    build_demo(engine, Settings(db_url=url, data_dir=folder / "var"), force=False)
     model = model_folder(folder / "lf-sft")
     registry.register(engine, Registration("lf-sft", "grpo", model, round_no=1, dataset="v1"), "t")
     return url, folder

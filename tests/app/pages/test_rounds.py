@@ -12,13 +12,12 @@ import yaml
 from sqlalchemy import Engine, select
 from streamlit.testing.v1 import AppTest
 
-from app.services.demo import build_demo
 from db.engine import make_engine, read_session
 from db.models import Job
 from pipeline.demo.database import build_demo as build_records
 from pipeline.domain.label_space import PRINCIPAL
 from pipeline.domain.parsers import parse_submission
-from pipeline.settings import Settings
+from tests.demo_cache import copy_demo
 from tests.helpers import ROOT, shown
 
 PAGE = str(ROOT / "app" / "pages" / "rounds.py")
@@ -62,8 +61,7 @@ def test_a_round_with_an_llm_learner_is_configured_costed_and_started(
 
 
 def test_a_round_waiting_for_experts_says_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    url = f"sqlite:///{tmp_path / 'demo.db'}"
-    build_demo(make_engine(url), Settings(db_url=url, data_dir=tmp_path / "var"), force=False)
+    url = copy_demo(tmp_path / "demo.db", tmp_path / "var")
     (tmp_path / "models.toml").write_text("", encoding="utf-8")
     at = page(url, tmp_path, monkeypatch)
     assert not at.exception, at.exception
@@ -156,9 +154,8 @@ def test_the_progress_bar_follows_the_rounds_own_stage_job_and_the_stage_jobs_ar
     from pipeline.jobs.processes import HOST
     from pipeline.rounds.lookup import round_id
 
-    url = f"sqlite:///{tmp_path / 'demo.db'}"
+    url = copy_demo(tmp_path / "demo.db", tmp_path / "var")
     engine = make_engine(url)
-    build_demo(engine, Settings(db_url=url, data_dir=tmp_path / "var"), force=False)
     (tmp_path / "models.toml").write_text("", encoding="utf-8")
     alive = {"status": "running", "pid": os.getpid(), "worker_host": HOST, "started_at": utcnow()}
     with write_session(engine) as s:

@@ -10,11 +10,10 @@ import pytest
 from sqlalchemy import select
 from streamlit.testing.v1 import AppTest
 
-from app.services.demo import build_demo
 from db.engine import make_engine, read_session
 from db.models import Job
 from pipeline.export.datasets import ExportConfig, export
-from pipeline.settings import Settings
+from tests.demo_cache import copy_demo
 from tests.helpers import ROOT, shown
 
 PAGE = str(ROOT / "app" / "pages" / "training.py")
@@ -23,8 +22,7 @@ PAGE = str(ROOT / "app" / "pages" / "training.py")
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Path]:
     root = tmp_path_factory.mktemp("training_page")
-    url = f"sqlite:///{root / 'demo.db'}"
-    build_demo(make_engine(url), Settings(db_url=url, data_dir=root / "var"), force=False)
+    url = copy_demo(root / "demo.db", root / "var")
     (root / "models" / "qwen").mkdir(parents=True)
     (root / "var" / "models-link").symlink_to(root / "models")
     return url, root

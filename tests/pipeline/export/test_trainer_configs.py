@@ -11,11 +11,10 @@ from types import ModuleType
 import pytest
 import yaml
 
-from app.services.demo import build_demo
 from db.engine import make_engine
 from pipeline.domain.label_space import OTHER, PRINCIPAL
 from pipeline.export.datasets import ExportConfig, export
-from pipeline.settings import Settings
+from tests.demo_cache import copy_demo
 from tests.training.reward_cases import HIERARCHY_CASES
 from training.rewards import hierarchical_task_reward, task_reward
 
@@ -27,9 +26,8 @@ P2_NAME = list(PRINCIPAL.values())[1]
 @pytest.fixture(scope="module")
 def exports(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     tmp = tmp_path_factory.mktemp("trainer_configs")
-    url = f"sqlite:///{tmp / 'demo.db'}"
+    url = copy_demo(tmp / "demo.db", tmp / "var")
     engine = make_engine(url)
-    build_demo(engine, Settings(db_url=url, data_dir=tmp / "var"), force=False)
     return {fmt: export(engine, ExportConfig(1, fmt, tmp / "exports"), "t").path for fmt in ("verl", "llamafactory")}
 
 

@@ -27,7 +27,7 @@ from pipeline.augment.rewriting import RewriteConfig, generate_round
 from pipeline.database import init_database
 from pipeline.ingest.importer import import_file
 from pipeline.mining.kfold import MiningConfig, mine
-from tests import model_cache
+from tests import model_cache, scheduling
 from tests import ray_head as ray_heads
 from tests.databases import BACKENDS, SQLITE_ONLY, SchemaTemplates, fresh_pg_database
 from tests.helpers import ROOT, SHARED_DATA, Cli, Counting, Oracle
@@ -73,11 +73,13 @@ def _answering_model_cached() -> bool:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """Under ``--dist loadfile`` xdist hands the modules out in collection order (not largest first). An xdist worker's
-    torch (and the training jobs and builds it starts) takes its share of the cores: one thread per core in every
-    worker oversubscribes the machine, and the threads then spin against each other."""
+    """Under ``--dist loadfile`` xdist hands the modules out in collection order (made longest first below). An
+    xdist worker's torch (and the training jobs and builds it starts) takes its share of the cores: one thread per
+    core in every worker oversubscribes the machine, and the threads then spin against each other."""
     if getattr(config.option, "dist", None) == "loadfile":
         config.option.loadscopereorder = False
+    if scheduling.Recorder.wanted(config):
+        config.pluginmanager.register(scheduling.Recorder(), "sradit_module_seconds")
     workers = int(getattr(config, "workerinput", {}).get("workercount", 1))
     if workers > 1:
         threads = max(1, (os.cpu_count() or 1) // workers)
@@ -95,12 +97,18 @@ def pytest_configure_node(node: Any) -> None:
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """The modules of the answering model, the longest of the suite, first when it is cached (they end with the
-    rest); last when it is not, so that its background build (below) has the rest of the suite's time to finish
-    before any test waits for it. A stable sort: the other modules keep their order."""
+    """Longest modules first (tests/scheduling.py), except the modules of the answering model when it is not cached:
+    those last, so that its background build (below) has the rest of the suite's time to finish before any test
+    waits for it. A module's tests stay together and in their order."""
     workerinput = getattr(config, "workerinput", None)
     first = workerinput.get(ANSWERING_FIRST, False) if workerinput is not None else _answering_model_cached()
-    items.sort(key=lambda item: _needs_answering_model([item.nodeid]) != first)
+    position = {scheduling.module_of(item.nodeid): i for i, item in reversed(list(enumerate(items)))}
+
+    def key(item: pytest.Item) -> tuple[bool, float, int]:
+        late = not first and _needs_answering_model([item.nodeid])
+        return late, -scheduling.seconds(item.nodeid), position[scheduling.module_of(item.nodeid)]
+
+    items.sort(key=key)
     for item in items:
         if "tiny_answering_model" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.timeout(ANSWERING_TIMEOUT))

@@ -2,7 +2,8 @@
 what they set, a dataset chosen from the database with what it holds, an export downloaded as a zip, badcases
 dealt to an expert whose queue is then theirs, narrowed to a gold code, and one badcase opened by its 病案标识; every
 table read back as its CSV download says what it holds in words (a message for every job, no raw keys); a
-training job says its step, seconds a step and time left."""
+training job says its step, seconds a step and time left; and README's first hour: a round finished from the
+browser, exported and downloaded."""
 
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ from sqlalchemy import select
 
 from db.base import utcnow
 from db.engine import make_engine, read_session, write_session
-from db.models import Assignment, Badcase, Job, Record, User
+from db.models import Assignment, Badcase, Job, Record, Round, User
 from pipeline.accounts.users import add_user
 from pipeline.review.board import Only, next_badcase
 from tests.app.browser import settle, sign_in
@@ -258,3 +259,33 @@ def test_a_training_job_shows_its_step_its_seconds_a_step_and_the_time_left(
         s.get(Job, job.id).status = "cancelled"
         s.get(Job, job.id).message = "cancelled by the test"
     engine.dispose()
+
+
+def test_the_readme_first_hour_a_round_finished_from_the_browser_then_exported_and_downloaded(
+    browser: Browser, app_url: tuple[str, str]
+) -> None:
+    """README's first hour on the demo: the engineer continues round 1 from the Rounds page with the filter chain
+    approving what the experts left (its retraining is the baseline coder's: seconds), then exports the round and
+    downloads that version. Last in this module: it finishes the demo's round."""
+    url, db_url = app_url
+    context = browser.new_context(viewport={"width": 1440, "height": 900}, accept_downloads=True)
+    page = context.new_page()
+    sign_in(page, url, "engineer", "engineer-demo")
+    _page(page, "Rounds")
+    _choose(page, "Approval for the rest of the round", "non-interactive")
+    page.get_by_role("button", name="Continue round 1").click()
+    expect(page.get_by_text("round 1: done")).to_be_visible(timeout=240_000)
+    with read_session(make_engine(db_url)) as s:
+        assert s.scalar(select(Round.status).where(Round.number == 1)) == "done"
+
+    _page(page, "Export")
+    page.get_by_role("button", name="Export", exact=True).click()
+    written = page.get_by_text(re.compile(r"^v(\d+) written to /"))
+    expect(written).to_be_visible(timeout=60_000)
+    version = re.match(r"v(\d+)", written.inner_text()).group(1)  # type: ignore[union-attr]
+    settle(page)
+    with page.expect_download(timeout=60_000) as download:
+        page.get_by_role("button", name=f"Download round1-trl-sft-v{version}.zip").click()
+    names = zipfile.ZipFile(io.BytesIO(download.value.path().read_bytes())).namelist()
+    assert sorted(n.split("/", 1)[1] for n in names) == ["SHA256SUMS", "train.jsonl"], names
+    context.close()

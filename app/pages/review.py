@@ -62,7 +62,7 @@ st.progress(
     text=f"round {round_no}: {p.text()}",
 )
 keys = key_map(engine, uid)
-install_keys(keys)
+install_keys()
 if single:
     draw_single(engine, uid, round_no, include_filtered, required)
 else:

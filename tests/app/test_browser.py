@@ -15,6 +15,7 @@ from sqlalchemy import select
 from db.engine import make_engine, read_session, write_session
 from db.models import Job, LabelIssue, Record, Review, User, UserSession
 from pipeline.accounts.sessions import token_hash
+from pipeline.domain.records import TEXT_SECTIONS
 from tests.app.browser import serve, settle, sign_in
 
 
@@ -313,8 +314,11 @@ def _votes(db_url: str, uid: int) -> list[tuple[int, str, bool, str | None]]:
         return sorted((r.variant_id, r.decision, r.best, r.reason) for r in rows)
 
 
+FOCUSED = ".sb-card.focused"
+
+
 def _focused(page: Page) -> str:
-    return page.locator(".st-key-board_focused button").first.inner_text()
+    return page.locator(f"{FOCUSED} .sb-title").first.inner_text()
 
 
 def _press(page: Page, key: str, shows: str) -> None:
@@ -328,6 +332,7 @@ def _open_board(page: Page) -> None:
     page.get_by_role("link", name="Review queue").click()
     expect(page.get_by_text("keys: J/K move")).to_be_visible(timeout=30_000)
     settle(page)
+    expect(page.locator(FOCUSED)).to_be_visible(timeout=30_000)  # the board's script has drawn the cards
 
 
 def _board_page(browser: Browser, app_url: tuple[str, str], name: str) -> tuple[Page, int]:
@@ -351,11 +356,11 @@ def test_an_expert_decides_a_badcase_on_the_board_from_the_keyboard(browser: Bro
     assert len(on_screen) >= 5, f"{len(on_screen)} of {n} variants on the first screen"  # seen at once
     assert _focused(page) == numbers[0]  # the first ranked has focus
     page.keyboard.press("j")
-    expect(page.locator(".st-key-board_focused button").first).to_have_text(numbers[1], timeout=60_000)
+    expect(page.locator(f"{FOCUSED} .sb-title").first).to_have_text(numbers[1], timeout=60_000)
     settle(page)
     _press(page, "b", f"best picked: {numbers[1]}; {n - 1} variants left undecided")
     page.keyboard.press("j")
-    expect(page.locator(".st-key-board_focused button").first).to_have_text(numbers[2], timeout=60_000)
+    expect(page.locator(f"{FOCUSED} .sb-title").first).to_have_text(numbers[2], timeout=60_000)
     settle(page)
     # A reason without the mouse: T opens the box, the reason is typed, Enter rejects with it.
     page.keyboard.press("t")
@@ -422,12 +427,10 @@ def test_undo_goes_back_one_step_and_blind_review_hides_the_others_votes(
     page, uid = _board_page(browser, app_url, "stepper")
     first = _focused(page)
     page.keyboard.press("3")
-    # the score must have landed before X: a key pressed while the previous key's run is in flight can replace it
-    expect(page.locator(".st-key-board_score_3 [data-testid=stBaseButton-primary]")).to_be_visible(timeout=60_000)
-    settle(page)
+    expect(page.locator(FOCUSED)).to_contain_text("score 3")  # on the card at once, and sent with the X after it
     _press(page, "x", f"reject: {first}")  # X moves on to the next variant …
     _press(page, "k", first)
-    expect(page.locator(".st-key-board_focused button").first).to_have_text(first, timeout=60_000)
+    expect(page.locator(f"{FOCUSED} .sb-title").first).to_have_text(first, timeout=60_000)
     _press(page, "b", f"best: {first}")  # … B on the rejected one replaces the reject …
     _press(page, "u", f"undone: {first} best · score 3 → reject · score 3")  # … and U brings the reject back
     assert [(d, b) for _v, d, b, _r in _votes(db_url, uid)] == [("reject", False)]
@@ -439,12 +442,12 @@ def test_undo_goes_back_one_step_and_blind_review_hides_the_others_votes(
         sign_in(other, url, "blinded", "blinded-password")
         _open_board(other)
         assert _focused(other) == first  # the same badcase, where stepper's reject stands
-        card = other.locator(".st-key-board_focused")
+        card = other.locator(FOCUSED)
         expect(card.get_by_text("experts: hidden until you vote (blind review)")).to_be_visible()
         _press(other, "a", f"approve: {first}")
         _press(other, "k", first)
         # voted: the counts show, stepper's reject among them (other tests of this module vote here too)
-        counts = other.locator(".st-key-board_focused").get_by_text(re.compile(r"experts: ✓[1-9]\d* ✗[1-9]"))
+        counts = other.locator(FOCUSED).get_by_text(re.compile(r"experts: ✓[1-9]\d* ✗[1-9]"))
         expect(counts).to_be_visible()
         other.close()
     finally:
@@ -468,6 +471,87 @@ def test_a_rebound_key_decides_on_the_board(browser: Browser, app_url: tuple[str
     _press(page, "y", f"approve: {first}")
     assert [d for _v, d, _b, _r in _votes(db_url, uid)] == ["approve"]
     page.close()
+
+
+def _decided(db_url: str, uid: int) -> dict[int, tuple[str, int | None, str | None, str | None]]:
+    """Variant N → (decision, score, reason, comment) of the expert's active votes."""
+    from db.models import Variant
+
+    with read_session(make_engine(db_url)) as s:
+        rows = s.execute(
+            select(Variant.seq, Review)
+            .join(Review, Review.variant_id == Variant.id)
+            .where(Review.reviewer_id == uid, Review.undone_at.is_(None))
+        ).all()
+        return {seq + 1: (r.decision, r.score, r.reason, r.comment) for seq, r in rows}
+
+
+def test_fast_keys_decide_the_variants_they_were_pressed_on(browser: Browser, app_url: tuple[str, str]) -> None:
+    """3, X, then T, typing and Ctrl+Enter, with no wait for any run: the reject (with its score) lands on the first
+    variant and the approve with its comment on the next one, never both on one (issue 26)."""
+    _url, db_url = app_url
+    page, uid = _board_page(browser, app_url, "hasty")
+    first = _focused(page)
+    page.keyboard.press("3")
+    page.keyboard.press("x")
+    second = _focused(page)  # auto-advance moved the focus in the browser, before any run came back
+    assert second != first
+    page.keyboard.press("t")
+    page.keyboard.type("same meaning")
+    page.keyboard.press("Control+Enter")
+    expect(page.get_by_text(f"approve: {second} — same meaning").first).to_be_visible(timeout=60_000)
+    settle(page)
+    n1, n2 = (int(v.split()[1]) for v in (first, second))
+    assert _decided(db_url, uid) == {n1: ("reject", 3, None, None), n2: ("approve", None, None, "same meaning")}
+    page.close()
+
+
+def _box_in_view(page: Page, width: int, height: int) -> dict[str, float]:
+    box = page.locator(".sb-diff").bounding_box()
+    assert box is not None
+    assert box["x"] >= 0 and box["y"] >= 0, box
+    assert box["x"] + box["width"] <= width and box["y"] + box["height"] <= height, box
+    assert box["height"] >= 150 and box["width"] >= 300, box  # a box to read in, not a sliver
+    return box
+
+
+def test_the_focused_diff_is_in_view_and_follows_the_keys(browser: Browser, app_url: tuple[str, str]) -> None:
+    """The reading pane beside the cards: the focused variant's diff, the gold codes with names above it, inside
+    the viewport at 1440×900 and 1280×800 with the page unscrolled; J moves it along; D shows every section, which
+    scroll inside the box."""
+    url, db_url = app_url
+    _board_expert(db_url, "reader")
+    for width, height in ((1440, 900), (1280, 800)):
+        page = browser.new_context(viewport={"width": width, "height": height}).new_page()
+        sign_in(page, url, "reader", "reader-password")
+        _open_board(page)
+        first = _focused(page)
+        _box_in_view(page, width, height)
+        pane = page.locator(".sb-pane")
+        expect(pane.locator(".sb-head")).to_contain_text(f"{first} ·")
+        gold = pane.locator(".sb-gold")
+        expect(gold).to_contain_text("gold: 主 ")
+        assert gold.bounding_box()["y"] < page.locator(".sb-diff").bounding_box()["y"]  # type: ignore[index]
+        page.keyboard.press("j")
+        second = _focused(page)
+        assert second != first
+        expect(pane.locator(".sb-head")).to_contain_text(f"{second} ·")  # the pane follows the focus
+        ids = page.evaluate("[...document.querySelectorAll('.sb-card.focused, .sb-diff')].map(e => e.dataset.variant)")
+        assert len(ids) == 2 and ids[0] == ids[1], ids
+        changed = page.locator(".sb-diff .sb-sec").count()
+        page.keyboard.press("d")
+        # every text section, not only the changed
+        expect(page.locator(".sb-diff .sb-sec")).to_have_count(len(TEXT_SECTIONS))
+        _box_in_view(page, width, height)
+        overflow = page.evaluate(
+            "(() => { const d = document.querySelector('.sb-diff');"
+            " return [getComputedStyle(d).overflowY, d.scrollHeight > d.clientHeight]; })()"
+        )
+        assert overflow == ["auto", True]  # the sections scroll inside the box, not the page
+        assert page.evaluate("document.querySelector('[data-testid=stMain]').scrollTop") == 0
+        page.keyboard.press("d")  # D again: the changed sections alone
+        expect(page.locator(".sb-diff .sb-sec")).to_have_count(changed)
+        page.close()
 
 
 def test_a_decision_on_a_round_that_left_review_is_refused(browser: Browser, app_url: tuple[str, str]) -> None:

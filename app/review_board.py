@@ -19,7 +19,7 @@ import streamlit as st
 from sqlalchemy import Engine
 
 from app import board_component
-from app.auth import user_name
+from app.auth import may, refresh, signed_in, user_name
 from app.inert import inert, md
 from app.label_flag import flag_form
 from app.review_keys import key_sheet
@@ -36,8 +36,8 @@ from pipeline.review.board import (
     locate,
     next_badcase,
 )
-from pipeline.review.keys import KeyMap
-from pipeline.review.queue import RoundClosed, Undone, decide, round_open, undo_last
+from pipeline.review.keys import key_map
+from pipeline.review.queue import RoundClosed, Undone, decide, progress, round_open, undo_last
 
 #: A clicked toggle keeps focus, and neither Streamlit's shortcuts (the one-at-a-time view) nor the board's keys act
 #: while an input has focus: the toggle lets it go. Less of Streamlit's top margin: the reading pane gets the room.
@@ -112,6 +112,9 @@ def _apply(engine: Engine, uid: int, round_no: int, include_filtered: bool, requ
     """The browser's actions this session has not applied yet, in the order the expert made them (each sequence
     number once: a run the browser interrupted, or one that sent the same actions again, applies nothing twice)."""
     ss = _ss()
+    # The page checks the session on each run; a fragment's run skips the page, so the board checks it here: a
+    # session ended or an account disabled is signed out, which clears the session's state, these actions with it.
+    refresh()
     for action in board_component.sent_actions():
         if action["seq"] <= ss.get("board_acked", 0):
             continue
@@ -231,18 +234,29 @@ def _reopen(badcase_id: int, variant_id: int) -> None:
     _open(badcase_id, variant_id)
 
 
+def round_progress(engine: Engine, uid: int, round_no: int) -> None:
+    """The round's progress bar, with its denominators stated (pipeline.review.queue.Progress)."""
+    p = progress(engine, uid, round_no)
+    st.progress(p.decided / p.variants if p.variants else 1.0, text=f"round {round_no}: {p.text()}")
+
+
+@st.fragment
 def draw_board(
     engine: Engine,
     uid: int,
     round_no: int,
     include_filtered: bool,
     required: int,
-    keys: KeyMap,
     only: Only = EVERY,
 ) -> None:
-    """The board of the badcase open in this session (else the next one this expert has not finished, of those
-    the page narrowed the queue to)."""
+    """The round's progress and the board of the badcase open in this session (else the next one this expert has
+    not finished, of those the page narrowed the queue to). A fragment: the board's actions rerun it alone, not
+    the page with its sidebar; the sidebar's settings rerun the page, and the fragment with them."""
     ss = _ss()
+    if not (signed_in() and may("review")):  # ended since the page's last run: the page shows why
+        st.rerun()
+    round_progress(engine, uid, round_no)
+    keys = key_map(engine, uid)  # read here: a rebinding saved from the key sheet reruns only the fragment
     # The history lists this browser session's decisions: those after the expert's last one before it.
     ss.setdefault("board_since", last_review_id(engine, uid))
     if not round_open(engine, round_no):

@@ -230,6 +230,24 @@ def test_a_stale_board_on_a_round_that_left_review_is_refused_and_moves_on(
     assert not any(getattr(n, "type", None) == "bidi_component" for n in at._tree)
 
 
+def test_an_account_disabled_while_the_board_is_open_saves_nothing(
+    engine: Engine,
+    db_url: str,
+    queue: dict[str, int],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The board's actions rerun only its fragment, not the page that checks the session: the board checks it."""
+    from pipeline.accounts.users import set_active
+
+    uid = queue["e1"]
+    at = _page(db_url, monkeypatch, uid, "e1")
+    client = Client(at)
+    set_active(engine, "e1", False, "admin")
+    client.decide(client.cards()[0]["number"], "approve")
+    assert _mine(engine, uid) == []
+    assert "user_id" not in at.session_state  # signed out: the next run shows the sign-in
+
+
 def test_the_one_at_a_time_view_stays_as_an_option(
     engine: Engine,
     db_url: str,

@@ -108,10 +108,12 @@ def measure(url: str, n: int) -> dict[str, list[float]]:
             """The focused card's variant id: unique across badcases."""
             return page.locator(".sb-card.focused").get_attribute("data-variant") or ""
 
-        for block in range(4):  # J ×15, K ×15, J ×15, K ×15 (for n = 30): the focus stays inside the 20 cards
-            key = "j" if block % 2 == 0 else "k"
-            for _ in range(n // 2):
-                timed(page, key, FOCUSED, focused(), f"board {key.upper()}")
+        # J down to the last card, K back up to the first, again until each has n presses (about 14 cards pass)
+        span = page.locator(".sb-card").count() - 1
+        while len(times.get("board K", [])) < n:
+            for key in ("j", "k"):
+                for _ in range(min(span, n - len(times.get(f"board {key.upper()}", [])))):
+                    timed(page, key, FOCUSED, focused(), f"board {key.upper()}")
         for key in ("a", "x", "b"):
             while len(times.get(f"board {key.upper()}", [])) < n:
                 card = page.locator(".sb-card.focused")

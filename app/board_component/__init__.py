@@ -15,6 +15,7 @@ text by board.js, never as markup.
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Callable, Mapping
 from functools import lru_cache
 from pathlib import Path
@@ -40,10 +41,17 @@ _board = st.components.v2.component(
 )
 
 
+#: textdiff's inline styles; board.css styles the board's ``del`` and ``ins`` instead. Record text is escaped with
+#: its quotes (``&quot;``), so a quoted attribute can only be textdiff's own markup.
+_STYLE = re.compile(r' style="[^"]*"')
+
+
 @lru_cache(maxsize=4096)
 def _diff(original: str, variant: str) -> tuple[str, str]:
-    """A section's two sides; the variants' text never changes, so each pair is diffed once per process."""
-    return diff_html(original, variant)
+    """A section's two sides; the variants' text never changes, so each pair is diffed once per process. Each run
+    sends the board whole: without the inline styles the demo's 20 variants are a third fewer bytes."""
+    left, right = diff_html(original, variant)
+    return _STYLE.sub("", left), _STYLE.sub("", right)
 
 
 def _card(card: Card, original: Mapping[str, str]) -> dict[str, Any]:

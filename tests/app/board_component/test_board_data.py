@@ -56,6 +56,8 @@ def test_board_data_escapes_text_and_sends_only_changed_sections() -> None:
     assert data["original"]["主诉"] == "胸痛&lt;script&gt;x&lt;/script&gt;"
     one, two = data["cards"]
     assert list(one["diffs"]) == ["主诉"] and two["diffs"] == {}  # the unchanged sections are the original's
+    left, right = one["diffs"]["主诉"]
+    assert "<del>x</del>" in left and "<ins>y</ins>" in right and "style=" not in left + right  # board.css styles them
     assert one["votes"] == [2, 1, 0] and two["votes"] is None  # blind: withheld until this expert votes
     assert one["mine"] == {"decision": "reject", "score": 3, "best": False, "text": "<b>no</b>", "reason": True}
     assert data["gold"] == [["I10.x00", "高血压", True], ["E11.900", "", False]]

@@ -66,10 +66,12 @@ class Client:
         self.seq += 1
         self.pending.append({**action, "seq": self.seq, "at": self.clock, "opened": 1000.0, "acts": self.acts})
         self.acts = []
+        self.post(self.pending)
+
+    def post(self, actions: list[dict[str, Any]]) -> None:
+        """One run with ``actions`` as the component's state, as the browser sends it."""
         states = self.at._tree.get_widget_states()
-        states.widgets.append(
-            WidgetState(id=self._element().proto.id, json_value=json.dumps({"actions": self.pending}))
-        )
+        states.widgets.append(WidgetState(id=self._element().proto.id, json_value=json.dumps({"actions": actions})))
         self.at._run(states)
         assert not self.at.exception, self.at.exception
 
@@ -170,47 +172,22 @@ def test_actions_apply_once_in_order_whatever_the_runs(
     at = _page(db_url, monkeypatch, uid, "e1")
     client = Client(at)
     one, two = client.cards()[:2]
-    client.seq = 2
-    client.pending = [
-        {
-            "kind": "decide",
-            "variant": one["id"],
-            "decision": "reject",
-            "best": False,
-            "score": 3,
-            "text": None,
-            "seq": 1,
-            "at": 1001.0,
-            "opened": 1000.0,
-            "acts": [1001.0],
-        },
-        {
-            "kind": "decide",
-            "variant": two["id"],
-            "decision": "approve",
-            "best": False,
-            "score": None,
-            "text": "same meaning",
-            "seq": 2,
-            "at": 1002.0,
-            "opened": 1000.0,
-            "acts": [1001.5, 1002.0],
-        },
+    sent = [
+        {"kind": "decide", "variant": one["id"], "decision": "reject", "best": False, "score": 3, "text": None},
+        {"kind": "decide", "variant": two["id"], "decision": "approve", "best": False, "text": "same meaning"},
+        {"kind": "undo"},
     ]
-    client.send(kind="undo")  # the third action rides along, and the first two came again with it
-    client.pending = client.pending[:2]
-    client.send(kind="decide", variant=two["id"], decision="approve", best=False, score=None)
-    assert {(v, d, s) for v, d, s, _b, _r in _mine(engine, uid)} == {
-        (one["id"], "reject", 3),
-        (two["id"], "approve", None),
-    }
+    for seq, action in enumerate(sent, 1):
+        action.update(seq=seq, at=1000.0 + seq, opened=1000.0, acts=[1000.0 + seq])
+    client.post(sent[:2])  # X, then the reason and Ctrl+Enter: one run, two actions
+    client.post(sent)  # U, sent before that run's acknowledgement came back: the first two come again
     with read_session(engine) as s:
         rows = s.scalars(select(Review).where(Review.reviewer_id == uid).order_by(Review.id)).all()
-        assert [(r.variant_id, r.decision, r.comment, r.undone_at is None) for r in rows] == [
-            (one["id"], "reject", None, True),
-            (two["id"], "approve", "same meaning", False),  # undone by the third action …
-            (two["id"], "approve", None, True),  # … decided again by the fourth
+        assert [(r.variant_id, r.decision, r.score, r.comment, r.undone_at is None) for r in rows] == [
+            (one["id"], "reject", 3, None, True),
+            (two["id"], "approve", None, "same meaning", False),  # undone by the third action, once
         ]
+    assert client.data()["acked"] == 3
 
 
 def test_a_stale_board_on_a_round_that_left_review_is_refused_and_moves_on(

@@ -118,8 +118,9 @@ def measure(url: str, n: int) -> dict[str, list[float]]:
             while len(times.get(f"board {key.upper()}", [])) < n:
                 card = page.locator(".sb-card.focused")
                 if "undecided" not in card.inner_text():  # this badcase is done: the next one (not timed)
+                    before = focused()
                     page.keyboard.press("n")
-                    page.wait_for_function(FOCUSED, arg=focused(), timeout=60_000)
+                    page.wait_for_function(FOCUSED, arg=before, timeout=60_000)
                     settle(page)
                     continue
                 vid = card.get_attribute("data-variant")

@@ -1,32 +1,32 @@
 """The Review page's variant board: a badcase's variants on one screen, keyboard-first.
 
-Keys: J/K move the focus, 1–5 score it, A approve / X reject it, B best, Shift+A / Shift+X approve / reject
-every variant still undecided, U undo, D its side-by-side diff, N the next badcase, T the reason box. A typed
-reason is committed with Enter (reject the focused variant with it) or Ctrl+Enter (approve it, the text as a
-comment); Escape leaves the box without committing. These are the defaults: each expert can rebind them from the
-key sheet (``?``, app/review_keys.py; pipeline/review/keys.py). Undo goes back one step (pipeline.review.queue).
+The cards, the reading pane (the focused variant's diff against the original, section by section, the gold codes
+with names above it) and the keys live in the browser (app/board_component/): J/K move the focus there, and a
+decision shows on its card at once and reaches :func:`_apply` as an action keyed by the variant's id, applied in
+the order the keys were pressed. Keys: J/K move, 1–5 score, A approve / X reject, B best, Shift+A / Shift+X
+approve / reject every variant still undecided, U undo, D every section or the changed ones, N the next badcase,
+T the reason box (Enter rejects with it, Ctrl+Enter approves with it as a comment, Escape leaves it). These are the
+defaults: each expert can rebind them from the key sheet (``?``, app/review_keys.py; pipeline/review/keys.py).
+Undo goes back one step (pipeline.review.queue).
 """
 
 from __future__ import annotations
 
-import json
-import time
+from functools import partial
+from typing import Any
 
 import streamlit as st
 from sqlalchemy import Engine
 
-from app.auth import user_name
+from app import board_component
+from app.auth import may, refresh, signed_in, user_name
 from app.inert import inert, md
 from app.label_flag import flag_form
 from app.review_keys import key_sheet
-from app.textdiff import diff_html
-from pipeline.domain.records import TEXT_SECTIONS
 from pipeline.errors import InputError
 from pipeline.ingest.dictionary import names_for
 from pipeline.review.board import (
     EVERY,
-    Board,
-    Card,
     Only,
     decide_rest,
     find_badcase,
@@ -35,49 +35,15 @@ from pipeline.review.board import (
     load_board,
     locate,
     next_badcase,
-    voted_variants,
 )
-from pipeline.review.keys import KeyMap
-from pipeline.review.queue import RoundClosed, Undone, decide, round_open, undo_last
+from pipeline.review.keys import key_map
+from pipeline.review.queue import RoundClosed, Undone, decide, progress, round_open, undo_last
 
-#: Streamlit fires plain-letter shortcuts only outside text fields (its shortcut filter in the frontend), so a
-#: letter typed into a reason stays text. The reason key (T unless rebound) puts the cursor in the reason box;
-#: leaving it is one key: Escape, or Enter / Ctrl+Enter, which also commit (the form's submit). Afterwards focus
-#: is off the field, so the next A or X is a decision, never an "x" in the reason. ``?`` opens the key sheet.
-KEYS_JS = """<script>
-window.__sraditReasonKey = %(reason)s;
-if (!window.__sraditReviewKeys) {
-  window.__sraditReviewKeys = true;
-  document.addEventListener('keydown', (e) => {
-    const t = e.target;
-    const typing = t && (t.tagName === 'INPUT' || t.tagName === 'TEXTAREA' || t.isContentEditable);
-    if (typing) {
-      // Ctrl+Enter: approve with the text. A Streamlit shortcut would submit the form without what was typed
-      // (a field in a form commits on Enter, blur or a click), so this is the click on the button itself.
-      if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) {
-        e.preventDefault();
-        e.stopImmediatePropagation();
-        t.blur();
-        setTimeout(() => {
-          const b = [...document.querySelectorAll('button')].find((x) => x.innerText.startsWith('Approve with'));
-          if (b) b.click();
-        }, 50);
-      } else if (e.key === 'Escape' || e.key === 'Enter') setTimeout(() => t.blur(), 0);
-      return;
-    }
-    if (e.ctrlKey || e.metaKey || e.altKey) return;
-    if (e.key === '?') {
-      const b = [...document.querySelectorAll('button')].find((x) => x.innerText.startsWith('Keys (?)'));
-      if (b) { e.preventDefault(); b.click(); }
-      return;
-    }
-    const r = window.__sraditReasonKey;
-    if (e.key.toLowerCase() === r.key && e.shiftKey === r.shift) {
-      const box = document.querySelector('input[aria-label^="Reason or comment"]');
-      if (box) { e.preventDefault(); box.focus(); }
-    }
-  }, true);
-  // A clicked toggle keeps focus, and Streamlit ignores letter keys while an input has focus.
+#: A clicked toggle keeps focus, and neither Streamlit's shortcuts (the one-at-a-time view) nor the board's keys act
+#: while an input has focus: the toggle lets it go. Less of Streamlit's top margin: the reading pane gets the room.
+KEYS_JS = """<style>[data-testid=stMainBlockContainer]{padding-top:2.5rem}</style><script>
+if (!window.__sraditToggleBlur) {
+  window.__sraditToggleBlur = true;
   document.addEventListener('click', () => setTimeout(() => {
     const el = document.activeElement;
     if (el && el.tagName === 'INPUT' && el.type === 'checkbox') el.blur();
@@ -85,18 +51,13 @@ if (!window.__sraditReviewKeys) {
 }
 </script>"""
 
-FOCUS_CSS = "<style>.st-key-board_focused{outline:3px solid #ff4b4b;border-radius:.5rem}</style>"
-COLUMNS = 4
 #: A gap between two of an expert's actions longer than this is time away, not time on the decision.
 IDLE_GAP_SECONDS = 60.0
 
 
-def install_keys(keys: KeyMap) -> None:
-    """The Review page's key helpers (with this expert's reason key) and the focused card's outline (both views)."""
-    reason = keys.keys["reason"]
-    # A checked key (one letter, optionally Shift+): safe to write into the script.
-    bound = json.dumps({"key": reason.removeprefix("Shift+").lower(), "shift": reason.startswith("Shift+")})
-    st.html(KEYS_JS % {"reason": bound} + FOCUS_CSS, unsafe_allow_javascript=True)
+def install_keys() -> None:
+    """The Review page's key helper (both views)."""
+    st.html(KEYS_JS, unsafe_allow_javascript=True)
 
 
 def _ss() -> dict:  # type: ignore[type-arg]
@@ -104,11 +65,13 @@ def _ss() -> dict:  # type: ignore[type-arg]
 
 
 def _open(badcase_id: int | None, focus_variant: int | None = None) -> None:
-    now = time.monotonic()
-    _ss().update(
-        board_badcase=badcase_id, board_focus=focus_variant, board_opened_at=now, board_last_at=now, board_score=None
+    ss = _ss()
+    ss.update(
+        board_badcase=badcase_id,
+        board_focus=focus_variant,
+        board_focus_token=ss.get("board_focus_token", 0) + 1,  # the browser takes this focus over its own
+        board_scores={},
     )
-    _act()
 
 
 def filter_changed() -> None:
@@ -129,126 +92,109 @@ def open_case(engine: Engine, round_no: int) -> None:
     _ss()["review_case"] = ""
 
 
-def _act() -> None:
-    """Count the time since the expert's previous action on the board as active, unless it was a gap of over
-    :data:`IDLE_GAP_SECONDS` (away from the desk); every key and click on the board is an action."""
-    now = time.monotonic()
+def _act(times: list[float]) -> None:
+    """Count the time between the expert's actions on the board (the browser's clock: every key and click, and the
+    board being drawn) as active, unless a gap is over :data:`IDLE_GAP_SECONDS` (away from the desk)."""
     ss = _ss()
-    gap = now - ss.get("board_acted_at", now)
-    if gap <= IDLE_GAP_SECONDS:
-        ss["board_active"] = ss.get("board_active", 0.0) + gap
-    ss["board_acted_at"] = now
-
-
-def _active_seconds() -> float:
-    """The active time since the previous decision (then counting starts again)."""
-    _act()
-    return round(_ss().pop("board_active", 0.0), 2)
-
-
-def _elapsed() -> tuple[float, float]:
-    """(seconds since the last decision on this board, seconds since it opened)."""
-    now = time.monotonic()
-    ss = _ss()
-    last = now - ss.get("board_last_at", now)
-    ss["board_last_at"] = now
-    return round(last, 2), round(now - ss.get("board_opened_at", now), 2)
+    for t in sorted(times):
+        last = ss.get("board_acted_at")
+        gap = t - last if last is not None else 0.0
+        if 0.0 <= gap <= IDLE_GAP_SECONDS:
+            ss["board_active"] = ss.get("board_active", 0.0) + gap
+        ss["board_acted_at"] = max(t, last or t)
 
 
 def _refused(e: RoundClosed) -> None:
     _ss().update(board_message=f"Not saved: {e}.", board_badcase=None)
 
 
-def _now_focused(board: Board, drawn: int) -> int:
-    """The focused card's index as the keys pressed so far left it. A button's arguments are those of the run that
-    last drew it, and keys pressed faster than the page redraws arrive with arguments from before the previous key
-    took effect (X moved the focus on, then Ctrl+Enter came with the old focus): the session's focus is always
-    current, since Streamlit runs each key's callback in order."""
-    ids = [c.variant_id for c in board.cards]
-    current = _ss().get("board_focus")
-    return ids.index(current) if current in ids else drawn
+def _apply(engine: Engine, uid: int, round_no: int, include_filtered: bool, required: int, only: Only) -> None:
+    """The browser's actions this session has not applied yet, in the order the expert made them (each sequence
+    number once: a run the browser interrupted, or one that sent the same actions again, applies nothing twice)."""
+    ss = _ss()
+    # The page checks the session on each run; a fragment's run skips the page, so the board checks it here: a
+    # session ended or an account disabled is signed out, which clears the session's state, these actions with it.
+    refresh()
+    for action in board_component.sent_actions():
+        if action["seq"] <= ss.get("board_acked", 0):
+            continue
+        ss["board_acked"] = action["seq"]
+        try:
+            _one(engine, uid, round_no, include_filtered, required, only, action)
+        except RoundClosed as e:
+            _refused(e)
+        except (InputError, KeyError, TypeError, ValueError) as e:
+            ss["board_message"] = f"Not saved: {e}"
 
 
-def _move(board: Board, focused: int, delta: int) -> None:
-    _act()
-    if not board.cards:
-        return
-    i = max(0, min(len(board.cards) - 1, _now_focused(board, focused) + delta))
-    _ss().update(board_focus=board.cards[i].variant_id, board_score=None)
+def _one(
+    engine: Engine, uid: int, round_no: int, include_filtered: bool, required: int, only: Only, a: dict[str, Any]
+) -> None:
+    opened, at = float(a["opened"]), float(a["at"])
+    _act([opened, *(float(t) for t in a.get("acts") or [])])
+    kind = a["kind"]
+    if kind == "decide":
+        _decide(engine, uid, required, a, opened, at)
+    elif kind == "rest":
+        _rest(engine, uid, required, include_filtered, int(a["badcase"]), str(a["decision"]), opened, at)
+    elif kind == "undo":
+        _undo(engine, uid, required)
+    elif kind == "next":
+        _next(engine, uid, round_no, include_filtered, int(a["badcase"]), only)
+    else:
+        raise InputError(f"unknown board action {kind!r}")
 
 
-def _focus(variant_id: int) -> None:
-    _act()
-    _ss().update(board_focus=variant_id, board_score=None)
+def _since_last(opened: float, at: float) -> float:
+    """Seconds since the expert's previous decision on this board (since it opened, for the first)."""
+    ss = _ss()
+    last = max(ss.get("board_last_at") or opened, opened)
+    ss["board_last_at"] = at
+    return round(at - last, 2)
 
 
-def _score(k: int) -> None:
-    _act()
-    _ss()["board_score"] = k
+def _decide(engine: Engine, uid: int, required: int, a: dict[str, Any], opened: float, at: float) -> None:
+    ss = _ss()
+    vid, decision, best = int(a["variant"]), str(a["decision"]), bool(a.get("best"))
+    text = str(a.get("text") or "").strip() or None
+    # The score the expert saw on the card (typed, carried over an undo, or the vote's own) goes with it.
+    carried = ss.setdefault("board_scores", {}).pop(vid, None)
+    score = a.get("score") or carried
+    decide(
+        engine,
+        uid,
+        vid,
+        decision,
+        score=int(score) if score else None,
+        best=best,
+        reason=text if decision == "reject" else None,
+        comment=text if decision != "reject" else None,
+        seconds=_since_last(opened, at),
+        board_seconds=round(at - opened, 2) if best else None,
+        active_seconds=round(ss.pop("board_active", 0.0), 2),
+        required=required,
+    )
+    _badcase, number = locate(engine, vid)
+    ss["board_message"] = f"{'best' if best else decision}: Variant {number}" + (f" — {text}" if text else "")
 
 
-def _decide(
+def _rest(
     engine: Engine,
     uid: int,
     required: int,
-    board: Board,
-    focused: int,
+    include_filtered: bool,
+    badcase_id: int,
     decision: str,
-    best: bool = False,
-    advance: bool = True,
+    opened: float,
+    at: float,
 ) -> None:
-    ss = _ss()
-    if not board.cards:
-        return
-    focused = _now_focused(board, focused)
-    card = board.cards[focused]
-    reason = (ss.get("board_text") or "").strip() or None
-    seconds, since_open = _elapsed()
-    active = _active_seconds()
-    try:
-        decide(
-            engine,
-            uid,
-            card.variant_id,
-            decision,
-            # A new decision replaces the expert's vote on this variant; a score given before stays unless retyped.
-            score=ss.get("board_score") or (card.mine.score if card.mine else None),
-            best=best,
-            reason=reason if decision == "reject" else None,
-            comment=reason if decision != "reject" else None,
-            seconds=seconds,
-            board_seconds=since_open if best else None,
-            active_seconds=active,
-            required=required,
-        )
-    except RoundClosed as e:
-        _refused(e)
-        return
-    ss["board_message"] = f"{'best' if best else decision}: Variant {card.number}" + (f" — {reason}" if reason else "")
-    ss.update(board_score=None, board_text="")  # the text went with this decision, never with the next
-    if advance and not best:
-        # Auto-advance: on to the next variant still undecided (after this one, then from the top).
-        # The votes as they stand now: the board drawn with this button may predate the last few keys.
-        voted = voted_variants(engine, uid, board.badcase_id)
-        order = board.cards[focused + 1 :] + board.cards[:focused]
-        following = next((c for c in order if c.variant_id not in voted), None)
-        if following is not None:
-            ss["board_focus"] = following.variant_id
-
-
-def _rest(engine: Engine, uid: int, required: int, board: Board, decision: str) -> None:
-    _act()
-    seconds, _ = _elapsed()
-    try:
-        n = decide_rest(engine, uid, board, decision, seconds=seconds, required=required)
-    except RoundClosed as e:
-        _refused(e)
-        return
+    # The board as it stands now, after every earlier action: "the rest" is what is undecided at this point.
+    board = load_board(engine, uid, badcase_id, include_filtered)
+    n = decide_rest(engine, uid, board, decision, seconds=_since_last(opened, at), required=required)
     _ss()["board_message"] = f"{decision} the rest: {n} variant{'s' if n != 1 else ''}"
 
 
 def _undo(engine: Engine, uid: int, required: int) -> None:
-    _act()
     try:
         undone = undo_last(engine, uid, required)
     except RoundClosed as e:
@@ -259,15 +205,12 @@ def _undo(engine: Engine, uid: int, required: int) -> None:
         return
     vid = undone.variant_id
     badcase_id, number = locate(engine, vid)
-    if badcase_id != _ss().get("board_badcase"):
-        _open(badcase_id, vid)
+    _open(badcase_id, vid)
     # Back one step: the card shows the decision the undone one had replaced; with none, the score typed for the
     # undone decision waits for the next one (5, B, U, B keeps the 5).
-    _ss().update(
-        board_focus=vid,
-        board_score=undone.score if undone.restored is None else None,
-        board_message=_undo_message(number, undone),
-    )
+    if undone.restored is None and undone.score:
+        _ss()["board_scores"] = {vid: undone.score}
+    _ss()["board_message"] = _undo_message(number, undone)
 
 
 def _undo_message(number: int, undone: Undone) -> str:
@@ -280,222 +223,90 @@ def _undo_message(number: int, undone: Undone) -> str:
     return f"undone: Variant {number} {said(undone.decision, undone.score)} → {back}"
 
 
-def _next(engine: Engine, uid: int, round_no: int, include_filtered: bool, board: Board, only: Only) -> None:
-    _act()
-    found = next_badcase(engine, uid, round_no, include_filtered, after=board.badcase_id, only=only)
-    _open(found if found != board.badcase_id else None)
+def _next(engine: Engine, uid: int, round_no: int, include_filtered: bool, badcase_id: int, only: Only) -> None:
+    found = next_badcase(engine, uid, round_no, include_filtered, after=badcase_id, only=only)
+    _open(found if found != badcase_id else None)
     left = "no other badcase left for you" + only.words()
-    _ss()["board_message"] = None if found and found != board.badcase_id else left
+    _ss()["board_message"] = None if found and found != badcase_id else left
 
 
 def _reopen(badcase_id: int, variant_id: int) -> None:
     _open(badcase_id, variant_id)
 
 
+def round_progress(engine: Engine, uid: int, round_no: int) -> None:
+    """The round's progress bar, with its denominators stated (pipeline.review.queue.Progress)."""
+    p = progress(engine, uid, round_no)
+    st.progress(p.decided / p.variants if p.variants else 1.0, text=f"round {round_no}: {p.text()}")
+
+
+@st.fragment
 def draw_board(
     engine: Engine,
     uid: int,
     round_no: int,
     include_filtered: bool,
     required: int,
-    keys: KeyMap,
     only: Only = EVERY,
 ) -> None:
-    """The board of the badcase open in this session (else the next one this expert has not finished, of those
-    the page narrowed the queue to)."""
+    """The round's progress and the board of the badcase open in this session (else the next one this expert has
+    not finished, of those the page narrowed the queue to). A fragment: the board's actions rerun it alone, not
+    the page with its sidebar; the sidebar's settings rerun the page, and the fragment with them."""
     ss = _ss()
+    if not (signed_in() and may("review")):  # ended since the page's last run: the page shows why
+        st.rerun()
+    round_progress(engine, uid, round_no)
+    keys = key_map(engine, uid)  # read here: a rebinding saved from the key sheet reruns only the fragment
     # The history lists this browser session's decisions: those after the expert's last one before it.
     ss.setdefault("board_since", last_review_id(engine, uid))
-    if ss.get("board_message"):
-        st.caption(inert(ss["board_message"]))
     if not round_open(engine, round_no):
+        _message()
         st.warning(md("Round {} has left review: its decisions are closed.", round_no))
         return
     if ss.get("board_badcase") is None:
         _open(next_badcase(engine, uid, round_no, include_filtered, only=only))
     if ss.get("board_badcase") is None:
+        _message()
         st.success(md("Every badcase of this round{} is finished for you.", only.words()))
-        st.button(
-            "Undo last decision",
-            shortcut=keys.keys["undo"],
-            on_click=_undo,
-            args=(engine, uid, required),
-            key="undo_empty",
-        )
+        st.button("Undo last decision", shortcut=keys.keys["undo"], on_click=_undo, args=(engine, uid, required))
         _history(engine, uid, round_no)
         return
     board = load_board(engine, uid, ss["board_badcase"], include_filtered)
-    if not board.cards:  # reopened from the history with the filtered-out variants hidden
-        st.info("No variant of this badcase is in view: switch on Include filtered-out, or N for the next one.")
-    ids = [c.variant_id for c in board.cards]
-    focused = ids.index(ss["board_focus"]) if ss.get("board_focus") in ids else 0
-    main, side = st.columns([5, 1])
+    names = names_for(engine, {board.gold_principal, *board.gold_others})
+    main, side = st.columns([6, 1])
     with main:
-        _header(engine, board)
-        if board.notice():
-            st.success(md("{}", board.notice()))
-        _keys(engine, uid, round_no, include_filtered, required, board, focused, keys, only)
-        _grid(board, focused)
-        if board.cards:
-            _reason(engine, uid, required, board, focused, keys)
-            _details(board.cards[focused], board)
+        decided = len(board.cards) - len(board.undecided)
+        st.subheader(md("{} · {} of {} variants decided by you", board.case_id, decided, len(board.cards)))
+        # What comes and goes sits in one container: the board after it keeps its place in the page, so a run
+        # that adds a message updates the board in place instead of drawing it anew.
+        with st.container():
+            _message()
+            if board.notice():
+                st.success(md("{}", board.notice()))
+            if not board.cards:  # reopened from the history with the filtered-out variants hidden
+                st.info("No variant of this badcase is in view: switch on Include filtered-out, or N for the next one.")
+        with st.container(horizontal=True, vertical_alignment="center"):
+            st.caption(inert(keys.line()))
+            key_sheet(engine, uid, keys)
+        data = board_component.board_data(
+            board,
+            names,
+            keys,
+            acked=ss.get("board_acked", 0),
+            focus=ss.get("board_focus"),
+            focus_token=ss.get("board_focus_token", 0),
+            scores=ss.get("board_scores", {}),
+        )
+        board_component.draw(data, partial(_apply, engine, uid, round_no, include_filtered, required, only))
     with side:
         _history(engine, uid, round_no)
         with st.expander("Gold codes wrong?"):
             flag_form(engine, board.badcase_id, user_name(), board.gold_principal, board.gold_others)
 
 
-def _header(engine: Engine, board: Board) -> None:
-    names = names_for(engine, {board.gold_principal, board.predicted_principal or "", *board.gold_others})
-    decided = len(board.cards) - len(board.undecided)
-    st.subheader(md("{} · {} of {} variants decided by you", board.case_id, decided, len(board.cards)))
-    gold = f"主 {board.gold_principal} {names.get(board.gold_principal, '')}" + "".join(
-        f" · {c} {names.get(c, '')}" for c in board.gold_others
-    )
-    why = [f"predicted principal {board.predicted_principal or '—'}"] if "principal_miss" in board.error_types else []
-    why += [f"missed {c}" for c in board.missing] + [f"extra {c}" for c in board.extra]
-    doubt = (
-        f"  ·  label doubt {board.label_error_confidence:.0%} (out-of-fold model: how sure the gold codes are wrong)"
-        if board.label_error_confidence is not None
-        else ""
-    )
-    st.caption(inert(f"gold: {gold}  ·  why a badcase: {', '.join(why) or '—'}{doubt}"))
-
-
-def _keys(
-    engine: Engine,
-    uid: int,
-    round_no: int,
-    include_filtered: bool,
-    required: int,
-    board: Board,
-    focused: int,
-    keys: KeyMap,
-    only: Only,
-) -> None:
-    k = keys.keys
-    st.caption(inert(keys.line()))
-    base = (engine, uid, required, board, focused)
-    advance = {"advance": keys.auto_advance}
-    with st.container(horizontal=True):
-        st.button("Previous", key="board_prev", shortcut=k["previous"], on_click=_move, args=(board, focused, -1))
-        st.button("Next variant", key="board_next", shortcut=k["next"], on_click=_move, args=(board, focused, 1))
-        for score in range(1, 6):
-            st.button(
-                "★" * score,
-                key=f"board_score_{score}",
-                shortcut=str(score),
-                on_click=_score,
-                args=(score,),
-                type="primary" if _ss().get("board_score") == score else "secondary",
-            )
-        approve, reject = (*base, "approve"), (*base, "reject")
-        st.button("Approve", key="board_approve", shortcut=k["approve"], on_click=_decide, args=approve, kwargs=advance)
-        st.button("Reject", key="board_reject", shortcut=k["reject"], on_click=_decide, args=reject, kwargs=advance)
-        st.button("Best", key="board_best", shortcut=k["best"], on_click=_decide, args=(*approve, True))
-        rest = (engine, uid, required, board)
-        st.button(
-            "Approve the rest",
-            key="board_approve_rest",
-            shortcut=k["approve_rest"],
-            on_click=_rest,
-            args=(*rest, "approve"),
-        )
-        st.button(
-            "Reject the rest",
-            key="board_reject_rest",
-            shortcut=k["reject_rest"],
-            on_click=_rest,
-            args=(*rest, "reject"),
-        )
-        st.button("Undo", key="board_undo", shortcut=k["undo"], on_click=_undo, args=(engine, uid, required))
-        st.button("Diff", key="board_diff_key", shortcut=k["diff"], on_click=_toggle_diff)
-        st.button(
-            "Next badcase",
-            key="board_next_badcase",
-            shortcut=k["next_badcase"],
-            on_click=_next,
-            args=(engine, uid, round_no, include_filtered, board, only),
-        )
-        key_sheet(engine, uid, keys)
-
-
-def _reason(engine: Engine, uid: int, required: int, board: Board, focused: int, keys: KeyMap) -> None:
-    number = board.cards[focused].number
-    base = (engine, uid, required, board, focused)
-    advance = {"advance": keys.auto_advance}
-    with st.form("board_reason_form", clear_on_submit=True, enter_to_submit=True, border=False):
-        st.text_input(
-            md("Reason or comment for Variant {} (Enter rejects with it, Ctrl+Enter approves with it)", number),
-            key="board_text",
-        )
-        with st.container(horizontal=True):
-            st.form_submit_button(
-                "Reject with reason (Enter)", on_click=_decide, args=(*base, "reject"), kwargs=advance
-            )
-            st.form_submit_button(
-                "Approve with comment (Ctrl+Enter)", on_click=_decide, args=(*base, "approve"), kwargs=advance
-            )
-
-
-def _toggle_diff() -> None:
-    _ss()["board_diff"] = not _ss().get("board_diff", False)
-
-
-def _badge(card: Card) -> str:
-    if card.mine is None:
-        return "undecided"
-    return {"approve": "✓ approved", "reject": "✗ rejected", "skip": "skipped"}[card.mine.decision] + (
-        " · ★ best" if card.mine.best else ""
-    )
-
-
-def _grid(board: Board, focused: int) -> None:
-    for start in range(0, len(board.cards), COLUMNS):
-        cols = st.columns(COLUMNS)
-        for col, card in zip(cols, board.cards[start : start + COLUMNS], strict=False):
-            is_focused = board.cards[focused] is card
-            with col.container(border=True, key="board_focused" if is_focused else f"board_card_{card.number}"):
-                st.button(
-                    md("Variant {}", card.number),
-                    key=f"board_focus_{card.number}",
-                    on_click=_focus,
-                    args=(card.variant_id,),
-                    type="primary" if is_focused else "tertiary",
-                )
-                place = f"rank {card.rank}" if card.rank else "filtered out" if card.passed is False else "unranked"
-                sim = f" · similarity {card.similarity:.0f}" if card.similarity is not None else ""
-                score = f" · score {card.mine.score}" if card.mine and card.mine.score else ""
-                st.markdown(md("{}{} · **{}**{}", place, sim, _badge(card), score))
-                experts = (
-                    "experts: hidden until you vote (blind review)"
-                    if card.others_hidden
-                    else f"experts: ✓{card.approvals} ✗{card.rejections} ★{card.best_votes}"
-                )
-                st.caption(inert(f"{experts} · {card.summary}"))
-
-
-def _details(card: Card, board: Board) -> None:
-    st.markdown(md("**Variant {}** — filter verdicts", card.number))
-    st.text(
-        "\n".join(f"{'✓' if ok else '✗'} {name}: {reason}" for name, (ok, reason) in card.verdicts.items())
-        or "not filtered yet"
-    )
-    if card.mine and (card.mine.reason or card.mine.comment):
-        st.caption(
-            inert(f"your {'reason' if card.mine.reason else 'comment'}: {card.mine.reason or card.mine.comment}")
-        )
-    if not _ss().get("board_diff"):
-        st.caption(md("D shows Variant {} beside the original", card.number))
-        return
-    for name in card.changed or TEXT_SECTIONS[:1]:
-        left, right = diff_html(board.original.get(name, ""), card.sections.get(name, ""))
-        st.markdown(md("**{}**", name))
-        a, b = st.columns(2)
-        a.caption("original")
-        a.html(f'<div style="white-space:pre-wrap;line-height:1.6">{left}</div>')
-        b.caption(md("Variant {}", card.number))
-        b.html(f'<div style="white-space:pre-wrap;line-height:1.6">{right}</div>')
+def _message() -> None:
+    if _ss().get("board_message"):
+        st.caption(inert(_ss()["board_message"]))
 
 
 def _history(engine: Engine, uid: int, round_no: int) -> None:

@@ -41,7 +41,7 @@ def build(db_url: str) -> None:
     now = utcnow()
     with write_session(engine) as s:
         s.add(Dataset(id=1, name="train"))
-        s.add(Round(id=1, number=1, status="filtered"))
+        s.add(Round(id=1, number=1, status="in_review"))  # open for review: the board takes decisions
         s.flush()
         s.add(ModelRun(id=1, kind="kfold", model_name="baseline", dataset_id=1, round_id=1))
         pw = hash_password("bench-pass")

@@ -6,14 +6,12 @@ import streamlit as st
 
 from app.auth import require, user_id, user_name
 from app.inert import md
-from app.review_board import draw_board, filter_changed, install_keys, open_case
+from app.review_board import draw_board, filter_changed, install_keys, open_case, round_progress
 from app.review_single import draw_single
 from app.state import ready_engine, settings
 from pipeline.overview import round_numbers
 from pipeline.review.assignments import assigned_counts
 from pipeline.review.board import Only
-from pipeline.review.keys import key_map
-from pipeline.review.queue import progress
 
 require("review")
 engine = ready_engine()
@@ -56,14 +54,9 @@ with st.sidebar:
         help="Opens that record's badcase in this round on the board, whatever the code filter.",
     )
 required = settings().reviews_required
-p = progress(engine, uid, round_no)
-st.progress(
-    p.decided / p.variants if p.variants else 1.0,
-    text=f"round {round_no}: {p.text()}",
-)
-keys = key_map(engine, uid)
-install_keys(keys)
+install_keys()
 if single:
+    round_progress(engine, uid, round_no)
     draw_single(engine, uid, round_no, include_filtered, required)
 else:
-    draw_board(engine, uid, round_no, include_filtered, required, keys, Only(code or None, assigned and mine > 0))
+    draw_board(engine, uid, round_no, include_filtered, required, Only(code or None, assigned and mine > 0))

@@ -355,18 +355,6 @@ def history(engine: Engine, reviewer_id: int, round_no: int, since_id: int = 0) 
     ]
 
 
-def voted_variants(engine: Engine, reviewer_id: int, badcase_id: int) -> set[int]:
-    """The variants of the badcase this expert holds an active vote on (what auto-advance skips)."""
-    with read_session(engine) as s:
-        return set(
-            s.scalars(
-                select(Review.variant_id).where(
-                    Review.badcase_id == badcase_id, Review.reviewer_id == reviewer_id, Review.undone_at.is_(None)
-                )
-            )
-        )
-
-
 def last_review_id(engine: Engine, reviewer_id: int) -> int:
     """The id of this expert's latest decision anywhere (0 for none): where a session's history starts."""
     with read_session(engine) as s:

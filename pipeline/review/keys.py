@@ -28,7 +28,7 @@ ACTIONS: dict[str, tuple[str, str]] = {
     "approve_rest": ("Shift+A", "approve every variant still undecided"),
     "reject_rest": ("Shift+X", "reject every variant still undecided"),
     "undo": ("U", "undo: one step back, the decision before comes back"),
-    "diff": ("D", "show or hide the focused variant beside the original"),
+    "diff": ("D", "the reading pane: every section, or only the changed ones"),
     "next_badcase": ("N", "open the next badcase"),
     "reason": ("T", "type a reason: Enter rejects with it, Ctrl+Enter approves with it, Esc leaves it"),
 }
@@ -52,8 +52,8 @@ class KeyMap:
         return (
             f"keys: {k['next']}/{k['previous']} move · 1–5 score · {k['approve']} approve · {k['reject']} reject · "
             f"{k['best']} best · {k['approve_rest']} / {k['reject_rest']} approve / reject the rest · "
-            f"{k['undo']} undo · {k['diff']} diff · {k['next_badcase']} next badcase · {k['reason']} type a reason"
-            " · ? all keys"
+            f"{k['undo']} undo · {k['diff']} all sections · {k['next_badcase']} next badcase · "
+            f"{k['reason']} type a reason · ? all keys"
         )
 
 

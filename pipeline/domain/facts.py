@@ -502,3 +502,14 @@ def compare_facts(original: Mapping[str, str], variant: Mapping[str, str]) -> tu
     that ``original`` does not have, with multiplicity, each sorted."""
     a, b = extract_facts(original), extract_facts(variant)
     return sorted((a - b).elements(), key=_fact_key), sorted((b - a).elements(), key=_fact_key)
+
+
+def same_facts(original: Mapping[str, str], variant: Mapping[str, str]) -> bool:
+    """Whether every section that ``variant`` changed reads the same facts as in ``original``: then the two records'
+    facts are equal (``compare_facts`` gives ``([], [])``) and neither multiset needs building. False does not mean
+    they differ (a fact may move from one section to another); ``compare_facts`` settles those."""
+    for name in TEXT_SECTIONS:
+        before, after = original.get(name) or "", variant.get(name) or ""
+        if after != before and section_facts(name, after) != section_facts(name, before):
+            return False
+    return True

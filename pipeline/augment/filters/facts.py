@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from pipeline.augment.filters import Candidate, Verdict
-from pipeline.domain.facts import compare_facts
+from pipeline.domain.facts import compare_facts, same_facts
 from pipeline.parallel import map_chunks
 
 
@@ -22,6 +22,9 @@ class FactsFilter:
 def _judge(batch: list[Candidate]) -> list[Verdict]:
     out = []
     for c in batch:
+        if same_facts(c.original, c.sections):  # the rule generator's variants, all of them: no multiset built
+            out.append(Verdict(True, "every fact kept", {"dropped": [], "invented": []}))
+            continue
         dropped, invented = compare_facts(c.original, c.sections)
         detail = {
             "dropped": [f"{f.kind}:{f.value}" for f in dropped],

@@ -10,6 +10,7 @@ skipping never changes a result; a pattern it does not understand is always scan
 
 from __future__ import annotations
 
+import functools
 import re
 from re import _constants as sre_c  # type: ignore[attr-defined]
 from re import _parser as sre_parse  # type: ignore[attr-defined]
@@ -79,19 +80,54 @@ def requirement(pattern: re.Pattern[str]) -> Requirement:
         return _NOTHING
 
 
+#: Where a text is cut for the cache below: after each clause (。 ; , : or a line break). A rewrite moves and rewords
+#: clauses, so most of a variant's clauses are its original's, or a sibling's, word for word.
+_CUT_CHARS = "。;；,:\n"
+_CUT = re.compile(f"(?<=[{_CUT_CHARS}])")
+
+
 class GatedPatterns:
-    """Compiled patterns with their prefilters."""
+    """Compiled patterns with their prefilters.
+
+    The pieces present in a text are found clause by clause, each clause's cached: a piece holds no cut character,
+    so it occurs in the text exactly when it occurs in one of its clauses. They are kept as a bit mask (a bit per
+    piece), and the verdicts per pattern cached by mask: the variants of one record mostly hold the same pieces."""
 
     def __init__(self, patterns: list[re.Pattern[str]]) -> None:
         self.patterns = patterns
         # A piece is tagged by where it is looked up: the text as it is, or case-folded (IGNORECASE).
-        self._alternatives = [
+        alternatives = [
             [frozenset((bool(p.flags & re.I), piece) for piece in alt) for alt in requirement(p)] for p in patterns
         ]
-        self._pieces = sorted({piece for alts in self._alternatives for alt in alts for piece in alt})
+        pieces = sorted({piece for alts in alternatives for alt in alts for piece in alt})
+        self._cut = not any(ch in piece for _fold, piece in pieces for ch in _CUT_CHARS)
+        bit = {tagged: 1 << k for k, tagged in enumerate(pieces)}
+        self._alternatives = [[sum(bit[piece] for piece in alt) for alt in alts] for alts in alternatives]
+        # By first character: a clause is searched for the pieces that start with one of its characters only.
+        self._by_first: dict[tuple[bool, str], list[tuple[str, int]]] = {}
+        for fold, piece in pieces:
+            self._by_first.setdefault((fold, piece[0]), []).append((piece, bit[fold, piece]))
+        self._tags = sorted({fold for fold, _piece in pieces})
+        self._mask = functools.lru_cache(maxsize=65536)(self._sentence_mask)
+        self._verdicts = functools.lru_cache(maxsize=4096)(self._verdicts_of)
 
     def may_match(self, text: str) -> list[bool]:
         """Per pattern: False when it cannot match ``text``, True when it may."""
-        folded = text.casefold()
-        present = {(fold, piece) for fold, piece in self._pieces if piece in (folded if fold else text)}
-        return [any(alt <= present for alt in alts) for alts in self._alternatives]
+        mask = 0
+        for clause in _CUT.split(text) if self._cut else (text,):
+            mask |= self._mask(clause)
+        return list(self._verdicts(mask))
+
+    def _sentence_mask(self, text: str) -> int:
+        mask = 0
+        for fold in self._tags:
+            # case folding is per character: a clause's is the text's, cut the same way
+            within = text.casefold() if fold else text
+            for ch in set(within):
+                for piece, bit in self._by_first.get((fold, ch), ()):
+                    if piece in within:
+                        mask |= bit
+        return mask
+
+    def _verdicts_of(self, mask: int) -> tuple[bool, ...]:
+        return tuple(any(alt & mask == alt for alt in alts) for alts in self._alternatives)

@@ -151,7 +151,9 @@ def report(runs: list[dict[str, dict[str, float]]]) -> None:
     print(f"  {'end to end, variants per CPU-s':34}{n / med(cpu):>10.0f}")
     rewrite = [r["rewrite"]["cpu"] for r in runs]
     judge = [r["filter"]["cpu"] for r in runs]
-    print(f"  {'rewrite stage, CPU-s':34}{med(rewrite):>10.2f}          generator {PREVIOUS['rule generator s']} s wall")
+    print(
+        f"  {'rewrite stage, CPU-s':34}{med(rewrite):>10.2f}          generator {PREVIOUS['rule generator s']} s wall"
+    )
     print(
         f"  {'filter stage, CPU-s':34}{med(judge):>10.2f}          label {PREVIOUS['filter label s']}, "
         f"facts {PREVIOUS['filter facts s']}, duplicates {PREVIOUS['filter duplicates s']} s wall"

@@ -58,6 +58,7 @@ def candidates(engine: Engine, rid: int) -> dict[int, list[Candidate]]:
                 dict(r.sections),
                 b.gold_principal,
                 tuple(r.other_codes or ()),
+                v.facts,
             )
         )
     return out

@@ -28,6 +28,7 @@ class GeneratedVariant:
     attempts: int
     seed: int | None
     temperature: float | None
+    facts: str | None = None  #: the digest of its facts when the generator read them (domain.facts.facts_digest)
 
 
 class VariantSource(Protocol):
@@ -202,6 +203,7 @@ def _store(engine: Engine, badcase_id: int, start: int, made: list[GeneratedVari
                     status="generated" if v.sections is not None else "failed",
                     error=v.error,
                     attempts=v.attempts,
+                    facts=v.facts,
                 )
             )
 
@@ -226,6 +228,8 @@ class RuleRewriter:
 
 def _rule_variants(r: VariantRequest) -> list[GeneratedVariant]:
     from pipeline.augment.rule_rewriter import rule_variants
+    from pipeline.domain.facts import facts_digest
 
     made = rule_variants(r.sections, r.start + r.n, r.seed)[r.start :]
-    return [GeneratedVariant(v.sections, v.edits, None, 1, r.seed, None) for v in made]
+    # The generator has just read every section's facts (it checks each edit against them): kept, as a digest.
+    return [GeneratedVariant(v.sections, v.edits, None, 1, r.seed, None, facts_digest(v.sections)) for v in made]

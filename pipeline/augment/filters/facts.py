@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from pipeline.augment.filters import Candidate, Verdict
-from pipeline.domain.facts import compare_facts, same_facts
+from pipeline.domain.facts import compare_facts, facts_digest, same_facts
 from pipeline.parallel import map_chunks
 
 
@@ -21,8 +21,13 @@ class FactsFilter:
 
 def _judge(batch: list[Candidate]) -> list[Verdict]:
     out = []
+    originals: dict[int, str] = {}  #: badcase → its original's facts digest, read once
     for c in batch:
-        if same_facts(c.original, c.sections):  # the rule generator's variants, all of them: no multiset built
+        if c.facts is not None and c.badcase_id not in originals:
+            originals[c.badcase_id] = facts_digest(c.original)
+        # The facts the generator kept, or else each changed section's: the rule generator's variants all keep every
+        # fact, and neither way builds the record's multisets.
+        if (c.facts is not None and c.facts == originals[c.badcase_id]) or same_facts(c.original, c.sections):
             out.append(Verdict(True, "every fact kept", {"dropped": [], "invented": []}))
             continue
         dropped, invented = compare_facts(c.original, c.sections)

@@ -18,7 +18,7 @@ from pipeline.augment.filters.label import LabelConsistencyFilter
 from pipeline.augment.filters.length import LengthFilter
 from pipeline.augment.filters.policy import PolicyFilter
 from pipeline.augment.rule_rewriter import rule_variants
-from pipeline.domain.facts import compare_facts
+from pipeline.domain.facts import compare_facts, facts_digest, same_facts
 from pipeline.domain.records import ID_KEY, TEXT_SECTIONS, record_text
 from pipeline.protocols import CodePrediction, Progress
 
@@ -176,3 +176,17 @@ def test_the_facts_filter_still_names_a_changed_fact_and_passes_a_moved_one() ->
     v_changed, v_moved = FactsFilter(workers=1).judge([cand(1, changed), replace(cand(2, moved), original=base)])
     assert not v_changed.passed and v_changed.detail == {"dropped": ["number:3天"], "invented": ["number:4天"]}
     assert v_moved.passed and v_moved.reason == "every fact kept"
+
+
+def test_facts_kept_by_the_generator_are_not_read_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A variant whose generator kept its facts' digest is judged from it: neither its sections' facts nor the
+    record's multisets are read again. A kept digest that differs from the original's is checked the long way."""
+    changed = {**ORIGINAL, "主诉": ORIGINAL["主诉"].replace("3天", "4天")}
+    kept = replace(cand(1, ORIGINAL | {"现病史": ORIGINAL["现病史"] + " "}), facts=facts_digest(ORIGINAL))
+    wrong = replace(cand(2, changed), facts=facts_digest(changed))
+    read: list[str] = []
+    monkeypatch.setattr(facts_filter, "same_facts", lambda a, b: read.append("sections") or same_facts(a, b))
+    v_kept, v_wrong = FactsFilter(workers=1).judge([kept, wrong])
+    assert v_kept.passed and v_kept.detail == {"dropped": [], "invented": []}
+    assert not v_wrong.passed and v_wrong.detail == {"dropped": ["number:3天"], "invented": ["number:4天"]}
+    assert read == ["sections"]  # the second variant's only

@@ -73,7 +73,7 @@ from training.baseline.config import (
 from training.baseline.features import _full_text, _sections
 from training.baseline.rules import _own_rule_index, _rule_row
 from training.baseline.selection import _choose_others
-from training.char_ngrams import tfidf_transform
+from training.char_ngrams import tfidf_fit_transform, tfidf_transform
 
 __all__ = ["BaselineCoder"]
 
@@ -146,7 +146,7 @@ class BaselineCoder:
                 lowercase=True,
                 dtype=np.float64,
             )
-            text = self._text_vec.fit_transform(texts)
+            text = tfidf_fit_transform(self._text_vec, texts)
         else:
             text = tfidf_transform(self._text_vec, texts)
         dx = [sec["入院诊断"] for sec in secs]
@@ -159,7 +159,7 @@ class BaselineCoder:
                 lowercase=True,
                 dtype=np.float64,
             )
-            diagnosis = self._dx_vec.fit_transform(dx)
+            diagnosis = tfidf_fit_transform(self._dx_vec, dx)
         else:
             diagnosis = tfidf_transform(self._dx_vec, dx)
         rules = np.vstack([_rule_row(sec) for sec in secs])

@@ -220,16 +220,13 @@ class RuleRewriter:
         self.workers = workers
 
     def variants(self, sections: Mapping[str, str], start: int, n: int, seed: int) -> list[GeneratedVariant]:
-        return _rule_variants(VariantRequest(sections, start, n, seed))
+        return next(self.variants_many([VariantRequest(sections, start, n, seed)]))
 
     def variants_many(self, requests: Sequence[VariantRequest]) -> Iterator[list[GeneratedVariant]]:
-        return imap(_rule_variants, requests, self.workers)
+        from pipeline.augment.rule_rewriter import kept_variants
 
-
-def _rule_variants(r: VariantRequest) -> list[GeneratedVariant]:
-    from pipeline.augment.rule_rewriter import rule_variants
-    from pipeline.domain.facts import facts_digest
-
-    made = rule_variants(r.sections, r.start + r.n, r.seed)[r.start :]
-    # The generator has just read every section's facts (it checks each edit against them): kept, as a digest.
-    return [GeneratedVariant(v.sections, v.edits, None, 1, r.seed, None, facts_digest(v.sections)) for v in made]
+        # The workers get plain tuples and a function of the rule rewriter's module: unpickling either imports
+        # that module alone, not this one's database layer (half a CPU-second per worker process).
+        work = [(dict(r.sections), r.start, r.n, r.seed) for r in requests]
+        for r, made in zip(requests, imap(kept_variants, work, self.workers), strict=True):
+            yield [GeneratedVariant(sections, edits, None, 1, r.seed, None, facts) for sections, edits, facts in made]

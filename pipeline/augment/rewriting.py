@@ -6,7 +6,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, insert, select
 
 from db.engine import read_session, write_session
 from db.models import Badcase, Record, Variant
@@ -186,26 +186,27 @@ def _store(engine: Engine, badcase_id: int, start: int, made: list[GeneratedVari
         # concurrent run may have stored some of these meanwhile.
         s.scalar(select(Badcase.id).where(Badcase.id == badcase_id).with_for_update())
         have = s.scalar(select(func.count()).where(Variant.badcase_id == badcase_id)) or 0
-        for seq, v in enumerate(made, start):
-            if seq < have:
-                continue
-            s.add(
-                Variant(
-                    badcase_id=badcase_id,
-                    seq=seq,
-                    sections=v.sections,
-                    generator=source.generator_name,
-                    model=source.model,
-                    prompt_version=source.prompt_version,
-                    temperature=v.temperature,
-                    seed=v.seed,
-                    edits=list(v.edits),
-                    status="generated" if v.sections is not None else "failed",
-                    error=v.error,
-                    attempts=v.attempts,
-                    facts=v.facts,
-                )
-            )
+        rows = [
+            {
+                "badcase_id": badcase_id,
+                "seq": seq,
+                "sections": v.sections,
+                "generator": source.generator_name,
+                "model": source.model,
+                "prompt_version": source.prompt_version,
+                "temperature": v.temperature,
+                "seed": v.seed,
+                "edits": list(v.edits),
+                "status": "generated" if v.sections is not None else "failed",
+                "error": v.error,
+                "attempts": v.attempts,
+                "facts": v.facts,
+            }
+            for seq, v in enumerate(made, start)
+            if seq >= have
+        ]
+        if rows:  # one INSERT for the badcase's variants, no ORM object per row
+            s.execute(insert(Variant), rows)
 
 
 class RuleRewriter:

@@ -321,6 +321,9 @@ class Variant(Base):
     passed: Mapped[bool | None] = mapped_column()  #: every filter passed; None until filtered
     rank: Mapped[int | None] = mapped_column(Integer)  #: review order among the passed variants (1 first)
     similarity: Mapped[float | None] = mapped_column()  #: rapidfuzz ratio to the original record, 0–100
+    #: digest of the variant's clinical facts as its generator read them (pipeline.domain.facts.facts_digest), kept so
+    #: that the facts filter need not read them again; None when the generator did not read them
+    facts: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 

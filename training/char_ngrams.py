@@ -10,6 +10,7 @@ vectorizers this cannot reproduce (word analyzers, custom preprocessors) fall ba
 
 from __future__ import annotations
 
+import functools
 import re
 import weakref
 from collections.abc import Sequence
@@ -19,6 +20,7 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.preprocessing import normalize
+from sklearn.utils._sparse import _align_api_if_sparse
 
 _WHITE_SPACES = re.compile(r"\s\s+")  # scikit-learn's own whitespace folding for char n-grams
 
@@ -36,14 +38,12 @@ class _Index:
 _INDEXES: weakref.WeakKeyDictionary[TfidfVectorizer, _Index] = weakref.WeakKeyDictionary()
 
 
+def _char_analyzer(vec: TfidfVectorizer) -> bool:
+    return vec.analyzer == "char" and vec.input == "content" and vec.preprocessor is None and vec.strip_accents is None
+
+
 def _supported(vec: TfidfVectorizer) -> bool:
-    return (
-        vec.analyzer == "char"
-        and vec.input == "content"
-        and vec.preprocessor is None
-        and vec.strip_accents is None
-        and hasattr(vec, "vocabulary_")
-    )
+    return _char_analyzer(vec) and hasattr(vec, "vocabulary_")
 
 
 def _index(vec: TfidfVectorizer) -> _Index | None:
@@ -127,3 +127,72 @@ def tfidf_transform(vec: TfidfVectorizer, texts: Sequence[str]) -> sp.csr_matrix
     if vec.norm is not None:
         X = normalize(X, norm=vec.norm, copy=False)
     return sp.csr_matrix(X)
+
+
+def tfidf_fit_transform(vec: TfidfVectorizer, texts: Sequence[str]) -> sp.csr_matrix:
+    """``vec.fit_transform(texts)``, its n-grams counted with numpy for character analyzers: scikit-learn counts them
+    one by one in Python, most of a baseline coder's fit. Only the counting is replaced; scikit-learn sorts, prunes
+    and weighs the vocabulary as ever, so the fitted vectorizer and the matrix are the same (tests compare them)."""
+    if not _char_analyzer(vec) or vec.vocabulary is not None or not all(isinstance(t, str) for t in texts):
+        return sp.csr_matrix(vec.fit_transform(texts))
+    vec._count_vocab = functools.partial(_count_vocab, vec)  # type: ignore[method-assign]
+    try:
+        return sp.csr_matrix(vec.fit_transform(texts))
+    finally:
+        del vec._count_vocab  # the fitted vectorizer is pickled with the model: nothing of this may stay on it
+
+
+def _count_vocab(vec: TfidfVectorizer, texts: Sequence[str], fixed_vocab: bool) -> tuple[dict[str, int], sp.sparray]:
+    """scikit-learn's ``CountVectorizer._count_vocab`` (the vocabulary and the count matrix) for a character
+    analyzer: every character becomes its place in the documents' alphabet, each n-gram one int64 key, and the
+    documents' keys are counted with ``np.unique``."""
+    docs = [_WHITE_SPACES.sub(" ", t.lower() if vec.lowercase else t) for t in texts]
+    cps = [np.frombuffer(d.encode("utf-32-le", "surrogatepass"), dtype=np.uint32) for d in docs]
+    alphabet, inverse = np.unique(np.concatenate(cps) if cps else np.zeros(0, np.uint32), return_inverse=True)
+    bits = max(1, len(alphabet).bit_length())  # digits run 1..len(alphabet)
+    lo, hi = vec.ngram_range
+    if fixed_vocab or hi * bits > 63 or not len(alphabet):
+        return type(vec)._count_vocab(vec, texts, fixed_vocab)
+    digits = inverse.astype(np.int64) + 1
+    keys: list[np.ndarray] = []
+    owner: list[np.ndarray] = []
+    start = 0
+    for k, d in enumerate(cps):
+        doc = digits[start : start + len(d)]
+        start += len(d)
+        for n in range(lo, min(hi, len(doc)) + 1):
+            m = len(doc) - n + 1
+            key = doc[:m].copy()
+            for j in range(1, n):
+                key = (key << bits) | doc[j : j + m]
+            keys.append(key)
+            owner.append(np.full(m, k, dtype=np.int64))
+    all_keys = np.concatenate(keys) if keys else np.zeros(0, np.int64)
+    if not len(all_keys):
+        return type(vec)._count_vocab(vec, texts, fixed_vocab)
+    terms, first, term_of = np.unique(all_keys, return_index=True, return_inverse=True)
+    # Columns in the order of first appearance, as scikit-learn numbers them: its later re-numbering in sorted order
+    # keeps each row's entries in this order, and the models read them in it.
+    column = np.empty(len(terms), dtype=np.int64)
+    column[np.argsort(first)] = np.arange(len(terms))
+    pairs, counts = np.unique(np.concatenate(owner) * len(terms) + column[term_of], return_counts=True)
+    indptr = np.concatenate(([0], np.cumsum(np.bincount(pairs // len(terms), minlength=len(docs)))))
+    X = sp.csr_array(
+        (counts.astype(np.intc), (pairs % len(terms)).astype(np.int32), indptr.astype(np.int32)),
+        shape=(len(docs), len(terms)),
+        dtype=vec.dtype,
+    )
+    X.sort_indices()
+    return dict(zip(_decode(terms, alphabet, bits, hi), column.tolist(), strict=True)), _align_api_if_sparse(X)
+
+
+def _decode(keys: np.ndarray, alphabet: np.ndarray, bits: int, longest: int) -> list[str]:
+    """The n-grams that int64 ``keys`` stand for, in order (an n-gram of n characters has a key of n digits)."""
+    out = np.empty(len(keys), dtype=object)
+    for n in range(1, longest + 1):
+        at = np.flatnonzero((keys >= (1 << (bits * (n - 1)))) & (keys < (1 << (bits * n))))
+        chars = np.stack(
+            [alphabet[((keys[at] >> (bits * (n - 1 - j))) & ((1 << bits) - 1)) - 1] for j in range(n)], axis=1
+        )
+        out[at] = np.ascontiguousarray(chars, dtype=np.uint32).view(f"<U{n}").ravel().tolist()
+    return out.tolist()

@@ -26,11 +26,12 @@ from pipeline.ingest.submission import PredictionsFile
 from pipeline.jobs.params import require_one_of
 from pipeline.jobs.runner import JobContext
 from pipeline.mining.kfold import labelled_records, record_dict, round_dataset
+from pipeline.protocols import Predictor
 from pipeline.rounds.lookup import round_id
 from pipeline.settings import Settings
 from training.models.catalog import get_model
 from training.models.resolve import gold_scorer_for, predictor_for
-from training.predictors import consistency_learner
+from training.predictors import FittedOnFirstUse, consistency_learner
 
 
 def variant_source(settings: Settings, cfg: RewriteConfig) -> VariantSource:
@@ -114,10 +115,8 @@ def build_filters(
         label = LabelConsistencyFilter(label_file, label_file.name)
     else:
         predictor = predictor_for(engine, settings.models, label_model, inference) if label_model else None
-        if predictor is None:  # the baseline: fitted on the round's training set
-            with read_session(engine) as s:
-                train = [record_dict(r) for r in labelled_records(s, round_dataset(s, round_no).name)]
-            predictor = consistency_learner(settings.workers).fit(train)
+        if predictor is None:  # the baseline: fitted on the round's training set, once there is a variant to judge
+            predictor = FittedOnFirstUse(lambda: _baseline_label_model(engine, settings, round_no))
         label = LabelConsistencyFilter(predictor, label_model or "baseline")
     filters: list[Filter] = [label]
     if policy_file is not None:
@@ -132,6 +131,12 @@ def build_filters(
         filters.append(PolicyFilter(policy, policy_model, inference=inference or "tcecp"))
     filters += [FactsFilter(settings.workers), DuplicateFilter(), LengthFilter()]
     return filters
+
+
+def _baseline_label_model(engine: Engine, settings: Settings, round_no: int) -> Predictor:
+    with read_session(engine) as s:
+        train = [record_dict(r) for r in labelled_records(s, round_dataset(s, round_no).name)]
+    return consistency_learner(settings.workers).fit(train)
 
 
 @dataclass(frozen=True)

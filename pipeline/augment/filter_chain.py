@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
-from sqlalchemy import Engine, case, delete, func, select
+from sqlalchemy import Engine, case, delete, func, insert, select, update
 
 from db.engine import read_session, write_session
 from db.models import Badcase, Record, Variant, VariantVerdict
@@ -58,6 +59,7 @@ def candidates(engine: Engine, rid: int) -> dict[int, list[Candidate]]:
                 dict(r.sections),
                 b.gold_principal,
                 tuple(r.other_codes or ()),
+                v.facts,
             )
         )
     return out
@@ -136,33 +138,42 @@ def _store(
         s.execute(
             delete(VariantVerdict).where(VariantVerdict.variant_id.in_(variant_ids), VariantVerdict.filter.in_(names))
         )
-        # All of the batch's variants in one query (one get() each would also flush the verdicts each time).
-        variants = {v.id: v for v in s.scalars(select(Variant).where(Variant.id.in_(variant_ids)))}
+        # Written in bulk (one INSERT of all verdicts, one UPDATE by id of all variants): no variant is loaded, and
+        # no ORM object is made per row.
+        rows: list[dict[str, Any]] = []
+        updates: list[dict[str, Any]] = []
         for bid in chunk:
             survivors = []
             for c in groups[bid]:
                 verdicts = judged[c.variant_id]
-                s.add_all(
-                    VariantVerdict(
-                        variant_id=c.variant_id, filter=name, passed=v.passed, reason=v.reason, detail=v.detail
-                    )
+                rows += (
+                    {
+                        "variant_id": c.variant_id,
+                        "filter": name,
+                        "passed": v.passed,
+                        "reason": v.reason,
+                        "detail": v.detail,
+                    }
                     for name, v in verdicts.items()
                 )
                 passed = all(v.passed for v in verdicts.values())
-                variant = variants[c.variant_id]
-                variant.passed = passed
-                variant.rank = None
+                update_row: dict[str, Any] = {"id": c.variant_id, "passed": passed, "rank": None}
                 dup = verdicts.get("duplicates")
                 if dup is not None and dup.detail:
-                    variant.similarity = dup.detail.get("similarity_to_original")
+                    update_row["similarity"] = dup.detail.get("similarity_to_original")
+                updates.append(update_row)
                 report.variants += 1
                 report.by_filter.update(name for name, v in verdicts.items() if v.passed)
                 if passed:
-                    survivors.append((_rank_key(verdicts), c.seq, variant))
-            for rank, (_key, _seq, variant) in enumerate(sorted(survivors, key=lambda t: (t[0], t[1])), 1):
-                variant.rank = rank
+                    survivors.append((_rank_key(verdicts), c.seq, update_row))
+            for rank, (_key, _seq, update_row) in enumerate(sorted(survivors, key=lambda t: (t[0], t[1])), 1):
+                update_row["rank"] = rank
             report.passed += len(survivors)
             report.badcases_with_passing += bool(survivors)
+        if rows:
+            s.execute(insert(VariantVerdict), rows)
+        if updates:
+            s.execute(update(Variant), updates)
 
 
 @dataclass(frozen=True)

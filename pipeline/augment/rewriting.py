@@ -6,7 +6,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, insert, select
 
 from db.engine import read_session, write_session
 from db.models import Badcase, Record, Variant
@@ -28,6 +28,7 @@ class GeneratedVariant:
     attempts: int
     seed: int | None
     temperature: float | None
+    facts: str | None = None  #: the digest of its facts when the generator read them (domain.facts.facts_digest)
 
 
 class VariantSource(Protocol):
@@ -185,25 +186,27 @@ def _store(engine: Engine, badcase_id: int, start: int, made: list[GeneratedVari
         # concurrent run may have stored some of these meanwhile.
         s.scalar(select(Badcase.id).where(Badcase.id == badcase_id).with_for_update())
         have = s.scalar(select(func.count()).where(Variant.badcase_id == badcase_id)) or 0
-        for seq, v in enumerate(made, start):
-            if seq < have:
-                continue
-            s.add(
-                Variant(
-                    badcase_id=badcase_id,
-                    seq=seq,
-                    sections=v.sections,
-                    generator=source.generator_name,
-                    model=source.model,
-                    prompt_version=source.prompt_version,
-                    temperature=v.temperature,
-                    seed=v.seed,
-                    edits=list(v.edits),
-                    status="generated" if v.sections is not None else "failed",
-                    error=v.error,
-                    attempts=v.attempts,
-                )
-            )
+        rows = [
+            {
+                "badcase_id": badcase_id,
+                "seq": seq,
+                "sections": v.sections,
+                "generator": source.generator_name,
+                "model": source.model,
+                "prompt_version": source.prompt_version,
+                "temperature": v.temperature,
+                "seed": v.seed,
+                "edits": list(v.edits),
+                "status": "generated" if v.sections is not None else "failed",
+                "error": v.error,
+                "attempts": v.attempts,
+                "facts": v.facts,
+            }
+            for seq, v in enumerate(made, start)
+            if seq >= have
+        ]
+        if rows:  # one INSERT for the badcase's variants, no ORM object per row
+            s.execute(insert(Variant), rows)
 
 
 class RuleRewriter:
@@ -218,14 +221,13 @@ class RuleRewriter:
         self.workers = workers
 
     def variants(self, sections: Mapping[str, str], start: int, n: int, seed: int) -> list[GeneratedVariant]:
-        return _rule_variants(VariantRequest(sections, start, n, seed))
+        return next(self.variants_many([VariantRequest(sections, start, n, seed)]))
 
     def variants_many(self, requests: Sequence[VariantRequest]) -> Iterator[list[GeneratedVariant]]:
-        return imap(_rule_variants, requests, self.workers)
+        from pipeline.augment.rule_rewriter import kept_variants
 
-
-def _rule_variants(r: VariantRequest) -> list[GeneratedVariant]:
-    from pipeline.augment.rule_rewriter import rule_variants
-
-    made = rule_variants(r.sections, r.start + r.n, r.seed)[r.start :]
-    return [GeneratedVariant(v.sections, v.edits, None, 1, r.seed, None) for v in made]
+        # The workers get plain tuples and a function of the rule rewriter's module: unpickling either imports
+        # that module alone, not this one's database layer (half a CPU-second per worker process).
+        work = [(dict(r.sections), r.start, r.n, r.seed) for r in requests]
+        for r, made in zip(requests, imap(kept_variants, work, self.workers), strict=True):
+            yield [GeneratedVariant(sections, edits, None, 1, r.seed, None, facts) for sections, edits, facts in made]

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from pipeline.augment.number_style import choose_style, restyle
-from pipeline.domain.facts import normalise_width, section_facts, strip_history
+from pipeline.domain.facts import facts_digest, normalise_width, section_facts, strip_history
 from pipeline.domain.records import TEXT_SECTIONS
 from pipeline.domain.style_rules import FORBIDDEN, swaps_type_for_nature
 from pipeline.domain.synonyms import alternatives, canonical, find_forms, fits, synonymous
@@ -481,3 +481,12 @@ def rule_variants(sections: Mapping[str, str], n: int, seed: int = 0) -> list[Ru
         seen.add(key)
         out.append(RuleVariant(sections=variant, edits=tuple(dict.fromkeys(edits))))
     return out
+
+
+def kept_variants(
+    request: tuple[Mapping[str, str], int, int, int],
+) -> list[tuple[dict[str, str], tuple[str, ...], str]]:
+    """Variants ``start`` … ``start + n - 1`` of (sections, start, n, seed), each with the digest of its facts: the
+    generator has just read every section's facts (it checks each edit against them), so they are kept with it."""
+    sections, start, n, seed = request
+    return [(v.sections, v.edits, facts_digest(v.sections)) for v in rule_variants(sections, start + n, seed)[start:]]

@@ -20,6 +20,7 @@ Facts are a multiset over the whole record, so reordering sentences or list item
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections import Counter
 from collections.abc import Iterable, Mapping
@@ -502,3 +503,23 @@ def compare_facts(original: Mapping[str, str], variant: Mapping[str, str]) -> tu
     that ``original`` does not have, with multiplicity, each sorted."""
     a, b = extract_facts(original), extract_facts(variant)
     return sorted((a - b).elements(), key=_fact_key), sorted((b - a).elements(), key=_fact_key)
+
+
+def facts_digest(sections: Mapping[str, str]) -> str:
+    """A digest of a record's facts (the multiset ``extract_facts`` reads): two records with the same digest have the
+    same facts. The rule generator, which reads every variant's facts anyway, stores it with the variant."""
+    facts = sorted(
+        (f for name in TEXT_SECTIONS if sections.get(name) for f in section_facts(name, sections[name])), key=_fact_key
+    )
+    return hashlib.sha256("\x00".join(f"{f.kind}\x01{f.value}" for f in facts).encode("utf-8")).hexdigest()
+
+
+def same_facts(original: Mapping[str, str], variant: Mapping[str, str]) -> bool:
+    """Whether every section that ``variant`` changed reads the same facts as in ``original``: then the two records'
+    facts are equal (``compare_facts`` gives ``([], [])``) and neither multiset needs building. False does not mean
+    they differ (a fact may move from one section to another); ``compare_facts`` settles those."""
+    for name in TEXT_SECTIONS:
+        before, after = original.get(name) or "", variant.get(name) or ""
+        if after != before and section_facts(name, after) != section_facts(name, before):
+            return False
+    return True

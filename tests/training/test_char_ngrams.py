@@ -10,7 +10,7 @@ import scipy.sparse as sp
 from sklearn.feature_extraction.text import TfidfVectorizer
 
 from pipeline.domain.records import TEXT_SECTIONS
-from training.char_ngrams import tfidf_transform
+from training.char_ngrams import tfidf_fit_transform, tfidf_transform
 
 TRAIN = ["冠心病  不稳定型心绞痛\n高血压3级", "心房颤动 NYHA Ⅲ级", "Abc\tdef  ghi", "否认糖尿病史。"]
 UNSEEN = [
@@ -72,3 +72,27 @@ def test_refitting_a_vectorizer_rebuilds_its_index() -> None:
 def test_word_analyzers_fall_back_to_scikit_learn() -> None:
     vec = TfidfVectorizer(analyzer="word").fit(["the heart", "the lung"])
     _same(tfidf_transform(vec, ["heart lung lung"]), vec.transform(["heart lung lung"]))
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"ngram_range": (1, 3), "min_df": 2, "sublinear_tf": True},
+        {"ngram_range": (1, 3), "min_df": 1, "max_features": 3000},  # ties in frequency cut the same way
+        {"ngram_range": (1, 4), "min_df": 1, "sublinear_tf": True},
+        {"ngram_range": (2, 3), "min_df": 1, "lowercase": False},
+    ],
+)
+def test_fitting_gives_scikit_learn_s_vectorizer_and_matrix_entry_for_entry(
+    shared_data: Path, params: dict[str, object]
+) -> None:
+    """The vocabulary, the idf and the matrix, down to the order of each row's entries (the models read them in
+    that order), on the real records and on the made-up edge cases."""
+    rows = json.loads((shared_data / "ccl25_train_206.json").read_text(encoding="utf-8"))[:60]
+    texts = ["\n".join(f"{k}:{r.get(k) or ''}" for k in TEXT_SECTIONS) for r in rows] + TRAIN + UNSEEN
+    ours, theirs = TfidfVectorizer(analyzer="char", **params), TfidfVectorizer(analyzer="char", **params)
+    X, expected = tfidf_fit_transform(ours, texts), sp.csr_matrix(theirs.fit_transform(texts))
+    assert ours.vocabulary_ == theirs.vocabulary_ and (ours.idf_ == theirs.idf_).all()
+    for part in ("indptr", "indices", "data"):
+        assert (getattr(X, part) == getattr(expected, part)).all(), part
+    assert "_count_vocab" not in vars(ours)  # nothing of the fast path stays on the pickled vectorizer

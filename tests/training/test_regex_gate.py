@@ -56,3 +56,18 @@ def test_skipping_never_changes_a_synonym_count_on_real_records(shared_data: Pat
             misses += not found
             skipped += not may
     assert skipped > 0.8 * misses  # the point of it: most patterns that cannot match are not scanned
+
+
+def test_pieces_are_looked_up_clause_by_clause_and_each_clause_once() -> None:
+    """A text's pieces are the union of its clauses' (cut after 。 ; , : and line breaks); a clause seen before, in
+    this text or another, is not searched again."""
+    gates = GatedPatterns([re.compile("冠心病[^。]{0,9}房颤"), re.compile("高血压")])
+    assert gates.may_match("既往冠心病,\n现房颤。") == [True, False]  # the pieces of one pattern in two clauses
+    assert gates.may_match("既往冠心病,无高血压。") == [False, True]
+    assert gates._mask.cache_info().misses == 5  # 既往冠心病, / \n / 现房颤。 / (the empty end) / 无高血压。
+    assert gates.may_match("冠心") == [False, False]  # a piece is never found in part
+
+
+def test_a_piece_that_holds_a_cut_character_is_looked_up_in_the_whole_text() -> None:
+    gates = GatedPatterns([re.compile("心衰,急性加重")])
+    assert gates.may_match("心衰,急性加重") == [True]

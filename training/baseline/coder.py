@@ -73,9 +73,15 @@ from training.baseline.config import (
 from training.baseline.features import _full_text, _sections
 from training.baseline.rules import _own_rule_index, _rule_row
 from training.baseline.selection import _choose_others
-from training.char_ngrams import tfidf_transform
+from training.char_ngrams import tfidf_fit_transform, tfidf_transform
 
 __all__ = ["BaselineCoder"]
+
+#: The fewest records a worker process predicts. A worker costs some 2 CPU-seconds before its first record (it
+#: imports scikit-learn and unpickles the model, and its caches start empty) and a rewrite variant about 2 ms, so
+#: a smaller share costs more than it saves: the filter job's batches of 1,000 variants judged in one process
+#: took half the CPU time of two processes, and no more time on two cores (issue 28).
+PREDICT_CHUNK = 1000
 
 
 def _labels_of(records: Sequence[Mapping[str, str]]) -> tuple[list[str], list[list[str]]]:
@@ -146,7 +152,7 @@ class BaselineCoder:
                 lowercase=True,
                 dtype=np.float64,
             )
-            text = self._text_vec.fit_transform(texts)
+            text = tfidf_fit_transform(self._text_vec, texts)
         else:
             text = tfidf_transform(self._text_vec, texts)
         dx = [sec["入院诊断"] for sec in secs]
@@ -159,7 +165,7 @@ class BaselineCoder:
                 lowercase=True,
                 dtype=np.float64,
             )
-            diagnosis = self._dx_vec.fit_transform(dx)
+            diagnosis = tfidf_fit_transform(self._dx_vec, dx)
         else:
             diagnosis = tfidf_transform(self._dx_vec, dx)
         rules = np.vstack([_rule_row(sec) for sec in secs])
@@ -374,7 +380,7 @@ class BaselineCoder:
         self._check_fitted()
         # Features are pure Python for the most part; each process gets a copy of the model (~6 MB).
         parts = map_chunks(
-            functools.partial(_predict_chunk, self), list(records), self.config.predict_workers, min_chunk=100
+            functools.partial(_predict_chunk, self), list(records), self.config.predict_workers, PREDICT_CHUNK
         )
         return np.vstack([p for p, _ in parts]), np.vstack([o for _, o in parts])
 

@@ -125,7 +125,7 @@ class BaselineConfig:
     predict_workers: int | None = field(
         default=None,
         metadata={
-            "help": "Processes that share the prediction of a large batch (100 records or more each; "
+            "help": "Processes that share the prediction of a large batch (1,000 records or more each; "
             "None or 0: one per CPU core, 1: this process only). Results do not depend on it."
         },
     )

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from training.baseline.features import _NUMERIC_NAMES, _numeric_features, _sections, first_diagnosis
-from training.regex_gate import GatedPatterns
+from training.regex_gate import GatedPatterns, never_reaches
 
 __all__ = ["rule_features", "RULE_FEATURE_NAMES"]
 
@@ -215,17 +215,37 @@ RULE_FEATURE_NAMES: tuple[str, ...] = (
 )
 
 
+#: A location's text is counted piece by piece, cut after each "。" and ";": no synonym pattern reaches across one
+#: (checked below), and a clause, which a negation scopes, ends there too, so the pieces' counts add up to the
+#: text's. A rewrite keeps most of its original's pieces word for word, and each piece is counted once (cached).
+_PIECE_END = "。;"
+_PIECE_RE = re.compile(f"(?<=[{_PIECE_END}])")
+_CROSSING = [name for name, rx in _SYNONYM_RES if not never_reaches(rx, _PIECE_END)]
+if _CROSSING:
+    raise AssertionError(f"synonym patterns that may reach across {_PIECE_END!r}: {', '.join(_CROSSING)}")
+
+
+@functools.lru_cache(maxsize=65536)
+def _piece_mentions(piece: str) -> tuple[tuple[int, int], ...]:
+    """(concept, positive mentions) for each synonym-table concept mentioned in one piece of a text."""
+    starts = _clause_starts(piece)
+    found = []
+    for j in _SYNONYM_GATES.candidates(piece):
+        n = _positive_mentions(piece, _SYNONYM_GATES.patterns[j], starts)
+        if n:
+            found.append((j, n))
+    return tuple(found)
+
+
 @functools.lru_cache(maxsize=4096)
 def _synonym_row(text: str) -> tuple[float, ...]:
     """Positive mentions of each synonym-table concept in one location's text: 0, ½ (once), 1 (twice or
     more). Cached by text because a rewrite leaves most locations of its original as they were."""
-    if not text:
-        return (0.0,) * len(_SYNONYM_RES)
-    starts = _clause_starts(text)
-    return tuple(
-        min(_positive_mentions(text, rx, starts), 2) / 2 if may else 0.0
-        for rx, may in zip(_SYNONYM_GATES.patterns, _SYNONYM_GATES.may_match(text), strict=True)
-    )
+    counts = [0] * len(_SYNONYM_RES)
+    for piece in _PIECE_RE.split(text):
+        for j, n in _piece_mentions(piece):
+            counts[j] += n
+    return tuple(min(n, 2) / 2 for n in counts)
 
 
 def rule_features(record: Mapping[str, str]) -> np.ndarray:

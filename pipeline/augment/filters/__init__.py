@@ -27,6 +27,7 @@ class Candidate:
     original: dict[str, str]
     gold_principal: str
     gold_others: tuple[str, ...]
+    facts: str | None = None  #: the digest of the variant's facts its generator kept (None: not kept)
 
     def text(self) -> str:
         return record_text(self.sections, TEXT_SECTIONS)

@@ -11,9 +11,10 @@ import pytest
 from sqlalchemy import Engine, select
 
 from db.engine import read_session
-from db.models import Variant
+from db.models import Badcase, Record, Variant
 from pipeline.augment.llm_rewriter import LLMRewriter, parse_rewrite, rewrite_messages
-from pipeline.augment.rewriting import GeneratedVariant, RewriteConfig, generate_round
+from pipeline.augment.rewriting import GeneratedVariant, RewriteConfig, RuleRewriter, generate_round
+from pipeline.domain.facts import facts_digest
 from pipeline.domain.records import TEXT_SECTIONS
 from pipeline.errors import SraditError
 from pipeline.ingest.importer import import_file
@@ -26,8 +27,6 @@ from tests.helpers import Counting, Oracle
 def mined(engine: Engine, shared_data: Path) -> int:
     import_file(engine, shared_data / "ccl25_train_206.json", "train", "t", 2**30)
     with read_session(engine) as s:
-        from db.models import Record
-
         ids = list(s.scalars(select(Record.case_id).where(Record.principal_code != "I50.900x018").limit(4)))
     learner = Oracle(set(ids), set(), [])
     mine(engine, lambda _fold: learner, MiningConfig(), "t")
@@ -139,3 +138,22 @@ def test_parse_rewrite_names_what_is_wrong() -> None:
     assert parse_rewrite("【主诉】a【主诉】b")[1] == "section 主诉 appears twice"
     assert "现病史" in (parse_rewrite("【主诉】a")[1] or "")
     assert "出院医嘱" in rewrite_messages(sections)[1]["content"]
+
+
+def test_rule_variants_are_stored_with_the_facts_their_generator_read(engine: Engine, mined: int) -> None:
+    """Each rule variant keeps its original's facts, and the digest of those facts is stored with it, for the facts
+    filter; a variant whose source reads no facts stores none."""
+    generate_round(engine, RewriteConfig(round_no=1, n=3), RuleRewriter(workers=1), "t")
+    with read_session(engine) as s:
+        rows = s.execute(
+            select(Variant.sections, Variant.facts, Record.sections)
+            .join(Badcase, Badcase.id == Variant.badcase_id)
+            .join(Record, Record.id == Badcase.record_id)
+        ).all()
+    assert len(rows) == 3 * mined
+    for sections, facts, original in rows:
+        assert facts == facts_digest(sections) == facts_digest(original)
+    assert len({facts for _s, facts, _o in rows}) == mined  # one per record: the digest tells records apart
+    generate_round(engine, RewriteConfig(round_no=1, n=4), Counting(), "t")
+    with read_session(engine) as s:
+        assert s.scalars(select(Variant.facts).where(Variant.seq == 3)).all() == [None] * mined

@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 from sklearn.model_selection import StratifiedKFold
 
+import training.baseline.coder as coder_module
 from pipeline.domain.codes import split_code_list
 from pipeline.domain.label_space import OTHER, PRINCIPAL
 from pipeline.domain.metric import score
@@ -166,7 +167,11 @@ def test_two_fold_score_beats_a_majority_baseline(records: list[dict]) -> None:
     assert model.other_f1 > base.other_f1
 
 
-def test_predictions_do_not_depend_on_the_number_of_processes(fitted: BaselineCoder, records: list[dict]) -> None:
+def test_predictions_do_not_depend_on_the_number_of_processes(
+    fitted: BaselineCoder, records: list[dict], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(coder_module, "PREDICT_CHUNK", 100)
+
     def with_workers(n: int) -> BaselineCoder:
         coder = copy.copy(fitted)
         coder.config = replace(fitted.config, predict_workers=n)

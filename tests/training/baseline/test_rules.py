@@ -2,8 +2,24 @@
 
 from __future__ import annotations
 
+import json
+import re
+from pathlib import Path
+
 from tests.helpers import synthetic_record
-from training.baseline.rules import RULE_FEATURE_NAMES, rule_features
+from training.baseline.features import _sections
+from training.baseline.rules import (
+    _SYNONYM_RES,
+    LOCATIONS,
+    RULE_FEATURE_NAMES,
+    _piece_mentions,
+    _positive_mentions,
+    _synonym_row,
+    rule_features,
+)
+from training.regex_gate import never_reaches
+
+_NAMES = [name for name, _rx in _SYNONYM_RES]
 
 
 def _feature(record: dict, name: str) -> float:
@@ -36,3 +52,26 @@ def test_rule_features_read_numbers() -> None:
     )
     assert _feature(rec, "num:stenosis_ge90") == 1.0
     assert _feature(rec, "num:troponin_ge1") == 1.0  # 1250 pg/mL = 1.25 ng/mL
+
+
+def _whole_text_row(text: str) -> tuple[float, ...]:
+    """The synonym row as the coder counted it before pieces: every pattern over the whole text."""
+    return tuple(min(_positive_mentions(text, rx), 2) / 2 for _name, rx in _SYNONYM_RES)
+
+
+def test_a_text_is_counted_piece_by_piece_as_it_is_whole_and_each_piece_once(shared_data: Path) -> None:
+    rows = json.loads((shared_data / "ccl25_train_206.json").read_text(encoding="utf-8"))[:40]
+    texts = ["\n".join(sec[k] for k in keys) for r in rows for sec in [_sections(r)] for keys in LOCATIONS.values()]
+    texts += ["既往冠心病史。无糖尿病;房颤", "房颤;既往冠心病史。无糖尿病"]  # the same pieces, moved
+    _synonym_row.cache_clear()
+    _piece_mentions.cache_clear()
+    assert [_synonym_row(t) for t in texts] == [_whole_text_row(t) for t in texts]
+    assert _synonym_row(texts[-1])[_NAMES.index("af")] == 0.5
+    before = _piece_mentions.cache_info()
+    _synonym_row("无糖尿病;既往冠心病史。房颤")  # one more order: every piece was counted before
+    assert _piece_mentions.cache_info().misses == before.misses
+
+
+def test_a_synonym_pattern_that_could_reach_across_a_cut_is_refused() -> None:
+    assert never_reaches(re.compile(r"冠心病[^。;]{0,9}房颤", re.I), "。;")
+    assert not never_reaches(re.compile(r"冠心病.{0,9}房颤", re.I), "。;")

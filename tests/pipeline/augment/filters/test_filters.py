@@ -4,16 +4,21 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 
+import pytest
 from rapidfuzz import fuzz
 
+import pipeline.augment.filters.facts as facts_filter
 from pipeline.augment.filters import Candidate
 from pipeline.augment.filters.duplicates import DuplicateFilter, similarities
+from pipeline.augment.filters.facts import FactsFilter
 from pipeline.augment.filters.label import LabelConsistencyFilter
 from pipeline.augment.filters.length import LengthFilter
 from pipeline.augment.filters.policy import PolicyFilter
 from pipeline.augment.rule_rewriter import rule_variants
+from pipeline.domain.facts import compare_facts, facts_digest, same_facts
 from pipeline.domain.records import ID_KEY, TEXT_SECTIONS, record_text
 from pipeline.protocols import CodePrediction, Progress
 
@@ -146,3 +151,42 @@ def test_gold_check_passes_variants_that_keep_the_gold_as_likely_as_the_original
     assert verdicts[0].detail == {"model": "m", "check": "gold", "variant": -1.0, "original": -1.0}
     gold.judge([cand(9, {**ORIGINAL, "主诉": "S=-1"})])  # the same badcase: its original is not scored again
     assert scorer.scored == [1, 5, 1]
+
+
+def test_facts_of_variants_that_keep_each_section_s_facts_are_not_extracted_again(
+    shared_data: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The rule generator's variants keep every section's facts: the facts filter passes them from the sections'
+    facts alone (each read once, cached), without building the record's multisets again per variant."""
+    record = json.loads((shared_data / "ccl25_train_206.json").read_text(encoding="utf-8"))[0]
+    original = {k: record[k] for k in TEXT_SECTIONS}
+    batch = [cand(k, v.sections) for k, v in enumerate(rule_variants(original, 20, 0))]
+    built: list[int] = []
+    monkeypatch.setattr(facts_filter, "compare_facts", lambda a, b: built.append(1) or compare_facts(a, b))
+    verdicts = FactsFilter(workers=1).judge([replace(c, original=original) for c in batch])
+    assert [v.reason for v in verdicts] == ["every fact kept"] * 20
+    assert [v.detail for v in verdicts] == [{"dropped": [], "invented": []}] * 20
+    assert built == []
+
+
+def test_the_facts_filter_still_names_a_changed_fact_and_passes_a_moved_one() -> None:
+    changed = {**ORIGINAL, "主诉": ORIGINAL["主诉"].replace("3天", "4天")}
+    moved = {**ORIGINAL, "主诉": ORIGINAL["主诉"] + "否认高血压。", "现病史": ORIGINAL["现病史"] + "否认高血压。"}
+    base = {**ORIGINAL, "现病史": ORIGINAL["现病史"] + "否认高血压。否认高血压。"}
+    v_changed, v_moved = FactsFilter(workers=1).judge([cand(1, changed), replace(cand(2, moved), original=base)])
+    assert not v_changed.passed and v_changed.detail == {"dropped": ["number:3天"], "invented": ["number:4天"]}
+    assert v_moved.passed and v_moved.reason == "every fact kept"
+
+
+def test_facts_kept_by_the_generator_are_not_read_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A variant whose generator kept its facts' digest is judged from it: neither its sections' facts nor the
+    record's multisets are read again. A kept digest that differs from the original's is checked the long way."""
+    changed = {**ORIGINAL, "主诉": ORIGINAL["主诉"].replace("3天", "4天")}
+    kept = replace(cand(1, ORIGINAL | {"现病史": ORIGINAL["现病史"] + " "}), facts=facts_digest(ORIGINAL))
+    wrong = replace(cand(2, changed), facts=facts_digest(changed))
+    read: list[str] = []
+    monkeypatch.setattr(facts_filter, "same_facts", lambda a, b: read.append("sections") or same_facts(a, b))
+    v_kept, v_wrong = FactsFilter(workers=1).judge([kept, wrong])
+    assert v_kept.passed and v_kept.detail == {"dropped": [], "invented": []}
+    assert not v_wrong.passed and v_wrong.detail == {"dropped": ["number:3天"], "invented": ["number:4天"]}
+    assert read == ["sections"]  # the second variant's only

@@ -17,18 +17,14 @@ Between two keys the bench waits until the page's run is over and 150 ms more, a
 from __future__ import annotations
 
 import os
-import socket
 import statistics
-import subprocess
-import sys
 import tempfile
-import time
-import urllib.request
 from pathlib import Path
 from typing import Any
 
 import bench_review
-from common import ROOT
+
+from tests.app.browser import ARGS, CHROMIUM, serve
 
 SETTLED = (
     "() => { const app = document.querySelector('[data-testid=stApp]');"
@@ -91,10 +87,7 @@ def measure(url: str, n: int) -> dict[str, list[float]]:
         settle(page)
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path="/usr/bin/chromium",
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-sync"],
-        )
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         page = browser.new_page(viewport={"width": 1440, "height": 900})
         page.goto(url)
         page.get_by_role("textbox", name="Name").fill("e5")
@@ -143,38 +136,16 @@ def measure(url: str, n: int) -> dict[str, list[float]]:
 
 
 def main() -> None:
-    if not Path("/usr/bin/chromium").exists():
-        print("skipped: /usr/bin/chromium is not installed")
+    if not Path(CHROMIUM).exists():
+        print(f"skipped: {CHROMIUM} is not installed")
         return
     bench_review.BADCASES, bench_review.VARIANTS, bench_review.REVIEWS = 300, 20, 400
     load = os.getloadavg()
     with tempfile.TemporaryDirectory() as tmp:
         db_url = f"sqlite:///{tmp}/board.db"
         bench_review.build(db_url)
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            port = sock.getsockname()[1]
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", str(ROOT / "app" / "main.py"), "--server.port", str(port)]
-            + ["--server.headless", "true", "--server.fileWatcherType", "none"],
-            env={**os.environ, "SRADIT_DB_URL": db_url, "SRADIT_DATA_DIR": f"{tmp}/var"},
-            cwd=ROOT,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-        url = f"http://127.0.0.1:{port}"
-        try:
-            for _ in range(120):
-                try:
-                    urllib.request.urlopen(f"{url}/_stcore/health", timeout=1)
-                    break
-                except OSError:
-                    time.sleep(0.5)
+        with serve(Path(tmp), db_url) as url:
             times = measure(url, n=int(os.environ.get("SRADIT_BENCH_N", "30")))
-        finally:
-            os.killpg(proc.pid, 15)
-            proc.wait(timeout=30)
     after = os.getloadavg()
     print(f"database: {bench_review.BADCASES} badcases × {bench_review.VARIANTS} variants, chromium 1440×900")
     print(f"load average (1 / 5 / 15 min): {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} before, {after[0]:.2f} after")

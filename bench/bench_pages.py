@@ -14,17 +14,16 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 from common import ROOT, spread
 
-CHROMIUM = "/usr/bin/chromium"
+from tests.app.browser import ARGS, CHROMIUM, serve
+
 TARGET_S = 2.0
 #: sidebar link → the title the page draws (the review board draws none: its screen is the text being judged)
 PAGES: dict[str, str | None] = {
@@ -48,31 +47,13 @@ SETTLED = (
 )
 
 
-def _serve(tmp: str) -> tuple[subprocess.Popen[bytes], str]:
+def _demo(tmp: str) -> str:
+    """`sradit demo` into ``tmp``: the database URL."""
     db_url = f"sqlite:///{tmp}/demo.db"
     env = {**os.environ, "SRADIT_DB_URL": db_url, "SRADIT_DATA_DIR": f"{tmp}/var"}
     sradit = Path(sys.executable).parent / "sradit"
     subprocess.run([str(sradit), "demo"], env=env, cwd=ROOT, check=True, capture_output=True)
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(ROOT / "app" / "main.py"), "--server.port", str(port)]
-        + ["--server.headless", "true", "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false"],
-        env=env,
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(240):
-        try:
-            urllib.request.urlopen(f"{url}/_stcore/health", timeout=1)
-            return proc, url
-        except OSError:
-            time.sleep(0.5)
-    raise RuntimeError("the Streamlit server did not answer its health URL in 120 s")
+    return db_url
 
 
 def _session(browser, url: str) -> dict[str, float]:  # noqa: ANN001
@@ -107,17 +88,11 @@ def main() -> None:
         sys.exit(f"{CHROMIUM} is missing: `apt-get install -y chromium`")
     from playwright.sync_api import sync_playwright
 
-    with tempfile.TemporaryDirectory() as tmp:
-        proc, url = _serve(tmp)
-        try:
-            with sync_playwright() as p:
-                browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
-                first = _session(browser, url)
-                runs = [_session(browser, url) for _ in range(args.sessions)]
-                browser.close()
-        finally:
-            os.killpg(proc.pid, 15)
-            proc.wait(timeout=30)
+    with tempfile.TemporaryDirectory() as tmp, serve(Path(tmp), _demo(tmp)) as url, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        first = _session(browser, url)
+        runs = [_session(browser, url) for _ in range(args.sessions)]
+        browser.close()
     print(f"demo database, chromium 1440×900, first draw of each page in a browser session ({os.cpu_count()} cores)")
     print(
         "first session after the server started (its imports included): "

@@ -10,13 +10,9 @@ from __future__ import annotations
 
 import os
 import random
-import socket
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 from common import ROOT
@@ -26,6 +22,7 @@ from db.engine import make_engine, write_session
 from pipeline.database import init_database
 from pipeline.demo.synthetic import generate_records
 from pipeline.domain.records import TEXT_SECTIONS
+from tests.app.browser import ARGS, CHROMIUM, serve
 
 BADCASES, VARIANTS, REVIEWS = 2000, 30, 4000
 
@@ -179,79 +176,35 @@ def bench_apptest(db_url: str, n: int = 40) -> list[float]:
 
 
 def bench_browser(db_url: str, n: int = 30) -> list[float] | str:
-    if not Path("/usr/bin/chromium").exists():
-        return "skipped: /usr/bin/chromium is not installed"
+    if not Path(CHROMIUM).exists():
+        return f"skipped: {CHROMIUM} is not installed"
     from playwright.sync_api import sync_playwright
 
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    env = {**os.environ, "SRADIT_DB_URL": db_url}
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            str(ROOT / "app" / "main.py"),
-            "--server.port",
-            str(port),
-            "--server.headless",
-            "true",
-            "--server.fileWatcherType",
-            "none",
-        ],
-        env=env,
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(120):
-            try:
-                urllib.request.urlopen(f"{url}/_stcore/health", timeout=1)
-                break
-            except OSError:
-                time.sleep(0.5)
-        with sync_playwright() as p:
-            b = p.chromium.launch(
-                executable_path="/usr/bin/chromium",
-                args=[
-                    "--no-sandbox",
-                    "--disable-gpu",
-                    "--disable-background-networking",
-                    "--disable-component-update",
-                    "--disable-sync",
-                ],
-            )
-            page = b.new_page()
-            page.goto(url)
-            page.get_by_role("textbox", name="Name").fill("e5")
-            page.get_by_role("textbox", name="Password").fill("bench-pass")
-            page.get_by_role("button", name="Sign in").click()
-            page.get_by_role("link", name="Review queue").click()
-            page.get_by_text("One at a time").click()  # the one-at-a-time view (bench_board.py times the board)
-            page.get_by_text("keys: 1–5 score").wait_for(timeout=60_000)
-            js = (
-                "b => { const h = [...document.querySelectorAll('h3')].find(e => e.innerText.includes('Variant'));"
-                " return h && h.innerText !== b; }"
-            )
-            head = lambda: page.locator("h3").filter(has_text="Variant").first.inner_text()  # noqa: E731
-            times = []
-            for _ in range(n):
-                before = head()
-                page.wait_for_timeout(150)  # let the app settle, as an expert reading would
-                t = time.perf_counter()
-                page.keyboard.press("a")
-                page.wait_for_function(js, arg=before, timeout=60_000)
-                times.append(time.perf_counter() - t)
-            b.close()
+    with tempfile.TemporaryDirectory() as tmp, serve(Path(tmp), db_url) as url, sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = b.new_page()
+        page.goto(url)
+        page.get_by_role("textbox", name="Name").fill("e5")
+        page.get_by_role("textbox", name="Password").fill("bench-pass")
+        page.get_by_role("button", name="Sign in").click()
+        page.get_by_role("link", name="Review queue").click()
+        page.get_by_text("One at a time").click()  # the one-at-a-time view (bench_board.py times the board)
+        page.get_by_text("keys: 1–5 score").wait_for(timeout=60_000)
+        js = (
+            "b => { const h = [...document.querySelectorAll('h3')].find(e => e.innerText.includes('Variant'));"
+            " return h && h.innerText !== b; }"
+        )
+        head = lambda: page.locator("h3").filter(has_text="Variant").first.inner_text()  # noqa: E731
+        times = []
+        for _ in range(n):
+            before = head()
+            page.wait_for_timeout(150)  # let the app settle, as an expert reading would
+            t = time.perf_counter()
+            page.keyboard.press("a")
+            page.wait_for_function(js, arg=before, timeout=60_000)
+            times.append(time.perf_counter() - t)
+        b.close()
         return times
-    finally:
-        os.killpg(proc.pid, 15)
-        proc.wait(timeout=30)
 
 
 def main() -> None:

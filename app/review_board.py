@@ -12,11 +12,15 @@ Undo goes back one step (pipeline.review.queue).
 
 from __future__ import annotations
 
+import math
+import secrets
+import time
 from functools import partial
 from typing import Any
 
 import streamlit as st
 from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
 
 from app import board_component
 from app.auth import may, refresh, signed_in, user_name
@@ -27,6 +31,7 @@ from pipeline.errors import InputError
 from pipeline.ingest.dictionary import names_for
 from pipeline.review.board import (
     EVERY,
+    Board,
     Only,
     decide_rest,
     find_badcase,
@@ -53,6 +58,11 @@ if (!window.__sraditToggleBlur) {
 
 #: A gap between two of an expert's actions longer than this is time away, not time on the decision.
 IDLE_GAP_SECONDS = 60.0
+#: The browser's clock is the expert's (keys batched in one run keep their own times), but it is the browser's word:
+#: a time it sends counts at most as long as this board session has been open by the server's clock, plus this.
+CLOCK_SLACK_SECONDS = 5.0
+#: Key times one action may carry (the keys since the previous action): more is not an expert's.
+MAX_ACTS = 1000
 
 
 def install_keys() -> None:
@@ -94,7 +104,7 @@ def open_case(engine: Engine, round_no: int) -> None:
 
 def _act(times: list[float]) -> None:
     """Count the time between the expert's actions on the board (the browser's clock: every key and click, and the
-    board being drawn) as active, unless a gap is over :data:`IDLE_GAP_SECONDS` (away from the desk)."""
+    board's opening) as active, unless a gap is over :data:`IDLE_GAP_SECONDS` (away from the desk)."""
     ss = _ss()
     for t in sorted(times):
         last = ss.get("board_acted_at")
@@ -108,6 +118,14 @@ def _refused(e: RoundClosed) -> None:
     _ss().update(board_message=f"Not saved: {e}.", board_badcase=None)
 
 
+def board_session() -> str:
+    """This Streamlit session's mark on the board's actions. The browser keeps its unapplied actions on the window,
+    which outlives a session (a reconnect after the server restarted, another account signed in in the same tab):
+    an action carrying another session's mark is never applied here, and the browser drops those on seeing a new
+    mark, so that the sequence numbers this session acknowledges are its own."""
+    return str(_ss().setdefault("board_session", secrets.token_hex(8)))
+
+
 def _apply(engine: Engine, uid: int, round_no: int, include_filtered: bool, required: int, only: Only) -> None:
     """The browser's actions this session has not applied yet, in the order the expert made them (each sequence
     number once: a run the browser interrupted, or one that sent the same actions again, applies nothing twice)."""
@@ -115,28 +133,50 @@ def _apply(engine: Engine, uid: int, round_no: int, include_filtered: bool, requ
     # The page checks the session on each run; a fragment's run skips the page, so the board checks it here: a
     # session ended or an account disabled is signed out, which clears the session's state, these actions with it.
     refresh()
+    if not (signed_in() and may("review")):
+        return
     for action in board_component.sent_actions():
-        if action["seq"] <= ss.get("board_acked", 0):
+        if action.get("session") != board_session() or action["seq"] <= ss.get("board_acked", 0):
             continue
-        ss["board_acked"] = action["seq"]
         try:
             _one(engine, uid, round_no, include_filtered, required, only, action)
+        except SQLAlchemyError:
+            # Not acknowledged: the browser sends it again with the next action, and it is applied then.
+            ss["board_message"] = "Not saved yet: the database was busy. It is sent again with your next key."
+            return
         except RoundClosed as e:
             _refused(e)
-        except (InputError, KeyError, TypeError, ValueError) as e:
+        except (InputError, KeyError, TypeError, ValueError, OverflowError) as e:
             ss["board_message"] = f"Not saved: {e}"
+        ss["board_acked"] = action["seq"]
+
+
+def _seconds(value: Any, name: str) -> float:
+    """A time the browser sent (seconds since the epoch): a finite number, or the action is refused."""
+    seconds = float(value)
+    if not math.isfinite(seconds):
+        raise InputError(f"the board sent {name} {value!r}, not a time")
+    return seconds
+
+
+def _capped(seconds: float) -> float:
+    """A duration from the browser's clock, between 0 and how long this session's board has been open."""
+    opened = _ss().setdefault("board_server_opened", time.monotonic())
+    return round(min(max(seconds, 0.0), time.monotonic() - opened + CLOCK_SLACK_SECONDS), 2)
 
 
 def _one(
     engine: Engine, uid: int, round_no: int, include_filtered: bool, required: int, only: Only, a: dict[str, Any]
 ) -> None:
-    opened, at = float(a["opened"]), float(a["at"])
-    _act([opened, *(float(t) for t in a.get("acts") or [])])
+    opened, at = _seconds(a["opened"], "opened"), _seconds(a["at"], "at")
+    _act([opened, *(_seconds(t, "a key's time") for t in (a.get("acts") or [])[-MAX_ACTS:])])
     kind = a["kind"]
     if kind == "decide":
-        _decide(engine, uid, required, a, opened, at)
+        _decide(engine, uid, round_no, include_filtered, required, a, opened, at)
     elif kind == "rest":
-        _rest(engine, uid, required, include_filtered, int(a["badcase"]), str(a["decision"]), opened, at)
+        # The board as it stands now, after every earlier action: "the rest" is what is undecided at this point.
+        board = _in_round(engine, uid, round_no, int(a["badcase"]), include_filtered)
+        _rest(engine, uid, required, board, str(a["decision"]), opened, at)
     elif kind == "undo":
         _undo(engine, uid, required)
     elif kind == "next":
@@ -145,17 +185,38 @@ def _one(
         raise InputError(f"unknown board action {kind!r}")
 
 
+def _in_round(engine: Engine, uid: int, round_no: int, badcase_id: int, include_filtered: bool) -> Board:
+    """The board of ``badcase_id`` when it is a badcase of the round on this page; else InputError. The browser
+    names the badcase and variant an action is for: only ones this page could have shown it are taken."""
+    board = load_board(engine, uid, badcase_id, include_filtered)
+    if board.round_no != round_no:
+        raise InputError(f"badcase {badcase_id} is not one of round {round_no}'s")
+    return board
+
+
 def _since_last(opened: float, at: float) -> float:
     """Seconds since the expert's previous decision on this board (since it opened, for the first)."""
     ss = _ss()
     last = max(ss.get("board_last_at") or opened, opened)
-    ss["board_last_at"] = at
-    return round(at - last, 2)
+    ss["board_last_at"] = max(at, last)
+    return _capped(at - last)
 
 
-def _decide(engine: Engine, uid: int, required: int, a: dict[str, Any], opened: float, at: float) -> None:
+def _decide(
+    engine: Engine,
+    uid: int,
+    round_no: int,
+    include_filtered: bool,
+    required: int,
+    a: dict[str, Any],
+    opened: float,
+    at: float,
+) -> None:
     ss = _ss()
     vid, decision, best = int(a["variant"]), str(a["decision"]), bool(a.get("best"))
+    badcase_id, _number = locate(engine, vid)
+    if vid not in {c.variant_id for c in _in_round(engine, uid, round_no, badcase_id, include_filtered).cards}:
+        raise InputError(f"variant {vid} is not on its badcase's board")
     text = str(a.get("text") or "").strip() or None
     # The score the expert saw on the card (typed, carried over an undo, or the vote's own) goes with it.
     carried = ss.setdefault("board_scores", {}).pop(vid, None)
@@ -169,27 +230,16 @@ def _decide(engine: Engine, uid: int, required: int, a: dict[str, Any], opened: 
         best=best,
         reason=text if decision == "reject" else None,
         comment=text if decision != "reject" else None,
-        seconds=_since_last(opened, at),
-        board_seconds=round(at - opened, 2) if best else None,
-        active_seconds=round(ss.pop("board_active", 0.0), 2),
+        seconds=(seconds := _since_last(opened, at)),
+        board_seconds=_capped(at - opened) if best else None,
+        active_seconds=min(_capped(ss.pop("board_active", 0.0)), seconds),  # active time is part of that time
         required=required,
     )
     _badcase, number = locate(engine, vid)
     ss["board_message"] = f"{'best' if best else decision}: Variant {number}" + (f" — {text}" if text else "")
 
 
-def _rest(
-    engine: Engine,
-    uid: int,
-    required: int,
-    include_filtered: bool,
-    badcase_id: int,
-    decision: str,
-    opened: float,
-    at: float,
-) -> None:
-    # The board as it stands now, after every earlier action: "the rest" is what is undecided at this point.
-    board = load_board(engine, uid, badcase_id, include_filtered)
+def _rest(engine: Engine, uid: int, required: int, board: Board, decision: str, opened: float, at: float) -> None:
     n = decide_rest(engine, uid, board, decision, seconds=_since_last(opened, at), required=required)
     _ss()["board_message"] = f"{decision} the rest: {n} variant{'s' if n != 1 else ''}"
 
@@ -211,6 +261,13 @@ def _undo(engine: Engine, uid: int, required: int) -> None:
     if undone.restored is None and undone.score:
         _ss()["board_scores"] = {vid: undone.score}
     _ss()["board_message"] = _undo_message(number, undone)
+
+
+def _undo_signed_in(engine: Engine, uid: int, required: int) -> None:
+    """The finished screen's button: a callback runs before the fragment's own check of the session."""
+    refresh()
+    if signed_in() and may("review"):
+        _undo(engine, uid, required)
 
 
 def _undo_message(number: int, undone: Undone) -> str:
@@ -253,6 +310,7 @@ def draw_board(
     not finished, of those the page narrowed the queue to). A fragment: the board's actions rerun it alone, not
     the page with its sidebar; the sidebar's settings rerun the page, and the fragment with them."""
     ss = _ss()
+    refresh()  # a fragment's run skips the page's check: the form and buttons below write
     if not (signed_in() and may("review")):  # ended since the page's last run: the page shows why
         st.rerun()
     round_progress(engine, uid, round_no)
@@ -268,7 +326,9 @@ def draw_board(
     if ss.get("board_badcase") is None:
         _message()
         st.success(md("Every badcase of this round{} is finished for you.", only.words()))
-        st.button("Undo last decision", shortcut=keys.keys["undo"], on_click=_undo, args=(engine, uid, required))
+        st.button(
+            "Undo last decision", shortcut=keys.keys["undo"], on_click=_undo_signed_in, args=(engine, uid, required)
+        )
         _history(engine, uid, round_no)
         return
     board = load_board(engine, uid, ss["board_badcase"], include_filtered)
@@ -296,6 +356,7 @@ def draw_board(
             focus=ss.get("board_focus"),
             focus_token=ss.get("board_focus_token", 0),
             scores=ss.get("board_scores", {}),
+            session=board_session(),
         )
         board_component.draw(data, partial(_apply, engine, uid, round_no, include_filtered, required, only))
     with side:

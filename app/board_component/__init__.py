@@ -4,9 +4,13 @@ reading pane in the page, so the keys answer there.
 J/K move the focus and the pane follows with no server round trip; a decision shows on its card at once and goes
 to Python as an action (the variant's id, the decision, the score, the text, a client sequence number) in the
 component's ``actions`` state. The state holds every action Python has not acknowledged yet, in order, so two keys
-whose runs coalesce both arrive, and Python applies each sequence number once (app/review_board.py). The page's
-runs send the board back with the last sequence applied: the browser replays the actions still unacknowledged on
-top of it, so what an expert saw never flickers back.
+whose runs coalesce both arrive, and Python applies each sequence number once in its Streamlit session
+(app/review_board.py): every action carries the session's mark, and the browser drops the unacknowledged actions of
+an earlier session (a reconnect after a restart, another account in the tab) instead of sending them to the new
+one, saying so on the board. The page's runs send the board back with the last sequence applied: the browser
+replays the actions still unacknowledged on top of it, so what an expert saw never flickers back. Python takes
+nothing on the browser's word alone: the variant must be on a board of the page's round, the times must be times,
+and a duration counts at most as long as the board has been open by the server's clock.
 
 Record text reaches the page only as :func:`app.textdiff.diff_html`'s escaped HTML; every other value is set as
 text by board.js, never as markup.
@@ -87,6 +91,7 @@ def board_data(
     focus: int | None,
     focus_token: int,
     scores: Mapping[int, int],
+    session: str,
 ) -> dict[str, Any]:
     """What the component draws: the cards, the original's sections, the gold codes with names, the expert's keys,
     and the session's part (the last action applied, a focus Python asks for, scores waiting for a decision)."""
@@ -110,6 +115,7 @@ def board_data(
         "focus": focus,
         "focus_token": focus_token,
         "scores": {str(k): v for k, v in scores.items()},
+        "session": session,
     }
 
 

@@ -20,6 +20,12 @@ function bound(spec) {
 export default function (component) {
   const { data, parentElement, setStateValue } = component;
   const S = (window.__sraditBoard ||= { seq: 0, pending: [], focus: {}, full: false, token: null, scores: {}, acts: [] });
+  if (S.session !== data.session) {
+    // Another Streamlit session (a reconnect after the server restarted, another account in this tab): its
+    // numbers start again, and what the old one never confirmed is not applied to this one — said on screen.
+    S.dropped = S.session === undefined ? 0 : S.pending.length;
+    Object.assign(S, { session: data.session, seq: 0, pending: [], scores: {}, acts: [] });
+  }
   S.seq = Math.max(S.seq, data.acked);
   S.pending = S.pending.filter((a) => a.seq > data.acked);
   if (S.board !== data.badcase) {
@@ -63,7 +69,8 @@ export default function (component) {
   function send(action) {
     S.acts.push(Date.now() / 1000);
     S.seq += 1;
-    S.pending.push({ ...action, seq: S.seq, at: Date.now() / 1000, opened: S.opened, acts: S.acts.splice(0) });
+    const at = Date.now() / 1000;
+    S.pending.push({ ...action, session: S.session, seq: S.seq, at, opened: S.opened, acts: S.acts.splice(0) });
     setStateValue("actions", S.pending.slice());
     render();
   }
@@ -107,7 +114,12 @@ export default function (component) {
     box.blur();
     const cards = view();
     const i = cards.findIndex((c) => c.id === S.reasonFor);
-    if (i >= 0) S.focus[data.badcase] = cards[i].id; // the variant the box was opened for, whatever moved since
+    if (i < 0) {
+      // The board changed while the box was open (a queued N came back): the text waits, decided on nothing.
+      box.value = text;
+      return;
+    }
+    S.focus[data.badcase] = cards[i].id; // the variant the box was opened for, whatever moved since
     decide(decision, false, text);
   }
 
@@ -189,7 +201,8 @@ export default function (component) {
     const decided = cards.filter((c) => c.mine && c.mine.decision !== "skip").length;
     root.querySelector(".sb-count").textContent = `${decided} of ${cards.length} decided`;
     const waiting = S.pending.length;
-    root.querySelector(".sb-status").textContent = waiting ? `saving ${waiting}…` : "saved";
+    const dropped = S.dropped ? ` (${S.dropped} unconfirmed before the session changed: not saved)` : "";
+    root.querySelector(".sb-status").textContent = (waiting ? `saving ${waiting}…` : "saved") + dropped;
     for (const b of root.querySelectorAll("[data-act^='score:']")) {
       b.classList.toggle("on", !!card && scoreOf(card) === Number(b.dataset.act.split(":")[1]));
     }

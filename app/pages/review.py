@@ -25,7 +25,8 @@ if not rounds:
 # The queue's settings live in the sidebar: every line above the board is a line of the text being judged
 # pushed down (at 1440×900 the first five cards are in view with the round's progress alone above them).
 with st.sidebar:
-    round_no = st.selectbox("Round", rounds, key="review_round")
+    # another round: never the old round's badcase on the board
+    round_no = st.selectbox("Round", rounds, key="review_round", on_change=filter_changed)
     include_filtered = st.toggle(
         "Include filtered-out", key="review_filtered", help="Variants that failed a filter come after the ranked ones."
     )

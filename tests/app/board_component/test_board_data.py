@@ -51,7 +51,10 @@ def test_board_data_escapes_text_and_sends_only_changed_sections() -> None:
         ),
         blind=True,
     )
-    data = board_data(board, {"I10.x00": "高血压"}, KeyMap(), acked=4, focus=101, focus_token=2, scores={102: 5})
+    data = board_data(
+        board, {"I10.x00": "高血压"}, KeyMap(), acked=4, focus=101, focus_token=2, scores={102: 5}, session="s1"
+    )
+    assert data["session"] == "s1"  # the browser drops another session's unconfirmed actions on seeing a new one
     assert "<script>" not in str(data)  # record text only escaped, in the original and in the diffs
     assert data["original"]["主诉"] == "胸痛&lt;script&gt;x&lt;/script&gt;"
     one, two = data["cards"]

@@ -64,7 +64,8 @@ class Client:
         self.pending = [a for a in self.pending if a["seq"] > data["acked"]]
         self.key(seconds)
         self.seq += 1
-        self.pending.append({**action, "seq": self.seq, "at": self.clock, "opened": 1000.0, "acts": self.acts})
+        mark = {"session": data["session"], "seq": self.seq, "at": self.clock, "opened": 1000.0, "acts": self.acts}
+        self.pending.append({**action, **mark})
         self.acts = []
         self.post(self.pending)
 
@@ -178,7 +179,7 @@ def test_actions_apply_once_in_order_whatever_the_runs(
         {"kind": "undo"},
     ]
     for seq, action in enumerate(sent, 1):
-        action.update(seq=seq, at=1000.0 + seq, opened=1000.0, acts=[1000.0 + seq])
+        action.update(session=client.data()["session"], seq=seq, at=1000.0 + seq, opened=1000.0, acts=[1000.0 + seq])
     client.post(sent[:2])  # X, then the reason and Ctrl+Enter: one run, two actions
     client.post(sent)  # U, sent before that run's acknowledgement came back: the first two come again
     with read_session(engine) as s:
@@ -188,6 +189,45 @@ def test_actions_apply_once_in_order_whatever_the_runs(
             (two["id"], "approve", None, "same meaning", False),  # undone by the third action, once
         ]
     assert client.data()["acked"] == 3
+
+
+def test_the_browsers_word_is_checked_session_variant_and_clock(
+    engine: Engine,
+    db_url: str,
+    queue: dict[str, int],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The actions come from the browser: another session's are never applied, a variant the board does not show
+    is refused, a time that is not one is refused, and a duration counts at most as long as the board was open."""
+    from db.engine import write_session
+    from db.models import Variant
+
+    uid = queue["e1"]
+    at = _page(db_url, monkeypatch, uid, "e1")
+    client = Client(at)
+    one, two, three = client.cards()[:3]
+    own = {"session": client.data()["session"], "opened": 1000.0, "acts": []}
+    approve = {"kind": "decide", "decision": "approve", "best": False, "score": None, "text": None}
+    # Another session's unconfirmed action (a reconnect, another account in this tab): neither applied nor counted.
+    client.post([{**approve, **own, "session": "other", "variant": one["id"], "seq": 1, "at": 1001.0}])
+    assert _mine(engine, uid) == [] and client.data()["acked"] == 0
+    # A variant this board does not show (filtered out, with the filtered-out ones hidden).
+    with write_session(engine) as s:
+        s.get(Variant, three["id"]).passed = False
+    client.post([{**approve, **own, "variant": three["id"], "seq": 1, "at": 1001.0}])
+    assert _mine(engine, uid) == [] and client.data()["acked"] == 1
+    assert any(f"variant {three['id']} is not on its badcase's board" in shown(c.value) for c in at.caption)
+    # Not a time.
+    client.post([{**approve, **own, "variant": one["id"], "seq": 2, "at": "NaN"}])
+    assert _mine(engine, uid) == [] and any("not a time" in shown(c.value) for c in at.caption)
+    # A decision "a day" after the board opened, with a key every minute of it: as long as the board was open.
+    acts = [1000.0 + 60 * i for i in range(1, 1441)]
+    client.post([{**approve, **own, "variant": two["id"], "seq": 3, "at": 1000.0 + 86_400, "acts": acts}])
+    with read_session(engine) as s:
+        review = s.scalars(select(Review).where(Review.reviewer_id == uid)).one()
+    assert review.variant_id == two["id"]
+    assert review.seconds is not None and 0 <= review.seconds <= 120, review.seconds
+    assert review.active_seconds is not None and 0 <= review.active_seconds <= review.seconds, review.active_seconds
 
 
 def test_a_stale_board_on_a_round_that_left_review_is_refused_and_moves_on(
@@ -273,6 +313,9 @@ def test_active_time_leaves_out_gaps_of_over_a_minute(
     queue: dict[str, int],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    # The browser's clock runs ten minutes ahead here, faster than this session's: the server's bound on it is
+    # test_the_browsers_word_is_checked_session_variant_and_clock's matter.
+    monkeypatch.setattr("app.review_board.CLOCK_SLACK_SECONDS", 3600.0)
     uid = queue["e1"]
     at = _page(db_url, monkeypatch, uid, "e1")  # the board opens at 1000 (the browser's clock)
     client = Client(at)

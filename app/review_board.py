@@ -214,7 +214,7 @@ def _decide(
 ) -> None:
     ss = _ss()
     vid, decision, best = int(a["variant"]), str(a["decision"]), bool(a.get("best"))
-    badcase_id, _number = locate(engine, vid)
+    badcase_id, number = locate(engine, vid)
     if vid not in {c.variant_id for c in _in_round(engine, uid, round_no, badcase_id, include_filtered).cards}:
         raise InputError(f"variant {vid} is not on its badcase's board")
     text = str(a.get("text") or "").strip() or None
@@ -235,7 +235,6 @@ def _decide(
         active_seconds=min(_capped(ss.pop("board_active", 0.0)), seconds),  # active time is part of that time
         required=required,
     )
-    _badcase, number = locate(engine, vid)
     ss["board_message"] = f"{'best' if best else decision}: Variant {number}" + (f" — {text}" if text else "")
 
 
@@ -285,10 +284,6 @@ def _next(engine: Engine, uid: int, round_no: int, include_filtered: bool, badca
     _open(found if found != badcase_id else None)
     left = "no other badcase left for you" + only.words()
     _ss()["board_message"] = None if found and found != badcase_id else left
-
-
-def _reopen(badcase_id: int, variant_id: int) -> None:
-    _open(badcase_id, variant_id)
 
 
 def round_progress(engine: Engine, uid: int, round_no: int) -> None:
@@ -385,7 +380,7 @@ def _history(engine: Engine, uid: int, round_no: int) -> None:
             st.button(
                 inert(entry),
                 key=f"board_history_{r.review_id}",
-                on_click=_reopen,
+                on_click=_open,
                 args=(r.badcase_id, r.variant_id),
                 help=inert(f"{entry} · {r.at:%H:%M:%S}" + (f" · {r.reason}" if r.reason else ""))
                 + " — reopen the badcase on this variant",
